@@ -1,0 +1,148 @@
+//! `loa check`: validates the config, every playlist file, the audio they
+//! name, and plans the coming days, printing each problem as
+//! `PATH:LINE:COL: error: MESSAGE`. Exit 0 with no errors, 1 with any, 2 when
+//! the config cannot be read.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use jiff::civil::Date;
+
+use super::context::{self, item_names, lookup, weekday_name};
+use super::exit;
+use crate::config::ConfigError;
+use crate::playlist::{self, InEffect};
+use crate::problem::{Problem, display_path, sort_dedup};
+use crate::schedule::clock::Clock;
+use crate::schedule::{MediaStatus, PlanSettings, local_time, plan_day};
+use crate::tr;
+
+pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clock) -> i32 {
+    let mut problems: Vec<Problem> = Vec::new();
+    let cfg = match context::load_config(config) {
+        Ok(c) => c,
+        Err((ConfigError::Invalid { config, .. }, ps)) => {
+            problems.extend(ps);
+            *config
+        }
+        Err((_, ps)) => {
+            for p in ps {
+                println!("{p}");
+            }
+            return exit::CONFIG;
+        }
+    };
+    let lang = cfg.lang;
+    let first = match context::day(date, &cfg, clock) {
+        Ok(d) => d,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return exit::CONFIG;
+        }
+    };
+    let days = days.clamp(1, 3660);
+
+    let set = playlist::load_dir(&cfg.paths.playlists, lang);
+    problems.extend(set.problems.iter().cloned());
+    let (library, index, ps) = context::open_media(&cfg);
+    problems.extend(ps);
+
+    let all = set.default.iter().chain(set.dated.values());
+    let media = crate::media::resolve(item_names(all.clone()), &library, &index, lang);
+    // Every playlist's items, in effect in the range or not.
+    for pl in all {
+        for b in &pl.broadcasts {
+            for it in &b.items {
+                if let Some(MediaStatus::Unplayable(msg)) = media.get(&it.file) {
+                    problems.push(Problem::error(
+                        &pl.path,
+                        it.pos.line,
+                        it.pos.column,
+                        msg.clone(),
+                    ));
+                }
+            }
+        }
+    }
+
+    let settings = PlanSettings::from_config(&cfg);
+    let look = lookup(&media);
+    let range: Vec<Date> = first
+        .series(jiff::Span::new().days(1))
+        .take(days as usize)
+        .collect();
+    // Dated files are also planned on their own day, even outside the range.
+    let mut to_plan: BTreeSet<Date> = range.iter().copied().collect();
+    to_plan.extend(set.dated.keys().copied());
+    let mut summary = Vec::new();
+    for d in to_plan {
+        let in_effect = set.for_date(d);
+        let plan = plan_day(d, in_effect.playlist(), &look, &settings);
+        problems.extend(plan.problems.iter().cloned());
+        if !range.contains(&d) {
+            continue;
+        }
+        let wd = weekday_name(d.weekday(), lang);
+        let line = match in_effect {
+            InEffect::Nothing => tr!(
+                lang,
+                "{d} {wd}: không có danh sách phát, không phát gì",
+                "{d} {wd}: no playlist, nothing airs"
+            ),
+            _ => {
+                let src = plan.source.as_deref().map(display_path).unwrap_or_default();
+                let n = plan.broadcasts.len();
+                let times = plan
+                    .broadcasts
+                    .iter()
+                    .map(|b| local_time(b.at, &cfg.tz)[..5].to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                match (n, lang) {
+                    (0, _) => tr!(
+                        lang,
+                        "{d} {wd}: ngày im lặng, không phát gì ({src})",
+                        "{d} {wd}: a silent day, nothing airs ({src})"
+                    ),
+                    _ => tr!(
+                        lang,
+                        "{d} {wd}: {n} buổi phát lúc {times} ({src})",
+                        "{d} {wd}: {n} broadcast(s) at {times} ({src})"
+                    ),
+                }
+            }
+        };
+        summary.push(line);
+    }
+
+    sort_dedup(&mut problems);
+    for p in &problems {
+        println!("{p}");
+    }
+    if !problems.is_empty() {
+        println!();
+    }
+    for line in &summary {
+        println!("{line}");
+    }
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let warnings = problems.len() - errors;
+    let last = range.last().copied().unwrap_or(first);
+    println!();
+    println!(
+        "{}",
+        match (errors, lang) {
+            (0, _) => tr!(
+                lang,
+                "Đã kiểm tra {days} ngày, từ {first} đến {last}: không có lỗi, {warnings} cảnh báo. Mọi thứ sẵn sàng.",
+                "Checked {days} day(s), {first} to {last}: no errors, {warnings} warning(s). Ready."
+            ),
+            _ => tr!(
+                lang,
+                "Đã kiểm tra {days} ngày, từ {first} đến {last}: {errors} lỗi, {warnings} cảnh báo. Hãy sửa các lỗi ở trên.",
+                "Checked {days} day(s), {first} to {last}: {errors} error(s), {warnings} warning(s). Fix the errors above."
+            ),
+        }
+    );
+    if errors > 0 { exit::PROBLEMS } else { exit::OK }
+}

@@ -1,0 +1,127 @@
+//! What the commands share: loading the config (with its errors shown the
+//! same way everywhere), the day asked for, and the media facts for a set of
+//! playlists.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use jiff::civil::{Date, Weekday};
+
+use crate::config::{self, Config, ConfigError};
+use crate::lang::Lang;
+use crate::media::{Library, MediaIndex};
+use crate::playlist::Playlist;
+use crate::problem::{Problem, display_path};
+use crate::schedule::MediaStatus;
+use crate::schedule::clock::Clock;
+use crate::tr;
+
+/// Finds and loads the config. Returns the error and the problems to print.
+pub fn load_config(cli: Option<&Path>) -> Result<Config, (ConfigError, Vec<Problem>)> {
+    let loaded = config::locate(cli).and_then(|p| Config::load(&p));
+    loaded.map_err(|e| {
+        let lang = match &e {
+            ConfigError::Invalid { config, .. } => config.lang,
+            ConfigError::Unreadable(_) => cli
+                .and_then(|p| std::fs::read(p).ok())
+                .map(|b| config::sniff_language(&String::from_utf8_lossy(&b)))
+                .unwrap_or_default(),
+            ConfigError::NotFound { .. } => Lang::Vi,
+        };
+        let problems = e.problems(lang);
+        (e, problems)
+    })
+}
+
+/// The day asked for with --date, or today in the commune's zone.
+pub fn day(arg: Option<&str>, cfg: &Config, clock: &dyn Clock) -> Result<Date, String> {
+    let lang = cfg.lang;
+    match arg {
+        Some(s) => crate::playlist::parse_file_date(s.trim()).ok_or_else(|| {
+            tr!(
+                lang,
+                "--date \"{s}\" không phải là một ngày có thật; hãy viết NĂM-THÁNG-NGÀY, ví dụ 2026-01-20",
+                "--date \"{s}\" is not a real date; write YEAR-MONTH-DAY, e.g. 2026-01-20"
+            )
+        }),
+        None => {
+            let now = clock.now();
+            Ok(cfg.tz.to_offset(now).to_datetime(now).date())
+        }
+    }
+}
+
+/// The weekday's name in the operator's language.
+pub fn weekday_name(w: Weekday, lang: Lang) -> &'static str {
+    let (vi, en) = match w {
+        Weekday::Monday => ("Thứ Hai", "Monday"),
+        Weekday::Tuesday => ("Thứ Ba", "Tuesday"),
+        Weekday::Wednesday => ("Thứ Tư", "Wednesday"),
+        Weekday::Thursday => ("Thứ Năm", "Thursday"),
+        Weekday::Friday => ("Thứ Sáu", "Friday"),
+        Weekday::Saturday => ("Thứ Bảy", "Saturday"),
+        Weekday::Sunday => ("Chủ Nhật", "Sunday"),
+    };
+    lang.pick(vi, en)
+}
+
+/// The audio library and its index, with a problem when the folder is
+/// missing and a note on stderr when the index cannot be kept.
+pub fn open_media(cfg: &Config) -> (Library, MediaIndex, Vec<Problem>) {
+    let lang = cfg.lang;
+    let mut problems = Vec::new();
+    let library = match Library::scan(&cfg.paths.audio) {
+        Ok(l) => l,
+        Err(e) => {
+            let reason = crate::tomlfile::io_reason(&e, lang);
+            let shown = display_path(&cfg.paths.audio);
+            problems.push(Problem::error(
+                &cfg.path,
+                1,
+                1,
+                tr!(
+                    lang,
+                    "không mở được thư mục âm thanh {shown}: {reason}; hãy tạo thư mục hoặc sửa [paths] audio",
+                    "cannot open the audio folder {shown}: {reason}; create it or correct [paths] audio"
+                ),
+            ));
+            Library::empty(&cfg.paths.audio)
+        }
+    };
+    let index = match MediaIndex::open(&cfg.paths.state) {
+        Ok(i) => i,
+        Err(e) => {
+            let shown = display_path(&cfg.paths.state);
+            eprintln!(
+                "{}",
+                tr!(
+                    lang,
+                    "lưu ý: không ghi được thư mục trạng thái {shown} ({e}); các tệp sẽ được đo lại mỗi lần",
+                    "note: cannot write the state folder {shown} ({e}); files will be probed every time"
+                )
+            );
+            MediaIndex::in_memory()
+        }
+    };
+    (library, index, problems)
+}
+
+/// Every item name the playlists use.
+pub fn item_names<'a>(playlists: impl IntoIterator<Item = &'a Playlist>) -> Vec<&'a str> {
+    playlists
+        .into_iter()
+        .flat_map(|p| p.broadcasts.iter())
+        .flat_map(|b| b.items.iter())
+        .map(|i| i.file.as_str())
+        .collect()
+}
+
+/// A lookup function over resolved media, for the planner.
+pub fn lookup(media: &HashMap<String, MediaStatus>) -> impl Fn(&str) -> MediaStatus + '_ {
+    move |name| {
+        media
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| MediaStatus::Unplayable(format!("{name}: not resolved")))
+    }
+}

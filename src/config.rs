@@ -1,0 +1,751 @@
+//! The configuration file (config/loa.toml): where it is found, its keys and
+//! defaults, and the validated [`Config`] the rest of loa reads. Parsing is in
+//! two stages: the TOML tree is walked key by key (unknown keys and wrong types
+//! are located problems), then each value is checked for sense. It must not do
+//! anything with the hardware or the playlists.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use toml::de::{DeTable, DeValue};
+
+use crate::duration;
+use crate::lang::Lang;
+use crate::problem::Problem;
+use crate::tomlfile::{Source, Value, Walk, nearest};
+use crate::tr;
+
+/// Where loa looks for its config when neither `--config` nor `$LOA_CONFIG`
+/// names one, in order.
+pub const SYSTEM_CONFIG: &str = "/etc/loa/loa.toml";
+pub const LOCAL_CONFIG: &str = "config/loa.toml";
+
+/// Which relay driver switches the amplifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelayBackend {
+    /// The Linux GPIO character device (any board, the Pi 5 included).
+    Gpio,
+    /// The rppal crate, for Raspberry Pi users who want it.
+    Rppal,
+    /// No hardware: edges are logged (and written to `sim-file`).
+    Sim,
+}
+
+impl RelayBackend {
+    pub fn name(self) -> &'static str {
+        match self {
+            RelayBackend::Gpio => "gpio",
+            RelayBackend::Rppal => "rppal",
+            RelayBackend::Sim => "sim",
+        }
+    }
+}
+
+/// The GPIO line driving the relay: by offset on the chip, or by its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LineSpec {
+    Offset(u32),
+    Name(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Paths {
+    /// The audio library; playlist items are relative to it.
+    pub audio: PathBuf,
+    /// default.toml and the dated YYYY-MM-DD.toml files.
+    pub playlists: PathBuf,
+    /// The as-run log, the media index and the control socket.
+    pub state: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub struct RelayConfig {
+    pub backend: RelayBackend,
+    pub chip: String,
+    pub line: LineSpec,
+    /// For relay modules that switch on when their input is low.
+    pub active_low: bool,
+    /// Time the amplifier needs after power-on before the first item.
+    pub warm_up: Duration,
+    /// Time the relay stays on after the last item, so the tail is not cut.
+    pub hold: Duration,
+    /// The most the relay may stay on in one go; a watchdog enforces it.
+    pub max_on: Duration,
+    /// Where the sim backend appends one line per edge.
+    pub sim_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AudioConfig {
+    pub device: String,
+    pub volume_db: f64,
+    pub normalize: bool,
+    pub target_lufs: f64,
+    pub gap: Duration,
+    pub fade: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct ScheduleConfig {
+    /// How late a broadcast may still start after a restart.
+    pub late_grace: Duration,
+    /// Air nothing while the clock is not known to be right.
+    pub require_clock_sync: bool,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file it was read from ("" for built-in defaults).
+    pub path: PathBuf,
+    pub timezone_name: String,
+    pub tz: TimeZone,
+    pub lang: Lang,
+    pub paths: Paths,
+    pub relay: RelayConfig,
+    pub audio: AudioConfig,
+    pub schedule: ScheduleConfig,
+}
+
+/// Why a config could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No config file anywhere loa looks.
+    #[error("no config file found (looked at {})", looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    NotFound { looked: Vec<PathBuf> },
+    /// The file cannot be read or is not TOML: nothing in it can be trusted.
+    #[error("{0}")]
+    Unreadable(Problem),
+    /// The file was read but some values are wrong. `config` holds the
+    /// defaults in their place, so that `loa check` can go on checking.
+    #[error("{} problem(s) in the config", problems.len())]
+    Invalid {
+        config: Box<Config>,
+        problems: Vec<Problem>,
+    },
+}
+
+impl ConfigError {
+    /// The located problems to show the operator.
+    pub fn problems(&self, lang: Lang) -> Vec<Problem> {
+        match self {
+            ConfigError::NotFound { looked } => {
+                let list = looked
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let first = looked.first().cloned().unwrap_or_default();
+                vec![Problem::error(
+                    &first,
+                    1,
+                    1,
+                    tr!(
+                        lang,
+                        "không tìm thấy tệp cấu hình (đã tìm: {list}); hãy chỉ ra bằng --config ĐƯỜNG-DẪN hoặc biến LOA_CONFIG",
+                        "no config file found (looked at: {list}); name one with --config PATH or the LOA_CONFIG variable"
+                    ),
+                )]
+            }
+            ConfigError::Unreadable(p) => vec![p.clone()],
+            ConfigError::Invalid { problems, .. } => problems.clone(),
+        }
+    }
+}
+
+/// Finds the config file: `--config`, else `$LOA_CONFIG`, else
+/// /etc/loa/loa.toml, else ./config/loa.toml.
+pub fn locate(cli: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    if let Some(p) = cli {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("LOA_CONFIG").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let candidates = [PathBuf::from(SYSTEM_CONFIG), PathBuf::from(LOCAL_CONFIG)];
+    for c in &candidates {
+        if c.exists() {
+            return Ok(c.clone());
+        }
+    }
+    Err(ConfigError::NotFound {
+        looked: candidates.to_vec(),
+    })
+}
+
+/// Guesses the language of a config before it is validated, so that the
+/// messages about the config itself are already in the operator's language.
+pub fn sniff_language(text: &str) -> Lang {
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("language") {
+            let v = rest.trim_start().trim_start_matches('=').trim();
+            let v = v.split('#').next().unwrap_or("").trim().trim_matches('"');
+            if let Some(l) = Lang::parse(v) {
+                return l;
+            }
+        }
+        if line.starts_with('[') {
+            break;
+        }
+    }
+    Lang::Vi
+}
+
+impl Config {
+    /// The defaults, with relative paths resolved against `dir`.
+    pub fn defaults(dir: &Path) -> Config {
+        Config {
+            path: PathBuf::new(),
+            timezone_name: "Asia/Ho_Chi_Minh".into(),
+            tz: TimeZone::get("Asia/Ho_Chi_Minh")
+                .unwrap_or(TimeZone::fixed(jiff::tz::Offset::constant(7))),
+            lang: Lang::Vi,
+            paths: Paths {
+                audio: dir.join("audio"),
+                playlists: dir.join("playlists"),
+                state: dir.join("state"),
+            },
+            relay: RelayConfig {
+                backend: RelayBackend::Sim,
+                chip: "gpiochip0".into(),
+                line: LineSpec::Offset(17),
+                active_low: false,
+                warm_up: Duration::from_secs(3),
+                hold: Duration::from_secs(2),
+                max_on: Duration::from_secs(90 * 60),
+                sim_file: None,
+            },
+            audio: AudioConfig {
+                device: "default".into(),
+                volume_db: 0.0,
+                normalize: true,
+                target_lufs: -16.0,
+                gap: Duration::from_secs(2),
+                fade: Duration::from_millis(20),
+            },
+            schedule: ScheduleConfig {
+                late_grace: Duration::from_secs(600),
+                require_clock_sync: true,
+            },
+        }
+    }
+
+    /// Reads and validates the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let lang_guess = std::fs::read(path)
+            .ok()
+            .map(|b| sniff_language(&String::from_utf8_lossy(&b)))
+            .unwrap_or_default();
+        let src = Source::read(path, lang_guess).map_err(ConfigError::Unreadable)?;
+        Config::from_source(&src, lang_guess)
+    }
+
+    /// Validates config text already read (used by `load` and by tests).
+    pub fn from_source(src: &Source, lang_guess: Lang) -> Result<Config, ConfigError> {
+        let doc = src.parse(lang_guess).map_err(ConfigError::Unreadable)?;
+        let dir = src
+            .path
+            .parent()
+            .map(|p| {
+                if p.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    p
+                }
+            })
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let mut cfg = Config::defaults(&dir);
+        cfg.path = src.path.clone();
+        // The language first: it decides how every other message reads.
+        let mut lang = lang_guess;
+        if let Some(v) = doc.get_ref().get("language")
+            && let DeValue::String(s) = v.get_ref()
+            && let Some(l) = Lang::parse(s)
+        {
+            lang = l;
+        }
+        cfg.lang = lang;
+        let mut w = Walk::new(src, lang);
+        read_top(&mut w, doc.get_ref(), &mut cfg, &dir);
+        if w.problems.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigError::Invalid {
+                config: Box::new(cfg),
+                problems: w.problems,
+            })
+        }
+    }
+}
+
+const TOP_KEYS: &[&str] = &[
+    "timezone", "language", "paths", "relay", "audio", "schedule",
+];
+const PATHS_KEYS: &[&str] = &["audio", "playlists", "state"];
+const RELAY_KEYS: &[&str] = &[
+    "backend",
+    "chip",
+    "line",
+    "active-low",
+    "warm-up",
+    "hold",
+    "max-on",
+    "sim-file",
+];
+const AUDIO_KEYS: &[&str] = &[
+    "device",
+    "volume-db",
+    "normalize",
+    "target-lufs",
+    "gap",
+    "fade",
+];
+const SCHEDULE_KEYS: &[&str] = &["late-grace", "require-clock-sync"];
+
+fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
+    let lang = w.lang;
+    w.unknown_keys(
+        t,
+        TOP_KEYS,
+        lang.pick("phần đầu tệp cấu hình", "the top of the config"),
+    );
+    if let Some(v) = t.get("timezone")
+        && let Some(name) = w.string("timezone", v, "timezone = \"Asia/Ho_Chi_Minh\"")
+    {
+        match TimeZone::get(&name) {
+            Ok(tz) => {
+                cfg.tz = tz;
+                cfg.timezone_name = name;
+            }
+            Err(_) => {
+                let names: Vec<String> =
+                    jiff::tz::db().available().map(|n| n.to_string()).collect();
+                let hint = nearest(&name, names.iter().map(|s| s.as_str()))
+                    .unwrap_or("Asia/Ho_Chi_Minh")
+                    .to_string();
+                w.error(
+                        &v.span(),
+                        tr!(
+                            lang,
+                            "múi giờ \"{name}\" không tồn tại; hãy dùng tên IANA như \"{hint}\" (giờ Việt Nam là \"Asia/Ho_Chi_Minh\")",
+                            "unknown time zone \"{name}\"; use an IANA name such as \"{hint}\" (Vietnam is \"Asia/Ho_Chi_Minh\")"
+                        ),
+                    );
+            }
+        }
+    }
+    if let Some(v) = t.get("language")
+        && let Some(s) = w.string("language", v, "language = \"vi\"")
+        && Lang::parse(&s).is_none()
+    {
+        w.error(
+                    &v.span(),
+                    tr!(
+                        lang,
+                        "ngôn ngữ \"{s}\" không được hỗ trợ; hãy viết \"vi\" (tiếng Việt) hoặc \"en\" (tiếng Anh)",
+                        "language \"{s}\" is not supported; write \"vi\" (Vietnamese) or \"en\" (English)"
+                    ),
+                );
+    }
+    if let Some(v) = t.get("paths")
+        && let Some(pt) = w.table("paths", v, "[paths]")
+    {
+        w.unknown_keys(pt, PATHS_KEYS, "[paths]");
+        for (key, slot) in [
+            ("audio", &mut cfg.paths.audio),
+            ("playlists", &mut cfg.paths.playlists),
+            ("state", &mut cfg.paths.state),
+        ] {
+            if let Some(v) = pt.get(key)
+                && let Some(p) = path_value(w, key, v, dir)
+            {
+                *slot = p;
+            }
+        }
+    }
+    if let Some(v) = t.get("relay")
+        && let Some(rt) = w.table("relay", v, "[relay]")
+    {
+        read_relay(w, rt, &mut cfg.relay, dir);
+    }
+    if let Some(v) = t.get("audio")
+        && let Some(at) = w.table("audio", v, "[audio]")
+    {
+        read_audio(w, at, &mut cfg.audio);
+    }
+    if let Some(v) = t.get("schedule")
+        && let Some(st) = w.table("schedule", v, "[schedule]")
+    {
+        w.unknown_keys(st, SCHEDULE_KEYS, "[schedule]");
+        if let Some(d) = duration_key(
+            w,
+            st,
+            "late-grace",
+            Duration::ZERO,
+            Duration::from_secs(6 * 3600),
+        ) {
+            cfg.schedule.late_grace = d;
+        }
+        if let Some(v) = st.get("require-clock-sync")
+            && let Some(b) = w.boolean("require-clock-sync", v)
+        {
+            cfg.schedule.require_clock_sync = b;
+        }
+    }
+}
+
+fn path_value(w: &mut Walk<'_>, key: &str, v: &Value<'_>, dir: &Path) -> Option<PathBuf> {
+    let s = w.string(key, v, &format!("{key} = \"/var/lib/loa/{key}\""))?;
+    if s.trim().is_empty() {
+        let lang = w.lang;
+        w.error(
+            &v.span(),
+            tr!(
+                lang,
+                "`{key}` không được để trống",
+                "`{key}` must not be empty"
+            ),
+        );
+        return None;
+    }
+    let p = PathBuf::from(s);
+    Some(if p.is_absolute() { p } else { dir.join(p) })
+}
+
+/// Reads a duration key of `table`, checking it lies in [min, max].
+fn duration_key(
+    w: &mut Walk<'_>,
+    table: &DeTable<'_>,
+    key: &str,
+    min: Duration,
+    max: Duration,
+) -> Option<Duration> {
+    let v = table.get(key)?;
+    let lang = w.lang;
+    let text = w.string(key, v, &format!("{key} = \"3s\""))?;
+    let Some(d) = duration::parse(&text) else {
+        w.error(&v.span(), duration::error_message(key, &text, lang));
+        return None;
+    };
+    if d < min || d > max {
+        let (lo, hi) = (duration::to_config_text(min), duration::to_config_text(max));
+        w.error(
+            &v.span(),
+            tr!(
+                lang,
+                "`{key}` = \"{text}\" nằm ngoài khoảng cho phép, từ \"{lo}\" đến \"{hi}\"",
+                "`{key}` = \"{text}\" is out of range: it must be from \"{lo}\" to \"{hi}\""
+            ),
+        );
+        return None;
+    }
+    Some(d)
+}
+
+fn number_key(
+    w: &mut Walk<'_>,
+    table: &DeTable<'_>,
+    key: &str,
+    min: f64,
+    max: f64,
+    example: &str,
+) -> Option<f64> {
+    let v = table.get(key)?;
+    let x = w.number(key, v, example)?;
+    if x < min || x > max {
+        let lang = w.lang;
+        w.error(
+            &v.span(),
+            tr!(
+                lang,
+                "`{key}` = {x} nằm ngoài khoảng cho phép, từ {min} đến {max}",
+                "`{key}` = {x} is out of range: it must be from {min} to {max}"
+            ),
+        );
+        return None;
+    }
+    Some(x)
+}
+
+fn read_relay(w: &mut Walk<'_>, t: &DeTable<'_>, r: &mut RelayConfig, dir: &Path) {
+    let lang = w.lang;
+    w.unknown_keys(t, RELAY_KEYS, "[relay]");
+    if let Some(v) = t.get("backend")
+        && let Some(s) = w.string("backend", v, "backend = \"gpio\"")
+    {
+        match s.as_str() {
+                "gpio" => r.backend = RelayBackend::Gpio,
+                "rppal" => r.backend = RelayBackend::Rppal,
+                "sim" => r.backend = RelayBackend::Sim,
+                _ => w.error(
+                    &v.span(),
+                    tr!(
+                        lang,
+                        "kiểu rơ-le \"{s}\" không có; hãy chọn \"gpio\" (mọi bo mạch, kể cả Pi 5), \"rppal\" (Raspberry Pi) hoặc \"sim\" (giả lập, không cần phần cứng)",
+                        "no relay backend \"{s}\"; choose \"gpio\" (any board, Pi 5 included), \"rppal\" (Raspberry Pi) or \"sim\" (simulated, no hardware)"
+                    ),
+                ),
+            }
+    }
+    if let Some(v) = t.get("chip")
+        && let Some(s) = w.string("chip", v, "chip = \"gpiochip0\"")
+    {
+        if s.trim().is_empty() {
+            w.error(
+                &v.span(),
+                tr!(
+                    lang,
+                    "`chip` không được để trống",
+                    "`chip` must not be empty"
+                ),
+            );
+        } else {
+            r.chip = s;
+        }
+    }
+    if let Some(v) = t.get("line") {
+        match v.get_ref() {
+            DeValue::Integer(_) => {
+                if let Some(n) = w.integer("line", v, "line = 17") {
+                    if (0..=9999).contains(&n) {
+                        r.line = LineSpec::Offset(n as u32);
+                    } else {
+                        w.error(
+                            &v.span(),
+                            tr!(
+                                lang,
+                                "số chân GPIO {n} không hợp lệ; hãy ghi số thứ tự chân (ví dụ 17) hoặc tên chân (ví dụ \"GPIO17\")",
+                                "GPIO line {n} is not valid; give the line offset (e.g. 17) or its name (e.g. \"GPIO17\")"
+                            ),
+                        );
+                    }
+                }
+            }
+            DeValue::String(s) if !s.trim().is_empty() => {
+                r.line = match s.trim().parse::<u32>() {
+                    Ok(n) => LineSpec::Offset(n),
+                    Err(_) => LineSpec::Name(s.trim().to_string()),
+                };
+            }
+            _ => {
+                w.error(
+                    &v.span(),
+                    tr!(
+                        lang,
+                        "`line` phải là số chân (ví dụ line = 17) hoặc tên chân trong ngoặc kép (ví dụ line = \"GPIO17\")",
+                        "`line` must be a line offset (e.g. line = 17) or a quoted line name (e.g. line = \"GPIO17\")"
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(v) = t.get("active-low")
+        && let Some(b) = w.boolean("active-low", v)
+    {
+        r.active_low = b;
+    }
+    if let Some(d) = duration_key(w, t, "warm-up", Duration::ZERO, Duration::from_secs(60)) {
+        r.warm_up = d;
+    }
+    if let Some(d) = duration_key(w, t, "hold", Duration::ZERO, Duration::from_secs(600)) {
+        r.hold = d;
+    }
+    if let Some(d) = duration_key(
+        w,
+        t,
+        "max-on",
+        Duration::from_secs(60),
+        Duration::from_secs(24 * 3600),
+    ) {
+        r.max_on = d;
+    }
+    if let Some(v) = t.get("sim-file")
+        && let Some(p) = path_value(w, "sim-file", v, dir)
+    {
+        r.sim_file = Some(p);
+    }
+}
+
+fn read_audio(w: &mut Walk<'_>, t: &DeTable<'_>, a: &mut AudioConfig) {
+    let lang = w.lang;
+    w.unknown_keys(t, AUDIO_KEYS, "[audio]");
+    if let Some(v) = t.get("device")
+        && let Some(s) = w.string("device", v, "device = \"default\"")
+    {
+        if s.trim().is_empty() {
+            w.error(
+                    &v.span(),
+                    tr!(
+                        lang,
+                        "`device` không được để trống; dùng \"default\" hoặc một tên do lệnh `loa devices` liệt kê",
+                        "`device` must not be empty; use \"default\" or a name listed by `loa devices`"
+                    ),
+                );
+        } else {
+            a.device = s;
+        }
+    }
+    if let Some(x) = number_key(w, t, "volume-db", -60.0, 20.0, "volume-db = -3.0") {
+        a.volume_db = x;
+    }
+    if let Some(v) = t.get("normalize")
+        && let Some(b) = w.boolean("normalize", v)
+    {
+        a.normalize = b;
+    }
+    if let Some(x) = number_key(w, t, "target-lufs", -40.0, -5.0, "target-lufs = -16.0") {
+        a.target_lufs = x;
+    }
+    if let Some(d) = duration_key(w, t, "gap", Duration::ZERO, Duration::from_secs(600)) {
+        a.gap = d;
+    }
+    if let Some(d) = duration_key(w, t, "fade", Duration::ZERO, Duration::from_secs(5)) {
+        a.fade = d;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let src = Source::new(Path::new("/etc/loa/loa.toml"), text.to_string());
+        Config::from_source(&src, sniff_language(text))
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match load(text) {
+            Ok(_) => vec![],
+            Err(e) => e.problems(Lang::En),
+        }
+    }
+
+    #[test]
+    fn empty_config_is_all_defaults() {
+        let c = load("").unwrap();
+        assert_eq!(c.timezone_name, "Asia/Ho_Chi_Minh");
+        assert_eq!(c.lang, Lang::Vi);
+        assert_eq!(c.paths.audio, PathBuf::from("/etc/loa/audio"));
+        assert_eq!(c.relay.backend, RelayBackend::Sim);
+        assert_eq!(c.relay.line, LineSpec::Offset(17));
+        assert_eq!(c.relay.warm_up, Duration::from_secs(3));
+        assert_eq!(c.relay.hold, Duration::from_secs(2));
+        assert_eq!(c.relay.max_on, Duration::from_secs(5400));
+        assert_eq!(c.audio.gap, Duration::from_secs(2));
+        assert_eq!(c.audio.fade, Duration::from_millis(20));
+        assert_eq!(c.audio.target_lufs, -16.0);
+        assert_eq!(c.schedule.late_grace, Duration::from_secs(600));
+        assert!(c.schedule.require_clock_sync);
+    }
+
+    #[test]
+    fn values_are_read_and_paths_resolved() {
+        let c = load(
+            r#"
+timezone = "Europe/Paris"
+language = "en"
+[paths]
+audio = "/srv/audio"
+playlists = "../pl"
+[relay]
+backend = "gpio"
+line = "GPIO17"
+active-low = true
+warm-up = "5s"
+max-on = "1h30m"
+sim-file = "relay.log"
+[audio]
+volume-db = -3
+gap = "500ms"
+[schedule]
+late-grace = "0s"
+require-clock-sync = false
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.lang, Lang::En);
+        assert_eq!(c.timezone_name, "Europe/Paris");
+        assert_eq!(c.paths.audio, PathBuf::from("/srv/audio"));
+        assert_eq!(c.paths.playlists, PathBuf::from("/etc/loa/../pl"));
+        assert_eq!(c.relay.line, LineSpec::Name("GPIO17".into()));
+        assert!(c.relay.active_low);
+        assert_eq!(c.relay.sim_file, Some(PathBuf::from("/etc/loa/relay.log")));
+        assert_eq!(c.audio.volume_db, -3.0);
+        assert_eq!(c.audio.gap, Duration::from_millis(500));
+        assert!(!c.schedule.require_clock_sync);
+    }
+
+    #[test]
+    fn unknown_key_is_located_with_a_suggestion() {
+        let p = problems("language = \"en\"\n[relay]\nwarmup = \"3s\"\n");
+        assert_eq!(p.len(), 1);
+        assert_eq!((p[0].line, p[0].column), (3, 1));
+        assert!(
+            p[0].message.contains("unknown key `warmup` in [relay]"),
+            "{}",
+            p[0].message
+        );
+        assert!(
+            p[0].message.contains("did you mean `warm-up`"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
+    fn bad_duration_shows_accepted_forms() {
+        let p = problems("language = \"en\"\n[relay]\nhold = \"3 seconds\"\n");
+        assert_eq!((p[0].line, p[0].column), (3, 8));
+        assert!(p[0].message.contains("\"3 seconds\""));
+        assert!(p[0].message.contains("\"1h30m\""));
+    }
+
+    #[test]
+    fn unknown_timezone_suggests_a_real_one() {
+        let p = problems("language = \"en\"\ntimezone = \"Asia/Ho_Chi_Min\"\n");
+        assert_eq!(p.len(), 1);
+        assert!(
+            p[0].message.contains("Asia/Ho_Chi_Minh"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_what_was_expected() {
+        let p = problems("language = \"en\"\n[audio]\nnormalize = \"yes\"\n");
+        assert!(
+            p[0].message.contains("must be true or false"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
+    fn syntax_error_is_unreadable_and_vietnamese_by_default() {
+        let e = load("[relay\nline = 3").unwrap_err();
+        assert!(matches!(e, ConfigError::Unreadable(_)));
+        let p = e.problems(Lang::Vi);
+        assert_eq!(p[0].line, 1);
+        assert!(
+            p[0].message.contains("sai cú pháp TOML"),
+            "{}",
+            p[0].message
+        );
+    }
+
+    #[test]
+    fn invalid_config_keeps_defaults_for_the_bad_keys() {
+        match load("[relay]\nwarm-up = \"soon\"\nhold = \"1s\"\n").unwrap_err() {
+            ConfigError::Invalid { config, problems } => {
+                assert_eq!(problems.len(), 1);
+                assert_eq!(config.relay.warm_up, Duration::from_secs(3));
+                assert_eq!(config.relay.hold, Duration::from_secs(1));
+            }
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+}

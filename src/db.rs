@@ -1,0 +1,115 @@
+//! The state database (STATE/loa.db, SQLite): opening it safely (WAL, a busy
+//! timeout so that `loa check` and the daemon can share it) and bringing its
+//! schema up to date. Tables belong to the modules that use them; this file
+//! only knows the migrations in order.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+/// The database file inside the state folder.
+pub const FILE_NAME: &str = "loa.db";
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how
+/// many have run. Never edit one that has shipped: add a new one.
+const MIGRATIONS: &[&str] = &[
+    // 1: the media index (the duration cache of the foundation).
+    "CREATE TABLE media (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        duration_ms INTEGER,
+        codec TEXT,
+        sample_rate INTEGER,
+        channels INTEGER,
+        error_kind TEXT,
+        error_detail TEXT,
+        probed_at TEXT NOT NULL
+    );",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the state folder {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the state database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("state database {path}: {source}")]
+    Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+/// Opens (creating if needed) the database in `state_dir`.
+pub fn open(state_dir: &Path) -> Result<Connection, DbError> {
+    std::fs::create_dir_all(state_dir).map_err(|source| DbError::CreateDir {
+        path: state_dir.to_path_buf(),
+        source,
+    })?;
+    let path = state_dir.join(FILE_NAME);
+    let conn = Connection::open(&path).map_err(|source| DbError::Open {
+        path: path.clone(),
+        source,
+    })?;
+    prepare(&conn).map_err(|source| DbError::Sql { path, source })?;
+    Ok(conn)
+}
+
+/// A private database in memory, with the same schema (when the state
+/// folder cannot be written, and for tests).
+pub fn open_in_memory() -> Connection {
+    let conn = Connection::open_in_memory().expect("SQLite in memory always opens");
+    prepare(&conn).expect("the schema applies to an empty database");
+    conn
+}
+
+fn prepare(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // WAL: readers never block the writer, and a power cut loses at most
+    // the transaction in progress.
+    let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_twice_and_migrates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        {
+            let c = open(&state).unwrap();
+            c.execute(
+                "INSERT INTO media (path, size, mtime_ns, probed_at) VALUES ('a', 1, 2, 'x')",
+                [],
+            )
+            .unwrap();
+        }
+        let c = open(&state).unwrap();
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM media", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+    }
+}

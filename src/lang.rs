@@ -1,0 +1,59 @@
+//! The operator's language: every message an operator reads is written in both
+//! Vietnamese and English, and this picks one. It must not hold message texts
+//! itself: they stay next to the code that raises them, so each reads in context.
+
+use std::fmt;
+
+/// The language of every operator-facing message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lang {
+    /// Vietnamese, the default: the operator is a commune official.
+    #[default]
+    Vi,
+    /// English, for installers and tests.
+    En,
+}
+
+impl Lang {
+    /// Parses the config value ("vi" or "en").
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "vi" => Some(Lang::Vi),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Vi => "vi",
+            Lang::En => "en",
+        }
+    }
+
+    /// Picks between two already-built texts.
+    pub fn pick<T>(self, vi: T, en: T) -> T {
+        match self {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// `tr!(lang, "Vietnamese {x}", "English {x}")`: formats only the text in the
+/// chosen language. Both texts capture the same variables from the scope.
+#[macro_export]
+macro_rules! tr {
+    ($lang:expr, $vi:literal, $en:literal $(,)?) => {
+        match $lang {
+            $crate::lang::Lang::Vi => format!($vi),
+            $crate::lang::Lang::En => format!($en),
+        }
+    };
+}

@@ -1,0 +1,26 @@
+//! loa: airs a commune's prerecorded announcements on schedule through a
+//! loudspeaker amplifier switched by a relay, and records what it aired.
+//!
+//! # Layout
+//! - `config`: the config file: where it is found, its keys, the validated `Config`.
+//! - `playlist`: the playlist file format; parsing and checking (pure but for reading files).
+//! - `schedule`: the planner: a day's playlist + media durations -> a timeline (pure);
+//!   `schedule::clock` holds the one `Clock` seam.
+//! - `media`: the audio folder, probing files with symphonia, the media index.
+//! - `db`: the state database (SQLite) and its migrations.
+//! - `tomlfile`: reading TOML with positions, turning mistakes into located problems.
+//! - `problem`: a located problem in an operator's file, and how it prints.
+//! - `duration`: the "3s" / "1h30m" syntax and human-readable lengths.
+//! - `lang`: the operator's language (Vietnamese or English) and `tr!`.
+//! - `cli`: the operator's commands, one file each.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod duration;
+pub mod lang;
+pub mod media;
+pub mod playlist;
+pub mod problem;
+pub mod schedule;
+pub mod tomlfile;

@@ -1,0 +1,147 @@
+//! The audio folder as the planner sees it: every file below it by its name
+//! in Unicode NFC (a Mac uploads "Thông báo.mp3" decomposed), so playlist
+//! names match whatever form the upload used, and close names can be
+//! suggested for typos. Hidden files and the `rejected/` folder are left out.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use unicode_normalization::UnicodeNormalization;
+
+/// One file below the audio folder.
+#[derive(Clone, Debug)]
+pub struct FileEntry {
+    /// Its path below the audio folder as on disk, "/"-separated.
+    pub rel: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+pub struct Library {
+    root: PathBuf,
+    /// NFC name -> the file.
+    files: BTreeMap<String, FileEntry>,
+}
+
+/// The folder where rejected uploads are moved (skipped when scanning).
+pub const REJECTED_DIR: &str = "rejected";
+
+impl Library {
+    /// Lists the audio folder. A missing folder is an error for the caller
+    /// to report; unreadable subfolders are skipped.
+    pub fn scan(root: &Path) -> std::io::Result<Library> {
+        let mut files = BTreeMap::new();
+        std::fs::read_dir(root)?;
+        walk(root, "", &mut files);
+        Ok(Library {
+            root: root.to_path_buf(),
+            files,
+        })
+    }
+
+    /// A library with no files (when the folder cannot be read).
+    pub fn empty(root: &Path) -> Library {
+        Library {
+            root: root.to_path_buf(),
+            files: BTreeMap::new(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file a playlist name (already NFC) means.
+    pub fn find(&self, name: &str) -> Option<&FileEntry> {
+        self.files.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(|s| s.as_str())
+    }
+
+    /// A name the operator probably meant: the same name in other case, the
+    /// only file with the same base name in another folder, or a near typo.
+    pub fn suggest(&self, name: &str) -> Option<&str> {
+        let lower = name.to_lowercase();
+        if let Some(k) = self.files.keys().find(|k| k.to_lowercase() == lower) {
+            return Some(k);
+        }
+        let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_lowercase();
+        let wanted = base(name);
+        let same_base: Vec<&String> = self.files.keys().filter(|k| base(k) == wanted).collect();
+        if same_base.len() == 1 {
+            return Some(same_base[0]);
+        }
+        crate::tomlfile::nearest(name, self.files.keys().map(|s| s.as_str()))
+    }
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, FileEntry>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let rel = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let Ok(meta) = std::fs::metadata(e.path()) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if prefix.is_empty() && name == REJECTED_DIR {
+                continue;
+            }
+            walk(&e.path(), &rel, out);
+        } else if meta.is_file() {
+            let mtime_ns = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos() as i64)
+                .unwrap_or(0);
+            out.insert(
+                rel.nfc().collect(),
+                FileEntry {
+                    rel,
+                    size: meta.len(),
+                    mtime_ns,
+                },
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nfd_uploads_match_nfc_names_and_typos_get_suggestions() {
+        let dir = tempfile::tempdir().unwrap();
+        let nfd: String = "Thông báo.mp3".nfd().collect();
+        std::fs::write(dir.path().join(&nfd), b"x").unwrap();
+        std::fs::create_dir_all(dir.path().join("dai-hoi")).unwrap();
+        std::fs::write(dir.path().join("dai-hoi/ban-tin-1.mp3"), b"x").unwrap();
+        std::fs::create_dir_all(dir.path().join("rejected")).unwrap();
+        std::fs::write(dir.path().join("rejected/bad.mp3"), b"x").unwrap();
+        std::fs::write(dir.path().join(".hidden.mp3.filepart"), b"x").unwrap();
+        let lib = Library::scan(dir.path()).unwrap();
+        let e = lib.find("Thông báo.mp3").expect("found by its NFC name");
+        assert_eq!(e.rel, nfd);
+        assert_eq!(lib.names().count(), 2);
+        assert_eq!(lib.suggest("thông báo.mp3"), Some("Thông báo.mp3"));
+        assert_eq!(lib.suggest("ban-tin-1.mp3"), Some("dai-hoi/ban-tin-1.mp3"));
+        assert_eq!(
+            lib.suggest("dai-hoi/ban-tin-l.mp3"),
+            Some("dai-hoi/ban-tin-1.mp3")
+        );
+        assert_eq!(lib.suggest("something-else.mp3"), None);
+    }
+}

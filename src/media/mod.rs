@@ -1,0 +1,72 @@
+//! The audio library: finding playlist items' files in the audio folder
+//! (Unicode-form and case aware), probing them, and remembering what was
+//! learnt in the media index so a file is probed once until it changes. It
+//! answers the planner's question "does this item play, and for how long".
+
+pub mod index;
+pub mod library;
+pub mod probe;
+
+use std::collections::HashMap;
+
+use crate::lang::Lang;
+use crate::schedule::MediaStatus;
+use crate::tr;
+
+pub use index::MediaIndex;
+pub use library::Library;
+pub use probe::{Probe, ProbeError, probe};
+
+/// Answers for each name (NFC, below the audio folder): probed, from the
+/// index when the file has not changed since.
+pub fn resolve<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    library: &Library,
+    index: &MediaIndex,
+    lang: Lang,
+) -> HashMap<String, MediaStatus> {
+    let mut out = HashMap::new();
+    for name in names {
+        if out.contains_key(name) {
+            continue;
+        }
+        let status = status_of(name, library, index, lang);
+        out.insert(name.to_string(), status);
+    }
+    out
+}
+
+fn status_of(name: &str, library: &Library, index: &MediaIndex, lang: Lang) -> MediaStatus {
+    let Some(entry) = library.find(name) else {
+        let folder = crate::problem::display_path(library.root());
+        return MediaStatus::Unplayable(match library.suggest(name) {
+            Some(s) => tr!(
+                lang,
+                "không có tệp \"{name}\" trong thư mục âm thanh {folder}; có phải ý bạn là \"{s}\"? Hãy sửa tên trong danh sách phát hoặc tải tệp lên",
+                "no file \"{name}\" in the audio folder {folder}; did you mean \"{s}\"? Correct the name in the playlist or upload the file"
+            ),
+            None => tr!(
+                lang,
+                "không có tệp \"{name}\" trong thư mục âm thanh {folder}; hãy tải tệp lên hoặc sửa tên trong danh sách phát",
+                "no file \"{name}\" in the audio folder {folder}; upload the file or correct the name in the playlist"
+            ),
+        });
+    };
+    let result = match index.lookup(&entry.rel, entry.size, entry.mtime_ns) {
+        Some(r) => r,
+        None => {
+            let r = probe(&library.root().join(&entry.rel));
+            if !matches!(r, Err(ProbeError::Io(_))) {
+                index.store(&entry.rel, entry.size, entry.mtime_ns, &r);
+            }
+            r
+        }
+    };
+    match result {
+        Ok(p) => MediaStatus::Playable {
+            duration: p.duration,
+            path: entry.rel.clone(),
+        },
+        Err(e) => MediaStatus::Unplayable(e.message(name, lang)),
+    }
+}

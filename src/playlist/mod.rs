@@ -1,0 +1,252 @@
+//! The playlist file format (playlists/default.toml and the dated
+//! playlists/YYYY-MM-DD.toml): parsing one file into a [`Playlist`] with every
+//! mistake located, and reading the whole folder. Pure apart from reading the
+//! files; it knows nothing of the audio folder or the clock.
+
+mod parse;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::civil::{Date, Time, Weekday};
+
+use crate::lang::Lang;
+use crate::problem::Problem;
+use crate::tomlfile::Source;
+use crate::tr;
+
+pub use parse::{PathError, check_item_path, parse, parse_time};
+
+/// Where something is in its playlist file (1-based).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// One playlist file, as the operator wrote it, minus what was wrong in it.
+#[derive(Clone, Debug)]
+pub struct Playlist {
+    pub path: PathBuf,
+    pub title: Option<String>,
+    pub broadcasts: Vec<Broadcast>,
+}
+
+/// One amplifier session.
+#[derive(Clone, Debug)]
+pub struct Broadcast {
+    /// Its place among the file's [[broadcast]] tables (0-based).
+    pub index: usize,
+    /// Where its `at` is written, to locate the planner's problems.
+    pub pos: Pos,
+    pub at: Time,
+    pub title: Option<String>,
+    pub items: Vec<Item>,
+    /// How many times the whole item sequence plays.
+    pub repeat: u32,
+    /// Silence between items; None means the config's [audio] gap.
+    pub gap: Option<Duration>,
+    pub from: Option<Date>,
+    pub until: Option<Date>,
+    /// Weekdays it airs on; None means every day.
+    pub days: Option<Vec<Weekday>>,
+    pub tags: Vec<String>,
+}
+
+/// One entry of `items`.
+#[derive(Clone, Debug)]
+pub struct Item {
+    /// The path below the audio folder, "/"-separated, in Unicode NFC.
+    pub file: String,
+    pub pos: Pos,
+    pub repeat: u32,
+    pub volume_db: f64,
+}
+
+impl Broadcast {
+    /// Whether the broadcast airs on `date` (its date range and weekdays).
+    pub fn airs_on(&self, date: Date) -> bool {
+        if self.from.is_some_and(|f| date < f) || self.until.is_some_and(|u| date > u) {
+            return false;
+        }
+        match &self.days {
+            Some(days) => days.contains(&date.weekday()),
+            None => true,
+        }
+    }
+
+    /// A name for messages: its title, or "the broadcast at 06:00".
+    pub fn label(&self, lang: Lang) -> String {
+        match &self.title {
+            Some(t) => format!("\"{t}\""),
+            None => {
+                let at = hhmm(self.at);
+                tr!(lang, "buổi phát lúc {at}", "the broadcast at {at}")
+            }
+        }
+    }
+}
+
+/// "06:00" or "06:00:30".
+pub fn hhmm(t: Time) -> String {
+    if t.second() == 0 {
+        format!("{:02}:{:02}", t.hour(), t.minute())
+    } else {
+        format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+    }
+}
+
+/// Every playlist in the folder, and what was wrong with each.
+#[derive(Clone, Debug, Default)]
+pub struct PlaylistSet {
+    pub default: Option<Playlist>,
+    pub dated: BTreeMap<Date, Playlist>,
+    /// Files in the folder, whether or not they parsed: those with errors
+    /// still decide which file is in effect on their day.
+    pub files: Vec<PathBuf>,
+    pub problems: Vec<Problem>,
+}
+
+/// What the folder says about one day.
+pub enum InEffect<'a> {
+    /// A dated file for that very day (it is the whole day).
+    Dated(&'a Playlist),
+    /// default.toml.
+    Default(&'a Playlist),
+    /// Nothing airs.
+    Nothing,
+}
+
+impl PlaylistSet {
+    /// The playlist in effect on `date`: its dated file if there is one, else
+    /// default.toml, else nothing.
+    pub fn for_date(&self, date: Date) -> InEffect<'_> {
+        if let Some(p) = self.dated.get(&date) {
+            InEffect::Dated(p)
+        } else if let Some(p) = &self.default {
+            InEffect::Default(p)
+        } else {
+            InEffect::Nothing
+        }
+    }
+}
+
+impl<'a> InEffect<'a> {
+    pub fn playlist(&self) -> Option<&'a Playlist> {
+        match self {
+            InEffect::Dated(p) | InEffect::Default(p) => Some(p),
+            InEffect::Nothing => None,
+        }
+    }
+}
+
+/// Reads every file in the playlists folder. `default.toml` and
+/// `YYYY-MM-DD.toml` are playlists; anything else is reported, since the
+/// operator probably meant it to be one.
+pub fn load_dir(dir: &Path, lang: Lang) -> PlaylistSet {
+    let mut set = PlaylistSet::default();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            let reason = crate::tomlfile::io_reason(&e, lang);
+            let shown = crate::problem::display_path(dir);
+            set.problems.push(Problem::error(
+                dir,
+                1,
+                1,
+                tr!(
+                    lang,
+                    "không mở được thư mục danh sách phát {shown}: {reason}; hãy tạo thư mục hoặc sửa [paths] playlists trong tệp cấu hình",
+                    "cannot open the playlists folder {shown}: {reason}; create it or correct [paths] playlists in the config"
+                ),
+            ));
+            return set;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    for path in paths {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with('.') || name.ends_with('~') {
+            continue;
+        }
+        let Some(stem) = name.strip_suffix(".toml") else {
+            set.problems.push(Problem::warning(
+                &path,
+                1,
+                1,
+                tr!(
+                    lang,
+                    "tệp này không được dùng: danh sách phát phải tên là default.toml hoặc NĂM-THÁNG-NGÀY.toml (ví dụ 2026-01-20.toml)",
+                    "this file is not used: playlists must be named default.toml or YEAR-MONTH-DAY.toml (e.g. 2026-01-20.toml)"
+                ),
+            ));
+            continue;
+        };
+        let date = if stem == "default" {
+            None
+        } else {
+            match parse_file_date(stem) {
+                Some(d) => Some(d),
+                None => {
+                    set.problems.push(Problem::error(
+                        &path,
+                        1,
+                        1,
+                        tr!(
+                            lang,
+                            "tên tệp \"{name}\" không phải là một ngày có thật; đặt tên default.toml, hoặc NĂM-THÁNG-NGÀY.toml như 2026-01-20.toml",
+                            "the file name \"{name}\" is not a real date; name it default.toml, or YEAR-MONTH-DAY.toml like 2026-01-20.toml"
+                        ),
+                    ));
+                    continue;
+                }
+            }
+        };
+        set.files.push(path.clone());
+        let (playlist, problems) = match Source::read(&path, lang) {
+            Ok(src) => parse(&src, lang),
+            Err(p) => (
+                Some(Playlist {
+                    path: path.clone(),
+                    title: None,
+                    broadcasts: vec![],
+                }),
+                vec![p],
+            ),
+        };
+        set.problems.extend(problems);
+        let playlist = playlist.unwrap_or(Playlist {
+            path: path.clone(),
+            title: None,
+            broadcasts: vec![],
+        });
+        match date {
+            None => set.default = Some(playlist),
+            Some(d) => {
+                set.dated.insert(d, playlist);
+            }
+        }
+    }
+    set
+}
+
+/// "2026-01-20" -> the date; anything else (or an impossible date) -> None.
+pub fn parse_file_date(s: &str) -> Option<Date> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y: i16 = s[0..4].parse().ok()?;
+    let m: i8 = s[5..7].parse().ok()?;
+    let d: i8 = s[8..10].parse().ok()?;
+    Date::new(y, m, d).ok()
+}

@@ -1,0 +1,730 @@
+//! Turning one playlist file's TOML into a [`Playlist`], reporting every
+//! mistake at its line and column with what to do about it.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use jiff::civil::{Date, Time, Weekday};
+use toml::de::{DeTable, DeValue};
+use unicode_normalization::UnicodeNormalization;
+
+use super::{Broadcast, Item, Playlist, Pos};
+use crate::duration;
+use crate::lang::Lang;
+use crate::problem::Problem;
+use crate::tomlfile::{Source, Value, Walk};
+use crate::tr;
+
+const TOP_KEYS: &[&str] = &["title", "broadcast"];
+const BROADCAST_KEYS: &[&str] = &[
+    "at", "title", "items", "repeat", "gap", "from", "until", "days", "tags",
+];
+const ITEM_KEYS: &[&str] = &["file", "repeat", "volume-db"];
+
+/// Parses one playlist file. Returns None only when the file is not TOML at
+/// all; otherwise the playlist holds every broadcast that made sense, and the
+/// problems say what was dropped and why.
+pub fn parse(src: &Source, lang: Lang) -> (Option<Playlist>, Vec<Problem>) {
+    let doc = match src.parse(lang) {
+        Ok(d) => d,
+        Err(p) => return (None, vec![p]),
+    };
+    let mut w = Walk::new(src, lang);
+    let top = doc.get_ref();
+    w.unknown_keys(
+        top,
+        TOP_KEYS,
+        lang.pick("phần đầu danh sách phát", "the top of the playlist"),
+    );
+    let mut playlist = Playlist {
+        path: src.path.clone(),
+        title: None,
+        broadcasts: Vec::new(),
+    };
+    if let Some(v) = top.get("title") {
+        playlist.title = w.string("title", v, "title = \"Tuyên truyền Đại hội XIV\"");
+    }
+    if let Some(v) = top.get("broadcast") {
+        match v.get_ref() {
+            DeValue::Array(list) => {
+                for (index, b) in list.iter().enumerate() {
+                    match b.get_ref() {
+                        DeValue::Table(t) => {
+                            if let Some(b) = broadcast(&mut w, index, t, b.span()) {
+                                playlist.broadcasts.push(b);
+                            }
+                        }
+                        other => {
+                            let found = crate::tomlfile::kind_name(other, lang);
+                            w.error(
+                                &b.span(),
+                                tr!(
+                                    lang,
+                                    "mỗi buổi phát phải là một bảng [[broadcast]], nhưng ở đây là {found}",
+                                    "each broadcast must be a [[broadcast]] table, but this is {found}"
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+            _ => w.error(
+                &v.span(),
+                tr!(
+                    lang,
+                    "hãy viết [[broadcast]] với hai dấu ngoặc vuông: mỗi buổi phát là một mục [[broadcast]] riêng",
+                    "write [[broadcast]] with double brackets: each broadcast is its own [[broadcast]] entry"
+                ),
+            ),
+        }
+    }
+    (Some(playlist), w.problems)
+}
+
+fn pos(src: &Source, span: &Range<usize>) -> Pos {
+    let (line, column) = src.line_col(span.start);
+    Pos { line, column }
+}
+
+fn broadcast(
+    w: &mut Walk<'_>,
+    index: usize,
+    t: &DeTable<'_>,
+    span: Range<usize>,
+) -> Option<Broadcast> {
+    let lang = w.lang;
+    let n = index + 1;
+    let section = tr!(
+        lang,
+        "buổi phát thứ {n} ([[broadcast]])",
+        "broadcast #{n} ([[broadcast]])"
+    );
+    w.unknown_keys(t, BROADCAST_KEYS, &section);
+    let mut ok = true;
+
+    let title = t
+        .get("title")
+        .and_then(|v| w.string("title", v, "title = \"Bản tin sáng\""));
+
+    let (at, at_pos) = match t.get("at") {
+        Some(v) => (time_of_day(w, v), pos(w.src, &v.span())),
+        None => {
+            w.error(
+                &span,
+                tr!(
+                    lang,
+                    "{section} thiếu giờ phát `at`; hãy thêm, ví dụ: at = \"06:00\"",
+                    "{section} has no start time `at`; add one, for example: at = \"06:00\""
+                ),
+            );
+            (None, pos(w.src, &span))
+        }
+    };
+    ok &= at.is_some();
+
+    let items = match t.get("items") {
+        Some(v) => items(w, v),
+        None => {
+            w.error(
+                &span,
+                tr!(
+                    lang,
+                    "{section} thiếu danh sách tệp `items`; ví dụ: items = [\"nhac-hieu.mp3\", \"ban-tin.mp3\"]",
+                    "{section} has no `items` list; for example: items = [\"nhac-hieu.mp3\", \"ban-tin.mp3\"]"
+                ),
+            );
+            None
+        }
+    };
+    let items = items.unwrap_or_default();
+    // Empty after errors: the errors were reported item by item.
+    ok &= !items.is_empty();
+
+    let repeat = t
+        .get("repeat")
+        .and_then(|v| repeat(w, "repeat", v))
+        .unwrap_or(1);
+
+    let gap = t.get("gap").and_then(|v| {
+        let text = w.string("gap", v, "gap = \"2s\"")?;
+        match duration::parse(&text) {
+            Some(d) if d <= Duration::from_secs(600) => Some(d),
+            Some(_) => {
+                w.error(
+                    &v.span(),
+                    tr!(
+                        lang,
+                        "khoảng lặng `gap` = \"{text}\" quá dài; tối đa là \"10m\"",
+                        "`gap` = \"{text}\" is too long; the most is \"10m\""
+                    ),
+                );
+                None
+            }
+            None => {
+                w.error(&v.span(), duration::error_message("gap", &text, lang));
+                None
+            }
+        }
+    });
+
+    let from = t.get("from").and_then(|v| date(w, "from", v));
+    let until = t.get("until").and_then(|v| date(w, "until", v));
+    if let (Some(f), Some(u), Some(uv)) = (from, until, t.get("until"))
+        && u < f
+    {
+        w.error(
+                &uv.span(),
+                tr!(
+                    lang,
+                    "ngày kết thúc `until` ({u}) trước ngày bắt đầu `from` ({f}), nên buổi phát này không bao giờ được phát; hãy sửa lại một trong hai ngày",
+                    "`until` ({u}) is before `from` ({f}), so this broadcast would never air; correct one of the two dates"
+                ),
+            );
+        ok = false;
+    }
+
+    let days = t.get("days").and_then(|v| days(w, v));
+    if let (Some(d), Some(v)) = (&days, t.get("days"))
+        && d.is_empty()
+    {
+        w.warning(
+                &v.span(),
+                tr!(
+                    lang,
+                    "`days` trống nên buổi phát này không bao giờ được phát; hãy liệt kê các thứ, ví dụ days = [\"mon\", \"wed\", \"fri\"], hoặc xóa dòng này để phát mọi ngày",
+                    "`days` is empty, so this broadcast never airs; list weekdays, e.g. days = [\"mon\", \"wed\", \"fri\"], or remove the line to air every day"
+                ),
+            );
+    }
+
+    let tags = t
+        .get("tags")
+        .and_then(|v| {
+            let list = w.array("tags", v, "tags = [\"dai-hoi-xiv\"]")?;
+            Some(
+                list.iter()
+                    .filter_map(|x| w.string("tags", x, "tags = [\"dai-hoi-xiv\"]"))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .unwrap_or_default();
+
+    if !ok {
+        return None;
+    }
+    Some(Broadcast {
+        index,
+        pos: at_pos,
+        at: at?,
+        title,
+        items,
+        repeat,
+        gap,
+        from,
+        until,
+        days,
+        tags,
+    })
+}
+
+/// "06:00" or "06:00:30" (also an unquoted TOML time, 06:00:00).
+fn time_of_day(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Time> {
+    let lang = w.lang;
+    let text = match v.get_ref() {
+        DeValue::Datetime(dt) if dt.date.is_none() && dt.time.is_some() => dt.to_string(),
+        _ => w.string("at", v, "at = \"06:00\"")?,
+    };
+    match parse_time(&text) {
+        Some(t) => Some(t),
+        None => {
+            w.error(
+                &v.span(),
+                tr!(
+                    lang,
+                    "giờ phát \"{text}\" không hợp lệ; hãy viết GIỜ:PHÚT theo 24 giờ, như \"06:00\", \"17:30\" hoặc \"06:00:30\" (giờ từ 00 đến 23, phút và giây từ 00 đến 59)",
+                    "start time \"{text}\" is not valid; write HOUR:MINUTE on the 24-hour clock, like \"06:00\", \"17:30\" or \"06:00:30\" (hours 00 to 23, minutes and seconds 00 to 59)"
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// Parses "H:MM", "HH:MM" or "HH:MM:SS".
+pub fn parse_time(text: &str) -> Option<Time> {
+    let parts: Vec<&str> = text.trim().split(':').collect();
+    if !(2..=3).contains(&parts.len()) {
+        return None;
+    }
+    let num = |s: &str, max: i8, width: std::ops::RangeInclusive<usize>| -> Option<i8> {
+        if !width.contains(&s.len()) || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: i8 = s.parse().ok()?;
+        (n <= max).then_some(n)
+    };
+    let h = num(parts[0], 23, 1..=2)?;
+    let m = num(parts[1], 59, 2..=2)?;
+    let s = match parts.get(2) {
+        Some(s) => num(s, 59, 2..=2)?,
+        None => 0,
+    };
+    Time::new(h, m, s, 0).ok()
+}
+
+/// "2026-01-18" (also an unquoted TOML date).
+fn date(w: &mut Walk<'_>, key: &str, v: &Value<'_>) -> Option<Date> {
+    let lang = w.lang;
+    let text = match v.get_ref() {
+        DeValue::Datetime(dt) if dt.date.is_some() && dt.time.is_none() => dt.to_string(),
+        _ => w.string(key, v, &format!("{key} = \"2026-01-19\""))?,
+    };
+    match super::parse_file_date(text.trim()) {
+        Some(d) => Some(d),
+        None => {
+            w.error(
+                &v.span(),
+                tr!(
+                    lang,
+                    "`{key}` = \"{text}\" không phải là một ngày có thật; hãy viết NĂM-THÁNG-NGÀY, ví dụ \"2026-01-19\"",
+                    "`{key}` = \"{text}\" is not a real date; write YEAR-MONTH-DAY, e.g. \"2026-01-19\""
+                ),
+            );
+            None
+        }
+    }
+}
+
+const WEEKDAYS: &[(&str, Weekday)] = &[
+    ("mon", Weekday::Monday),
+    ("tue", Weekday::Tuesday),
+    ("wed", Weekday::Wednesday),
+    ("thu", Weekday::Thursday),
+    ("fri", Weekday::Friday),
+    ("sat", Weekday::Saturday),
+    ("sun", Weekday::Sunday),
+    ("monday", Weekday::Monday),
+    ("tuesday", Weekday::Tuesday),
+    ("wednesday", Weekday::Wednesday),
+    ("thursday", Weekday::Thursday),
+    ("friday", Weekday::Friday),
+    ("saturday", Weekday::Saturday),
+    ("sunday", Weekday::Sunday),
+    // Vietnamese: thứ hai (Monday) ... thứ bảy, chủ nhật.
+    ("t2", Weekday::Monday),
+    ("t3", Weekday::Tuesday),
+    ("t4", Weekday::Wednesday),
+    ("t5", Weekday::Thursday),
+    ("t6", Weekday::Friday),
+    ("t7", Weekday::Saturday),
+    ("cn", Weekday::Sunday),
+];
+
+fn days(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Weekday>> {
+    let lang = w.lang;
+    let list = w.array("days", v, "days = [\"mon\", \"wed\", \"fri\"]")?;
+    let mut out = Vec::new();
+    for d in list {
+        let Some(s) = w.string("days", d, "days = [\"mon\", \"wed\", \"fri\"]") else {
+            continue;
+        };
+        let key = s.trim().to_lowercase();
+        match WEEKDAYS.iter().find(|(n, _)| *n == key) {
+            Some((_, wd)) => {
+                if !out.contains(wd) {
+                    out.push(*wd);
+                }
+            }
+            None => w.error(
+                &d.span(),
+                tr!(
+                    lang,
+                    "không có thứ \"{s}\"; hãy dùng \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\" (hoặc \"t2\" đến \"t7\" và \"cn\")",
+                    "no weekday \"{s}\"; use \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\" (or \"t2\" to \"t7\" and \"cn\")"
+                ),
+            ),
+        }
+    }
+    Some(out)
+}
+
+fn repeat(w: &mut Walk<'_>, key: &str, v: &Value<'_>) -> Option<u32> {
+    let lang = w.lang;
+    let n = w.integer(key, v, &format!("{key} = 2"))?;
+    if (1..=100).contains(&n) {
+        Some(n as u32)
+    } else {
+        w.error(
+            &v.span(),
+            tr!(
+                lang,
+                "`{key}` = {n} không hợp lệ; số lần phát phải từ 1 đến 100",
+                "`{key}` = {n} is not valid; the number of plays must be from 1 to 100"
+            ),
+        );
+        None
+    }
+}
+
+fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
+    let lang = w.lang;
+    let example = "items = [\"nhac-hieu.mp3\", \"ban-tin.mp3\"]";
+    let list = w.array("items", v, example)?;
+    if list.is_empty() {
+        w.error(
+            &v.span(),
+            tr!(
+                lang,
+                "danh sách `items` trống: buổi phát không có gì để phát; hãy thêm tên tệp, ví dụ: {example}",
+                "the `items` list is empty: the broadcast has nothing to air; add file names, for example: {example}"
+            ),
+        );
+        return None;
+    }
+    let mut out = Vec::new();
+    for entry in list {
+        match entry.get_ref() {
+            DeValue::String(s) => {
+                if let Some(file) = item_path(w, s, &entry.span()) {
+                    out.push(Item {
+                        file,
+                        pos: pos(w.src, &entry.span()),
+                        repeat: 1,
+                        volume_db: 0.0,
+                    });
+                }
+            }
+            DeValue::Table(t) => {
+                w.unknown_keys(
+                    t,
+                    ITEM_KEYS,
+                    lang.pick("mục của `items`", "an `items` entry"),
+                );
+                let Some(fv) = t.get("file") else {
+                    w.error(
+                        &entry.span(),
+                        tr!(
+                            lang,
+                            "mục này thiếu `file`; ví dụ: {{ file = \"thong-bao.mp3\", repeat = 2 }}",
+                            "this entry has no `file`; for example: {{ file = \"thong-bao.mp3\", repeat = 2 }}"
+                        ),
+                    );
+                    continue;
+                };
+                let file = w
+                    .string("file", fv, "file = \"thong-bao.mp3\"")
+                    .and_then(|s| item_path(w, &s, &fv.span()));
+                let repeat = match t.get("repeat") {
+                    Some(v) => repeat(w, "repeat", v),
+                    None => Some(1),
+                };
+                let volume_db = match t.get("volume-db") {
+                    Some(v) => w.number("volume-db", v, "volume-db = -3.0").and_then(|x| {
+                        if (-60.0..=20.0).contains(&x) {
+                            Some(x)
+                        } else {
+                            w.error(
+                                &v.span(),
+                                tr!(
+                                    lang,
+                                    "`volume-db` = {x} nằm ngoài khoảng cho phép, từ -60 đến 20",
+                                    "`volume-db` = {x} is out of range: it must be from -60 to 20"
+                                ),
+                            );
+                            None
+                        }
+                    }),
+                    None => Some(0.0),
+                };
+                if let (Some(file), Some(repeat), Some(volume_db)) = (file, repeat, volume_db) {
+                    out.push(Item {
+                        file,
+                        pos: pos(w.src, &fv.span()),
+                        repeat,
+                        volume_db,
+                    });
+                }
+            }
+            other => {
+                let found = crate::tomlfile::kind_name(other, lang);
+                w.error(
+                    &entry.span(),
+                    tr!(
+                        lang,
+                        "mỗi mục của `items` phải là tên tệp trong ngoặc kép hoặc {{ file = \"...\" }}, nhưng ở đây là {found}",
+                        "each `items` entry must be a quoted file name or {{ file = \"...\" }}, but this is {found}"
+                    ),
+                );
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Checks an item path and returns it in NFC form, "/"-separated, with "."
+/// and empty parts removed.
+fn item_path(w: &mut Walk<'_>, raw: &str, span: &Range<usize>) -> Option<String> {
+    let lang = w.lang;
+    match check_item_path(raw) {
+        Ok(p) => Some(p),
+        Err(kind) => {
+            let msg = match kind {
+                PathError::Empty => tr!(
+                    lang,
+                    "tên tệp trống; hãy ghi tên một tệp trong thư mục audio, ví dụ \"ban-tin.mp3\"",
+                    "the file name is empty; name a file in the audio folder, e.g. \"ban-tin.mp3\""
+                ),
+                PathError::Absolute => tr!(
+                    lang,
+                    "\"{raw}\" là đường dẫn tuyệt đối; hãy ghi đường dẫn tính từ thư mục audio, ví dụ \"dai-hoi/ban-tin-1.mp3\"",
+                    "\"{raw}\" is an absolute path; write the path from inside the audio folder, e.g. \"dai-hoi/ban-tin-1.mp3\""
+                ),
+                PathError::Backslash => tr!(
+                    lang,
+                    "\"{raw}\" có dấu gạch ngược \\; hãy dùng dấu gạch chéo /, ví dụ \"dai-hoi/ban-tin-1.mp3\"",
+                    "\"{raw}\" has a backslash \\; use forward slashes, e.g. \"dai-hoi/ban-tin-1.mp3\""
+                ),
+                PathError::ParentDir => tr!(
+                    lang,
+                    "\"{raw}\" có \"..\" (ra ngoài thư mục audio), điều này không được phép; hãy chép tệp vào thư mục audio và ghi đường dẫn bên trong nó",
+                    "\"{raw}\" has \"..\" (it leaves the audio folder), which is not allowed; copy the file into the audio folder and give its path inside it"
+                ),
+                PathError::Control => tr!(
+                    lang,
+                    "tên tệp \"{raw}\" có ký tự điều khiển (như xuống dòng hoặc tab); hãy gõ lại tên",
+                    "the file name \"{raw}\" has a control character (like a line break or tab); type the name again"
+                ),
+            };
+            w.error(span, msg);
+            None
+        }
+    }
+}
+
+/// What is wrong with an item path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PathError {
+    Empty,
+    Absolute,
+    Backslash,
+    ParentDir,
+    Control,
+}
+
+/// The rules for an item path, without messages (for tests and reuse).
+pub fn check_item_path(raw: &str) -> Result<String, PathError> {
+    if raw.trim().is_empty() {
+        return Err(PathError::Empty);
+    }
+    if raw.chars().any(|c| c.is_control()) {
+        return Err(PathError::Control);
+    }
+    let b = raw.as_bytes();
+    if raw.starts_with('/') || (b.len() >= 2 && b[1] == b':' && b[0].is_ascii_alphabetic()) {
+        return Err(PathError::Absolute);
+    }
+    if raw.contains('\\') {
+        return Err(PathError::Backslash);
+    }
+    let parts: Vec<&str> = raw
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    if parts.contains(&"..") {
+        return Err(PathError::ParentDir);
+    }
+    if parts.is_empty() {
+        return Err(PathError::Empty);
+    }
+    Ok(parts.join("/").nfc().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn run(text: &str) -> (Option<Playlist>, Vec<Problem>) {
+        let src = Source::new(Path::new("playlists/default.toml"), text.to_string());
+        parse(&src, Lang::En)
+    }
+
+    fn one_error(text: &str) -> Problem {
+        let (_, p) = run(text);
+        assert_eq!(p.len(), 1, "expected one problem, got {p:#?}");
+        p.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn the_documented_example_parses() {
+        let (pl, p) = run(r#"
+title = "Tuyên truyền Đại hội XIV"
+[[broadcast]]
+at = "06:00"
+title = "Bản tin sáng"
+items = ["nhac-hieu.mp3", "dai-hoi/ban-tin-1.mp3", { file = "thong-bao.mp3", repeat = 2, volume-db = -3.0 }]
+repeat = 1
+gap = "2s"
+from = "2025-08-05"
+until = "2026-01-18"
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+tags = ["dai-hoi-xiv", "truoc-dai-hoi"]
+"#);
+        assert!(p.is_empty(), "{p:#?}");
+        let pl = pl.unwrap();
+        assert_eq!(pl.title.as_deref(), Some("Tuyên truyền Đại hội XIV"));
+        let b = &pl.broadcasts[0];
+        assert_eq!(b.at, Time::new(6, 0, 0, 0).unwrap());
+        assert_eq!(b.items.len(), 3);
+        assert_eq!(b.items[2].repeat, 2);
+        assert_eq!(b.items[2].volume_db, -3.0);
+        assert_eq!(
+            b.items[1].pos,
+            Pos {
+                line: 6,
+                column: 26
+            }
+        );
+        assert_eq!(b.gap, Some(Duration::from_secs(2)));
+        assert_eq!(b.days.as_ref().unwrap().len(), 7);
+        assert_eq!(b.tags, vec!["dai-hoi-xiv", "truoc-dai-hoi"]);
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let p = one_error("[[broadcast]]\nat = \"06:00\"\nitems = [\"a.mp3\"]\ntitel = \"x\"\n");
+        assert_eq!((p.line, p.column), (4, 1));
+        assert!(p.message.contains("did you mean `title`"), "{}", p.message);
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let p = one_error("[[broadcast]]\nat = 6\nitems = [\"a.mp3\"]\n");
+        assert_eq!((p.line, p.column), (2, 6));
+        assert!(
+            p.message.contains("`at` must be quoted text"),
+            "{}",
+            p.message
+        );
+    }
+
+    #[test]
+    fn bad_times() {
+        for bad in [
+            "25:00", "6h", "06:60", "06:00:61", "0600", "06:0", "-1:00", "",
+        ] {
+            let p = one_error(&format!(
+                "[[broadcast]]\nat = \"{bad}\"\nitems = [\"a.mp3\"]\n"
+            ));
+            assert_eq!((p.line, p.column), (2, 6), "{bad}");
+            assert!(p.message.contains("HOUR:MINUTE"), "{}", p.message);
+        }
+        assert_eq!(parse_time("6:05"), Some(Time::new(6, 5, 0, 0).unwrap()));
+        assert_eq!(
+            parse_time("23:59:59"),
+            Some(Time::new(23, 59, 59, 0).unwrap())
+        );
+    }
+
+    #[test]
+    fn unquoted_toml_times_and_dates_are_accepted() {
+        let (pl, p) = run("[[broadcast]]\nat = 06:30:00\nfrom = 2026-01-19\nitems = [\"a.mp3\"]\n");
+        assert!(p.is_empty(), "{p:#?}");
+        let b = &pl.unwrap().broadcasts[0];
+        assert_eq!(b.at, Time::new(6, 30, 0, 0).unwrap());
+        assert_eq!(b.from, Some(Date::new(2026, 1, 19).unwrap()));
+    }
+
+    #[test]
+    fn invalid_date_and_reversed_range() {
+        let p = one_error(
+            "[[broadcast]]\nat = \"06:00\"\nitems = [\"a.mp3\"]\nfrom = \"2026-02-30\"\n",
+        );
+        assert_eq!((p.line, p.column), (4, 8));
+        assert!(p.message.contains("not a real date"));
+        let p = one_error(
+            "[[broadcast]]\nat = \"06:00\"\nitems = [\"a.mp3\"]\nfrom = \"2026-01-20\"\nuntil = \"2026-01-18\"\n",
+        );
+        assert_eq!((p.line, p.column), (5, 9));
+        assert!(p.message.contains("before `from`"), "{}", p.message);
+    }
+
+    #[test]
+    fn unknown_weekday() {
+        let p = one_error(
+            "[[broadcast]]\nat = \"06:00\"\nitems = [\"a.mp3\"]\ndays = [\"mon\", \"funday\"]\n",
+        );
+        assert_eq!((p.line, p.column), (4, 16));
+        assert!(p.message.contains("no weekday \"funday\""));
+        let (pl, p) =
+            run("[[broadcast]]\nat = \"06:00\"\nitems = [\"a.mp3\"]\ndays = [\"T2\", \"cn\"]\n");
+        assert!(p.is_empty());
+        assert_eq!(
+            pl.unwrap().broadcasts[0].days,
+            Some(vec![Weekday::Monday, Weekday::Sunday])
+        );
+    }
+
+    #[test]
+    fn empty_and_missing_items() {
+        let p = one_error("[[broadcast]]\nat = \"06:00\"\nitems = []\n");
+        assert_eq!((p.line, p.column), (3, 9));
+        assert!(p.message.contains("empty"));
+        let p = one_error("[[broadcast]]\nat = \"06:00\"\n");
+        assert!(p.message.contains("no `items`"));
+    }
+
+    #[test]
+    fn bad_item_paths() {
+        for (raw, needle) in [
+            ("../secret.mp3", "\"..\""),
+            ("a/../../b.mp3", "\"..\""),
+            ("/home/op/a.mp3", "absolute"),
+            ("C:/x.mp3", "absolute"),
+            ("dai-hoi\\\\a.mp3", "backslash"),
+            ("", "empty"),
+            ("  ", "empty"),
+        ] {
+            let p = one_error(&format!(
+                "[[broadcast]]\nat = \"06:00\"\nitems = [\"ok.mp3\", \"{raw}\"]\n"
+            ));
+            assert_eq!((p.line, p.column), (3, 20), "{raw}");
+            assert!(p.message.contains(needle), "{raw}: {}", p.message);
+        }
+    }
+
+    #[test]
+    fn nfd_names_become_nfc() {
+        let nfd: String = "Thông báo.mp3".nfd().collect();
+        assert_ne!(nfd, "Thông báo.mp3");
+        assert_eq!(check_item_path(&nfd).unwrap(), "Thông báo.mp3");
+        assert_eq!(check_item_path("./a//b.mp3").unwrap(), "a/b.mp3");
+    }
+
+    #[test]
+    fn single_bracket_broadcast_is_explained() {
+        let p = one_error("[broadcast]\nat = \"06:00\"\nitems = [\"a.mp3\"]\n");
+        assert!(p.message.contains("[[broadcast]]"), "{}", p.message);
+    }
+
+    #[test]
+    fn a_file_without_broadcasts_is_a_silent_day() {
+        let (pl, p) = run("title = \"Để tang\"\n");
+        assert!(p.is_empty());
+        assert!(pl.unwrap().broadcasts.is_empty());
+    }
+
+    #[test]
+    fn vietnamese_messages_by_default() {
+        let src = Source::new(
+            Path::new("p.toml"),
+            "[[broadcast]]\nat = \"25:00\"\nitems = [\"a.mp3\"]\n".into(),
+        );
+        let (_, p) = parse(&src, Lang::Vi);
+        assert!(
+            p[0].message.contains("giờ phát \"25:00\" không hợp lệ"),
+            "{}",
+            p[0].message
+        );
+    }
+}

@@ -1,0 +1,650 @@
+//! The planner: one day's playlist plus each file's duration in, the day's
+//! timeline out (relay on, items, relay off), with the problems that make a
+//! day unsafe or impossible. Pure: no IO, no clock; `now` and the media facts
+//! come in as arguments, so a year of days plans in milliseconds.
+
+pub mod clock;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+use crate::config::Config;
+use crate::lang::Lang;
+use crate::playlist::{Broadcast, Playlist, hhmm};
+use crate::problem::Problem;
+use crate::tr;
+
+/// What the planner needs from the config.
+#[derive(Clone, Debug)]
+pub struct PlanSettings {
+    pub tz: TimeZone,
+    pub warm_up: Duration,
+    pub hold: Duration,
+    pub max_on: Duration,
+    /// The default gap between items ([audio] gap).
+    pub gap: Duration,
+    pub lang: Lang,
+}
+
+impl PlanSettings {
+    pub fn from_config(cfg: &Config) -> PlanSettings {
+        PlanSettings {
+            tz: cfg.tz.clone(),
+            warm_up: cfg.relay.warm_up,
+            hold: cfg.relay.hold,
+            max_on: cfg.relay.max_on,
+            gap: cfg.audio.gap,
+            lang: cfg.lang,
+        }
+    }
+}
+
+/// What the media library says about one playlist item's file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MediaStatus {
+    /// It plays, for this long; `path` is the file below the audio folder as
+    /// it is on disk (its name may differ from the playlist's in Unicode form).
+    Playable { duration: Duration, path: String },
+    /// It cannot be aired; the message says why and what to do, already in
+    /// the operator's language.
+    Unplayable(String),
+}
+
+/// The day's timeline.
+#[derive(Clone, Debug)]
+pub struct DayPlan {
+    pub date: Date,
+    /// The playlist file in effect, if any.
+    pub source: Option<PathBuf>,
+    pub broadcasts: Vec<PlannedBroadcast>,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedBroadcast {
+    /// Its place among the playlist's [[broadcast]] tables.
+    pub index: usize,
+    pub title: Option<String>,
+    pub at: Timestamp,
+    pub relay_on: Timestamp,
+    /// When the last item ends.
+    pub end: Timestamp,
+    pub relay_off: Timestamp,
+    pub tags: Vec<String>,
+    pub items: Vec<PlannedItem>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedItem {
+    /// The name as the playlist gives it (NFC).
+    pub file: String,
+    /// The file as found on disk, below the audio folder.
+    pub path: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub duration: Duration,
+    pub volume_db: f64,
+}
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+fn ts(millis: i64) -> Timestamp {
+    Timestamp::from_millisecond(millis).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Local "HH:MM:SS" of a timestamp in the plan's zone.
+pub fn local_time(t: Timestamp, tz: &TimeZone) -> String {
+    let dt = tz.to_offset(t).to_datetime(t);
+    format!("{:02}:{:02}:{:02}", dt.hour(), dt.minute(), dt.second())
+}
+
+/// RFC 3339 with the zone's offset, milliseconds only when there are any:
+/// "2026-01-20T06:00:00+07:00", "2026-01-20T06:00:12.345+07:00".
+pub fn rfc3339(t: Timestamp, tz: &TimeZone) -> String {
+    let offset = tz.to_offset(t);
+    let dt = offset.to_datetime(t);
+    let secs = offset.seconds();
+    let sign = if secs < 0 { '-' } else { '+' };
+    let (oh, om) = (secs.abs() / 3600, secs.abs() / 60 % 60);
+    let millis = dt.subsec_nanosecond() / 1_000_000;
+    let frac = if millis == 0 {
+        String::new()
+    } else {
+        format!(".{millis:03}")
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{frac}{sign}{oh:02}:{om:02}",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
+}
+
+/// The instant a local date and time of day happen in `tz`. In a gap (clocks
+/// jumping forward) there is none; in a fold the earlier one is used.
+fn instant(date: Date, time: jiff::civil::Time, tz: &TimeZone) -> Option<Timestamp> {
+    let amb = tz.to_ambiguous_timestamp(date.to_datetime(time));
+    if matches!(amb.offset(), jiff::tz::AmbiguousOffset::Gap { .. }) {
+        return None;
+    }
+    amb.earlier().ok()
+}
+
+/// Plans one day. `media` answers for each item's file name (NFC).
+pub fn plan_day(
+    date: Date,
+    playlist: Option<&Playlist>,
+    media: &dyn Fn(&str) -> MediaStatus,
+    s: &PlanSettings,
+) -> DayPlan {
+    let mut plan = DayPlan {
+        date,
+        source: playlist.map(|p| p.path.clone()),
+        broadcasts: Vec::new(),
+        problems: Vec::new(),
+    };
+    let Some(playlist) = playlist else {
+        return plan;
+    };
+    let lang = s.lang;
+    let day_start = instant(date, jiff::civil::Time::midnight(), &s.tz);
+    let day_end = date
+        .tomorrow()
+        .ok()
+        .and_then(|d| instant(d, jiff::civil::Time::midnight(), &s.tz));
+
+    // (broadcast, where its `at` is) for the overlap check.
+    let mut placed: Vec<(PlannedBroadcast, &Broadcast)> = Vec::new();
+    for b in playlist.broadcasts.iter().filter(|b| b.airs_on(date)) {
+        let err = |msg: String| Problem::error(&playlist.path, b.pos.line, b.pos.column, msg);
+        let label = b.label(lang);
+        let Some(at) = instant(date, b.at, &s.tz) else {
+            let t = hhmm(b.at);
+            plan.problems.push(err(tr!(
+                lang,
+                "ngày {date} không có giờ {t} (đồng hồ được chỉnh nhảy qua giờ này); hãy chọn giờ khác cho {label}",
+                "{t} does not exist on {date} (the clocks skip it); choose another time for {label}"
+            )));
+            continue;
+        };
+        let at_ms = at.as_millisecond();
+        let gap = ms(b.gap.unwrap_or(s.gap));
+        let mut items = Vec::new();
+        let mut cursor = at_ms;
+        // Resolve each distinct file once per broadcast.
+        let resolved: Vec<Option<(Duration, String)>> = b
+            .items
+            .iter()
+            .map(|it| match media(&it.file) {
+                MediaStatus::Playable { duration, path } => Some((duration, path)),
+                MediaStatus::Unplayable(msg) => {
+                    plan.problems.push(Problem::error(
+                        &playlist.path,
+                        it.pos.line,
+                        it.pos.column,
+                        msg,
+                    ));
+                    None
+                }
+            })
+            .collect();
+        for _ in 0..b.repeat {
+            for (it, r) in b.items.iter().zip(&resolved) {
+                let Some((dur, path)) = r else { continue };
+                for _ in 0..it.repeat {
+                    if !items.is_empty() {
+                        cursor += gap;
+                    }
+                    let start = cursor;
+                    cursor += ms(*dur);
+                    items.push(PlannedItem {
+                        file: it.file.clone(),
+                        path: path.clone(),
+                        start: ts(start),
+                        end: ts(cursor),
+                        duration: *dur,
+                        volume_db: it.volume_db,
+                    });
+                }
+            }
+        }
+        if items.is_empty() {
+            plan.problems.push(Problem::warning(
+                &playlist.path,
+                b.pos.line,
+                b.pos.column,
+                tr!(
+                    lang,
+                    "{label} không có tệp nào phát được nên sẽ không được phát; hãy sửa các lỗi của nó ở trên",
+                    "{label} has no playable file, so it will not air; fix its errors above"
+                ),
+            ));
+            continue;
+        }
+        let pb = PlannedBroadcast {
+            index: b.index,
+            title: b.title.clone(),
+            at,
+            relay_on: ts(at_ms - ms(s.warm_up)),
+            end: ts(cursor),
+            relay_off: ts(cursor + ms(s.hold)),
+            tags: b.tags.clone(),
+            items,
+        };
+        let on_for = Duration::from_millis(
+            (pb.relay_off.as_millisecond() - pb.relay_on.as_millisecond()) as u64,
+        );
+        if on_for > s.max_on {
+            let (len, max) = (
+                crate::duration::human(on_for, lang),
+                crate::duration::to_config_text(s.max_on),
+            );
+            plan.problems.push(err(tr!(
+                lang,
+                "{label} giữ loa bật {len}, lâu hơn giới hạn max-on = \"{max}\" nên sẽ bị ngắt giữa chừng; hãy bớt tệp, tách thành hai buổi, hoặc tăng [relay] max-on",
+                "{label} keeps the amplifier on for {len}, longer than max-on = \"{max}\", so it would be cut off; remove items, split it in two, or raise [relay] max-on"
+            )));
+        }
+        let before_start = day_start.is_some_and(|d| pb.relay_on < d);
+        let after_end = day_end.is_some_and(|d| pb.relay_off > d);
+        if before_start || after_end {
+            let (on, off) = (
+                local_time(pb.relay_on, &s.tz),
+                local_time(pb.relay_off, &s.tz),
+            );
+            plan.problems.push(err(tr!(
+                lang,
+                "{label} chạy qua nửa đêm (bật loa {on}, tắt loa {off}); mỗi ngày có danh sách riêng, nên hãy cho buổi phát kết thúc trước 24:00 hoặc bắt đầu sau 00:00",
+                "{label} runs past midnight (relay on {on}, off {off}); each day has its own playlist, so make it end before 24:00 or start after 00:00"
+            )));
+        }
+        placed.push((pb, b));
+    }
+
+    placed.sort_by_key(|(pb, _)| (pb.relay_on, pb.index));
+    for i in 0..placed.len() {
+        for j in 0..i {
+            let (a, ab) = (&placed[j].0, placed[j].1);
+            let (b, bb) = (&placed[i].0, placed[i].1);
+            if b.relay_on < a.relay_off {
+                let (la, lb) = (ab.label(lang), bb.label(lang));
+                let (a_off, b_on) = (
+                    local_time(a.relay_off, &s.tz),
+                    local_time(b.relay_on, &s.tz),
+                );
+                plan.problems.push(Problem::error(
+                    &playlist.path,
+                    bb.pos.line,
+                    bb.pos.column,
+                    tr!(
+                        lang,
+                        "{lb} trùng giờ với {la}: {la} tắt loa lúc {a_off} nhưng {lb} đã bật loa lúc {b_on}; hãy dời giờ một trong hai buổi cho cách nhau",
+                        "{lb} overlaps {la}: {la} switches the amplifier off at {a_off} but {lb} switches it on at {b_on}; move one of them so they are apart"
+                    ),
+                ));
+            }
+        }
+    }
+    plan.broadcasts = placed.into_iter().map(|(pb, _)| pb).collect();
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playlist::Item;
+    use crate::playlist::Pos;
+    use jiff::civil::{Time, Weekday, date};
+    use std::path::Path;
+
+    fn settings() -> PlanSettings {
+        PlanSettings {
+            tz: TimeZone::get("Asia/Ho_Chi_Minh").unwrap(),
+            warm_up: Duration::from_secs(3),
+            hold: Duration::from_secs(2),
+            max_on: Duration::from_secs(90 * 60),
+            gap: Duration::from_secs(2),
+            lang: Lang::En,
+        }
+    }
+
+    fn item(file: &str, line: u32) -> Item {
+        Item {
+            file: file.into(),
+            pos: Pos { line, column: 10 },
+            repeat: 1,
+            volume_db: 0.0,
+        }
+    }
+
+    fn broadcast(index: usize, at: &str, items: Vec<Item>) -> Broadcast {
+        Broadcast {
+            index,
+            pos: Pos {
+                line: index as u32 * 10 + 2,
+                column: 6,
+            },
+            at: crate::playlist::parse_time(at).unwrap(),
+            title: Some(format!("B{index}")),
+            items,
+            repeat: 1,
+            gap: None,
+            from: None,
+            until: None,
+            days: None,
+            tags: vec![],
+        }
+    }
+
+    fn playlist(broadcasts: Vec<Broadcast>) -> Playlist {
+        Playlist {
+            path: Path::new("/pl/default.toml").into(),
+            title: None,
+            broadcasts,
+        }
+    }
+
+    fn media(name: &str) -> MediaStatus {
+        match name {
+            "jingle.mp3" => MediaStatus::Playable {
+                duration: Duration::from_millis(5_432),
+                path: name.into(),
+            },
+            "long.mp3" => MediaStatus::Playable {
+                duration: Duration::from_secs(50 * 60),
+                path: name.into(),
+            },
+            n if n.starts_with("news") => MediaStatus::Playable {
+                duration: Duration::from_secs(10),
+                path: name.into(),
+            },
+            other => MediaStatus::Unplayable(format!("missing {other}")),
+        }
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn timeline_has_warm_up_gaps_and_hold() {
+        let mut b = broadcast(
+            0,
+            "06:00",
+            vec![item("jingle.mp3", 3), item("news1.mp3", 3)],
+        );
+        b.items[1].repeat = 2;
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![b])),
+            &media,
+            &settings(),
+        );
+        assert!(p.problems.is_empty(), "{:#?}", p.problems);
+        let b = &p.broadcasts[0];
+        assert_eq!(b.relay_on, at("2026-01-19T22:59:57Z"));
+        assert_eq!(b.at, at("2026-01-19T23:00:00Z"));
+        let starts: Vec<String> = b
+            .items
+            .iter()
+            .map(|i| rfc3339(i.start, &settings().tz))
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "2026-01-20T06:00:00+07:00",
+                "2026-01-20T06:00:07.432+07:00",
+                "2026-01-20T06:00:19.432+07:00"
+            ]
+        );
+        assert_eq!(
+            rfc3339(b.end, &settings().tz),
+            "2026-01-20T06:00:29.432+07:00"
+        );
+        assert_eq!(
+            rfc3339(b.relay_off, &settings().tz),
+            "2026-01-20T06:00:31.432+07:00"
+        );
+    }
+
+    #[test]
+    fn broadcast_repeat_and_gap_override() {
+        let mut b = broadcast(0, "17:00", vec![item("news1.mp3", 3), item("news2.mp3", 3)]);
+        b.repeat = 2;
+        b.gap = Some(Duration::from_millis(500));
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![b])),
+            &media,
+            &settings(),
+        );
+        let files: Vec<&str> = p.broadcasts[0]
+            .items
+            .iter()
+            .map(|i| i.file.as_str())
+            .collect();
+        assert_eq!(files, ["news1.mp3", "news2.mp3", "news1.mp3", "news2.mp3"]);
+        let end = p.broadcasts[0].end.as_millisecond() - p.broadcasts[0].at.as_millisecond();
+        assert_eq!(end, 4 * 10_000 + 3 * 500);
+    }
+
+    #[test]
+    fn date_range_and_weekdays_select_broadcasts() {
+        let mut before = broadcast(0, "06:00", vec![item("news1.mp3", 3)]);
+        before.until = Some(date(2026, 1, 18));
+        let mut during = broadcast(1, "06:00", vec![item("news2.mp3", 13)]);
+        during.from = Some(date(2026, 1, 19));
+        during.until = Some(date(2026, 1, 23));
+        let mut sundays = broadcast(2, "17:00", vec![item("news3.mp3", 23)]);
+        sundays.days = Some(vec![Weekday::Sunday]);
+        let pl = playlist(vec![before, during, sundays]);
+        let titles = |d: Date| -> Vec<String> {
+            plan_day(d, Some(&pl), &media, &settings())
+                .broadcasts
+                .iter()
+                .map(|b| b.title.clone().unwrap())
+                .collect()
+        };
+        assert_eq!(titles(date(2026, 1, 18)), ["B0", "B2"]); // a Sunday
+        assert_eq!(titles(date(2026, 1, 19)), ["B1"]);
+        assert_eq!(titles(date(2026, 1, 23)), ["B1"]);
+        assert_eq!(titles(date(2026, 1, 24)), Vec::<String>::new());
+        assert_eq!(titles(date(2026, 1, 25)), ["B2"]);
+    }
+
+    #[test]
+    fn overlap_names_both_broadcasts() {
+        let a = broadcast(0, "06:00", vec![item("news1.mp3", 3)]);
+        // a: relay 05:59:57 .. 06:00:12; b's relay-on at 06:00:09 overlaps.
+        let b = broadcast(1, "06:00:12", vec![item("news2.mp3", 13)]);
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![a, b])),
+            &media,
+            &settings(),
+        );
+        assert_eq!(p.problems.len(), 1, "{:#?}", p.problems);
+        let m = &p.problems[0];
+        assert!(
+            m.message.contains("\"B1\" overlaps \"B0\""),
+            "{}",
+            m.message
+        );
+        assert_eq!(m.line, 12);
+        // Touching is fine: b's relay-on exactly at a's relay-off.
+        let a = broadcast(0, "06:00", vec![item("news1.mp3", 3)]);
+        let b = broadcast(1, "06:00:15", vec![item("news2.mp3", 13)]);
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![a, b])),
+            &media,
+            &settings(),
+        );
+        assert!(p.problems.is_empty(), "{:#?}", p.problems);
+    }
+
+    #[test]
+    fn longer_than_max_on() {
+        let b = broadcast(0, "06:00", vec![item("long.mp3", 3), item("long.mp3", 3)]);
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![b])),
+            &media,
+            &settings(),
+        );
+        assert_eq!(p.problems.len(), 1);
+        assert!(
+            p.problems[0].message.contains("max-on = \"1h30m\""),
+            "{}",
+            p.problems[0].message
+        );
+        assert_eq!(
+            p.broadcasts.len(),
+            1,
+            "still planned: the watchdog will cut it"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_located_and_skipped() {
+        let b = broadcast(0, "06:00", vec![item("jingle.mp3", 3), item("gone.mp3", 4)]);
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![b])),
+            &media,
+            &settings(),
+        );
+        assert_eq!(p.problems.len(), 1);
+        assert_eq!(
+            (p.problems[0].line, p.problems[0].message.as_str()),
+            (4, "missing gone.mp3")
+        );
+        assert_eq!(p.broadcasts[0].items.len(), 1);
+        let only_missing = broadcast(0, "06:00", vec![item("gone.mp3", 4)]);
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![only_missing])),
+            &media,
+            &settings(),
+        );
+        assert!(p.broadcasts.is_empty());
+        assert_eq!(p.problems.len(), 2);
+    }
+
+    #[test]
+    fn past_midnight() {
+        let b = broadcast(0, "23:59:55", vec![item("news1.mp3", 3)]);
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![b])),
+            &media,
+            &settings(),
+        );
+        assert!(
+            p.problems[0].message.contains("past midnight"),
+            "{:#?}",
+            p.problems
+        );
+        let b = broadcast(0, "00:00:01", vec![item("news1.mp3", 3)]);
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![b])),
+            &media,
+            &settings(),
+        );
+        assert!(p.problems[0].message.contains("past midnight"));
+    }
+
+    #[test]
+    fn times_are_local_to_the_configured_zone() {
+        let mut s = settings();
+        s.tz = TimeZone::get("America/New_York").unwrap();
+        s.warm_up = Duration::ZERO;
+        let b = broadcast(0, "06:00", vec![item("news1.mp3", 3)]);
+        let p = plan_day(
+            date(2026, 7, 1),
+            Some(&playlist(vec![b.clone()])),
+            &media,
+            &s,
+        );
+        assert_eq!(
+            rfc3339(p.broadcasts[0].at, &s.tz),
+            "2026-07-01T06:00:00-04:00"
+        );
+        let p = plan_day(date(2026, 1, 1), Some(&playlist(vec![b])), &media, &s);
+        assert_eq!(
+            rfc3339(p.broadcasts[0].at, &s.tz),
+            "2026-01-01T06:00:00-05:00"
+        );
+    }
+
+    #[test]
+    fn a_time_skipped_by_dst_is_reported() {
+        let mut s = settings();
+        s.tz = TimeZone::get("Europe/Paris").unwrap();
+        let b = broadcast(0, "02:30", vec![item("news1.mp3", 3)]);
+        let p = plan_day(date(2026, 3, 29), Some(&playlist(vec![b])), &media, &s);
+        assert!(p.broadcasts.is_empty());
+        assert!(
+            p.problems[0].message.contains("does not exist"),
+            "{:#?}",
+            p.problems
+        );
+    }
+
+    #[test]
+    fn no_playlist_is_an_empty_day() {
+        let p = plan_day(date(2026, 1, 20), None, &media, &settings());
+        assert!(p.broadcasts.is_empty() && p.problems.is_empty() && p.source.is_none());
+    }
+
+    #[test]
+    fn a_year_of_days_plans_without_surprises() {
+        let mut morning = broadcast(
+            0,
+            "05:30",
+            vec![item("jingle.mp3", 3), item("news1.mp3", 3)],
+        );
+        morning.days = Some(vec![Weekday::Monday, Weekday::Wednesday, Weekday::Friday]);
+        let evening = broadcast(
+            1,
+            "17:00",
+            vec![item("jingle.mp3", 13), item("news2.mp3", 13)],
+        );
+        let pl = playlist(vec![morning, evening]);
+        let mut d = date(2026, 1, 1);
+        let mut total = 0;
+        for _ in 0..365 {
+            let p = plan_day(d, Some(&pl), &media, &settings());
+            assert!(p.problems.is_empty());
+            let expect = if matches!(
+                d.weekday(),
+                Weekday::Monday | Weekday::Wednesday | Weekday::Friday
+            ) {
+                2
+            } else {
+                1
+            };
+            assert_eq!(p.broadcasts.len(), expect, "{d}");
+            total += p.broadcasts.len();
+            d = d.tomorrow().unwrap();
+        }
+        assert_eq!(total, 365 + 156);
+    }
+
+    #[test]
+    fn time_is_local_and_never_utc_by_accident() {
+        let t: Timestamp = "2026-01-19T22:59:57Z".parse().unwrap();
+        assert_eq!(local_time(t, &settings().tz), "05:59:57");
+        let _ = Time::midnight();
+    }
+}
