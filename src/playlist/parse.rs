@@ -582,7 +582,7 @@ tags = ["dai-hoi-xiv", "truoc-dai-hoi"]
             b.items[1].pos,
             Pos {
                 line: 6,
-                column: 26
+                column: 27
             }
         );
         assert_eq!(b.gap, Some(Duration::from_secs(2)));
