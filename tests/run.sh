@@ -1,0 +1,9 @@
+#!/bin/sh
+# The README's second command, and what CI runs: installs the system packages
+# the build and the tests need, then the whole suite (format, lints, tests).
+set -eu
+cd "$(dirname "$0")/.."
+sh deploy/ensure-packages.sh pkg-config libasound2-dev
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked
