@@ -749,3 +749,19 @@ require-clock-sync = false
         }
     }
 }
+
+#[cfg(test)]
+mod shipped {
+    use super::*;
+
+    // Issue 2: every file the project ships is parsed by a test.
+    #[test]
+    fn the_shipped_config_is_valid_and_simulated() {
+        let text = include_str!("../config/loa.toml");
+        let src = Source::new(Path::new("config/loa.toml"), text.to_string());
+        let c = Config::from_source(&src, sniff_language(text)).expect("shipped config is valid");
+        assert_eq!(c.relay.backend, RelayBackend::Sim, "it must run anywhere");
+        assert_eq!(c.lang, Lang::Vi);
+        assert_eq!(c.paths.audio, PathBuf::from("config/../audio"));
+    }
+}

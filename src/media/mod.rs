@@ -70,3 +70,47 @@ fn status_of(name: &str, library: &Library, index: &MediaIndex, lang: Lang) -> M
         Err(e) => MediaStatus::Unplayable(e.message(name, lang)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::time::Duration;
+
+    // Issue 2: every sample under audio/ is real, decodable and short.
+    #[test]
+    fn every_shipped_sample_probes_as_real_audio() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio");
+        let lib = Library::scan(&root).unwrap();
+        let names: Vec<&str> = lib.names().collect();
+        assert!(names.len() >= 8, "{names:?}");
+        for name in names {
+            let p = probe(&root.join(&lib.find(name).unwrap().rel))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                p.duration > Duration::from_secs(2) && p.duration < Duration::from_secs(60),
+                "{name}: {:?}",
+                p.duration
+            );
+            assert_eq!(p.codec, "mp3", "{name}");
+            assert!(p.sample_rate >= 16_000, "{name}");
+        }
+    }
+
+    #[test]
+    fn broken_files_get_the_right_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.mp3");
+        std::fs::write(&empty, b"").unwrap();
+        assert_eq!(probe(&empty), Err(ProbeError::Empty));
+        let text = dir.path().join("text.mp3");
+        std::fs::write(&text, "Đây không phải âm thanh.\n".repeat(200)).unwrap();
+        assert_eq!(probe(&text), Err(ProbeError::NotAudio));
+        assert!(matches!(
+            probe(&dir.path().join("absent.mp3")),
+            Err(ProbeError::Io(_))
+        ));
+        let m = ProbeError::Unsupported("Opus".into()).message("a.opus", Lang::Vi);
+        assert!(m.contains("Opus") && m.contains("MP3"), "{m}");
+    }
+}
