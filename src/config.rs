@@ -137,14 +137,14 @@ impl ConfigError {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let first = looked.first().cloned().unwrap_or_default();
+                // The config names the language, so without one both are given.
+                let _ = lang;
                 vec![Problem::error(
                     &first,
-                    1,
-                    1,
-                    tr!(
-                        lang,
-                        "không tìm thấy tệp cấu hình (đã tìm: {list}); hãy chỉ ra bằng --config ĐƯỜNG-DẪN hoặc biến LOA_CONFIG",
-                        "no config file found (looked at: {list}); name one with --config PATH or the LOA_CONFIG variable"
+                    0,
+                    0,
+                    format!(
+                        "không tìm thấy tệp cấu hình (đã tìm: {list}); hãy chỉ ra bằng --config ĐƯỜNG-DẪN hoặc biến LOA_CONFIG — no config file found (looked at: {list}); name one with --config PATH or the LOA_CONFIG variable"
                     ),
                 )]
             }
@@ -234,6 +234,11 @@ impl Config {
 
     /// Reads and validates the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        if !path.exists() {
+            return Err(ConfigError::NotFound {
+                looked: vec![path.to_path_buf()],
+            });
+        }
         let lang_guess = std::fs::read(path)
             .ok()
             .map(|b| sniff_language(&String::from_utf8_lossy(&b)))

@@ -22,6 +22,9 @@ const MIGRATIONS: &[&str] = &[
         codec TEXT,
         sample_rate INTEGER,
         channels INTEGER,
+        loudness_lufs REAL,
+        true_peak_db REAL,
+        decode_errors INTEGER,
         error_kind TEXT,
         error_detail TEXT,
         probed_at TEXT NOT NULL
@@ -76,14 +79,31 @@ fn prepare(conn: &Connection) -> rusqlite::Result<()> {
     // the transaction in progress.
     let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(sql)?;
-        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
-        tx.commit()?;
+    // Several loa processes may open a new database at once (the daemon
+    // and `loa check`): the version is read inside a write transaction, so
+    // only one of them migrates.
+    loop {
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version as usize >= MIGRATIONS.len() {
+            return Ok(());
+        }
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| {
+            let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if let Some(sql) = MIGRATIONS.get(v as usize) {
+                conn.execute_batch(sql)?;
+                conn.execute_batch(&format!("PRAGMA user_version = {}", v + 1))?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -17,7 +17,8 @@ pub enum Severity {
 }
 
 /// One problem, located in a file. Line and column are 1-based; the column
-/// counts characters, as an editor does.
+/// counts characters, as an editor does. Line 0 means the problem is the
+/// file as a whole (missing, unreadable).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Problem {
     pub severity: Severity,
@@ -58,6 +59,10 @@ impl fmt::Display for Problem {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
+        if self.line == 0 {
+            // No position: the file itself is the problem (e.g. it is missing).
+            return write!(f, "{}: {}: {}", self.path, sev, self.message);
+        }
         write!(
             f,
             "{}:{}:{}: {}: {}",

@@ -33,7 +33,8 @@ impl MediaIndex {
         let row = self
             .conn
             .query_row(
-                "SELECT duration_ms, codec, sample_rate, channels, error_kind, error_detail
+                "SELECT duration_ms, codec, sample_rate, channels, error_kind, error_detail,
+                        loudness_lufs, true_peak_db, decode_errors
                  FROM media WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3",
                 params![rel, size as i64, mtime_ns],
                 |r| {
@@ -44,21 +45,27 @@ impl MediaIndex {
                         r.get::<_, Option<i64>>(3)?,
                         r.get::<_, Option<String>>(4)?,
                         r.get::<_, Option<String>>(5)?,
+                        r.get::<_, Option<f64>>(6)?,
+                        r.get::<_, Option<f64>>(7)?,
+                        r.get::<_, Option<i64>>(8)?,
                     ))
                 },
             )
             .optional()
             .ok()??;
         Some(match row {
-            (_, _, _, _, Some(kind), detail) => Err(ProbeError::from_parts(
+            (_, _, _, _, Some(kind), detail, ..) => Err(ProbeError::from_parts(
                 &kind,
                 detail.as_deref().unwrap_or(""),
             )),
-            (Some(ms), codec, rate, ch, None, _) => Ok(Probe {
+            (Some(ms), codec, rate, ch, None, _, lufs, peak, errs) => Ok(Probe {
                 duration: std::time::Duration::from_millis(ms as u64),
                 codec: codec.unwrap_or_default(),
                 sample_rate: rate.unwrap_or(0) as u32,
                 channels: ch.unwrap_or(0) as u16,
+                loudness_lufs: lufs,
+                true_peak_db: peak,
+                decode_errors: errs.unwrap_or(0) as u32,
             }),
             _ => return None,
         })
@@ -71,8 +78,9 @@ impl MediaIndex {
         let r = match result {
             Ok(p) => self.conn.execute(
                 "INSERT OR REPLACE INTO media
-                 (path, size, mtime_ns, duration_ms, codec, sample_rate, channels, error_kind, error_detail, probed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL, ?8)",
+                 (path, size, mtime_ns, duration_ms, codec, sample_rate, channels,
+                  loudness_lufs, true_peak_db, decode_errors, error_kind, error_detail, probed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, ?11)",
                 params![
                     rel,
                     size as i64,
@@ -81,6 +89,9 @@ impl MediaIndex {
                     p.codec,
                     p.sample_rate,
                     p.channels,
+                    p.loudness_lufs,
+                    p.true_peak_db,
+                    p.decode_errors,
                     now
                 ],
             ),
@@ -110,6 +121,9 @@ mod tests {
             codec: "mp3".into(),
             sample_rate: 22050,
             channels: 1,
+            loudness_lufs: Some(-23.5),
+            true_peak_db: Some(-3.1),
+            decode_errors: 0,
         };
         idx.store("a.mp3", 100, 7, &Ok(p.clone()));
         assert_eq!(idx.lookup("a.mp3", 100, 7), Some(Ok(p)));

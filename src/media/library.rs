@@ -73,7 +73,15 @@ impl Library {
         if same_base.len() == 1 {
             return Some(same_base[0]);
         }
-        crate::tomlfile::nearest(name, self.files.keys().map(|s| s.as_str()))
+        if let Some(near) = crate::tomlfile::nearest(name, self.files.keys().map(|s| s.as_str())) {
+            return Some(near);
+        }
+        // A typo in the name of a file that sits in a subfolder.
+        let bases: Vec<String> = self.files.keys().map(|k| base(k)).collect();
+        let near = crate::tomlfile::nearest(&wanted, bases.iter().map(|s| s.as_str()))?;
+        let mut matches = self.files.keys().filter(|k| base(k) == near);
+        let first = matches.next()?;
+        matches.next().is_none().then_some(first.as_str())
     }
 }
 
@@ -142,6 +150,7 @@ mod tests {
             lib.suggest("dai-hoi/ban-tin-l.mp3"),
             Some("dai-hoi/ban-tin-1.mp3")
         );
+        assert_eq!(lib.suggest("ban-tin-l.mp3"), Some("dai-hoi/ban-tin-1.mp3"));
         assert_eq!(lib.suggest("something-else.mp3"), None);
     }
 }

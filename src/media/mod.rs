@@ -42,13 +42,13 @@ fn status_of(name: &str, library: &Library, index: &MediaIndex, lang: Lang) -> M
         return MediaStatus::Unplayable(match library.suggest(name) {
             Some(s) => tr!(
                 lang,
-                "không có tệp \"{name}\" trong thư mục âm thanh {folder}; có phải ý bạn là \"{s}\"? Hãy sửa tên trong danh sách phát hoặc tải tệp lên",
-                "no file \"{name}\" in the audio folder {folder}; did you mean \"{s}\"? Correct the name in the playlist or upload the file"
+                "không có tệp \"{name}\" trong thư mục âm thanh \"{folder}\"; có phải ý bạn là \"{s}\"? Hãy sửa tên trong danh sách phát hoặc tải tệp lên",
+                "no file \"{name}\" in the audio folder \"{folder}\"; did you mean \"{s}\"? Correct the name in the playlist or upload the file"
             ),
             None => tr!(
                 lang,
-                "không có tệp \"{name}\" trong thư mục âm thanh {folder}; hãy tải tệp lên hoặc sửa tên trong danh sách phát",
-                "no file \"{name}\" in the audio folder {folder}; upload the file or correct the name in the playlist"
+                "không có tệp \"{name}\" trong thư mục âm thanh \"{folder}\"; hãy tải tệp lên hoặc sửa tên trong danh sách phát",
+                "no file \"{name}\" in the audio folder \"{folder}\"; upload the file or correct the name in the playlist"
             ),
         });
     };

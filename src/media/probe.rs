@@ -1,13 +1,14 @@
-//! Probing one audio file with symphonia: what it is (codec, rate, channels),
-//! how long it plays, and whether it can be decoded at all. It reads the whole
-//! container (cheap: packets are counted, not decoded) and decodes the first
-//! packets to prove the codec works. It does not judge loudness or cut-off
-//! uploads; that is ingest's job.
+//! Decoding audio files with symphonia, and probing one: what it is (codec,
+//! rate, channels), how long it plays, its loudness (EBU R128) and true peak.
+//! Probing decodes the whole file once; the media index keeps the result.
+//! It does not judge cut-off uploads; that is ingest's job.
 
 use std::fs::File;
 use std::path::Path;
 use std::time::Duration;
 
+use ebur128::{EbuR128, Mode};
+use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{self, CodecType, DecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::FormatOptions;
@@ -25,6 +26,12 @@ pub struct Probe {
     pub codec: String,
     pub sample_rate: u32,
     pub channels: u16,
+    /// EBU R128 integrated loudness; None for silence.
+    pub loudness_lufs: Option<f64>,
+    /// The highest true peak over all channels, in dBFS; None for silence.
+    pub true_peak_db: Option<f64>,
+    /// Packets that could not be decoded and were skipped.
+    pub decode_errors: u32,
 }
 
 /// Why a file cannot be aired.
@@ -129,106 +136,188 @@ fn codec_name(c: CodecType) -> String {
         .unwrap_or_else(|| format!("{c}"))
 }
 
-/// How many packets are decoded to prove the codec works.
-const DECODE_CHECK_PACKETS: usize = 8;
+/// An open audio file, decoded packet by packet into interleaved f32
+/// samples. Shared by probing (which measures) and playback (which plays).
+pub struct Decoder {
+    format: Box<dyn symphonia::core::formats::FormatReader>,
+    decoder: Box<dyn symphonia::core::codecs::Decoder>,
+    track_id: u32,
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub codec: String,
+    /// Packets the codec could not decode (skipped).
+    pub decode_errors: u32,
+    /// Frames (samples per channel) decoded so far.
+    pub frames: u64,
+    buf: Option<SampleBuffer<f32>>,
+}
 
-/// Probes the file at `path`.
-pub fn probe(path: &Path) -> Result<Probe, ProbeError> {
-    let file = File::open(path).map_err(|e| ProbeError::Io(e.to_string()))?;
-    let len = file
-        .metadata()
-        .map_err(|e| ProbeError::Io(e.to_string()))?
-        .len();
-    if len == 0 {
-        return Err(ProbeError::Empty);
-    }
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
-    let mut hint = Hint::new();
-    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-        hint.with_extension(&ext.to_ascii_lowercase());
-    }
-    let probed = symphonia::default::get_probe()
-        .format(
-            &hint,
-            mss,
-            &FormatOptions::default(),
-            &MetadataOptions::default(),
-        )
-        .map_err(|e| match e {
-            SymError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
-                ProbeError::Io(io.to_string())
-            }
-            _ => ProbeError::NotAudio,
-        })?;
-    let mut format = probed.format;
-    let track = format
-        .tracks()
-        .iter()
-        .find(|t| t.codec_params.codec != codecs::CODEC_TYPE_NULL)
-        .ok_or(ProbeError::NotAudio)?;
-    let params = track.codec_params.clone();
-    let track_id = track.id;
-    let codec = codec_name(params.codec);
-    let mut decoder = symphonia::default::get_codecs()
-        .make(&params, &DecoderOptions::default())
-        .map_err(|_| ProbeError::Unsupported(codec.clone()))?;
-    let sample_rate = params.sample_rate.ok_or(ProbeError::NotAudio)?;
-    let mut channels = params.channels.map(|c| c.count() as u16).unwrap_or(0);
-
-    let mut frames: u64 = 0;
-    let mut packets = 0usize;
-    let mut decoded_ok = 0usize;
-    let mut decode_errors = 0usize;
-    loop {
-        let packet = match format.next_packet() {
-            Ok(p) => p,
-            Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-            Err(SymError::ResetRequired) => break,
-            Err(SymError::IoError(e)) => return Err(ProbeError::Io(e.to_string())),
-            Err(e) => return Err(ProbeError::Corrupt(e.to_string())),
-        };
-        if packet.track_id() != track_id {
-            continue;
+impl Decoder {
+    /// Opens and identifies the file; fails when it is empty, not audio, or
+    /// in a codec this build cannot decode.
+    pub fn open(path: &Path) -> Result<Decoder, ProbeError> {
+        let file = File::open(path).map_err(|e| ProbeError::Io(e.to_string()))?;
+        let len = file
+            .metadata()
+            .map_err(|e| ProbeError::Io(e.to_string()))?
+            .len();
+        if len == 0 {
+            return Err(ProbeError::Empty);
         }
-        packets += 1;
-        frames += packet.dur;
-        if packets <= DECODE_CHECK_PACKETS {
-            match decoder.decode(&packet) {
-                Ok(buf) => {
-                    decoded_ok += 1;
-                    if channels == 0 {
-                        channels = buf.spec().channels.count() as u16;
-                    }
+        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+            hint.with_extension(&ext.to_ascii_lowercase());
+        }
+        let probed = symphonia::default::get_probe()
+            .format(
+                &hint,
+                mss,
+                &FormatOptions::default(),
+                &MetadataOptions::default(),
+            )
+            .map_err(|e| match e {
+                SymError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
+                    ProbeError::Io(io.to_string())
                 }
-                Err(SymError::DecodeError(_)) => decode_errors += 1,
-                Err(SymError::Unsupported(what)) => {
-                    return Err(ProbeError::Unsupported(format!("{codec} ({what})")));
+                _ => ProbeError::NotAudio,
+            })?;
+        let format = probed.format;
+        let track = format
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != codecs::CODEC_TYPE_NULL)
+            .ok_or(ProbeError::NotAudio)?;
+        let params = track.codec_params.clone();
+        let track_id = track.id;
+        let codec = codec_name(params.codec);
+        let decoder = symphonia::default::get_codecs()
+            .make(&params, &DecoderOptions::default())
+            .map_err(|_| ProbeError::Unsupported(codec.clone()))?;
+        let sample_rate = params.sample_rate.ok_or(ProbeError::NotAudio)?;
+        let channels = params.channels.map(|c| c.count() as u16).unwrap_or(0);
+        Ok(Decoder {
+            format,
+            decoder,
+            track_id,
+            sample_rate,
+            channels,
+            codec,
+            decode_errors: 0,
+            frames: 0,
+            buf: None,
+        })
+    }
+
+    /// Decodes the next packet and appends its samples (interleaved) to
+    /// `out`. Returns Ok(false) at the end of the stream. A packet the codec
+    /// rejects is skipped and counted in `decode_errors`.
+    pub fn next_into(&mut self, out: &mut Vec<f32>) -> Result<bool, ProbeError> {
+        loop {
+            let packet = match self.format.next_packet() {
+                Ok(p) => p,
+                Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Ok(false);
                 }
+                Err(SymError::ResetRequired) => return Ok(false),
+                Err(SymError::IoError(e)) => return Err(ProbeError::Io(e.to_string())),
                 Err(e) => return Err(ProbeError::Corrupt(e.to_string())),
+            };
+            if packet.track_id() != self.track_id {
+                continue;
             }
+            let decoded = match self.decoder.decode(&packet) {
+                Ok(d) => d,
+                Err(SymError::DecodeError(_)) => {
+                    self.decode_errors += 1;
+                    continue;
+                }
+                Err(SymError::Unsupported(what)) => {
+                    return Err(ProbeError::Unsupported(format!("{} ({what})", self.codec)));
+                }
+                Err(SymError::IoError(e)) => return Err(ProbeError::Io(e.to_string())),
+                Err(e) => return Err(ProbeError::Corrupt(e.to_string())),
+            };
+            let spec = *decoded.spec();
+            let ch = spec.channels.count() as u16;
+            if self.channels == 0 {
+                self.channels = ch;
+            }
+            if ch != self.channels || ch == 0 {
+                return Err(ProbeError::Corrupt(format!(
+                    "the number of channels changes from {} to {ch}",
+                    self.channels
+                )));
+            }
+            let frames = decoded.frames();
+            if frames == 0 {
+                continue;
+            }
+            let buf = match &mut self.buf {
+                Some(b) if b.capacity() >= frames => b,
+                slot => slot.insert(SampleBuffer::new(frames as u64, spec)),
+            };
+            buf.copy_interleaved_ref(decoded);
+            out.extend_from_slice(buf.samples());
+            self.frames += frames as u64;
+            return Ok(true);
         }
     }
-    if packets == 0 || frames == 0 {
-        return Err(ProbeError::NotAudio);
-    }
-    if decoded_ok == 0 {
-        return Err(ProbeError::Corrupt(format!(
-            "{decode_errors} decode errors in the first packets"
-        )));
-    }
-    let duration = match params.time_base {
-        Some(tb) => {
-            let t = tb.calc_time(frames);
-            Duration::from_secs(t.seconds) + Duration::from_secs_f64(t.frac)
+}
+
+/// Decodes the whole file: its length, loudness and true peak. A file that
+/// does not decode at all is an error; skipped packets are counted.
+pub fn probe(path: &Path) -> Result<Probe, ProbeError> {
+    let mut dec = Decoder::open(path)?;
+    let mut chunk = Vec::with_capacity(8192);
+    let mut meter: Option<EbuR128> = None;
+    loop {
+        chunk.clear();
+        if !dec.next_into(&mut chunk)? {
+            break;
         }
-        None => Duration::from_secs_f64(frames as f64 / sample_rate as f64),
+        let m = match &mut meter {
+            Some(m) => m,
+            None => meter.insert(
+                EbuR128::new(
+                    dec.channels as u32,
+                    dec.sample_rate,
+                    Mode::I | Mode::TRUE_PEAK,
+                )
+                .map_err(|e| ProbeError::Corrupt(e.to_string()))?,
+            ),
+        };
+        let _ = m.add_frames_f32(&chunk);
+    }
+    if dec.frames == 0 {
+        return Err(if dec.decode_errors > 0 {
+            ProbeError::Corrupt(format!(
+                "{} packets could not be decoded",
+                dec.decode_errors
+            ))
+        } else {
+            ProbeError::NotAudio
+        });
+    }
+    let (loudness_lufs, true_peak_db) = match &meter {
+        Some(m) => {
+            let l = m.loudness_global().ok().filter(|l| l.is_finite());
+            let peak = (0..dec.channels as u32)
+                .filter_map(|c| m.true_peak(c).ok())
+                .fold(0.0f64, f64::max);
+            let p = (peak > 0.0).then(|| 20.0 * peak.log10());
+            (l, p)
+        }
+        None => (None, None),
     };
-    // Plans work to the millisecond.
-    let duration = Duration::from_millis(duration.as_millis() as u64);
+    let duration = Duration::from_millis(dec.frames * 1000 / dec.sample_rate as u64);
     Ok(Probe {
         duration,
-        codec,
-        sample_rate,
-        channels,
+        codec: dec.codec,
+        sample_rate: dec.sample_rate,
+        channels: dec.channels,
+        loudness_lufs,
+        true_peak_db,
+        decode_errors: dec.decode_errors,
     })
 }

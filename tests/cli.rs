@@ -1,0 +1,21 @@
+//! The integration tests: one binary driving the real `loa` program as an
+//! operator would, each test in its own temporary installation (see `util`).
+//! They check what a user sees: exit codes, `PATH:LINE:COL` messages and the
+//! fields of `loa plan --json`. The spec they follow is issue 2.
+
+mod util;
+
+#[path = "cli/bad_input.rs"]
+mod bad_input;
+#[path = "cli/config.rs"]
+mod config;
+#[path = "cli/exit_codes.rs"]
+mod exit_codes;
+#[path = "cli/media.rs"]
+mod media;
+#[path = "cli/plan.rs"]
+mod plan;
+#[path = "cli/playlists.rs"]
+mod playlists;
+#[path = "cli/shipped.rs"]
+mod shipped;

@@ -1,0 +1,404 @@
+//! Issue 2, "Bad input: what each gets": each mistake an operator can make is
+//! reported at its file, line and column, says what to do, and makes
+//! `loa check` exit 1 (2 when the config cannot be read). None panics (every
+//! run asserts that, see `util`).
+
+use crate::util::{DEFAULT_CONFIG, Output, TestEnv};
+
+const PLAYLIST: &str = "playlists/default.toml";
+
+/// `loa check` of one day, with the jingle in the audio folder and `text` as
+/// default.toml.
+fn check_playlist(text: &str) -> Output {
+    let env = TestEnv::new();
+    env.audio("nhac-hieu.mp3");
+    env.write_playlist("default.toml", text);
+    env.check("2026-01-20")
+}
+
+/// `loa check` of one day with this config and a playlist that is fine.
+fn check_config(config: &str) -> Output {
+    let env = TestEnv::with_config(config);
+    env.audio("nhac-hieu.mp3");
+    env.write_playlist(
+        "default.toml",
+        "[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3\"]\n",
+    );
+    env.check("2026-01-20")
+}
+
+/// A broadcast at 06:00 airing the jingle and then `item` (a TOML value),
+/// which starts at line 3, column 27.
+fn with_item(item: &str) -> String {
+    format!("[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3\", {item}]\n")
+}
+
+fn at(line_col: &str) -> String {
+    format!("{PLAYLIST}:{line_col}")
+}
+
+// --- Unknown keys and wrong types -------------------------------------------
+
+#[test]
+fn unknown_key_in_a_playlist() {
+    let out = check_playlist(
+        "[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3\"]\ntitel = \"Morning\"\n",
+    );
+    out.code(1);
+    out.error_at(&at("4:1"), "unknown key `titel`");
+    out.error_at(&at("4:1"), "did you mean `title`?");
+}
+
+#[test]
+fn unknown_key_in_the_config() {
+    let out = check_config(&format!("{DEFAULT_CONFIG}\n[relay]\nwarmup = \"3s\"\n"));
+    out.code(1);
+    out.error_at("config/loa.toml:9:1", "unknown key `warmup` in [relay]");
+    out.error_at("config/loa.toml:9:1", "did you mean `warm-up`?");
+    // The rest is still checked.
+    out.says("Checked 1 day(s)");
+}
+
+#[test]
+fn wrong_type_in_a_playlist() {
+    let out = check_playlist("[[broadcast]]\nat = 6\nitems = [\"nhac-hieu.mp3\"]\n");
+    out.code(1);
+    out.error_at(
+        &at("2:6"),
+        "`at` must be quoted text, but it is a whole number",
+    );
+}
+
+#[test]
+fn wrong_type_in_the_config() {
+    let out = check_config(&format!(
+        "{DEFAULT_CONFIG}\n[relay]\nactive-low = \"yes\"\n"
+    ));
+    out.code(1);
+    out.error_at("config/loa.toml:9:14", "`active-low` must be true or false");
+}
+
+// --- Times, dates, weekdays -----------------------------------------------
+
+fn bad_time(time: &str) {
+    let out = check_playlist(&format!(
+        "[[broadcast]]\nat = \"{time}\"\nitems = [\"nhac-hieu.mp3\"]\n"
+    ));
+    out.code(1);
+    let line = out.error_at(&at("2:6"), &format!("start time \"{time}\" is not valid"));
+    assert!(
+        line.contains("HOUR:MINUTE") && line.contains("\"06:00\""),
+        "{line}"
+    );
+}
+
+#[test]
+fn hour_25_is_not_a_time() {
+    bad_time("25:00");
+}
+
+#[test]
+fn six_h_is_not_a_time() {
+    bad_time("6h");
+}
+
+#[test]
+fn a_date_that_does_not_exist() {
+    let out = check_playlist(
+        "[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3\"]\nfrom = \"2026-02-30\"\n",
+    );
+    out.code(1);
+    out.error_at(&at("4:8"), "`from` = \"2026-02-30\" is not a real date");
+}
+
+#[test]
+fn until_before_from() {
+    let out = check_playlist(
+        "[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3\"]\n\
+         from = \"2026-01-20\"\nuntil = \"2026-01-18\"\n",
+    );
+    out.code(1);
+    let line = out.error_at(
+        &at("5:9"),
+        "`until` (2026-01-18) is before `from` (2026-01-20)",
+    );
+    assert!(line.contains("correct one of the two dates"), "{line}");
+}
+
+#[test]
+fn unknown_weekday() {
+    let out = check_playlist(
+        "[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3\"]\ndays = [\"mon\", \"funday\"]\n",
+    );
+    out.code(1);
+    let line = out.error_at(&at("4:16"), "no weekday \"funday\"");
+    assert!(line.contains("\"mon\", \"tue\""), "{line}");
+}
+
+// --- Items ------------------------------------------------------------------
+
+#[test]
+fn empty_items() {
+    let out = check_playlist("[[broadcast]]\nat = \"06:00\"\nitems = []\n");
+    out.code(1);
+    out.error_at(&at("3:9"), "the `items` list is empty");
+}
+
+#[test]
+fn item_path_with_dot_dot() {
+    let out = check_playlist(&with_item("\"../secret.mp3\""));
+    out.code(1);
+    out.error_at(
+        &at("3:27"),
+        "\"../secret.mp3\" has \"..\" (it leaves the audio folder)",
+    );
+}
+
+#[test]
+fn absolute_item_path() {
+    let out = check_playlist(&with_item("\"/home/op/tin.mp3\""));
+    out.code(1);
+    out.error_at(&at("3:27"), "\"/home/op/tin.mp3\" is an absolute path");
+}
+
+#[test]
+fn item_path_with_a_backslash() {
+    // A path pasted from Windows, in a TOML literal string.
+    let out = check_playlist(&with_item(r"'dai-hoi\ban-tin-1.mp3'"));
+    out.code(1);
+    out.error_at(&at("3:27"), "has a backslash \\; use forward slashes");
+}
+
+// --- Audio files ------------------------------------------------------------
+
+#[test]
+fn missing_file_with_a_typo_suggests_the_real_name() {
+    let env = TestEnv::new();
+    env.audio("nhac-hieu.mp3");
+    env.audio("dai-hoi/ban-tin-1.mp3");
+    env.write_playlist("default.toml", with_item("\"dai-hoi/ban-tin-l.mp3\""));
+    let out = env.check("2026-01-20");
+    out.code(1);
+    out.error_at(&at("3:27"), "no file \"dai-hoi/ban-tin-l.mp3\"");
+    out.error_at(&at("3:27"), "did you mean \"dai-hoi/ban-tin-1.mp3\"?");
+}
+
+#[test]
+fn missing_file_without_its_folder_suggests_the_real_name() {
+    let env = TestEnv::new();
+    env.audio("nhac-hieu.mp3");
+    env.audio("dai-hoi/ban-tin-1.mp3");
+    env.write_playlist("default.toml", with_item("\"ban-tin-l.mp3\""));
+    let out = env.check("2026-01-20");
+    out.code(1);
+    out.error_at(&at("3:27"), "no file \"ban-tin-l.mp3\"");
+    out.error_at(&at("3:27"), "did you mean \"dai-hoi/ban-tin-1.mp3\"?");
+}
+
+#[test]
+fn missing_file_with_nothing_close_suggests_nothing() {
+    let env = TestEnv::new();
+    env.audio("nhac-hieu.mp3");
+    env.audio("dai-hoi/ban-tin-1.mp3");
+    env.write_playlist("default.toml", with_item("\"bao-cao-tai-chinh.mp3\""));
+    let out = env.check("2026-01-20");
+    out.code(1);
+    let line = out.error_at(&at("3:27"), "no file \"bao-cao-tai-chinh.mp3\"");
+    assert!(line.contains("upload the file"), "{line}");
+    assert!(!line.contains("did you mean"), "{line}");
+}
+
+/// `loa check` of a playlist naming audio/NAME after `prepare` made it.
+fn check_audio_file(name: &str, prepare: impl FnOnce(&TestEnv)) -> Output {
+    let env = TestEnv::new();
+    env.audio("nhac-hieu.mp3");
+    prepare(&env);
+    env.write_playlist("default.toml", with_item(&format!("\"{name}\"")));
+    env.check("2026-01-20")
+}
+
+#[test]
+fn a_text_file_named_mp3() {
+    let out = check_audio_file("ghi-chu.mp3", |env| {
+        env.write("audio/ghi-chu.mp3", "Ghi chú: nhớ thu âm bản tin chiều.\n");
+    });
+    out.code(1);
+    out.error_at(&at("3:27"), "the file \"ghi-chu.mp3\" is not an audio file");
+}
+
+#[test]
+fn a_zero_byte_mp3() {
+    let out = check_audio_file("trong.mp3", |env| {
+        env.write("audio/trong.mp3", b"");
+    });
+    out.code(1);
+    let line = out.error_at(&at("3:27"), "the file \"trong.mp3\" is empty (0 bytes)");
+    assert!(line.contains("upload it again"), "{line}");
+}
+
+#[test]
+fn opus_in_ogg_is_an_unsupported_codec() {
+    let out = check_audio_file("tone.ogg", |env| env.fixture_as("tone.opus", "tone.ogg"));
+    out.code(1);
+    let line = out.error_at(&at("3:27"), "the file \"tone.ogg\" uses the Opus format");
+    assert!(line.contains("convert it to MP3"), "{line}");
+}
+
+// --- The day's plan ---------------------------------------------------------
+
+#[test]
+fn overlapping_broadcasts_name_both() {
+    // The jingle lasts about 5.4 s: the first broadcast holds the relay until
+    // about 06:00:07; the second switches it on at 06:00:02.
+    let out = check_playlist(
+        "[[broadcast]]\nat = \"06:00\"\ntitle = \"Morning news\"\nitems = [\"nhac-hieu.mp3\"]\n\n\
+         [[broadcast]]\nat = \"06:00:05\"\ntitle = \"Weather\"\nitems = [\"nhac-hieu.mp3\"]\n",
+    );
+    out.code(1);
+    let line = out.error_at(&at("7:6"), "\"Weather\" overlaps \"Morning news\"");
+    assert!(line.contains("move one of them"), "{line}");
+}
+
+#[test]
+fn broadcast_longer_than_max_on() {
+    let env = TestEnv::with_config(&format!("{DEFAULT_CONFIG}\n[relay]\nmax-on = \"1m\"\n"));
+    for f in [
+        "dai-hoi/ban-tin-1.mp3",
+        "dai-hoi/ban-tin-2.mp3",
+        "thong-bao-chung.mp3",
+    ] {
+        env.audio(f);
+    }
+    // Three items (about 37 s) played twice: about 90 s with gaps, warm-up
+    // and hold.
+    env.write_playlist(
+        "default.toml",
+        "[[broadcast]]\nat = \"06:00\"\ntitle = \"Long news\"\n\
+         items = [\"dai-hoi/ban-tin-1.mp3\", \"dai-hoi/ban-tin-2.mp3\", \"thong-bao-chung.mp3\"]\n\
+         repeat = 2\n",
+    );
+    let out = env.check("2026-01-20");
+    out.code(1);
+    let line = out.error_at(&at("2:6"), "\"Long news\" keeps the amplifier on for");
+    assert!(line.contains("longer than max-on = \"1m\""), "{line}");
+    assert!(line.contains("raise [relay] max-on"), "{line}");
+}
+
+// --- Config values ----------------------------------------------------------
+
+#[test]
+fn unknown_timezone() {
+    let out = check_config(&format!("timezone = \"Asia/Ho_Chi_Min\"\n{DEFAULT_CONFIG}"));
+    out.code(1);
+    let line = out.error_at(
+        "config/loa.toml:1:12",
+        "unknown time zone \"Asia/Ho_Chi_Min\"",
+    );
+    assert!(line.contains("\"Asia/Ho_Chi_Minh\""), "{line}");
+}
+
+#[test]
+fn duration_in_words_in_the_config() {
+    let out = check_config(&format!(
+        "{DEFAULT_CONFIG}\n[relay]\nwarm-up = \"3 seconds\"\n"
+    ));
+    out.code(1);
+    let line = out.error_at(
+        "config/loa.toml:9:11",
+        "`warm-up` = \"3 seconds\" is not a valid length of time",
+    );
+    // It shows the accepted forms.
+    assert!(
+        line.contains("\"500ms\", \"3s\", \"10m\"") && line.contains("\"1h30m\""),
+        "{line}"
+    );
+}
+
+#[test]
+fn duration_in_words_in_a_playlist() {
+    let out = check_playlist(
+        "[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3\"]\ngap = \"3 seconds\"\n",
+    );
+    out.code(1);
+    let line = out.error_at(
+        &at("4:7"),
+        "`gap` = \"3 seconds\" is not a valid length of time",
+    );
+    assert!(line.contains("\"3s\""), "{line}");
+}
+
+// --- Files that cannot be read ------------------------------------------------
+
+#[test]
+fn playlist_that_is_not_utf8() {
+    // "Thông báo" saved in Latin-1: the first bad byte is the 12th.
+    let env = TestEnv::new();
+    env.write_playlist("default.toml", b"title = \"Th\xf4ng b\xe1o\"\n");
+    let out = env.check("2026-01-20");
+    out.code(1);
+    let line = out.error_at(&at("1:12"), "the file is not UTF-8 text");
+    assert!(line.contains("save it as UTF-8"), "{line}");
+}
+
+#[test]
+fn config_that_does_not_parse() {
+    let env = TestEnv::with_config("language = \"en\"\n[paths\naudio = \"../audio\"\n");
+    for args in [
+        &["check", "--date", "2026-01-20"][..],
+        &["plan", "--date", "2026-01-20"][..],
+    ] {
+        let out = env.run(args);
+        out.code(2);
+        let line = out.error_at("config/loa.toml:2:7", "TOML syntax error");
+        assert!(line.contains("expected `]`"), "{line}");
+    }
+}
+
+#[test]
+fn missing_config_file() {
+    let env = TestEnv::new();
+    for args in [&["check"][..], &["plan"][..]] {
+        let out = env
+            .loa()
+            .config(env.path("config/nope.toml"))
+            .args(args)
+            .run();
+        out.code(2);
+        // The file names the language, so without it both are given; no
+        // line and column, since there is no file to point into.
+        let line = out.error_at("config/nope.toml", "không tìm thấy tệp cấu hình");
+        assert!(line.contains("no config file found"), "{line}");
+        assert!(line.contains("--config"), "{line}");
+    }
+}
+
+// --- The operator's language ------------------------------------------------
+
+#[test]
+fn messages_are_vietnamese_with_language_vi() {
+    let env = TestEnv::with_config(&DEFAULT_CONFIG.replace("\"en\"", "\"vi\""));
+    env.audio("nhac-hieu.mp3");
+    env.write_playlist(
+        "default.toml",
+        "[[broadcast]]\nat = \"25:00\"\nitems = [\"nhac-hieu.mp3\"]\n",
+    );
+    let out = env.check("2026-01-20");
+    out.code(1);
+    out.error_at(&at("2:6"), "giờ phát \"25:00\" không hợp lệ");
+    out.says("Đã kiểm tra 1 ngày");
+}
+
+#[test]
+fn messages_are_vietnamese_when_language_is_unset() {
+    let env = TestEnv::with_config(&DEFAULT_CONFIG.replace("language = \"en\"\n", ""));
+    env.audio("nhac-hieu.mp3");
+    env.write_playlist("default.toml", with_item("\"bao-cao.mp3\""));
+    let out = env.check("2026-01-20");
+    out.code(1);
+    out.error_at(
+        &at("3:27"),
+        "không có tệp \"bao-cao.mp3\" trong thư mục âm thanh",
+    );
+    out.says("2026-01-20 Thứ Ba: 1 buổi phát lúc 06:00");
+    out.says("Hãy sửa các lỗi ở trên");
+}
