@@ -6,6 +6,8 @@
 //! - `playlist`: the playlist file format; parsing and checking (pure but for reading files).
 //! - `schedule`: the planner: a day's playlist + media durations -> a timeline (pure);
 //!   `schedule::clock` holds the one `Clock` seam.
+//! - `relay`: the amplifier relay: the `Relay` seam, its backends (gpio, rppal, sim)
+//!   and the `RelayGuard` (off at start-up, max-on watchdog, off on drop and panic).
 //! - `media`: the audio folder, probing files with symphonia, the media index.
 //! - `db`: the state database (SQLite) and its migrations.
 //! - `tomlfile`: reading TOML with positions, turning mistakes into located problems.
@@ -13,14 +15,20 @@
 //! - `duration`: the "3s" / "1h30m" syntax and human-readable lengths.
 //! - `lang`: the operator's language (Vietnamese or English) and `tr!`.
 //! - `cli`: the operator's commands, one file each.
+//! - `testing`: the test fakes, in one place (`TestClock`, `FakeRelay`).
 
+pub mod air;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod duration;
 pub mod lang;
 pub mod media;
+pub mod player;
 pub mod playlist;
 pub mod problem;
+pub mod relay;
 pub mod schedule;
+pub mod shutdown;
+pub mod testing;
 pub mod tomlfile;

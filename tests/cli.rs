@@ -15,6 +15,8 @@ mod exit_codes;
 mod media;
 #[path = "cli/plan.rs"]
 mod plan;
+#[path = "cli/play.rs"]
+mod play;
 #[path = "cli/playlists.rs"]
 mod playlists;
 #[path = "cli/shipped.rs"]

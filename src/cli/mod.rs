@@ -3,7 +3,10 @@
 
 pub mod check;
 pub mod context;
+pub mod devices;
 pub mod plan;
+pub mod play;
+pub mod relay;
 
 use std::path::PathBuf;
 
@@ -41,6 +44,37 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A broadcast now: relay on, warm-up, the files with gaps, hold, relay off.
+    Play {
+        /// Files: names in the audio folder, or paths.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+        /// Leave the relay alone (just play the sound).
+        #[arg(long)]
+        no_relay: bool,
+    },
+    /// List the sound output devices ALSA offers, with the names for [audio] device.
+    Devices,
+    /// Switch the amplifier relay by hand, to test the wiring.
+    Relay {
+        #[command(subcommand)]
+        action: RelayAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RelayAction {
+    /// Switch the relay on. With real GPIO the line is held until Ctrl-C, or
+    /// for --for, and never longer than [relay] max-on.
+    On {
+        /// How long to keep it on, e.g. "10s" (real GPIO only).
+        #[arg(long = "for", value_name = "DURATION")]
+        for_: Option<String>,
+    },
+    /// Switch the relay off.
+    Off,
+    /// Show the relay's state.
+    Status,
 }
 
 /// Exit codes shared by the commands.
@@ -63,5 +97,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Plan { date, json } => {
             plan::run(cli.config.as_deref(), date.as_deref(), json, &clock)
         }
+        Command::Play { files, no_relay } => play::run(cli.config.as_deref(), &files, no_relay),
+        Command::Devices => devices::run(cli.config.as_deref()),
+        Command::Relay { action } => relay::run(cli.config.as_deref(), action),
     }
 }

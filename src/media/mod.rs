@@ -8,6 +8,7 @@ pub mod library;
 pub mod probe;
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use crate::lang::Lang;
 use crate::schedule::MediaStatus;
@@ -52,23 +53,87 @@ fn status_of(name: &str, library: &Library, index: &MediaIndex, lang: Lang) -> M
             ),
         });
     };
-    let result = match index.lookup(&entry.rel, entry.size, entry.mtime_ns) {
-        Some(r) => r,
-        None => {
-            let r = probe(&library.root().join(&entry.rel));
-            if !matches!(r, Err(ProbeError::Io(_))) {
-                index.store(&entry.rel, entry.size, entry.mtime_ns, &r);
-            }
-            r
-        }
-    };
-    match result {
+    match probe_cached(
+        &library.root().join(&entry.rel),
+        &entry.rel,
+        entry.size,
+        entry.mtime_ns,
+        index,
+    ) {
         Ok(p) => MediaStatus::Playable {
             duration: p.duration,
             path: entry.rel.clone(),
         },
         Err(e) => MediaStatus::Unplayable(e.message(name, lang)),
     }
+}
+
+/// Probes a file through the index: `key` is its path below the audio
+/// folder (or its absolute path for a file elsewhere).
+pub fn probe_cached(
+    path: &Path,
+    key: &str,
+    size: u64,
+    mtime_ns: i64,
+    index: &MediaIndex,
+) -> Result<Probe, ProbeError> {
+    if let Some(r) = index.lookup(key, size, mtime_ns) {
+        return r;
+    }
+    let r = probe(path);
+    if !matches!(r, Err(ProbeError::Io(_))) {
+        index.store(key, size, mtime_ns, &r);
+    }
+    r
+}
+
+/// A file named on the command line (`loa play`): a path, else a name in
+/// the audio folder. Returns the file and its probe, or the message for the
+/// operator.
+pub fn find_and_probe(
+    arg: &str,
+    library: &Library,
+    index: &MediaIndex,
+    lang: Lang,
+) -> Result<(PathBuf, Probe), String> {
+    use unicode_normalization::UnicodeNormalization;
+    let direct = Path::new(arg);
+    let (path, key) = if direct.is_file() {
+        let abs = std::fs::canonicalize(direct).unwrap_or_else(|_| direct.to_path_buf());
+        let key = abs.display().to_string();
+        (abs, key)
+    } else {
+        let name: String = arg.trim_start_matches("./").nfc().collect();
+        match library.find(&name) {
+            Some(e) => (library.root().join(&e.rel), e.rel.clone()),
+            None => {
+                let folder = crate::problem::display_path(library.root());
+                return Err(match library.suggest(&name) {
+                    Some(s) => tr!(
+                        lang,
+                        "không có tệp \"{arg}\" (cũng không có trong thư mục âm thanh \"{folder}\"); có phải ý bạn là \"{s}\"?",
+                        "no file \"{arg}\" (neither as a path nor in the audio folder \"{folder}\"); did you mean \"{s}\"?"
+                    ),
+                    None => tr!(
+                        lang,
+                        "không có tệp \"{arg}\" (cũng không có trong thư mục âm thanh \"{folder}\"); hãy kiểm tra tên tệp",
+                        "no file \"{arg}\" (neither as a path nor in the audio folder \"{folder}\"); check the name"
+                    ),
+                });
+            }
+        }
+    };
+    let meta =
+        std::fs::metadata(&path).map_err(|e| ProbeError::Io(e.to_string()).message(arg, lang))?;
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    let probe =
+        probe_cached(&path, &key, meta.len(), mtime_ns, index).map_err(|e| e.message(arg, lang))?;
+    Ok((path, probe))
 }
 
 #[cfg(test)]

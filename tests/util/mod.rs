@@ -11,6 +11,8 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
+pub mod sound;
+
 /// The `loa` program under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_loa");
 

@@ -1,0 +1,270 @@
+//! `loa play FILE... [--no-relay]`: a broadcast now, through the same safety
+//! sequence as the schedule, with a progress line per item. Exit 0 when every
+//! item played, 1 when any did not (the others still play).
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+
+use super::context;
+use super::exit;
+use crate::air::{self, AirEvents, AirItem, AirSettings, ItemReport, Outcome};
+use crate::config::Config;
+use crate::duration;
+use crate::lang::Lang;
+use crate::media::{Library, MediaIndex};
+use crate::player::AudioError;
+use crate::player::alsa::AlsaOutput;
+use crate::player::gain::gain_db;
+use crate::relay::{self, RelayGuard};
+use crate::schedule::clock::{Clock, SystemClock};
+use crate::schedule::local_time;
+use crate::shutdown::Shutdown;
+use crate::tr;
+
+pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
+    let cfg = match context::load_config(config) {
+        Ok(c) => c,
+        Err((_, ps)) => {
+            for p in ps {
+                eprintln!("{p}");
+            }
+            return exit::CONFIG;
+        }
+    };
+    let lang = cfg.lang;
+    relay::install_panic_hook();
+    let shutdown = Shutdown::from_signals().unwrap_or_default();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+
+    // The relay first: switched off before anything else happens.
+    let guard = if no_relay {
+        None
+    } else {
+        let opened = relay::open(&cfg, clock.clone())
+            .and_then(|r| RelayGuard::new(r, cfg.relay.max_on, clock.clone()));
+        match opened {
+            Ok(g) => Some(g),
+            Err(e) => {
+                eprintln!("{}", e.message(lang));
+                return exit::PROBLEMS;
+            }
+        }
+    };
+
+    let items = prepare(&cfg, files);
+    let output = AlsaOutput {
+        device: cfg.audio.device.clone(),
+        lang,
+    };
+    let settings = AirSettings {
+        warm_up: if no_relay {
+            Duration::ZERO
+        } else {
+            cfg.relay.warm_up
+        },
+        hold: cfg.relay.hold,
+        gap: cfg.audio.gap,
+        fade: cfg.audio.fade,
+        lang,
+    };
+    let mut printer = Printer::new(&cfg, items.len());
+    let report = air::air(
+        &items,
+        guard.as_ref(),
+        &output,
+        &settings,
+        clock.as_ref(),
+        &shutdown,
+        &mut printer,
+    );
+    drop(guard);
+
+    let played = report
+        .items
+        .iter()
+        .filter(|i| i.outcome == Outcome::Played)
+        .count();
+    let total = report.items.len();
+    if let Some(e) = &report.relay_error {
+        eprintln!("{e}");
+    }
+    println!(
+        "{}",
+        if report.shut_down {
+            tr!(
+                lang,
+                "Đã dừng theo yêu cầu: phát được {played}/{total} tệp, ampli đã tắt.",
+                "Stopped on request: {played} of {total} file(s) played, amplifier off."
+            )
+        } else if played == total {
+            tr!(
+                lang,
+                "Xong: đã phát cả {total} tệp.",
+                "Done: all {total} file(s) played."
+            )
+        } else {
+            tr!(
+                lang,
+                "Xong: đã phát {played}/{total} tệp; xem các lỗi ở trên.",
+                "Done: {played} of {total} file(s) played; see the errors above."
+            )
+        }
+    );
+    if report.all_played() && report.relay_error.is_none() {
+        exit::OK
+    } else {
+        exit::PROBLEMS
+    }
+}
+
+/// Finds and measures each file; one that cannot be played carries its
+/// reason and is reported when its turn comes.
+fn prepare(cfg: &Config, files: &[String]) -> Vec<AirItem> {
+    let lang = cfg.lang;
+    let library =
+        Library::scan(&cfg.paths.audio).unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
+    let index = MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+    files
+        .iter()
+        .map(
+            |f| match crate::media::find_and_probe(f, &library, &index, lang) {
+                Ok((path, probe)) => AirItem {
+                    name: f.clone(),
+                    source: Ok(path),
+                    gain_db: gain_db(
+                        probe.loudness_lufs,
+                        probe.true_peak_db,
+                        cfg.audio.normalize,
+                        cfg.audio.target_lufs,
+                        cfg.audio.volume_db,
+                        0.0,
+                    ),
+                    duration: Some(probe.duration),
+                },
+                Err(msg) => AirItem {
+                    name: f.clone(),
+                    source: Err(msg),
+                    gain_db: 0.0,
+                    duration: None,
+                },
+            },
+        )
+        .collect()
+}
+
+/// Prints each step: relay edges, a progress line per item.
+struct Printer {
+    lang: Lang,
+    tz: jiff::tz::TimeZone,
+    tty: bool,
+    total: usize,
+    warm_up: Duration,
+    last_draw: Option<Instant>,
+}
+
+impl Printer {
+    fn new(cfg: &Config, total: usize) -> Printer {
+        Printer {
+            lang: cfg.lang,
+            tz: cfg.tz.clone(),
+            tty: std::io::stdout().is_terminal(),
+            total,
+            warm_up: cfg.relay.warm_up,
+            last_draw: None,
+        }
+    }
+
+    fn line(&self, index: usize, item: &AirItem, elapsed: Duration) -> String {
+        let total = item
+            .duration
+            .map(duration::clock)
+            .unwrap_or_else(|| "?".into());
+        format!(
+            "[{}/{}] {}  {} / {}",
+            index + 1,
+            self.total,
+            item.name,
+            duration::clock(elapsed),
+            total
+        )
+    }
+}
+
+impl AirEvents for Printer {
+    fn relay(&mut self, on: bool, at: Timestamp) {
+        let t = local_time(at, &self.tz);
+        let lang = self.lang;
+        let warm = duration::human(self.warm_up, lang);
+        println!(
+            "{}",
+            if on {
+                tr!(
+                    lang,
+                    "{t}  BẬT AMPLI (chờ khởi động {warm})",
+                    "{t}  RELAY ON (warm-up {warm})"
+                )
+            } else {
+                tr!(lang, "{t}  TẮT AMPLI", "{t}  RELAY OFF")
+            }
+        );
+    }
+
+    fn item_started(&mut self, index: usize, item: &AirItem, _at: Timestamp) {
+        if self.tty {
+            print!("{}", self.line(index, item, Duration::ZERO));
+            let _ = std::io::stdout().flush();
+            self.last_draw = Some(Instant::now());
+        }
+    }
+
+    fn progress(&mut self, index: usize, item: &AirItem, elapsed: Duration) {
+        if self.tty
+            && self
+                .last_draw
+                .is_none_or(|t| t.elapsed() >= Duration::from_millis(500))
+        {
+            print!("\r{}", self.line(index, item, elapsed));
+            let _ = std::io::stdout().flush();
+            self.last_draw = Some(Instant::now());
+        }
+    }
+
+    fn item_ended(&mut self, index: usize, item: &AirItem, report: &ItemReport) {
+        let lang = self.lang;
+        let elapsed = match (report.started, report.ended) {
+            (Some(s), Some(e)) => {
+                Duration::from_millis(e.as_millisecond().saturating_sub(s.as_millisecond()) as u64)
+            }
+            _ => Duration::ZERO,
+        };
+        let line = self.line(index, item, elapsed);
+        let cr = if self.tty && report.started.is_some() {
+            "\r"
+        } else {
+            ""
+        };
+        match &report.outcome {
+            Outcome::Played => println!("{cr}{line}  {}", lang.pick("đã phát", "played")),
+            Outcome::Interrupted => println!("{cr}{line}  {}", lang.pick("bị ngắt", "interrupted")),
+            Outcome::Failed(msg) => {
+                println!(
+                    "{cr}{line}  {}",
+                    lang.pick("LỖI, bỏ qua", "FAILED, skipped")
+                );
+                eprintln!("{}: {msg}", item.name);
+            }
+            Outcome::NotAired(why) => println!(
+                "{cr}{line}  {} ({why})",
+                lang.pick("không phát", "not aired")
+            ),
+        }
+    }
+
+    fn device_error(&mut self, error: &AudioError) {
+        eprintln!("{}", error.message(self.lang));
+    }
+}

@@ -1,0 +1,637 @@
+//! `loa relay on|off|status`: the installer's way to test the amplifier
+//! wiring by hand. `off` also runs alone as systemd's ExecStopPost, after
+//! SIGKILL or a crash, so it must work fast and on its own. It must never
+//! leave the relay on when it returns: real GPIO is held on only while the
+//! command runs (a released line may be reset by the kernel).
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::RelayAction;
+use super::context;
+use super::exit;
+use crate::config::{Config, RelayBackend};
+use crate::duration;
+use crate::lang::Lang;
+use crate::problem::display_path;
+use crate::relay::{self, RelayGuard, sim};
+use crate::schedule::clock::{Clock, SystemClock};
+use crate::shutdown::Shutdown;
+use crate::tr;
+
+/// Runs `loa relay ACTION`; returns the exit code.
+pub fn run(config: Option<&Path>, action: RelayAction) -> i32 {
+    let cfg = match context::load_config(config) {
+        Ok(c) => c,
+        Err((_, problems)) => {
+            for p in problems {
+                eprintln!("{p}");
+            }
+            return exit::CONFIG;
+        }
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (mut out, mut err) = (io::stdout(), io::stderr());
+    let code = match action {
+        RelayAction::On { for_ } if cfg.relay.backend != RelayBackend::Sim => {
+            let for_ = match parse_for(for_.as_deref(), cfg.lang) {
+                Ok(d) => d,
+                Err(msg) => {
+                    eprintln!("{msg}");
+                    return exit::CONFIG;
+                }
+            };
+            let shutdown = match Shutdown::from_signals() {
+                Ok(s) => s,
+                Err(e) => {
+                    let lang = cfg.lang;
+                    eprintln!(
+                        "{}",
+                        tr!(
+                            lang,
+                            "không theo dõi được tín hiệu Ctrl-C/SIGTERM ({e}); rơ-le không được bật",
+                            "cannot watch for Ctrl-C/SIGTERM ({e}); the relay was not switched on"
+                        )
+                    );
+                    return exit::PROBLEMS;
+                }
+            };
+            hold_on(&cfg, for_, clock, &shutdown, &mut out, &mut err)
+        }
+        action => run_with(&cfg, action, clock, &mut out, &mut err),
+    };
+    let _ = out.flush();
+    code
+}
+
+/// Everything but holding real GPIO on: `on`/`off` with the sim backend,
+/// `off` and `status` with any. Writes what the operator reads to `out`,
+/// errors to `err`.
+pub fn run_with(
+    cfg: &Config,
+    action: RelayAction,
+    clock: Arc<dyn Clock>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let lang = cfg.lang;
+    let result = match action {
+        RelayAction::On { for_ } => {
+            if cfg.relay.backend != RelayBackend::Sim {
+                let _ = writeln!(
+                    err,
+                    "{}",
+                    tr!(
+                        lang,
+                        "`loa relay on` với GPIO thật phải giữ chân trong khi chạy",
+                        "`loa relay on` with real GPIO must hold the line while it runs"
+                    )
+                );
+                return exit::PROBLEMS;
+            }
+            if let Err(msg) = parse_for(for_.as_deref(), lang) {
+                let _ = writeln!(err, "{msg}");
+                return exit::CONFIG;
+            }
+            if for_.is_some() {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    tr!(
+                        lang,
+                        "(--for chỉ dùng với GPIO thật; rơ-le giả lập giữ trạng thái bật cho đến `loa relay off`)",
+                        "(--for is for real GPIO only; the simulated relay stays on until `loa relay off`)"
+                    )
+                );
+            }
+            sim_switch(cfg, true, clock, out)
+        }
+        RelayAction::Off if cfg.relay.backend == RelayBackend::Sim => {
+            sim_switch(cfg, false, clock, out)
+        }
+        RelayAction::Off => hardware_off(cfg, clock, out),
+        RelayAction::Status => status(cfg, clock, out),
+    };
+    match result {
+        Ok(()) => exit::OK,
+        Err(msg) => {
+            let _ = writeln!(err, "{msg}");
+            exit::PROBLEMS
+        }
+    }
+}
+
+/// `--for`, when given.
+fn parse_for(text: Option<&str>, lang: Lang) -> Result<Option<Duration>, String> {
+    match text {
+        None => Ok(None),
+        Some(t) => duration::parse(t)
+            .map(Some)
+            .ok_or_else(|| duration::error_message("--for", t, lang)),
+    }
+}
+
+fn on_word(on: bool, lang: Lang) -> &'static str {
+    match (on, lang) {
+        (true, Lang::Vi) => "BẬT",
+        (false, Lang::Vi) => "TẮT",
+        (true, Lang::En) => "ON",
+        (false, Lang::En) => "OFF",
+    }
+}
+
+/// The sim backend: switches and returns; the sim-file keeps the state.
+fn sim_switch(
+    cfg: &Config,
+    on: bool,
+    clock: Arc<dyn Clock>,
+    out: &mut dyn Write,
+) -> Result<(), String> {
+    let lang = cfg.lang;
+    let word = on_word(on, lang);
+    let file = cfg.relay.sim_file.clone();
+    let before = file
+        .as_deref()
+        .and_then(|p| sim::last_edge(p).ok().flatten());
+    let mut r = sim::SimRelay::new(file.clone(), cfg.tz.clone(), clock);
+    relay::Relay::set(&mut r, on).map_err(|e| e.message(lang))?;
+    let text = match file {
+        None => tr!(
+            lang,
+            "Rơ-le giả lập: {word}. Không có [relay] sim-file nên chỉ ghi vào nhật ký; không có gì giữ lại trạng thái.",
+            "Simulated relay: {word}. There is no [relay] sim-file, so this is only logged; nothing keeps the state."
+        ),
+        Some(p) => {
+            let shown = display_path(&p);
+            match before {
+                Some(b) if b.on == on => {
+                    let stamp = b.stamp;
+                    tr!(
+                        lang,
+                        "Rơ-le giả lập đã {word} từ trước ({stamp}); {shown} không đổi.",
+                        "The simulated relay was already {word} (since {stamp}); {shown} is unchanged."
+                    )
+                }
+                _ if on => tr!(
+                    lang,
+                    "Rơ-le giả lập: {word}, đã ghi vào {shown}. Rơ-le giữ trạng thái bật cho đến khi chạy `loa relay off`.",
+                    "Simulated relay: {word}, recorded in {shown}. It stays on until `loa relay off`."
+                ),
+                _ => tr!(
+                    lang,
+                    "Rơ-le giả lập: {word}, đã ghi vào {shown}.",
+                    "Simulated relay: {word}, recorded in {shown}."
+                ),
+            }
+        }
+    };
+    let _ = writeln!(out, "{text}");
+    Ok(())
+}
+
+/// `off` on real GPIO: request the line (which already drives it off),
+/// drive it off, release it. No guard, no watchdog thread: this must be fast.
+fn hardware_off(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Result<(), String> {
+    let lang = cfg.lang;
+    let mut r = relay::open(cfg, clock).map_err(|e| e.message(lang))?;
+    let what = r.describe();
+    r.set(false).map_err(|e| e.message(lang))?;
+    drop(r);
+    let _ = writeln!(
+        out,
+        "{}",
+        tr!(
+            lang,
+            "Rơ-le: TẮT. {what} đã được đưa về mức tắt và trả lại.",
+            "Relay: OFF. {what} was driven off and released."
+        )
+    );
+    Ok(())
+}
+
+/// `on` on real GPIO: holds the line on until Ctrl-C/SIGTERM, or `for_`,
+/// never longer than max-on; then off.
+pub fn hold_on(
+    cfg: &Config,
+    for_: Option<Duration>,
+    clock: Arc<dyn Clock>,
+    shutdown: &Shutdown,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let lang = cfg.lang;
+    relay::install_panic_hook();
+    let guard = match relay::open(cfg, clock.clone())
+        .and_then(|r| RelayGuard::new(r, cfg.relay.max_on, clock))
+    {
+        Ok(g) => g,
+        Err(e) => {
+            let _ = writeln!(err, "{}", e.message(lang));
+            return exit::PROBLEMS;
+        }
+    };
+    match hold(&guard, for_, cfg.relay.max_on, shutdown, lang, out) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            let _ = writeln!(err, "{}", e.message(lang));
+            exit::PROBLEMS
+        }
+    }
+}
+
+/// The hold itself, on a guard already made.
+fn hold(
+    guard: &RelayGuard,
+    for_: Option<Duration>,
+    max_on: Duration,
+    shutdown: &Shutdown,
+    lang: Lang,
+    out: &mut dyn Write,
+) -> Result<(), relay::RelayError> {
+    let what = guard.describe();
+    let max_text = duration::human(max_on, lang);
+    guard.on()?;
+    let limit = for_.map_or(max_on, |d| d.min(max_on));
+    let text = match for_ {
+        Some(d) if d <= max_on => {
+            let d = duration::human(d, lang);
+            tr!(
+                lang,
+                "Rơ-le: BẬT. {what} được giữ bật trong {d}; bấm Ctrl-C để tắt sớm hơn.",
+                "Relay: ON. Holding {what} on for {d}; press Ctrl-C to switch it off sooner."
+            )
+        }
+        Some(d) => {
+            let d = duration::human(d, lang);
+            tr!(
+                lang,
+                "Rơ-le: BẬT. {what} được giữ bật trong {max_text} (giới hạn [relay] max-on, ngắn hơn --for {d}); bấm Ctrl-C để tắt sớm hơn.",
+                "Relay: ON. Holding {what} on for {max_text} (the [relay] max-on limit, shorter than --for {d}); press Ctrl-C to switch it off sooner."
+            )
+        }
+        None => tr!(
+            lang,
+            "Rơ-le: BẬT. {what} được giữ bật cho đến khi bấm Ctrl-C (hoặc nhận SIGTERM), lâu nhất {max_text} ([relay] max-on).",
+            "Relay: ON. Holding {what} on until you press Ctrl-C (or SIGTERM arrives), at most {max_text} ([relay] max-on)."
+        ),
+    };
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+    let stopped = shutdown.wait_timeout(limit);
+    guard.off_with(relay::EdgeCause::Shutdown)?;
+    let why = if stopped {
+        lang.pick("đã nhận tín hiệu dừng", "stopped by signal")
+    } else {
+        lang.pick("hết thời gian", "time is up")
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        tr!(
+            lang,
+            "Rơ-le: TẮT ({why}). {what} đã được tắt.",
+            "Relay: OFF ({why}). {what} is off."
+        )
+    );
+    Ok(())
+}
+
+/// `status`: what the relay is doing, read without changing it.
+fn status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Result<(), String> {
+    let lang = cfg.lang;
+    let active_low = if cfg.relay.active_low {
+        lang.pick("có", "yes")
+    } else {
+        lang.pick("không", "no")
+    };
+    match cfg.relay.backend {
+        RelayBackend::Sim => sim_status(cfg, clock, out),
+        RelayBackend::Gpio => {
+            let s = relay::gpio::status(&cfg.relay).map_err(|e| e.message(lang))?;
+            let what = s.located.describe();
+            let mut lines = vec![tr!(lang, "Chân rơ-le: {what}", "Relay line: {what}")];
+            if let Some(from) = &s.located.moved_from {
+                let chip = &s.located.chip_name;
+                lines.push(tr!(
+                    lang,
+                    "  (không nằm trên {from} như trong cấu hình mà trên {chip}; nên sửa [relay] chip = \"{chip}\")",
+                    "  (not on {from} as configured but on {chip}; consider setting [relay] chip = \"{chip}\")"
+                ));
+            }
+            let direction = if s.output {
+                lang.pick("đầu ra", "output")
+            } else {
+                lang.pick("đầu vào", "input")
+            };
+            let line_low = if s.active_low {
+                lang.pick("có", "yes")
+            } else {
+                lang.pick("không", "no")
+            };
+            let consumer = &s.consumer;
+            lines.push(if !s.used {
+                tr!(
+                    lang,
+                    "Trạng thái: rảnh — không chương trình nào giữ chân ({direction}). Nếu có điện trở kéo xuống (xem README), rơ-le đang tắt.",
+                    "State: free, no program holds the line ({direction}). With the pull-down fitted (see the README), the relay is off."
+                )
+            } else if consumer == relay::CONSUMER {
+                tr!(
+                    lang,
+                    "Trạng thái: loa đang giữ chân ({direction}, active-low: {line_low}) — dịch vụ loa hoặc một lệnh `loa relay on` đang chạy; không đọc được mức từ bên ngoài.",
+                    "State: held by loa ({direction}, active-low: {line_low}), the loa service or a `loa relay on` is running; its level cannot be read from outside."
+                )
+            } else if consumer.is_empty() {
+                tr!(
+                    lang,
+                    "Trạng thái: bị một chương trình khác giữ (không rõ tên; {direction}); loa không dùng được chân này khi nó còn giữ.",
+                    "State: held by another program (no name given; {direction}); loa cannot use the line while it does."
+                )
+            } else {
+                tr!(
+                    lang,
+                    "Trạng thái: bị \"{consumer}\" giữ ({direction}); loa không dùng được chân này khi nó còn giữ.",
+                    "State: held by \"{consumer}\" ({direction}); loa cannot use the line while it does."
+                )
+            });
+            lines.push(tr!(
+                lang,
+                "Cấu hình: active-low = {active_low}",
+                "Config: active-low = {active_low}"
+            ));
+            for l in lines {
+                let _ = writeln!(out, "{l}");
+            }
+            Ok(())
+        }
+        RelayBackend::Rppal => rppal_status(cfg, out),
+    }
+}
+
+#[cfg(feature = "rppal")]
+fn rppal_status(cfg: &Config, out: &mut dyn Write) -> Result<(), String> {
+    let lang = cfg.lang;
+    let s = relay::rppal::status(&cfg.relay).map_err(|e| e.message(lang))?;
+    let (bcm, mode) = (s.bcm, &s.mode);
+    let level = if s.high {
+        lang.pick("cao", "high")
+    } else {
+        lang.pick("thấp", "low")
+    };
+    let word = on_word(s.on, lang);
+    let text = if s.output {
+        tr!(
+            lang,
+            "GPIO{bcm} (rppal): đầu ra, mức {level} → ampli {word} (theo active-low trong cấu hình).",
+            "GPIO{bcm} (rppal): output, level {level} → amplifier {word} (given active-low in the config)."
+        )
+    } else {
+        tr!(
+            lang,
+            "GPIO{bcm} (rppal): chế độ {mode}, không ai điều khiển; mức {level} (do điện trở kéo) → ampli {word}.",
+            "GPIO{bcm} (rppal): mode {mode}, nobody drives it; level {level} (set by the pull resistor) → amplifier {word}."
+        )
+    };
+    let _ = writeln!(out, "{text}");
+    Ok(())
+}
+
+#[cfg(not(feature = "rppal"))]
+fn rppal_status(cfg: &Config, _out: &mut dyn Write) -> Result<(), String> {
+    Err(relay::RelayError::RppalNotBuilt.message(cfg.lang))
+}
+
+fn sim_status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Result<(), String> {
+    let lang = cfg.lang;
+    let Some(path) = &cfg.relay.sim_file else {
+        let _ = writeln!(
+            out,
+            "{}",
+            tr!(
+                lang,
+                "Rơ-le giả lập không lưu trạng thái khi không có [relay] sim-file; hãy đặt sim-file để ghi lại mỗi lần bật/tắt.",
+                "The simulated relay keeps no state without [relay] sim-file; set sim-file to record every switching."
+            )
+        );
+        return Ok(());
+    };
+    let shown = display_path(path);
+    let text = match sim::last_edge(path) {
+        Ok(None) => tr!(
+            lang,
+            "Rơ-le giả lập: chưa có lần bật/tắt nào trong {shown}; coi như đang TẮT.",
+            "Simulated relay: no switching recorded in {shown} yet; it counts as OFF."
+        ),
+        Ok(Some(e)) => {
+            let word = on_word(e.on, lang);
+            let local =
+                e.at.to_zoned_datetime(cfg.tz.clone())
+                    .strftime("%Y-%m-%d %H:%M:%S")
+                    .to_string();
+            // A clock set back makes "ago" negative: show no length then.
+            let ago = Duration::try_from(clock.now().duration_since(e.at))
+                .map(|d| duration::human(d, lang))
+                .unwrap_or_else(|_| "?".into());
+            tr!(
+                lang,
+                "Rơ-le giả lập: {word} từ {local} ({ago} trước), theo {shown}.",
+                "Simulated relay: {word} since {local} ({ago} ago), according to {shown}."
+            )
+        }
+        Err(e) => {
+            return Err(tr!(
+                lang,
+                "không đọc được tệp của rơ-le giả lập {shown}: {e}; hãy xóa dòng hỏng hoặc cả tệp",
+                "cannot read the simulated relay's file {shown}: {e}; remove the broken line or the whole file"
+            ));
+        }
+    };
+    let _ = writeln!(out, "{text}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{FakeRelay, TestClock};
+
+    fn sim_config(dir: &Path, lang: Lang) -> Config {
+        let mut cfg = Config::defaults(dir);
+        cfg.lang = lang;
+        cfg.relay.backend = RelayBackend::Sim;
+        cfg.relay.sim_file = Some(dir.join("state/relay.log"));
+        cfg
+    }
+
+    fn run_sim(cfg: &Config, action: RelayAction, clock: &Arc<TestClock>) -> (i32, String, String) {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = run_with(cfg, action, clock.clone(), &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    #[test]
+    fn sim_on_off_and_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = sim_config(dir.path(), Lang::En);
+        let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
+
+        let (code, out, _) = run_sim(&cfg, RelayAction::Status, &clock);
+        assert_eq!(code, 0);
+        assert!(out.contains("no switching recorded"), "{out}");
+
+        let (code, out, err) = run_sim(&cfg, RelayAction::On { for_: None }, &clock);
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert!(out.contains("ON") && out.contains("relay.log"), "{out}");
+
+        clock.advance(Duration::from_secs(75));
+        let (code, out, _) = run_sim(&cfg, RelayAction::Status, &clock);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("ON since 2026-01-20 05:59:57 (1 min 15 s ago)"),
+            "{out}"
+        );
+
+        let (code, out, _) = run_sim(&cfg, RelayAction::Off, &clock);
+        assert_eq!(code, 0);
+        assert!(out.contains("OFF"), "{out}");
+        let (code, out, _) = run_sim(&cfg, RelayAction::Off, &clock);
+        assert_eq!(code, 0);
+        assert!(out.contains("already OFF"), "{out}");
+
+        let text = std::fs::read_to_string(dir.path().join("state/relay.log")).unwrap();
+        assert_eq!(
+            text,
+            "2026-01-20T05:59:57.003+07:00 on\n2026-01-20T06:01:12.003+07:00 off\n"
+        );
+    }
+
+    #[test]
+    fn sim_messages_are_vietnamese_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = sim_config(dir.path(), Lang::Vi);
+        let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
+        let (code, out, _) = run_sim(&cfg, RelayAction::On { for_: None }, &clock);
+        assert_eq!(code, 0);
+        assert!(out.contains("BẬT"), "{out}");
+    }
+
+    #[test]
+    fn sim_without_a_file_says_it_keeps_no_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = sim_config(dir.path(), Lang::En);
+        cfg.relay.sim_file = None;
+        let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
+        let (code, out, _) = run_sim(&cfg, RelayAction::Status, &clock);
+        assert_eq!(code, 0);
+        assert!(
+            out.contains("keeps no state without [relay] sim-file"),
+            "{out}"
+        );
+        let (code, out, _) = run_sim(&cfg, RelayAction::On { for_: None }, &clock);
+        assert_eq!(code, 0);
+        assert!(out.contains("no [relay] sim-file"), "{out}");
+    }
+
+    #[test]
+    fn a_bad_for_is_a_command_line_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = sim_config(dir.path(), Lang::En);
+        let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
+        let (code, _, err) = run_sim(
+            &cfg,
+            RelayAction::On {
+                for_: Some("ten seconds".into()),
+            },
+            &clock,
+        );
+        assert_eq!(code, exit::CONFIG);
+        assert!(
+            err.contains("--for") && err.contains("ten seconds"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_missing_chip_is_a_relay_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = sim_config(dir.path(), Lang::En);
+        cfg.relay.backend = RelayBackend::Gpio;
+        cfg.relay.chip = "gpiochip-loa-missing".into();
+        let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
+        for action in [RelayAction::Off, RelayAction::Status] {
+            let (code, _, err) = run_sim(&cfg, action, &clock);
+            assert_eq!(code, exit::PROBLEMS);
+            assert!(err.contains("\"gpiochip-loa-missing\""), "{err}");
+        }
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = hold_on(&cfg, None, clock, &Shutdown::new(), &mut out, &mut err);
+        assert_eq!(code, exit::PROBLEMS);
+        assert!(
+            String::from_utf8(err)
+                .unwrap()
+                .contains("gpiochip-loa-missing")
+        );
+    }
+
+    #[test]
+    fn hold_stops_on_a_signal_and_switches_off() {
+        let fake = FakeRelay::new();
+        let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
+        let guard = RelayGuard::new(fake.boxed(), Duration::from_secs(3600), clock).unwrap();
+        let shutdown = Shutdown::new();
+        let trigger = shutdown.clone();
+        let watcher = fake.clone();
+        let t = std::thread::spawn(move || {
+            assert!(watcher.wait_for(true, Duration::from_secs(10)));
+            trigger.trigger(2);
+        });
+        let mut out = Vec::new();
+        hold(
+            &guard,
+            None,
+            Duration::from_secs(3600),
+            &shutdown,
+            Lang::En,
+            &mut out,
+        )
+        .unwrap();
+        t.join().unwrap();
+        assert!(!fake.is_on());
+        assert_eq!(fake.calls(), [false, true, false]);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("until you press Ctrl-C"), "{out}");
+        assert!(out.contains("at most 1 h 0 min 0 s"), "{out}");
+        assert!(out.contains("OFF (stopped by signal)"), "{out}");
+    }
+
+    #[test]
+    fn hold_never_outlasts_max_on() {
+        let fake = FakeRelay::new();
+        let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
+        let max_on = Duration::from_millis(50);
+        let guard = RelayGuard::new(fake.boxed(), max_on, clock).unwrap();
+        let mut out = Vec::new();
+        let shutdown = Shutdown::new();
+        hold(
+            &guard,
+            Some(Duration::from_secs(3600)),
+            max_on,
+            &shutdown,
+            Lang::Vi,
+            &mut out,
+        )
+        .unwrap();
+        assert!(!fake.is_on());
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("max-on") && out.contains("hết thời gian"),
+            "{out}"
+        );
+    }
+}

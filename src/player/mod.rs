@@ -1,0 +1,269 @@
+//! The audio output. One seam, [`Sink`]: segments (an item, or a silence)
+//! are queued one after another and play back to back, each with a
+//! [`Segment`] handle to follow and stop it. The ALSA sink (rodio/cpal) is in
+//! `alsa`, the item pipeline (decode ahead, gain, fades) in `item`; the fake
+//! for tests is in `crate::testing`. It does not know about relays or
+//! schedules.
+
+pub mod alsa;
+pub mod gain;
+pub mod item;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::lang::Lang;
+use crate::tr;
+
+/// What to play.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SegmentSpec {
+    /// A file, at a gain, with fades in and out.
+    Item(ItemSpec),
+    /// Exactly this much silence.
+    Silence(Duration),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ItemSpec {
+    pub path: PathBuf,
+    /// The name shown to the operator and written to the log.
+    pub name: String,
+    /// Total gain (normalisation + volume settings), dB.
+    pub gain_db: f64,
+    pub fade: Duration,
+    /// The expected length (for progress), when known.
+    pub duration: Option<Duration>,
+}
+
+/// Where a queued segment is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Queued,
+    Playing,
+    /// Played to its end.
+    Finished,
+    /// Ended early because a stop was asked for.
+    Stopped,
+    /// Could not play (see `error`).
+    Failed,
+}
+
+impl State {
+    fn from_u8(v: u8) -> State {
+        match v {
+            0 => State::Queued,
+            1 => State::Playing,
+            2 => State::Finished,
+            3 => State::Stopped,
+            _ => State::Failed,
+        }
+    }
+    fn as_u8(self) -> u8 {
+        match self {
+            State::Queued => 0,
+            State::Playing => 1,
+            State::Finished => 2,
+            State::Stopped => 3,
+            State::Failed => 4,
+        }
+    }
+    pub fn is_over(self) -> bool {
+        matches!(self, State::Finished | State::Stopped | State::Failed)
+    }
+}
+
+/// Shared between a queued segment's source (in the audio thread) and its
+/// handle. Lock-free but for the error text.
+#[derive(Debug)]
+pub struct Progress {
+    /// Frames handed to the output so far.
+    frames: AtomicU64,
+    /// The segment's own sample rate (frames per second).
+    rate: AtomicU32,
+    state: AtomicU8,
+    /// Set by `Segment::stop`: the source fades out and ends.
+    stop: AtomicU8,
+    /// Times the output asked for samples the decoder did not have yet.
+    underruns: AtomicU32,
+    error: Mutex<Option<String>>,
+}
+
+impl Progress {
+    pub fn new(rate: u32) -> Arc<Progress> {
+        Arc::new(Progress {
+            frames: AtomicU64::new(0),
+            rate: AtomicU32::new(rate.max(1)),
+            state: AtomicU8::new(State::Queued.as_u8()),
+            stop: AtomicU8::new(0),
+            underruns: AtomicU32::new(0),
+            error: Mutex::new(None),
+        })
+    }
+    pub fn add_frames(&self, n: u64) {
+        self.frames.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn set_state(&self, s: State) {
+        self.state.store(s.as_u8(), Ordering::Release);
+    }
+    /// Moves Queued -> Playing (the first time samples are taken).
+    pub fn mark_playing(&self) {
+        let _ = self.state.compare_exchange(
+            State::Queued.as_u8(),
+            State::Playing.as_u8(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+    /// Ends the segment unless it has already ended.
+    pub fn finish(&self, s: State) {
+        let cur = self.state();
+        if !cur.is_over() {
+            self.set_state(s);
+        }
+    }
+    pub fn fail(&self, msg: String) {
+        *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg);
+        self.finish(State::Failed);
+    }
+    pub fn state(&self) -> State {
+        State::from_u8(self.state.load(Ordering::Acquire))
+    }
+    pub fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Acquire) != 0
+    }
+    pub fn note_underrun(&self) {
+        self.underruns.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A handle on a queued segment.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub spec: SegmentSpec,
+    pub progress: Arc<Progress>,
+}
+
+impl Segment {
+    pub fn state(&self) -> State {
+        self.progress.state()
+    }
+    /// How much of it has been handed to the output.
+    pub fn elapsed(&self) -> Duration {
+        let f = self.progress.frames.load(Ordering::Relaxed);
+        let r = self.progress.rate.load(Ordering::Relaxed) as u64;
+        Duration::from_nanos(f.saturating_mul(1_000_000_000) / r.max(1))
+    }
+    /// Asks it to fade out quickly and end.
+    pub fn stop(&self) {
+        self.progress.stop.store(1, Ordering::Release);
+        if self.state() == State::Queued {
+            self.progress.finish(State::Stopped);
+        }
+    }
+    pub fn error(&self) -> Option<String> {
+        self.progress
+            .error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+    pub fn underruns(&self) -> u32 {
+        self.progress.underruns.load(Ordering::Relaxed)
+    }
+}
+
+/// The audio output seam.
+pub trait Sink: Send {
+    /// Queues an item after what is already queued, preceded by exactly
+    /// `gap_before` of silence (none when zero). The item is opened first: one
+    /// that cannot be (missing, not audio) is an `AudioError::Item` and
+    /// nothing is queued, gap included.
+    fn queue(
+        &mut self,
+        gap_before: Duration,
+        item: ItemSpec,
+    ) -> Result<(Option<Segment>, Segment), AudioError>;
+    /// Why the device stopped working, once it has.
+    fn failure(&self) -> Option<String>;
+    /// Blocks until what was queued has left the device (its buffer drained).
+    fn drain(&mut self);
+}
+
+/// Opens a sink; called at the start of each broadcast, so that a device that
+/// failed is tried again next time.
+pub trait Output: Send + Sync {
+    /// Checks that the device is there and usable, without keeping it open:
+    /// done before the relay goes on, so that with no sound the amplifier
+    /// is never switched on for nothing.
+    fn check(&self) -> Result<(), AudioError>;
+    fn open(&self) -> Result<Box<dyn Sink>, AudioError>;
+    /// The device's name for messages.
+    fn name(&self) -> String;
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AudioError {
+    /// ALSA offers no output device at all.
+    #[error("no audio device")]
+    NoDevice,
+    /// The configured device name is not among ALSA's devices.
+    #[error("no audio device named {name}")]
+    NotFound {
+        name: String,
+        available: Vec<String>,
+    },
+    /// The device exists but would not open (busy, unsupported format...).
+    #[error("cannot open audio device {name}: {detail}")]
+    Open { name: String, detail: String },
+    /// The device failed while playing.
+    #[error("audio device {name} failed: {detail}")]
+    Failed { name: String, detail: String },
+    /// One item cannot be played (its message is already for the operator).
+    #[error("{0}")]
+    Item(String),
+}
+
+impl AudioError {
+    /// Whether this concerns the device (the broadcast cannot go on) rather
+    /// than one item.
+    pub fn is_device(&self) -> bool {
+        !matches!(self, AudioError::Item(_))
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            AudioError::NoDevice => tr!(
+                lang,
+                "không có thiết bị âm thanh (no audio device): máy không thấy card âm thanh nào; hãy kiểm tra card âm thanh USB hoặc HAT đã cắm chặt, rồi chạy `loa devices`",
+                "no audio device: ALSA offers no sound output; check that the USB or HAT sound card is plugged in, then run `loa devices`"
+            ),
+            AudioError::NotFound { name, available } => {
+                let list = if available.is_empty() {
+                    lang.pick("(không có)", "(none)").to_string()
+                } else {
+                    available.join(", ")
+                };
+                tr!(
+                    lang,
+                    "không có thiết bị âm thanh \"{name}\" (no audio device); các thiết bị hiện có: {list}. Hãy chạy `loa devices` và sửa [audio] device trong tệp cấu hình",
+                    "no audio device \"{name}\"; the devices present are: {list}. Run `loa devices` and correct [audio] device in the config"
+                )
+            }
+            AudioError::Open { name, detail } => tr!(
+                lang,
+                "không mở được thiết bị âm thanh \"{name}\" ({detail}); có thể chương trình khác đang dùng nó, hoặc card âm thanh bị rút ra",
+                "cannot open the audio device \"{name}\" ({detail}); another program may be using it, or the sound card was unplugged"
+            ),
+            AudioError::Failed { name, detail } => tr!(
+                lang,
+                "thiết bị âm thanh \"{name}\" bị lỗi khi đang phát ({detail}); loa đã tắt ampli và sẽ thử lại ở buổi phát sau. Hãy kiểm tra card âm thanh",
+                "the audio device \"{name}\" failed while playing ({detail}); the amplifier was switched off and the device will be tried again at the next broadcast. Check the sound card"
+            ),
+            AudioError::Item(msg) => msg.clone(),
+        }
+    }
+}

@@ -1,0 +1,644 @@
+//! The relay's safety net, written once for every backend: a [`RelayGuard`]
+//! switches the relay off when it is made (start-up), when its last clone is
+//! dropped, when it has been on longer than max-on (a watchdog thread), and on
+//! a panic anywhere ([`install_panic_hook`]). It records every edge with its
+//! time and cause for the as-run log. It must not decide when to switch on.
+//!
+//! Locks: the relay and its state sit behind one mutex, held while switching
+//! and while edge listeners run (so edges reach them in order). `is_on` and
+//! `since` read a separate snapshot and never wait for a switch. Listeners
+//! must not switch the relay themselves (that would wait on the lock they
+//! are called under).
+
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, TryLockError, Weak};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use tracing::{error, info, warn};
+
+use super::{EmergencyOff, Relay, RelayError};
+use crate::schedule::clock::Clock;
+
+/// One switching of the relay, for the as-run log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edge {
+    pub on: bool,
+    pub at: Timestamp,
+    pub cause: EdgeCause,
+}
+
+/// Why the relay switched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EdgeCause {
+    /// `on()` or `off()`.
+    Requested,
+    /// On longer than max-on.
+    Watchdog,
+    /// The last guard was dropped (normal exit, SIGTERM), or `off_with`.
+    Shutdown,
+    /// A panic somewhere in the program.
+    Panic,
+    /// The off every guard starts with (logged; listeners, registered later,
+    /// do not see it).
+    StartUp,
+}
+
+impl EdgeCause {
+    /// A short word for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            EdgeCause::Requested => "requested",
+            EdgeCause::Watchdog => "watchdog",
+            EdgeCause::Shutdown => "shutdown",
+            EdgeCause::Panic => "panic",
+            EdgeCause::StartUp => "start-up",
+        }
+    }
+}
+
+type Listener = Arc<dyn Fn(&Edge) + Send + Sync>;
+
+/// What the state lock protects.
+struct State {
+    relay: Box<dyn Relay>,
+    on: bool,
+    /// When the current on period began, on the monotonic clock: max-on is
+    /// measured on it, never on the wall clock, which jumps when a Pi syncs.
+    on_since: Option<Instant>,
+    /// When the watchdog tries again after failing to switch off.
+    retry_at: Option<Instant>,
+    /// The last guard is gone: the watchdog ends.
+    closed: bool,
+}
+
+/// What `is_on` and `since` read, without waiting for a switch in progress.
+struct View {
+    on: bool,
+    since: Timestamp,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes the watchdog when the state changes.
+    wake: Condvar,
+    view: Mutex<View>,
+    listeners: Mutex<Vec<Listener>>,
+    /// The backend's lock-free off, for the panic hook.
+    emergency: Option<EmergencyOff>,
+    /// The panic hook switched off without the state lock: the next holder
+    /// of the lock switches off properly and records the edge.
+    panic_off_pending: AtomicBool,
+    max_on: Duration,
+    clock: Arc<dyn Clock>,
+    describe: String,
+}
+
+/// Owned by the guard's clones together; dropping it switches off.
+struct Handle {
+    shared: Arc<Shared>,
+    watchdog: Option<JoinHandle<()>>,
+}
+
+/// The relay, made safe. Clones share one relay; the last one dropped
+/// switches it off.
+#[derive(Clone)]
+pub struct RelayGuard {
+    handle: Arc<Handle>,
+}
+
+/// Every guard alive, for the panic hook.
+static LIVE: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+static HOOK: Once = Once::new();
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl RelayGuard {
+    /// Wraps a relay; switches it OFF at once (start-up safety) and starts
+    /// the max-on watchdog.
+    pub fn new(
+        mut relay: Box<dyn Relay>,
+        max_on: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<RelayGuard, RelayError> {
+        let describe = relay.describe();
+        relay.set(false)?;
+        let at = clock.now();
+        info!(relay = %describe, on = false, cause = EdgeCause::StartUp.name(), %at, "relay switched");
+        let shared = Arc::new(Shared {
+            emergency: relay.emergency_off(),
+            state: Mutex::new(State {
+                relay,
+                on: false,
+                on_since: None,
+                retry_at: None,
+                closed: false,
+            }),
+            wake: Condvar::new(),
+            view: Mutex::new(View {
+                on: false,
+                since: at,
+            }),
+            listeners: Mutex::new(Vec::new()),
+            panic_off_pending: AtomicBool::new(false),
+            max_on,
+            clock,
+            describe: describe.clone(),
+        });
+        {
+            let mut live = lock(&LIVE);
+            live.retain(|w| w.strong_count() > 0);
+            live.push(Arc::downgrade(&shared));
+        }
+        let for_watchdog = shared.clone();
+        let watchdog = thread::Builder::new()
+            .name("relay-watchdog".into())
+            .spawn(move || watchdog(for_watchdog))
+            .map_err(|e| RelayError::Backend {
+                relay: describe,
+                detail: format!("cannot start the max-on watchdog: {e}"),
+            })?;
+        Ok(RelayGuard {
+            handle: Arc::new(Handle {
+                shared,
+                watchdog: Some(watchdog),
+            }),
+        })
+    }
+
+    pub fn on(&self) -> Result<(), RelayError> {
+        let sh = &self.handle.shared;
+        let mut st = sh.lock_state();
+        sh.switch(&mut st, true, EdgeCause::Requested)
+    }
+
+    pub fn off(&self) -> Result<(), RelayError> {
+        self.off_with(EdgeCause::Requested)
+    }
+
+    /// Switches off, recording `cause` (e.g. `Shutdown` on SIGTERM). The
+    /// backend is told to switch off even when the relay is believed off.
+    pub fn off_with(&self, cause: EdgeCause) -> Result<(), RelayError> {
+        let sh = &self.handle.shared;
+        let mut st = sh.lock_state();
+        sh.switch(&mut st, false, cause)
+    }
+
+    pub fn is_on(&self) -> bool {
+        lock(&self.handle.shared.view).on
+    }
+
+    /// When the current state began.
+    pub fn since(&self) -> Timestamp {
+        lock(&self.handle.shared.view).since
+    }
+
+    /// The relay as described for messages ("gpiochip0 line 17 (GPIO17)").
+    pub fn describe(&self) -> String {
+        self.handle.shared.describe.clone()
+    }
+
+    /// Called on every edge (the as-run log records them), in order, on the
+    /// thread that switched. `f` must not switch the relay, nor keep a clone
+    /// of this guard (the guard would then never be dropped).
+    pub fn on_edge(&self, f: impl Fn(&Edge) + Send + Sync + 'static) {
+        lock(&self.handle.shared.listeners).push(Arc::new(f));
+    }
+}
+
+impl fmt::Debug for RelayGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RelayGuard")
+            .field("relay", &self.handle.shared.describe)
+            .field("on", &self.is_on())
+            .field("max_on", &self.handle.shared.max_on)
+            .finish()
+    }
+}
+
+impl Shared {
+    /// The state lock, after settling an off the panic hook made without it.
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        let mut st = lock(&self.state);
+        self.settle_panic_off(&mut st);
+        st
+    }
+
+    fn settle_panic_off(&self, st: &mut State) {
+        if self.panic_off_pending.swap(false, Ordering::SeqCst) {
+            self.panic_off(st);
+        }
+    }
+
+    /// Switches and records the edge. Switching to the state already held
+    /// is no edge; off is still passed to the backend, to be sure.
+    fn switch(&self, st: &mut State, on: bool, cause: EdgeCause) -> Result<(), RelayError> {
+        if on {
+            if st.on {
+                return Ok(());
+            }
+            if let Err(e) = st.relay.set(true) {
+                // Whatever half-happened, leave it off.
+                let _ = st.relay.set(false);
+                return Err(e);
+            }
+            st.on = true;
+            st.on_since = Some(Instant::now());
+        } else {
+            st.relay.set(false)?;
+            if !st.on {
+                return Ok(());
+            }
+            st.on = false;
+            st.on_since = None;
+        }
+        st.retry_at = None;
+        self.wake.notify_all();
+        self.emit(Edge {
+            on,
+            at: self.clock.now(),
+            cause,
+        });
+        Ok(())
+    }
+
+    /// Off after a panic, with the state lock held.
+    fn panic_off(&self, st: &mut State) {
+        match st.relay.set(false) {
+            Ok(()) if st.on => {
+                st.on = false;
+                st.on_since = None;
+                st.retry_at = None;
+                self.wake.notify_all();
+                self.emit(Edge {
+                    on: false,
+                    at: self.clock.now(),
+                    cause: EdgeCause::Panic,
+                });
+            }
+            Ok(()) => {}
+            Err(e) => {
+                error!(relay = %self.describe, error = %e, "cannot switch the relay off after a panic");
+                self.last_resort();
+            }
+        }
+    }
+
+    /// Off without the state lock: the backend's emergency off, then the
+    /// watchdog is woken to finish properly as soon as the lock is free.
+    fn last_resort(&self) {
+        match &self.emergency {
+            Some(off) => off(),
+            None => {
+                warn!(relay = %self.describe, "no emergency off for this relay; the watchdog will switch it off once the lock is released")
+            }
+        }
+        self.panic_off_pending.store(true, Ordering::SeqCst);
+        self.wake.notify_all();
+    }
+
+    /// Updates the snapshot, logs, and tells the listeners (called with the
+    /// state lock held, so edges reach them in order).
+    fn emit(&self, edge: Edge) {
+        {
+            let mut v = lock(&self.view);
+            v.on = edge.on;
+            v.since = edge.at;
+        }
+        info!(relay = %self.describe, on = edge.on, cause = edge.cause.name(), at = %edge.at, "relay switched");
+        let listeners = lock(&self.listeners).clone();
+        for f in listeners {
+            if panic::catch_unwind(AssertUnwindSafe(|| f(&edge))).is_err() {
+                error!(relay = %self.describe, "a relay edge listener panicked");
+            }
+        }
+    }
+}
+
+/// The max-on watchdog: sleeps on the condvar until the deadline of the
+/// current on period (or until the state changes), never polls.
+fn watchdog(sh: Arc<Shared>) {
+    let mut st = lock(&sh.state);
+    loop {
+        if st.closed {
+            return;
+        }
+        sh.settle_panic_off(&mut st);
+        let deadline = match (st.on, st.on_since) {
+            (true, Some(t0)) => st.retry_at.or_else(|| t0.checked_add(sh.max_on)),
+            _ => None,
+        };
+        let Some(deadline) = deadline else {
+            st = sh.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+            continue;
+        };
+        let now = Instant::now();
+        if now < deadline {
+            st = sh
+                .wake
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            continue;
+        }
+        let max_on = crate::duration::to_config_text(sh.max_on);
+        error!(relay = %sh.describe, %max_on, "the relay has been on longer than max-on: the watchdog switches it off");
+        if let Err(e) = sh.switch(&mut st, false, EdgeCause::Watchdog) {
+            error!(relay = %sh.describe, error = %e, "the watchdog cannot switch the relay off; trying again in 1 s");
+            st.retry_at = Some(now + Duration::from_secs(1));
+        }
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let sh = &self.shared;
+        {
+            let mut st = sh.lock_state();
+            if let Err(e) = sh.switch(&mut st, false, EdgeCause::Shutdown) {
+                error!(relay = %sh.describe, error = %e, "cannot switch the relay off on the way out");
+                if let Some(off) = &sh.emergency {
+                    off();
+                }
+            }
+            st.closed = true;
+            sh.wake.notify_all();
+        }
+        // Wait for the watchdog, so that the line is released when the
+        // guard is gone (a new guard on the same line must not find it busy).
+        if let Some(w) = self.watchdog.take()
+            && w.thread().id() != thread::current().id()
+        {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Installs (once) a panic hook that switches every live guard's relay off,
+/// then runs the previous hook.
+///
+/// It never waits for a lock: when a guard's lock is taken (by the panicking
+/// thread itself, or by another one mid-switch), it uses the backend's
+/// emergency off (gpio: the line request, shared; sim: the file append;
+/// rppal: the pin if free) and wakes the watchdog, which switches off
+/// properly and records the edge as soon as the lock is released.
+pub fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            switch_all_off_after_panic();
+            previous(info);
+        }));
+    });
+}
+
+fn switch_all_off_after_panic() {
+    let live: Vec<Arc<Shared>> = match LIVE.try_lock() {
+        Ok(l) => l.iter().filter_map(Weak::upgrade).collect(),
+        Err(TryLockError::Poisoned(p)) => p.into_inner().iter().filter_map(Weak::upgrade).collect(),
+        // Only held for a push: a panic cannot happen there.
+        Err(TryLockError::WouldBlock) => return,
+    };
+    for sh in live {
+        match sh.state.try_lock() {
+            Ok(mut st) => sh.panic_off(&mut st),
+            Err(TryLockError::Poisoned(p)) => sh.panic_off(&mut p.into_inner()),
+            Err(TryLockError::WouldBlock) => sh.last_resort(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{FakeRelay, TestClock};
+
+    const LONG: Duration = Duration::from_secs(3600);
+
+    fn guard(max_on: Duration) -> (RelayGuard, FakeRelay, Arc<TestClock>, Arc<Mutex<Vec<Edge>>>) {
+        let fake = FakeRelay::new();
+        let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
+        let g = RelayGuard::new(fake.boxed(), max_on, clock.clone()).unwrap();
+        let edges = Arc::new(Mutex::new(Vec::new()));
+        let e = edges.clone();
+        g.on_edge(move |edge| e.lock().unwrap().push(edge.clone()));
+        (g, fake, clock, edges)
+    }
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn starts_off() {
+        let fake = FakeRelay::new();
+        let clock = Arc::new(TestClock::at("2026-01-20T05:00:00+07:00"));
+        let g = RelayGuard::new(fake.boxed(), LONG, clock).unwrap();
+        assert_eq!(fake.calls(), [false], "the first thing a guard does is off");
+        assert!(!g.is_on());
+        assert_eq!(g.since(), ts("2026-01-20T05:00:00+07:00"));
+        assert_eq!(g.describe(), "fake");
+    }
+
+    #[test]
+    fn a_relay_that_cannot_switch_off_gives_no_guard() {
+        let fake = FakeRelay::new();
+        fake.fail_with(Some("wire cut"));
+        let clock = Arc::new(TestClock::at("2026-01-20T05:00:00+07:00"));
+        let err = RelayGuard::new(fake.boxed(), LONG, clock).unwrap_err();
+        assert!(err.to_string().contains("wire cut"));
+    }
+
+    #[test]
+    fn on_and_off_edges_are_recorded_with_their_times() {
+        let (g, fake, clock, edges) = guard(LONG);
+        clock.advance(Duration::from_secs(3));
+        g.on().unwrap();
+        assert!(fake.is_on() && g.is_on());
+        assert_eq!(g.since(), ts("2026-01-20T06:00:00.003+07:00"));
+        g.on().unwrap(); // already on: no edge
+        clock.advance(Duration::from_secs(65));
+        g.off().unwrap();
+        assert!(!fake.is_on() && !g.is_on());
+        assert_eq!(fake.calls(), [false, true, false]);
+        assert_eq!(
+            *edges.lock().unwrap(),
+            [
+                Edge {
+                    on: true,
+                    at: ts("2026-01-20T06:00:00.003+07:00"),
+                    cause: EdgeCause::Requested
+                },
+                Edge {
+                    on: false,
+                    at: ts("2026-01-20T06:01:05.003+07:00"),
+                    cause: EdgeCause::Requested
+                },
+            ]
+        );
+        // Off again: the backend is told again, but it is no edge.
+        g.off().unwrap();
+        assert_eq!(edges.lock().unwrap().len(), 2);
+        assert_eq!(g.since(), ts("2026-01-20T06:01:05.003+07:00"));
+    }
+
+    #[test]
+    fn a_failed_switch_on_leaves_it_off_and_says_why() {
+        let (g, fake, _clock, edges) = guard(LONG);
+        fake.fail_with(Some("no current"));
+        let err = g.on().unwrap_err();
+        assert!(err.to_string().contains("no current"));
+        assert!(!g.is_on() && !fake.is_on());
+        assert!(edges.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_watchdog_cuts_the_relay_after_max_on() {
+        let (g, fake, _clock, edges) = guard(Duration::from_millis(100));
+        g.on().unwrap();
+        assert!(
+            fake.wait_for(false, Duration::from_secs(10)),
+            "the watchdog did not switch off"
+        );
+        // The edge is recorded under the same lock, right after the switch.
+        let _ = g.off();
+        assert!(!g.is_on());
+        let causes: Vec<(bool, EdgeCause)> = edges
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|e| (e.on, e.cause))
+            .collect();
+        assert_eq!(
+            causes,
+            [(true, EdgeCause::Requested), (false, EdgeCause::Watchdog)]
+        );
+
+        // A new on starts a new max-on period, cut again.
+        g.on().unwrap();
+        assert!(g.is_on());
+        assert!(fake.wait_for(false, Duration::from_secs(10)));
+        let _ = g.off();
+        let last = edges.lock().unwrap().last().cloned().unwrap();
+        assert_eq!((last.on, last.cause), (false, EdgeCause::Watchdog));
+        assert_eq!(edges.lock().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn the_watchdog_retries_when_the_relay_will_not_switch_off() {
+        let (g, fake, _clock, edges) = guard(Duration::from_millis(50));
+        g.on().unwrap();
+        fake.fail_with(Some("stuck"));
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(g.is_on() && fake.is_on(), "could not switch off: still on");
+        fake.fail_with(None);
+        assert!(fake.wait_for(false, Duration::from_secs(10)));
+        let _ = g.off();
+        let last = edges.lock().unwrap().last().cloned().unwrap();
+        assert_eq!((last.on, last.cause), (false, EdgeCause::Watchdog));
+    }
+
+    #[test]
+    fn dropping_the_last_clone_switches_off() {
+        let (g, fake, _clock, edges) = guard(LONG);
+        let other = g.clone();
+        g.on().unwrap();
+        drop(g);
+        assert!(fake.is_on(), "a clone is still alive");
+        assert!(other.is_on());
+        drop(other);
+        assert!(!fake.is_on());
+        let last = edges.lock().unwrap().last().cloned().unwrap();
+        assert_eq!((last.on, last.cause), (false, EdgeCause::Shutdown));
+    }
+
+    #[test]
+    fn off_with_records_the_cause() {
+        let (g, _fake, _clock, edges) = guard(LONG);
+        g.on().unwrap();
+        g.off_with(EdgeCause::Shutdown).unwrap();
+        let last = edges.lock().unwrap().last().cloned().unwrap();
+        assert_eq!((last.on, last.cause), (false, EdgeCause::Shutdown));
+    }
+
+    #[test]
+    fn a_guard_is_send_and_sync() {
+        fn check<T: Send + Sync + Clone + 'static>() {}
+        check::<RelayGuard>();
+    }
+
+    /// The panic hook is process-wide: once a test installs it, any panic
+    /// (another test failing, a `should_panic`) switches off every guard in
+    /// the process. So its checks run in a child process of their own, one
+    /// scenario after the other: this test starts it.
+    #[test]
+    fn the_panic_hook_switches_off() {
+        let path = module_path!()
+            .split_once("::")
+            .map(|(_, rest)| rest)
+            .unwrap_or(module_path!());
+        let test = format!("{path}::panic_hook_in_a_child_process");
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([&test, "--exact", "--ignored", "--nocapture"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{test} failed in its child process:\n{stdout}\n{stderr}"
+        );
+    }
+
+    #[test]
+    #[ignore = "run in a child process by the_panic_hook_switches_off"]
+    fn panic_hook_in_a_child_process() {
+        install_panic_hook();
+        panic_in_another_thread_switches_off();
+        panic_inside_the_relay_switches_off();
+    }
+
+    fn panic_in_another_thread_switches_off() {
+        let (g, fake, _clock, edges) = guard(LONG);
+        g.on().unwrap();
+        let for_thread = g.clone();
+        let joined = std::thread::spawn(move || {
+            assert!(for_thread.is_on());
+            panic!("a bug in the audio path");
+        })
+        .join();
+        assert!(joined.is_err(), "the thread was meant to panic");
+        assert!(!fake.is_on(), "the panic hook left the relay on");
+        assert!(!g.is_on());
+        assert_eq!(fake.emergency_offs(), 0, "the lock was free: a proper off");
+        let last = edges.lock().unwrap().last().cloned().unwrap();
+        assert_eq!((last.on, last.cause), (false, EdgeCause::Panic));
+    }
+
+    fn panic_inside_the_relay_switches_off() {
+        let (g, fake, _clock, edges) = guard(LONG);
+        g.on().unwrap();
+        // The panic happens inside set(), with the guard's lock held.
+        fake.panic_on_next_set();
+        let for_thread = g.clone();
+        let joined = std::thread::spawn(move || for_thread.off()).join();
+        assert!(joined.is_err(), "the thread was meant to panic");
+        assert!(!fake.is_on(), "the panic hook left the relay on");
+        assert_eq!(fake.emergency_offs(), 1, "the lock was held: emergency off");
+        // Once the lock is free, the watchdog switches off properly and
+        // records the edge.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while g.is_on() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!g.is_on());
+        assert_eq!(fake.calls().last(), Some(&false));
+        let last = edges.lock().unwrap().last().cloned().unwrap();
+        assert_eq!((last.on, last.cause), (false, EdgeCause::Panic));
+    }
+}

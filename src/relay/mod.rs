@@ -1,0 +1,294 @@
+//! The amplifier relay: the one [`Relay`] seam, its backends (`gpio` through
+//! the Linux GPIO character device, `rppal` behind a Cargo feature, `sim`
+//! without hardware) and the [`RelayGuard`] that keeps it safe (off at
+//! start-up, a max-on watchdog, off on drop and on a panic). It switches what
+//! it is told to; it must not decide when to air anything, nor play sound.
+//!
+//! A backend only drives its line: `set(true)` always means "amplifier on",
+//! whatever the wiring's polarity (`active-low` is handled inside). Everything
+//! that must hold across backends (start-up off, max-on, the panic hook) lives
+//! in the guard, once.
+
+pub mod gpio;
+mod guard;
+#[cfg(feature = "rppal")]
+pub mod rppal;
+pub mod sim;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use guard::{Edge, EdgeCause, RelayGuard, install_panic_hook};
+
+use crate::config::{Config, RelayBackend};
+use crate::lang::Lang;
+use crate::problem::display_path;
+use crate::schedule::clock::Clock;
+use crate::tr;
+
+/// The consumer name loa gives the GPIO line, shown by `gpioinfo` and by
+/// `loa relay status`.
+pub const CONSUMER: &str = "loa";
+
+/// A way to switch a relay off that takes no lock the guard may hold: the
+/// panic hook's last resort when the panicking thread holds the guard's lock.
+pub type EmergencyOff = Box<dyn Fn() + Send + Sync>;
+
+/// The seam for the amplifier relay: one real implementation per backend and
+/// one fake (`crate::testing::FakeRelay`).
+pub trait Relay: Send {
+    /// Drives the amplifier: true = on. Active-low is handled inside the backend.
+    fn set(&mut self, on: bool) -> Result<(), RelayError>;
+
+    /// For messages: "sim", "gpiochip0 line 17 (GPIO17)".
+    fn describe(&self) -> String;
+
+    /// A switch-off that works without `&mut self`, for the panic hook when
+    /// the guard's lock cannot be had. `None` when the backend has none; the
+    /// watchdog then finishes the job once the lock is released.
+    fn emergency_off(&self) -> Option<EmergencyOff> {
+        None
+    }
+}
+
+/// Opens the configured backend (does not switch anything by itself).
+pub fn open(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Box<dyn Relay>, RelayError> {
+    match cfg.relay.backend {
+        RelayBackend::Sim => Ok(Box::new(sim::SimRelay::new(
+            cfg.relay.sim_file.clone(),
+            cfg.tz.clone(),
+            clock,
+        ))),
+        RelayBackend::Gpio => Ok(Box::new(gpio::GpioRelay::open(&cfg.relay)?)),
+        #[cfg(feature = "rppal")]
+        RelayBackend::Rppal => Ok(Box::new(rppal::RppalRelay::open(&cfg.relay)?)),
+        #[cfg(not(feature = "rppal"))]
+        RelayBackend::Rppal => Err(RelayError::RppalNotBuilt),
+    }
+}
+
+/// Why the relay cannot be opened or switched. The `Display` text is for
+/// logs; [`RelayError::message`] is what the operator reads.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The configured GPIO chip does not exist.
+    #[error("GPIO chip {chip} does not exist (chips here: {})", available.join(", "))]
+    ChipMissing {
+        chip: String,
+        /// The chips that do exist, so the operator can pick one.
+        available: Vec<String>,
+    },
+    /// The path names a file that is not a GPIO chip.
+    #[error("{chip} is not a GPIO chip")]
+    NotAChip { chip: String },
+    /// The device file cannot be opened: usually the user is not in group gpio.
+    #[error("permission denied opening {path}")]
+    PermissionDenied { path: String },
+    /// A line offset past the chip's last line.
+    #[error("{chip} has {lines} lines; there is no line {offset}")]
+    LineOutOfRange {
+        chip: String,
+        offset: u32,
+        lines: u32,
+    },
+    /// No line of that name on the chip nor on any other chip.
+    #[error("no GPIO line named {name} (looked on {chip} and every other chip)")]
+    LineNotFound { chip: String, name: String },
+    /// Another holder has requested the line.
+    #[error("{line} is in use by {consumer:?}")]
+    LineBusy {
+        /// The line as described for messages, chip included.
+        line: String,
+        /// Who holds it ("" when the holder gave no name).
+        consumer: String,
+    },
+    /// Backend "rppal" in a build without the `rppal` feature.
+    #[error("this build of loa has no rppal support")]
+    RppalNotBuilt,
+    /// rppal does not recognise the board.
+    #[error("rppal does not recognise this board as a Raspberry Pi")]
+    NotRaspberryPi,
+    /// rppal: no such BCM GPIO number on this Pi.
+    #[error("GPIO {pin} does not exist on this Raspberry Pi")]
+    PinNotAvailable { pin: u32 },
+    /// rppal: a line name that is not a BCM number.
+    #[error("rppal needs a BCM GPIO number, not {name:?}")]
+    NotABcmNumber { name: String },
+    /// The sim backend cannot append to its file.
+    #[error("cannot write {}: {source}", path.display())]
+    SimFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Anything else a backend reports while opening or switching.
+    #[error("relay {relay}: {detail}")]
+    Backend { relay: String, detail: String },
+}
+
+impl RelayError {
+    /// What went wrong and what to do, in the operator's language.
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            RelayError::ChipMissing { chip, available } if available.is_empty() => tr!(
+                lang,
+                "không có chip GPIO \"{chip}\", và máy này không có chip GPIO nào; trên máy không có GPIO hãy đặt [relay] backend = \"sim\" để chạy thử",
+                "there is no GPIO chip \"{chip}\", and this machine has no GPIO chip at all; on a machine without GPIO set [relay] backend = \"sim\" to try loa out"
+            ),
+            RelayError::ChipMissing { chip, available } => {
+                let list = available.join(", ");
+                tr!(
+                    lang,
+                    "không có chip GPIO \"{chip}\"; các chip có trên máy này: {list}. Hãy sửa [relay] chip (trên Raspberry Pi thường là \"gpiochip0\"; lệnh `gpiodetect` liệt kê các chip)",
+                    "there is no GPIO chip \"{chip}\"; the chips on this machine are: {list}. Correct [relay] chip (on a Raspberry Pi it is usually \"gpiochip0\"; `gpiodetect` lists the chips)"
+                )
+            }
+            RelayError::NotAChip { chip } => tr!(
+                lang,
+                "\"{chip}\" không phải là chip GPIO; hãy ghi [relay] chip là tên như \"gpiochip0\" hoặc đường dẫn như \"/dev/gpiochip0\"",
+                "\"{chip}\" is not a GPIO chip; set [relay] chip to a name such as \"gpiochip0\" or a path such as \"/dev/gpiochip0\""
+            ),
+            RelayError::PermissionDenied { path } => tr!(
+                lang,
+                "không có quyền dùng {path}; hãy thêm người dùng chạy loa vào nhóm gpio (`sudo usermod -aG gpio TÊN-NGƯỜI-DÙNG`, rồi đăng nhập lại), hoặc chạy loa bằng dịch vụ systemd đã có nhóm này",
+                "no permission to use {path}; add the user running loa to the group gpio (`sudo usermod -aG gpio USERNAME`, then log in again), or run loa as the systemd service, which has that group"
+            ),
+            RelayError::LineOutOfRange {
+                chip,
+                offset,
+                lines,
+            } => {
+                let last = lines.saturating_sub(1);
+                tr!(
+                    lang,
+                    "chip {chip} chỉ có các chân 0 đến {last}; không có chân {offset}. Hãy sửa [relay] line (lệnh `gpioinfo {chip}` liệt kê các chân)",
+                    "chip {chip} has lines 0 to {last}; there is no line {offset}. Correct [relay] line (`gpioinfo {chip}` lists the lines)"
+                )
+            }
+            RelayError::LineNotFound { chip, name } => tr!(
+                lang,
+                "không có chân GPIO nào tên \"{name}\" (đã tìm trên {chip} và mọi chip khác); hãy xem tên đúng bằng lệnh `gpioinfo`, hoặc ghi số chân, ví dụ line = 17",
+                "no GPIO line is named \"{name}\" (looked on {chip} and on every other chip); look up the right name with `gpioinfo`, or give the line number, e.g. line = 17"
+            ),
+            RelayError::LineBusy { line, consumer } if consumer == crate::relay::CONSUMER => tr!(
+                lang,
+                "{line} đang được một chương trình loa khác giữ (thường là dịch vụ loa đang chạy); hãy dừng nó trước (`sudo systemctl stop loa`) rồi thử lại",
+                "{line} is held by another loa (usually the loa service, which is running); stop it first (`sudo systemctl stop loa`) and try again"
+            ),
+            RelayError::LineBusy { line, consumer } if consumer.is_empty() => tr!(
+                lang,
+                "{line} đang bị một chương trình khác giữ (không rõ tên); hãy dừng chương trình đó, hoặc chọn chân khác trong [relay] line",
+                "{line} is held by another program (it gave no name); stop that program, or choose another line in [relay] line"
+            ),
+            RelayError::LineBusy { line, consumer } => tr!(
+                lang,
+                "{line} đang bị \"{consumer}\" giữ; hãy dừng chương trình đó (hoặc bỏ dtoverlay dùng chân này trong /boot/firmware/config.txt), hoặc chọn chân khác trong [relay] line",
+                "{line} is held by \"{consumer}\"; stop that program (or remove the dtoverlay using this line from /boot/firmware/config.txt), or choose another line in [relay] line"
+            ),
+            RelayError::RppalNotBuilt => tr!(
+                lang,
+                "bản loa này được dịch không có rppal; hãy dịch lại với `cargo build --release --features rppal`, hoặc đặt [relay] backend = \"gpio\" (chạy trên mọi bo mạch, kể cả Pi 5)",
+                "this build of loa has no rppal support; rebuild it with `cargo build --release --features rppal`, or set [relay] backend = \"gpio\" (works on every board, the Pi 5 included)"
+            ),
+            RelayError::NotRaspberryPi => tr!(
+                lang,
+                "rppal không nhận ra bo mạch này là Raspberry Pi; hãy đặt [relay] backend = \"gpio\"",
+                "rppal does not recognise this board as a Raspberry Pi; set [relay] backend = \"gpio\""
+            ),
+            RelayError::PinNotAvailable { pin } => tr!(
+                lang,
+                "Raspberry Pi này không có GPIO {pin}; hãy ghi số GPIO kiểu BCM (0 đến 27) trong [relay] line, ví dụ 17",
+                "this Raspberry Pi has no GPIO {pin}; give a BCM GPIO number (0 to 27) in [relay] line, e.g. 17"
+            ),
+            RelayError::NotABcmNumber { name } => tr!(
+                lang,
+                "với backend \"rppal\", [relay] line phải là số GPIO kiểu BCM; \"{name}\" không phải: hãy ghi line = 17 hoặc line = \"GPIO17\"",
+                "with backend \"rppal\", [relay] line must be a BCM GPIO number; \"{name}\" is not one: write line = 17 or line = \"GPIO17\""
+            ),
+            RelayError::SimFile { path, source } => {
+                let shown = display_path(path);
+                let reason = match source.kind() {
+                    std::io::ErrorKind::PermissionDenied => lang
+                        .pick("không có quyền ghi", "permission denied")
+                        .to_string(),
+                    _ => source.to_string(),
+                };
+                tr!(
+                    lang,
+                    "không ghi được tệp của rơ-le giả lập {shown}: {reason}; hãy sửa [relay] sim-file hoặc cho phép ghi vào thư mục đó",
+                    "cannot write the simulated relay's file {shown}: {reason}; correct [relay] sim-file or make its folder writable"
+                )
+            }
+            RelayError::Backend { relay, detail } => tr!(
+                lang,
+                "không điều khiển được rơ-le {relay}: {detail}; hãy kiểm tra dây nối và cấu hình [relay], rồi chạy `loa relay off`",
+                "cannot switch the relay {relay}: {detail}; check the wiring and the [relay] settings, then run `loa relay off`"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LineSpec;
+    use crate::schedule::clock::SystemClock;
+
+    #[test]
+    fn open_with_a_missing_chip_names_it() {
+        let mut cfg = Config::defaults(std::path::Path::new("."));
+        cfg.relay.backend = RelayBackend::Gpio;
+        cfg.relay.chip = "gpiochip-loa-test-missing".into();
+        cfg.relay.line = LineSpec::Offset(17);
+        let err = match open(&cfg, Arc::new(SystemClock)) {
+            Ok(r) => panic!("a missing chip opened as {}", r.describe()),
+            Err(e) => e,
+        };
+        assert!(
+            matches!(&err, RelayError::ChipMissing { chip, .. } if chip == "gpiochip-loa-test-missing"),
+            "{err:?}"
+        );
+        for lang in [Lang::Vi, Lang::En] {
+            let m = err.message(lang);
+            assert!(m.contains("\"gpiochip-loa-test-missing\""), "{m}");
+        }
+        assert!(err.message(Lang::En).contains("[relay] "));
+    }
+
+    #[cfg(not(feature = "rppal"))]
+    #[test]
+    fn rppal_without_the_feature_says_how_to_get_it() {
+        let mut cfg = Config::defaults(std::path::Path::new("."));
+        cfg.relay.backend = RelayBackend::Rppal;
+        let err = open(&cfg, Arc::new(SystemClock))
+            .err()
+            .expect("no rppal here");
+        assert!(matches!(err, RelayError::RppalNotBuilt));
+        let en = err.message(Lang::En);
+        assert!(
+            en.contains("--features rppal") && en.contains("\"gpio\""),
+            "{en}"
+        );
+        assert!(err.message(Lang::Vi).contains("--features rppal"));
+    }
+
+    #[test]
+    fn busy_line_messages_name_the_line_and_the_holder() {
+        let e = RelayError::LineBusy {
+            line: "gpiochip0 line 17 (GPIO17)".into(),
+            consumer: "gpio-fan".into(),
+        };
+        for lang in [Lang::Vi, Lang::En] {
+            let m = e.message(lang);
+            assert!(
+                m.contains("gpiochip0 line 17 (GPIO17)") && m.contains("gpio-fan"),
+                "{m}"
+            );
+        }
+        let e = RelayError::LineBusy {
+            line: "gpiochip0 line 17".into(),
+            consumer: CONSUMER.into(),
+        };
+        assert!(e.message(Lang::En).contains("systemctl stop loa"));
+    }
+}

@@ -1,0 +1,359 @@
+//! Issue 3: `loa play` through the real ALSA path into the test sound card
+//! (ALSA's file plugin), with the simulated relay writing its sim-file. The
+//! tests look at the sound that came out and the relay's edges.
+
+use std::time::{Duration, Instant};
+
+use crate::util::sound::{Capture, RATE, SoundCard, tone_wav};
+use crate::util::{Output, TestEnv};
+
+/// English, sim relay with a sim-file, no normalisation unless asked.
+fn config(extra_audio: &str, relay: &str) -> String {
+    format!(
+        r#"language = "en"
+[paths]
+audio = "../audio"
+playlists = "../playlists"
+state = "../state"
+[relay]
+backend = "sim"
+sim-file = "../relay.log"
+{relay}
+[audio]
+normalize = false
+{extra_audio}
+"#
+    )
+}
+
+fn env_with(extra_audio: &str, relay: &str) -> TestEnv {
+    TestEnv::with_config(&config(extra_audio, relay))
+}
+
+fn play(env: &TestEnv, card: &SoundCard, args: &[&str]) -> Output {
+    let mut all = vec!["play"];
+    all.extend_from_slice(args);
+    card.attach(env.loa().args(&all)).run()
+}
+
+/// The relay's edges from the sim-file: (time, on).
+fn edges(env: &TestEnv) -> Vec<(jiff::Timestamp, bool)> {
+    let text = std::fs::read_to_string(env.path("relay.log")).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            let (ts, state) = l
+                .split_once(' ')
+                .unwrap_or_else(|| panic!("bad line {l:?}"));
+            let t: jiff::Timestamp = ts.parse().unwrap_or_else(|e| panic!("{ts:?}: {e}"));
+            assert!(ts.len() == "2026-01-20T05:59:57.003+07:00".len(), "{l:?}");
+            let on = match state {
+                "on" => true,
+                "off" => false,
+                other => panic!("bad state {other:?} in {l:?}"),
+            };
+            (t, on)
+        })
+        .collect()
+}
+
+/// The edges after the start-up "off": exactly one on, then one off.
+fn on_then_off(env: &TestEnv) -> (jiff::Timestamp, jiff::Timestamp) {
+    let e: Vec<_> = edges(env).into_iter().skip_while(|(_, on)| !on).collect();
+    assert_eq!(e.len(), 2, "expected on then off, got {e:?}");
+    assert!(e[0].1 && !e[1].1, "{e:?}");
+    (e[0].0, e[1].0)
+}
+
+fn ms(a: jiff::Timestamp, b: jiff::Timestamp) -> i64 {
+    b.as_millisecond() - a.as_millisecond()
+}
+
+#[test]
+fn a_tone_comes_out_at_its_pitch_and_length() {
+    let env = env_with("fade = \"20ms\"", "warm-up = \"0s\"\nhold = \"0s\"");
+    tone_wav(&env.path("audio/tone.wav"), 1000.0, 1.0, 0.5, 48_000);
+    let card = SoundCard::unpaced();
+    let out = play(&env, &card, &["tone.wav"]);
+    out.code(0);
+    assert!(out.stdout.contains("[1/1] tone.wav"), "{out}");
+    let cap = card.capture();
+    let items = cap.items(RATE / 10);
+    assert_eq!(items.len(), 1, "one sound expected, got {items:?}");
+    let r = items[0].clone();
+    // 1 s long (to within 2 ms), at 1 kHz.
+    assert!(
+        (r.len() as i64 - RATE as i64).abs() < 100,
+        "{} frames",
+        r.len()
+    );
+    let mid = r.start + RATE / 4..r.end - RATE / 4;
+    assert!(
+        (cap.frequency(mid.clone()) - 1000.0).abs() < 5.0,
+        "{}",
+        cap.frequency(mid.clone())
+    );
+    // Amplitude 0.5 sine: RMS -9 dBFS.
+    assert!((cap.rms_db(mid) - (-9.03)).abs() < 0.3);
+}
+
+#[test]
+fn items_fade_in_and_out() {
+    let env = env_with("fade = \"50ms\"", "warm-up = \"0s\"\nhold = \"0s\"");
+    tone_wav(&env.path("audio/tone.wav"), 1000.0, 1.0, 0.5, 48_000);
+    let card = SoundCard::unpaced();
+    play(&env, &card, &["tone.wav"]).code(0);
+    let cap = card.capture();
+    let r = cap.items(RATE / 10)[0].clone();
+    let first = cap.peak(r.start..r.start + 240); // first 5 ms
+    let after = cap.peak(r.start + 2400..r.start + 4800); // 50-100 ms in
+    let last = cap.peak(r.end - 240..r.end);
+    assert!(first < 0.05, "start is not faded: peak {first}");
+    assert!(last < 0.05, "end is not faded: peak {last}");
+    assert!(
+        (after - 0.5).abs() < 0.02,
+        "full level after the fade: {after}"
+    );
+}
+
+#[test]
+fn gaps_are_silence_of_exactly_the_configured_length() {
+    let env = env_with(
+        "gap = \"500ms\"\nfade = \"0ms\"",
+        "warm-up = \"0s\"\nhold = \"0s\"",
+    );
+    tone_wav(&env.path("audio/a.wav"), 1000.0, 0.5, 0.5, 48_000);
+    tone_wav(&env.path("audio/b.wav"), 500.0, 0.5, 0.5, 48_000);
+    let card = SoundCard::unpaced();
+    play(&env, &card, &["a.wav", "b.wav"]).code(0);
+    let cap = card.capture();
+    let items = cap.items(RATE / 10);
+    assert_eq!(items.len(), 2, "{items:?}");
+    let gap = items[1].start - items[0].end;
+    // 500 ms = 24000 frames; a sine starts and ends at a zero crossing, so
+    // allow a frame either side.
+    assert!((gap as i64 - 24_000).abs() <= 2, "gap of {gap} frames");
+    assert!((cap.frequency(items[0].clone()) - 1000.0).abs() < 10.0);
+    assert!((cap.frequency(items[1].clone()) - 500.0).abs() < 10.0);
+}
+
+#[test]
+fn normalisation_brings_files_to_the_target_and_caps_the_boost() {
+    // A -26 dBFS RMS tone (amplitude 0.0708): -26 + 3 = about -23 LUFS for a
+    // 1 kHz mono sine played on one channel... measured, not assumed: the
+    // loud and the quiet file must come out at the same level.
+    let env = env_with(
+        "normalize = true\ntarget-lufs = -20.0\nfade = \"0ms\"",
+        "warm-up = \"0s\"\nhold = \"0s\"",
+    );
+    let env_text = std::fs::read_to_string(env.config_path()).unwrap();
+    env.write_config(&env_text.replace("normalize = false\n", ""));
+    tone_wav(&env.path("audio/loud.wav"), 1000.0, 1.0, 0.5, 48_000);
+    tone_wav(&env.path("audio/quiet.wav"), 1000.0, 1.0, 0.125, 48_000);
+    tone_wav(&env.path("audio/faint.wav"), 1000.0, 1.0, 0.005, 48_000);
+    let card = SoundCard::unpaced();
+    play(&env, &card, &["loud.wav", "quiet.wav", "faint.wav"]).code(0);
+    let cap = card.capture();
+    let items = cap.items(RATE / 10);
+    assert_eq!(items.len(), 3, "{items:?}");
+    let level = |r: &std::ops::Range<usize>| cap.rms_db(r.start + 4800..r.end - 4800);
+    let (loud, quiet, faint) = (level(&items[0]), level(&items[1]), level(&items[2]));
+    // 12 dB apart going in, the same level coming out.
+    assert!(
+        (loud - quiet).abs() < 0.5,
+        "loud {loud:.2} dB vs quiet {quiet:.2} dB"
+    );
+    // The faint one (-49 dBFS) wanted +35 dB: capped at +12 dB.
+    let faint_in = 20.0 * (0.005f64 / 2f64.sqrt()).log10();
+    assert!(
+        (faint - (faint_in + 12.0)).abs() < 0.5,
+        "faint {faint:.2} dB, in {faint_in:.2} dB"
+    );
+    // Nothing clips.
+    assert!(cap.peak(0..cap.frames()) < 0.9);
+}
+
+#[test]
+fn the_relay_goes_on_before_the_sound_and_off_after_the_hold() {
+    let env = env_with("", "warm-up = \"1s\"\nhold = \"1s\"");
+    tone_wav(&env.path("audio/tone.wav"), 1000.0, 1.0, 0.5, 48_000);
+    let card = SoundCard::paced();
+    let started = Instant::now();
+    let out = play(&env, &card, &["tone.wav"]);
+    out.code(0);
+    let (on, off) = on_then_off(&env);
+    // warm-up 1 s + 1 s of sound + hold 1 s, played in real time.
+    let on_ms = ms(on, off);
+    assert!((2900..4500).contains(&on_ms), "relay on for {on_ms} ms");
+    assert!(started.elapsed() >= Duration::from_millis(2900));
+    assert!(
+        out.stdout.contains("RELAY ON") && out.stdout.contains("RELAY OFF"),
+        "{out}"
+    );
+    let items = card.capture().items(RATE / 10);
+    assert_eq!(items.len(), 1);
+}
+
+#[test]
+fn a_corrupt_file_in_the_middle_is_skipped_and_the_others_play() {
+    let env = env_with("gap = \"100ms\"", "warm-up = \"0s\"\nhold = \"0s\"");
+    tone_wav(&env.path("audio/a.wav"), 1000.0, 0.5, 0.5, 48_000);
+    env.write("audio/broken.mp3", "this is not sound\n".repeat(100));
+    env.write("audio/empty.mp3", "");
+    env.fixture_as("tone.opus", "voice.opus");
+    tone_wav(&env.path("audio/b.wav"), 500.0, 0.5, 0.5, 48_000);
+    let card = SoundCard::unpaced();
+    let out = play(
+        &env,
+        &card,
+        &[
+            "a.wav",
+            "broken.mp3",
+            "missing.mp3",
+            "empty.mp3",
+            "voice.opus",
+            "b.wav",
+        ],
+    );
+    out.code(1);
+    let err = &out.stderr;
+    assert!(
+        err.contains("broken.mp3") && err.contains("not an audio file"),
+        "{out}"
+    );
+    assert!(
+        err.contains("missing.mp3") && err.contains("no file"),
+        "{out}"
+    );
+    assert!(err.contains("empty.mp3") && err.contains("empty"), "{out}");
+    assert!(err.contains("voice.opus") && err.contains("Opus"), "{out}");
+    assert!(out.stdout.contains("2 of 6"), "{out}");
+    let items = card.capture().items(RATE / 10);
+    assert_eq!(items.len(), 2, "the two good files play: {items:?}");
+    let (_, _) = on_then_off(&env);
+}
+
+#[test]
+fn no_audio_device_is_said_plainly_and_the_relay_stays_off() {
+    let env = env_with("", "");
+    tone_wav(&env.path("audio/tone.wav"), 1000.0, 0.5, 0.5, 48_000);
+    let card = SoundCard::absent();
+    let out = play(&env, &card, &["tone.wav"]);
+    out.code(1);
+    assert!(out.stderr.contains("no audio device"), "{out}");
+    assert!(
+        edges(&env).iter().all(|(_, on)| !on),
+        "relay went on: {:?}",
+        edges(&env)
+    );
+}
+
+#[test]
+fn no_audio_device_in_vietnamese() {
+    let env =
+        TestEnv::with_config(&config("", "").replace("language = \"en\"", "language = \"vi\""));
+    tone_wav(&env.path("audio/tone.wav"), 1000.0, 0.5, 0.5, 48_000);
+    let out = play(&env, &SoundCard::absent(), &["tone.wav"]);
+    out.code(1);
+    assert!(out.stderr.contains("không có thiết bị âm thanh"), "{out}");
+}
+
+#[test]
+fn an_unknown_device_name_lists_the_real_ones() {
+    let env = env_with("device = \"hw:CARD=Nope,DEV=0\"", "");
+    tone_wav(&env.path("audio/tone.wav"), 1000.0, 0.5, 0.5, 48_000);
+    let out = play(&env, &SoundCard::unpaced(), &["tone.wav"]);
+    out.code(1);
+    assert!(
+        out.stderr
+            .contains("no audio device \"hw:CARD=Nope,DEV=0\""),
+        "{out}"
+    );
+    assert!(out.stderr.contains("loa devices"), "{out}");
+    assert!(edges(&env).iter().all(|(_, on)| !on));
+}
+
+#[test]
+fn sigterm_mid_item_stops_within_a_second_with_the_relay_off() {
+    let env = env_with("", "warm-up = \"0s\"\nhold = \"2s\"");
+    tone_wav(&env.path("audio/long.wav"), 1000.0, 20.0, 0.5, 48_000);
+    let card = SoundCard::paced();
+    let mut cmd = std::process::Command::new(crate::util::BIN);
+    cmd.arg("--config")
+        .arg(env.config_path())
+        .args(["play", "long.wav"])
+        .env("XDG_CONFIG_HOME", card.xdg())
+        .env("LOA_TEST_CAPTURE", card.capture_path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // Wait until sound flows, then a little more: mid-item.
+    let t = Instant::now();
+    while card.capture().items(RATE / 10).is_empty() && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let sent = Instant::now();
+    unsafe_kill(child.id(), "TERM");
+    let status = child.wait().unwrap();
+    let took = sent.elapsed();
+    assert!(took < Duration::from_secs(1), "took {took:?} to stop");
+    assert_eq!(status.code(), Some(1));
+    let (_, _) = on_then_off(&env);
+}
+
+#[test]
+fn a_panic_in_the_audio_path_leaves_the_relay_off() {
+    let env = env_with("", "warm-up = \"0s\"\nhold = \"0s\"");
+    tone_wav(&env.path("audio/tone.wav"), 1000.0, 3.0, 0.5, 48_000);
+    let card = SoundCard::unpaced();
+    let mut cmd = std::process::Command::new(crate::util::BIN);
+    let out = cmd
+        .arg("--config")
+        .arg(env.config_path())
+        .args(["play", "tone.wav"])
+        .env("XDG_CONFIG_HOME", card.xdg())
+        .env("LOA_TEST_CAPTURE", card.capture_path())
+        .env("LOA_FAULT_INJECT", "audio-panic")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let e = edges(&env);
+    assert!(
+        !e.is_empty() && !e.last().unwrap().1,
+        "relay left on: {e:?}"
+    );
+}
+
+#[test]
+fn no_relay_leaves_the_relay_alone() {
+    let env = env_with("", "warm-up = \"3s\"");
+    tone_wav(&env.path("audio/tone.wav"), 1000.0, 0.3, 0.5, 48_000);
+    let card = SoundCard::unpaced();
+    play(&env, &card, &["tone.wav", "--no-relay"]).code(0);
+    assert!(edges(&env).is_empty(), "{:?}", edges(&env));
+    assert_eq!(card.capture().items(RATE / 20).len(), 1);
+}
+
+#[test]
+fn a_real_mp3_plays_through_symphonia() {
+    let env = env_with("", "warm-up = \"0s\"\nhold = \"0s\"");
+    env.audio("nhac-hieu.mp3");
+    let card = SoundCard::unpaced();
+    play(&env, &card, &["nhac-hieu.mp3"]).code(0);
+    let cap: Capture = card.capture();
+    let sounds = cap.sounds(1);
+    let span = sounds.last().unwrap().end - sounds[0].start;
+    // The jingle is 5.4 s; its bell tail decays below one 16-bit step.
+    let secs = span as f64 / RATE as f64;
+    assert!((3.9..5.5).contains(&secs), "{secs} s of sound");
+}
+
+fn unsafe_kill(pid: u32, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}

@@ -1,0 +1,227 @@
+//! A sound card for tests on a machine without one: ALSA's `file` plugin
+//! (into a `null` slave) captures exactly what loa played, through a `plug`
+//! with a fixed format (S16_LE, 48 kHz, stereo), configured by an asoundrc in
+//! a temporary XDG_CONFIG_HOME that only the child process sees. The paced
+//! variant pipes through `pv -L` so time passes as on a real card. Also the
+//! analysis of a capture (where the sound is, its pitch and level), and test
+//! tones written as WAV files.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+
+use super::Loa;
+
+/// The capture's format: what the plug converts everything to.
+pub const RATE: usize = 48_000;
+pub const CHANNELS: usize = 2;
+/// pv's limit for real time: 48000 frames * 2 channels * 2 bytes.
+const BYTES_PER_SECOND: usize = RATE * CHANNELS * 2;
+
+/// A stand-in sound card for one test.
+pub struct SoundCard {
+    _dir: TempDir,
+    xdg: PathBuf,
+    capture: PathBuf,
+}
+
+impl SoundCard {
+    /// Captures as fast as loa writes (not real time).
+    pub fn unpaced() -> SoundCard {
+        SoundCard::new(r#"file { @func getenv vars [ LOA_TEST_CAPTURE ] default "/dev/null" }"#)
+    }
+
+    /// Captures at real-time speed, as a card would take the samples.
+    pub fn paced() -> SoundCard {
+        SoundCard::new(&format!(
+            r#"file {{ @func concat strings [ "|exec pv -q -L {BYTES_PER_SECOND} > " {{ @func getenv vars [ LOA_TEST_CAPTURE ] default "/dev/null" }} ] }}"#
+        ))
+    }
+
+    /// No ALSA device at all: an asoundrc that leaves `default` pointing at
+    /// a card this machine does not have.
+    pub fn absent() -> SoundCard {
+        let dir = tempfile::tempdir().unwrap();
+        let xdg = dir.path().join("xdg");
+        std::fs::create_dir_all(xdg.join("alsa")).unwrap();
+        std::fs::write(xdg.join("alsa/asoundrc"), "# no devices\n").unwrap();
+        let capture = dir.path().join("capture.raw");
+        SoundCard {
+            _dir: dir,
+            xdg,
+            capture,
+        }
+    }
+
+    fn new(file_line: &str) -> SoundCard {
+        let dir = tempfile::tempdir().unwrap();
+        let xdg = dir.path().join("xdg");
+        std::fs::create_dir_all(xdg.join("alsa")).unwrap();
+        let rc = format!(
+            r#"pcm.!default {{
+  type plug
+  slave {{ pcm "loa_capture"; format S16_LE; rate {RATE}; channels {CHANNELS} }}
+}}
+pcm.loa_capture {{
+  type file
+  slave.pcm "null"
+  {file_line}
+  format "raw"
+}}
+"#
+        );
+        std::fs::write(xdg.join("alsa/asoundrc"), rc).unwrap();
+        let capture = dir.path().join("capture.raw");
+        SoundCard {
+            _dir: dir,
+            xdg,
+            capture,
+        }
+    }
+
+    /// Points a run of loa at this card.
+    pub fn attach(&self, loa: Loa) -> Loa {
+        loa.env("XDG_CONFIG_HOME", &self.xdg)
+            .env("LOA_TEST_CAPTURE", &self.capture)
+    }
+
+    pub fn xdg(&self) -> &Path {
+        &self.xdg
+    }
+
+    pub fn capture_path(&self) -> &Path {
+        &self.capture
+    }
+
+    /// What was played (empty if nothing was).
+    pub fn capture(&self) -> Capture {
+        let bytes = std::fs::read(&self.capture).unwrap_or_default();
+        let samples: Vec<i16> = bytes
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        Capture { samples }
+    }
+}
+
+/// A captured stream, S16_LE interleaved stereo at 48 kHz.
+pub struct Capture {
+    pub samples: Vec<i16>,
+}
+
+impl Capture {
+    pub fn frames(&self) -> usize {
+        self.samples.len() / CHANNELS
+    }
+
+    /// The left channel as -1..1.
+    pub fn left(&self, range: Range<usize>) -> Vec<f64> {
+        range
+            .map(|f| self.samples[f * CHANNELS] as f64 / 32768.0)
+            .collect()
+    }
+
+    fn frame_is_silent(&self, f: usize) -> bool {
+        (0..CHANNELS).all(|c| self.samples[f * CHANNELS + c] == 0)
+    }
+
+    /// The stretches of sound (frames that are not exactly zero), merging
+    /// stretches separated by less than `min_gap` frames of zeros (the zero
+    /// crossings inside a tone).
+    pub fn sounds(&self, min_gap: usize) -> Vec<Range<usize>> {
+        let mut out: Vec<Range<usize>> = Vec::new();
+        let mut f = 0;
+        let n = self.frames();
+        while f < n {
+            if self.frame_is_silent(f) {
+                f += 1;
+                continue;
+            }
+            let start = f;
+            let mut end = f + 1;
+            let mut zeros = 0;
+            let mut g = f + 1;
+            while g < n {
+                if self.frame_is_silent(g) {
+                    zeros += 1;
+                    if zeros >= min_gap {
+                        break;
+                    }
+                } else {
+                    zeros = 0;
+                    end = g + 1;
+                }
+                g += 1;
+            }
+            out.push(start..end);
+            f = end.max(g);
+        }
+        out
+    }
+
+    /// The stretches of sound at least `min_len` frames long (so that a
+    /// short click is not taken for an item).
+    pub fn items(&self, min_len: usize) -> Vec<Range<usize>> {
+        self.sounds(RATE / 100)
+            .into_iter()
+            .filter(|r| r.len() >= min_len)
+            .collect()
+    }
+
+    /// Pitch by counting rising zero crossings of the left channel.
+    pub fn frequency(&self, range: Range<usize>) -> f64 {
+        let x = self.left(range.clone());
+        let crossings = x.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+        crossings as f64 * RATE as f64 / range.len() as f64
+    }
+
+    /// RMS level of the left channel, dBFS.
+    pub fn rms_db(&self, range: Range<usize>) -> f64 {
+        let x = self.left(range);
+        let ms = x.iter().map(|v| v * v).sum::<f64>() / x.len().max(1) as f64;
+        10.0 * ms.max(1e-20).log10()
+    }
+
+    /// Peak of the left channel, absolute.
+    pub fn peak(&self, range: Range<usize>) -> f64 {
+        self.left(range).iter().fold(0.0f64, |m, v| m.max(v.abs()))
+    }
+}
+
+/// Writes a mono 16-bit WAV of a sine tone (amplitude 0..1).
+pub fn tone_wav(path: &Path, freq: f64, seconds: f64, amplitude: f64, rate: u32) {
+    let frames = (seconds * rate as f64).round() as usize;
+    let samples: Vec<i16> = (0..frames)
+        .map(|i| {
+            let t = i as f64 / rate as f64;
+            (amplitude * (2.0 * std::f64::consts::PI * freq * t).sin() * 32767.0).round() as i16
+        })
+        .collect();
+    write_wav(path, &samples, rate, 1);
+}
+
+/// Writes interleaved 16-bit samples as a WAV file.
+pub fn write_wav(path: &Path, samples: &[i16], rate: u32, channels: u16) {
+    let data_len = (samples.len() * 2) as u32;
+    let mut b = Vec::with_capacity(44 + samples.len() * 2);
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data_len).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&channels.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2 * channels as u32).to_le_bytes());
+    b.extend_from_slice(&(2 * channels).to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data_len.to_le_bytes());
+    for s in samples {
+        b.extend_from_slice(&s.to_le_bytes());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(path, b).unwrap();
+}
