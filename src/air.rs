@@ -405,6 +405,25 @@ fn play_all(
             return;
         }
 
+        let state = q.item.state();
+        if q.started.is_none() && state != State::Queued {
+            let at = clock.now();
+            q.started = Some(at);
+            report.items[q.index].started = Some(at);
+            events.item_started(q.index, &items[q.index], at);
+        }
+        if state.is_over() {
+            let r = &mut report.items[q.index];
+            r.ended = Some(clock.now());
+            r.outcome = match state {
+                State::Finished => Outcome::Played,
+                State::Stopped => Outcome::Interrupted,
+                _ => Outcome::Failed(q.item.error().unwrap_or_default()),
+            };
+            events.item_ended(q.index, &items[q.index], r);
+            queue.pop_front();
+            continue;
+        }
         // The device failed, or stopped taking samples.
         let stalled = q.item.state() == State::Playing && q.last_progress.1.elapsed() > STALL;
         if let Some(detail) = sink.failure().or_else(|| {
@@ -425,25 +444,6 @@ fn play_all(
             return;
         }
 
-        let state = q.item.state();
-        if q.started.is_none() && state != State::Queued {
-            let at = clock.now();
-            q.started = Some(at);
-            report.items[q.index].started = Some(at);
-            events.item_started(q.index, &items[q.index], at);
-        }
-        if state.is_over() {
-            let r = &mut report.items[q.index];
-            r.ended = Some(clock.now());
-            r.outcome = match state {
-                State::Finished => Outcome::Played,
-                State::Stopped => Outcome::Interrupted,
-                _ => Outcome::Failed(q.item.error().unwrap_or_default()),
-            };
-            events.item_ended(q.index, &items[q.index], r);
-            queue.pop_front();
-            continue;
-        }
         if state == State::Playing {
             let e = q.item.elapsed();
             if e != q.last_progress.0 {
@@ -465,5 +465,289 @@ fn wait_over(seg: &Segment, max: Duration) {
     let t = Instant::now();
     while !seg.state().is_over() && t.elapsed() < max {
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::clock::SystemClock;
+    use crate::testing::{FakeOutput, FakeRelay, SinkEvent};
+    use std::sync::Arc;
+
+    fn settings(warm_up_ms: u64, hold_ms: u64) -> AirSettings {
+        AirSettings {
+            warm_up: Duration::from_millis(warm_up_ms),
+            hold: Duration::from_millis(hold_ms),
+            gap: Duration::from_millis(2000),
+            fade: Duration::from_millis(20),
+            lang: Lang::En,
+        }
+    }
+
+    fn items(names: &[&str]) -> Vec<AirItem> {
+        names
+            .iter()
+            .map(|n| AirItem {
+                name: n.to_string(),
+                source: Ok(PathBuf::from(n)),
+                gain_db: 0.0,
+                duration: Some(Duration::from_secs(10)),
+            })
+            .collect()
+    }
+
+    /// The levels the relay went through, repeats collapsed (dropping the
+    /// guard switches off once more, which changes nothing).
+    fn edges(fake: &FakeRelay) -> Vec<bool> {
+        let mut v = fake.calls();
+        v.dedup();
+        v
+    }
+
+    fn guard(fake: &FakeRelay) -> RelayGuard {
+        RelayGuard::new(fake.boxed(), Duration::from_secs(60), Arc::new(SystemClock)).unwrap()
+    }
+
+    /// Records relay edges with the instant they were reported.
+    #[derive(Default)]
+    struct Log {
+        relay: Vec<(bool, Instant)>,
+        ended: Vec<(usize, Outcome)>,
+        device_errors: usize,
+    }
+    impl AirEvents for Log {
+        fn relay(&mut self, on: bool, _at: Timestamp) {
+            self.relay.push((on, Instant::now()));
+        }
+        fn item_ended(&mut self, index: usize, _item: &AirItem, r: &ItemReport) {
+            self.ended.push((index, r.outcome.clone()));
+        }
+        fn device_error(&mut self, _e: &AudioError) {
+            self.device_errors += 1;
+        }
+    }
+
+    fn run(
+        names: &[&str],
+        fake: &FakeRelay,
+        out: &FakeOutput,
+        s: &AirSettings,
+        shutdown: &Shutdown,
+    ) -> (AirReport, Log) {
+        let g = guard(fake);
+        let mut log = Log::default();
+        let r = air(
+            &items(names),
+            Some(&g),
+            out,
+            s,
+            &SystemClock,
+            shutdown,
+            &mut log,
+        );
+        (r, log)
+    }
+
+    #[test]
+    fn relay_on_warm_up_items_with_gaps_hold_relay_off() {
+        let fake = FakeRelay::new();
+        let out = FakeOutput::new(200.0);
+        let (r, log) = run(
+            &["a", "b", "c"],
+            &fake,
+            &out,
+            &settings(100, 100),
+            &Shutdown::new(),
+        );
+        assert!(r.all_played(), "{r:?}");
+        // Off at start-up, on, off: nothing else.
+        assert_eq!(edges(&fake), vec![false, true, false]);
+        assert!(!fake.is_on());
+        let ev = out.events();
+        assert_eq!(ev[0], SinkEvent::Checked);
+        assert_eq!(ev[1], SinkEvent::Opened);
+        let queued: Vec<_> = ev
+            .iter()
+            .filter_map(|e| match e {
+                SinkEvent::Queued { name, gap } => Some((name.as_str(), gap.as_millis())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(queued, [("a", 0), ("b", 2000), ("c", 2000)]);
+        assert_eq!(ev.last(), Some(&SinkEvent::Closed));
+        // The warm-up passes between relay on and the first item.
+        let on = log.relay[0];
+        assert!(on.0);
+        let first = out.when(&SinkEvent::Started { name: "a".into() }).unwrap();
+        assert!(first.duration_since(on.1) >= Duration::from_millis(100));
+        // The hold passes between the device closing and relay off.
+        let closed = out.when(&SinkEvent::Closed).unwrap();
+        let off = log.relay[1];
+        assert!(!off.0);
+        assert!(off.1.duration_since(closed) >= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn an_item_that_does_not_open_is_skipped_and_the_others_play() {
+        let fake = FakeRelay::new();
+        let out = FakeOutput::new(500.0).unplayable("b");
+        let (r, log) = run(
+            &["a", "b", "c"],
+            &fake,
+            &out,
+            &settings(0, 0),
+            &Shutdown::new(),
+        );
+        assert_eq!(r.items[0].outcome, Outcome::Played);
+        assert!(
+            matches!(&r.items[1].outcome, Outcome::Failed(m) if m.contains("b cannot be played"))
+        );
+        assert_eq!(r.items[2].outcome, Outcome::Played);
+        // Reported in order, and c's gap is the only one queued after a.
+        assert_eq!(
+            log.ended.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        assert!(out.events().contains(&SinkEvent::Queued {
+            name: "c".into(),
+            gap: Duration::from_millis(2000)
+        }));
+        assert_eq!(edges(&fake), vec![false, true, false]);
+    }
+
+    #[test]
+    fn a_file_missing_before_airing_is_reported_in_its_turn() {
+        let fake = FakeRelay::new();
+        let out = FakeOutput::new(500.0);
+        let mut list = items(&["a", "b"]);
+        list[1].source = Err("no file b".into());
+        let g = guard(&fake);
+        let mut log = Log::default();
+        let r = air(
+            &list,
+            Some(&g),
+            &out,
+            &settings(0, 0),
+            &SystemClock,
+            &Shutdown::new(),
+            &mut log,
+        );
+        assert_eq!(r.items[1].outcome, Outcome::Failed("no file b".into()));
+        assert_eq!(
+            log.ended.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            [0, 1]
+        );
+        assert!(!fake.is_on());
+    }
+
+    #[test]
+    fn the_device_failing_mid_broadcast_switches_the_relay_off() {
+        let fake = FakeRelay::new();
+        let out = FakeOutput::new(500.0).fail_after(1);
+        let (r, log) = run(
+            &["a", "b", "c"],
+            &fake,
+            &out,
+            &settings(0, 5000),
+            &Shutdown::new(),
+        );
+        assert_eq!(r.items[0].outcome, Outcome::Played);
+        assert!(
+            matches!(&r.device_error, Some(AudioError::Failed { .. })),
+            "{r:?}"
+        );
+        for i in 1..3 {
+            assert!(
+                matches!(&r.items[i].outcome, Outcome::Failed(m) if m.contains("failed while playing")),
+                "{:?}",
+                r.items[i]
+            );
+        }
+        assert_eq!(log.device_errors, 1);
+        // No hold after a device failure: the relay goes off at once.
+        assert_eq!(edges(&fake), vec![false, true, false]);
+        let off = log.relay[1].1;
+        assert!(off.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn no_device_means_the_relay_never_goes_on() {
+        let fake = FakeRelay::new();
+        let out = FakeOutput::new(500.0).missing(AudioError::NoDevice);
+        let (r, log) = run(&["a", "b"], &fake, &out, &settings(0, 0), &Shutdown::new());
+        assert!(matches!(r.device_error, Some(AudioError::NoDevice)));
+        assert_eq!(edges(&fake), vec![false]);
+        assert!(log.relay.is_empty());
+        assert!(
+            r.items
+                .iter()
+                .all(|i| matches!(&i.outcome, Outcome::Failed(m) if m.contains("no audio device")))
+        );
+    }
+
+    #[test]
+    fn a_shutdown_mid_item_switches_off_within_a_second() {
+        let fake = FakeRelay::new();
+        // Real time: each item 10 s.
+        let out = FakeOutput::new(1.0);
+        let shutdown = Shutdown::new();
+        let s2 = shutdown.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            s2.trigger(15);
+            Instant::now()
+        });
+        let (r, log) = run(&["a", "b"], &fake, &out, &settings(0, 2000), &shutdown);
+        let sent = t.join().unwrap();
+        assert!(r.shut_down);
+        assert_eq!(r.items[0].outcome, Outcome::Interrupted);
+        assert!(matches!(r.items[1].outcome, Outcome::NotAired(_)));
+        let off = log.relay.last().unwrap();
+        assert!(!off.0);
+        assert!(
+            off.1.duration_since(sent) < Duration::from_secs(1),
+            "{:?}",
+            off.1.duration_since(sent)
+        );
+        assert!(!fake.is_on());
+    }
+
+    #[test]
+    fn a_relay_that_will_not_switch_on_airs_nothing() {
+        let fake = FakeRelay::new();
+        let g = guard(&fake);
+        fake.fail_with(Some("line busy"));
+        let out = FakeOutput::new(500.0);
+        let mut log = Log::default();
+        let r = air(
+            &items(&["a"]),
+            Some(&g),
+            &out,
+            &settings(0, 0),
+            &SystemClock,
+            &Shutdown::new(),
+            &mut log,
+        );
+        assert!(r.relay_error.is_some());
+        assert!(matches!(r.items[0].outcome, Outcome::NotAired(_)));
+        assert!(!out.events().contains(&SinkEvent::Opened));
+    }
+
+    #[test]
+    fn without_a_relay_only_the_sound_plays() {
+        let out = FakeOutput::new(500.0);
+        let mut log = Log::default();
+        let r = air(
+            &items(&["a"]),
+            None,
+            &out,
+            &settings(1000, 1000),
+            &SystemClock,
+            &Shutdown::new(),
+            &mut log,
+        );
+        assert!(r.all_played());
+        assert!(log.relay.is_empty());
     }
 }

@@ -171,3 +171,262 @@ impl Relay for FakeRelay {
         }))
     }
 }
+
+/// What a [`FakeOutput`] was asked to do, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SinkEvent {
+    Checked,
+    Opened,
+    /// An item queued, with the silence before it.
+    Queued {
+        name: String,
+        gap: Duration,
+    },
+    /// An item began to play (its first samples were taken).
+    Started {
+        name: String,
+    },
+    Closed,
+}
+
+/// A sound output with no sound: queued items "play" on a thread of their
+/// own, `speed` times faster than real time, and every step is recorded.
+/// Faults are injected with the builder methods.
+#[derive(Clone, Debug)]
+pub struct FakeOutput {
+    inner: Arc<FakeOutputState>,
+}
+
+#[derive(Debug)]
+struct FakeOutputState {
+    events: Mutex<Vec<(Instant, SinkEvent)>>,
+    speed: f64,
+    /// check() and open() fail with this.
+    missing: Mutex<Option<crate::player::AudioError>>,
+    /// Items (by name) that cannot be opened.
+    unplayable: Mutex<Vec<String>>,
+    /// The device fails after this many items have finished.
+    fail_after: Mutex<Option<usize>>,
+}
+
+impl FakeOutput {
+    /// Plays `speed` times faster than real time.
+    pub fn new(speed: f64) -> FakeOutput {
+        FakeOutput {
+            inner: Arc::new(FakeOutputState {
+                events: Mutex::new(Vec::new()),
+                speed,
+                missing: Mutex::new(None),
+                unplayable: Mutex::new(Vec::new()),
+                fail_after: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The device is not there.
+    pub fn missing(self, e: crate::player::AudioError) -> FakeOutput {
+        *self.inner.missing.lock().unwrap() = Some(e);
+        self
+    }
+
+    /// This item cannot be opened.
+    pub fn unplayable(self, name: &str) -> FakeOutput {
+        self.inner.unplayable.lock().unwrap().push(name.into());
+        self
+    }
+
+    /// The device fails (and stops taking sound) once `n` items finished.
+    pub fn fail_after(self, n: usize) -> FakeOutput {
+        *self.inner.fail_after.lock().unwrap() = Some(n);
+        self
+    }
+
+    pub fn events(&self) -> Vec<SinkEvent> {
+        self.inner
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    /// When an event happened.
+    pub fn when(&self, e: &SinkEvent) -> Option<Instant> {
+        self.inner
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, x)| x == e)
+            .map(|(t, _)| *t)
+    }
+
+    fn record(&self, e: SinkEvent) {
+        self.inner.events.lock().unwrap().push((Instant::now(), e));
+    }
+}
+
+impl crate::player::Output for FakeOutput {
+    fn check(&self) -> Result<(), crate::player::AudioError> {
+        self.record(SinkEvent::Checked);
+        match self.inner.missing.lock().unwrap().clone() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn open(&self) -> Result<Box<dyn crate::player::Sink>, crate::player::AudioError> {
+        if let Some(e) = self.inner.missing.lock().unwrap().clone() {
+            return Err(e);
+        }
+        self.record(SinkEvent::Opened);
+        let queue: Arc<Mutex<Vec<crate::player::Segment>>> = Arc::default();
+        let failure: Arc<Mutex<Option<String>>> = Arc::default();
+        let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (q, f, c, out) = (queue.clone(), failure.clone(), closed.clone(), self.clone());
+        std::thread::spawn(move || fake_device(out, q, f, c));
+        Ok(Box::new(FakeSink {
+            output: self.clone(),
+            queue,
+            failure,
+            closed,
+        }))
+    }
+
+    fn name(&self) -> String {
+        "fake".into()
+    }
+}
+
+struct FakeSink {
+    output: FakeOutput,
+    queue: Arc<Mutex<Vec<crate::player::Segment>>>,
+    failure: Arc<Mutex<Option<String>>>,
+    closed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl crate::player::Sink for FakeSink {
+    fn queue(
+        &mut self,
+        gap_before: Duration,
+        item: crate::player::ItemSpec,
+    ) -> Result<(Option<crate::player::Segment>, crate::player::Segment), crate::player::AudioError>
+    {
+        use crate::player::{Progress, Segment, SegmentSpec};
+        if self
+            .output
+            .inner
+            .unplayable
+            .lock()
+            .unwrap()
+            .contains(&item.name)
+        {
+            return Err(crate::player::AudioError::Item(format!(
+                "{} cannot be played",
+                item.name
+            )));
+        }
+        self.output.record(SinkEvent::Queued {
+            name: item.name.clone(),
+            gap: gap_before,
+        });
+        let gap = (!gap_before.is_zero()).then(|| Segment {
+            spec: SegmentSpec::Silence(gap_before),
+            progress: Progress::new(1000),
+        });
+        let seg = Segment {
+            spec: SegmentSpec::Item(item),
+            progress: Progress::new(1000),
+        };
+        let mut q = self.queue.lock().unwrap();
+        q.extend(gap.clone());
+        q.push(seg.clone());
+        Ok((gap, seg))
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failure.lock().unwrap().clone()
+    }
+
+    fn drain(&mut self) {
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(5)
+            && self
+                .queue
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|s| !s.state().is_over())
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+impl Drop for FakeSink {
+    fn drop(&mut self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.output.record(SinkEvent::Closed);
+    }
+}
+
+/// The fake device: plays the queue in order, in compressed time.
+fn fake_device(
+    out: FakeOutput,
+    queue: Arc<Mutex<Vec<crate::player::Segment>>>,
+    failure: Arc<Mutex<Option<String>>>,
+    closed: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use crate::player::{SegmentSpec, State};
+    use std::sync::atomic::Ordering;
+    let mut played_items = 0usize;
+    let mut i = 0usize;
+    while !closed.load(Ordering::Acquire) {
+        let seg = queue.lock().unwrap().get(i).cloned();
+        let Some(seg) = seg else {
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
+        };
+        i += 1;
+        if seg.state().is_over() {
+            continue;
+        }
+        if let Some(n) = *out.inner.fail_after.lock().unwrap()
+            && played_items >= n
+        {
+            *failure.lock().unwrap() = Some("the fake device was unplugged".into());
+            return;
+        }
+        let (length, name) = match &seg.spec {
+            SegmentSpec::Silence(d) => (*d, None),
+            SegmentSpec::Item(it) => (
+                it.duration.unwrap_or(Duration::from_secs(1)),
+                Some(it.name.clone()),
+            ),
+        };
+        seg.progress.mark_playing();
+        if let Some(n) = &name {
+            out.record(SinkEvent::Started { name: n.clone() });
+        }
+        // One "frame" per millisecond of audio (the fake's rate is 1000).
+        let total_ms = length.as_millis() as u64;
+        let step = Duration::from_secs_f64(0.001 / out.inner.speed);
+        let mut done = 0u64;
+        while done < total_ms {
+            if seg.progress.stop_requested() || closed.load(Ordering::Acquire) {
+                seg.progress.finish(State::Stopped);
+                break;
+            }
+            let n = (total_ms - done).min(10);
+            seg.progress.add_frames(n);
+            done += n;
+            std::thread::sleep(step * n as u32);
+        }
+        seg.progress.finish(State::Finished);
+        if name.is_some() {
+            played_items += 1;
+        }
+    }
+}

@@ -1,0 +1,1 @@
+fn main(){ let p = unsafe { libc::getpid() }; println!("{p}"); }
