@@ -1,7 +1,8 @@
 //! The integration tests: one binary driving the real `loa` program as an
 //! operator would, each test in its own temporary installation (see `util`).
 //! They check what a user sees: exit codes, `PATH:LINE:COL` messages and the
-//! fields of `loa plan --json`. The spec they follow is issue 2.
+//! fields of `loa plan --json`, the sound that came out of the ALSA stand-in
+//! and the relay's edges. The specs they follow are issues 2 and 3.
 
 mod util;
 
@@ -19,5 +20,7 @@ mod plan;
 mod play;
 #[path = "cli/playlists.rs"]
 mod playlists;
+#[path = "cli/relay.rs"]
+mod relay;
 #[path = "cli/shipped.rs"]
 mod shipped;

@@ -274,6 +274,15 @@ fn an_unknown_device_name_lists_the_real_ones() {
 
 #[test]
 fn sigterm_mid_item_stops_within_a_second_with_the_relay_off() {
+    signal_mid_item("TERM");
+}
+
+#[test]
+fn sigint_mid_item_stops_within_a_second_with_the_relay_off() {
+    signal_mid_item("INT");
+}
+
+fn signal_mid_item(signal: &str) {
     let env = env_with("", "warm-up = \"0s\"\nhold = \"2s\"");
     tone_wav(&env.path("audio/long.wav"), 1000.0, 20.0, 0.5, 48_000);
     let card = SoundCard::paced();
@@ -293,7 +302,7 @@ fn sigterm_mid_item_stops_within_a_second_with_the_relay_off() {
     }
     std::thread::sleep(Duration::from_millis(500));
     let sent = Instant::now();
-    unsafe_kill(child.id(), "TERM");
+    send_signal(child.id(), signal);
     let status = child.wait().unwrap();
     let took = sent.elapsed();
     assert!(took < Duration::from_secs(1), "took {took:?} to stop");
@@ -348,7 +357,7 @@ fn a_real_mp3_plays_through_symphonia() {
     assert!((3.9..5.5).contains(&secs), "{secs} s of sound");
 }
 
-fn unsafe_kill(pid: u32, sig: &str) {
+fn send_signal(pid: u32, sig: &str) {
     let ok = std::process::Command::new("kill")
         .arg(format!("-{sig}"))
         .arg(pid.to_string())

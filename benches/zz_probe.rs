@@ -1,1 +1,0 @@
-fn main(){ let p = unsafe { libc::getpid() }; println!("{p}"); }

@@ -1,0 +1,106 @@
+//! Issue 3: `loa relay on|off|status` for the installer, and `loa devices`.
+
+use crate::util::TestEnv;
+use crate::util::sound::SoundCard;
+
+fn sim_env(lang: &str) -> TestEnv {
+    TestEnv::with_config(&format!(
+        "language = \"{lang}\"\n[paths]\naudio = \"../audio\"\nplaylists = \"../playlists\"\nstate = \"../state\"\n[relay]\nbackend = \"sim\"\nsim-file = \"../relay.log\"\n"
+    ))
+}
+
+fn sim_lines(env: &TestEnv) -> Vec<String> {
+    std::fs::read_to_string(env.path("relay.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn sim_relay_on_off_status() {
+    let env = sim_env("en");
+    env.run(&["relay", "status"]).code(0).says("OFF");
+    env.run(&["relay", "on"]).code(0).says("ON");
+    let lines = sim_lines(&env);
+    let last = lines.last().unwrap();
+    assert!(last.ends_with(" on"), "{lines:?}");
+    let ts = last.trim_end_matches(" on");
+    // RFC 3339, the commune's offset, milliseconds.
+    assert!(ts.ends_with("+07:00") && ts.len() == 29, "{ts}");
+    ts.parse::<jiff::Timestamp>().unwrap();
+    env.run(&["relay", "status"]).code(0).says("ON");
+    env.run(&["relay", "off"]).code(0).says("OFF");
+    assert!(sim_lines(&env).last().unwrap().ends_with(" off"));
+    env.run(&["relay", "status"]).code(0).says("OFF");
+}
+
+#[test]
+fn relay_status_in_vietnamese() {
+    let env = sim_env("vi");
+    env.run(&["relay", "on"]).code(0);
+    env.run(&["relay", "status"]).code(0).says("BẬT");
+}
+
+#[test]
+fn relay_off_on_a_missing_gpio_chip_names_the_chip() {
+    let env = TestEnv::with_config(
+        "language = \"en\"\n[relay]\nbackend = \"gpio\"\nchip = \"gpiochip9\"\nline = 17\n",
+    );
+    let out = env.run(&["relay", "off"]);
+    out.code(1);
+    assert!(
+        out.stderr.contains("gpiochip9") || out.stdout.contains("gpiochip9"),
+        "{out}"
+    );
+}
+
+#[test]
+fn rppal_without_the_feature_says_how_to_get_it() {
+    if cfg!(feature = "rppal") {
+        eprintln!("skipped: built with the rppal feature");
+        return;
+    }
+    let env = TestEnv::with_config("language = \"en\"\n[relay]\nbackend = \"rppal\"\n");
+    let out = env.run(&["relay", "off"]);
+    out.code(1);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("--features rppal") && all.contains("gpio"),
+        "{out}"
+    );
+}
+
+#[test]
+fn devices_lists_the_names_for_the_config() {
+    let env = sim_env("en");
+    let card = SoundCard::unpaced();
+    let out = card.attach(env.loa().args(&["devices"])).run();
+    out.code(0);
+    assert!(out.stdout.contains("[audio] device"), "{out}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("default")),
+        "{out}"
+    );
+    assert!(out.stdout.contains("null"), "{out}");
+}
+
+#[test]
+fn play_with_a_relay_that_cannot_open_plays_nothing() {
+    let env = TestEnv::with_config(
+        "language = \"en\"\n[paths]\naudio = \"../audio\"\n[relay]\nbackend = \"gpio\"\nchip = \"gpiochip9\"\n",
+    );
+    env.audio("nhac-hieu.mp3");
+    let card = SoundCard::unpaced();
+    let out = card
+        .attach(env.loa().args(&["play", "nhac-hieu.mp3"]))
+        .run();
+    out.code(1);
+    assert!(out.stderr.contains("gpiochip9"), "{out}");
+    assert!(
+        card.capture().samples.iter().all(|&s| s == 0),
+        "sound played without the relay"
+    );
+}
