@@ -130,6 +130,7 @@ pub fn air(
 
     // No sound, no amplifier: the device is checked before the relay.
     if let Err(e) = output.check() {
+        tracing::error!(error = %e, "no usable sound device; the relay stays off");
         events.device_error(&e);
         let msg = e.message(lang);
         for (i, it) in items.iter().enumerate() {
@@ -168,6 +169,7 @@ pub fn air(
             Ok(mut sink) => {
                 play_all(
                     items,
+                    relay,
                     sink.as_mut(),
                     output,
                     s,
@@ -270,6 +272,7 @@ enum Entry {
 #[allow(clippy::too_many_arguments)]
 fn play_all(
     items: &[AirItem],
+    relay: Option<&RelayGuard>,
     sink: &mut dyn Sink,
     output: &dyn Output,
     s: &AirSettings,
@@ -376,6 +379,7 @@ fn play_all(
         while let Some(Entry::Failed(i, _)) = queue.front() {
             let i = *i;
             if let Some(Entry::Failed(_, msg)) = queue.pop_front() {
+                tracing::warn!(item = %items[i].name, reason = %msg, "item skipped");
                 report.items[i].outcome = Outcome::Failed(msg);
                 events.item_ended(i, &items[i], &report.items[i]);
             }
@@ -423,6 +427,25 @@ fn play_all(
             events.item_ended(q.index, &items[q.index], r);
             queue.pop_front();
             continue;
+        }
+        // The relay went off under us (the max-on watchdog): no amplifier,
+        // so nothing more is aired.
+        if relay.is_some_and(|r| !r.is_on()) {
+            stop_queued(&queue);
+            let why = tr!(
+                lang,
+                "ampli đã bị tắt vì bật quá thời gian max-on",
+                "the amplifier was switched off: it had been on longer than max-on"
+            );
+            tracing::error!(reason = %why, "broadcast cut short");
+            if let Some(Entry::Ready(q)) = queue.front() {
+                let r = &mut report.items[q.index];
+                r.outcome = Outcome::Interrupted;
+                r.ended = Some(clock.now());
+                events.item_ended(q.index, &items[q.index], r);
+            }
+            not_aired(report, &why);
+            return;
         }
         // The device failed, or stopped taking samples.
         let stalled = q.item.state() == State::Playing && q.last_progress.1.elapsed() > STALL;
@@ -732,6 +755,34 @@ mod tests {
         assert!(r.relay_error.is_some());
         assert!(matches!(r.items[0].outcome, Outcome::NotAired(_)));
         assert!(!out.events().contains(&SinkEvent::Opened));
+    }
+
+    #[test]
+    fn the_max_on_watchdog_ends_the_broadcast() {
+        let fake = FakeRelay::new();
+        let g = RelayGuard::new(
+            fake.boxed(),
+            Duration::from_millis(300),
+            Arc::new(SystemClock),
+        )
+        .unwrap();
+        // Real time, 10 s items: the watchdog cuts at 0.3 s.
+        let out = FakeOutput::new(1.0);
+        let mut log = Log::default();
+        let t = Instant::now();
+        let r = air(
+            &items(&["a", "b"]),
+            Some(&g),
+            &out,
+            &settings(0, 0),
+            &SystemClock,
+            &Shutdown::new(),
+            &mut log,
+        );
+        assert!(t.elapsed() < Duration::from_secs(3));
+        assert_eq!(r.items[0].outcome, Outcome::Interrupted);
+        assert!(matches!(&r.items[1].outcome, Outcome::NotAired(w) if w.contains("max-on")));
+        assert!(!fake.is_on());
     }
 
     #[test]
