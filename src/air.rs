@@ -27,6 +27,8 @@ pub struct AirItem {
     pub gain_db: f64,
     /// The expected length, for progress.
     pub duration: Option<Duration>,
+    /// The file's SHA-256, for the as-run log.
+    pub sha256: Option<String>,
 }
 
 /// The timings of the sequence.
@@ -47,8 +49,30 @@ pub enum Outcome {
     Failed(String),
     /// Cut short (a shutdown, or the sound device failing mid-item).
     Interrupted,
+    /// Skipped by the operator (`loa skip`, `loa stop`) while playing.
+    Skipped,
     /// Never reached (the broadcast ended before it).
     NotAired(String),
+}
+
+/// What the operator can ask of a broadcast while it airs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AirCommand {
+    /// Skip the item playing now.
+    Skip,
+    /// End the broadcast: the hold, then relay off.
+    Stop,
+    /// An emergency preempts the broadcast: the item playing fades out, the
+    /// rest is not aired, and the relay stays on for what follows.
+    Preempt,
+}
+
+/// Optional extras for the daemon: commands while airing, and whether to
+/// keep the relay on at the end (the next broadcast is already due).
+#[derive(Default)]
+pub struct Controls<'a> {
+    pub commands: Option<&'a std::sync::mpsc::Receiver<AirCommand>>,
+    pub keep_on: Option<&'a (dyn Fn() -> bool + Sync)>,
 }
 
 #[derive(Clone, Debug)]
@@ -70,6 +94,12 @@ pub struct AirReport {
     pub relay_error: Option<String>,
     /// A shutdown cut the broadcast short.
     pub shut_down: bool,
+    /// `loa stop` ended it.
+    pub stopped: bool,
+    /// An emergency preempted it (the relay was left on).
+    pub preempted: bool,
+    /// The relay was left on for the next broadcast.
+    pub kept_on: bool,
 }
 
 impl AirReport {
@@ -97,6 +127,8 @@ const TICK: Duration = Duration::from_millis(5);
 const STALL: Duration = Duration::from_secs(3);
 
 struct Queued {
+    /// Asked to skip: it ends as Skipped, not Interrupted.
+    skipped: bool,
     index: usize,
     gap: Option<Segment>,
     item: Segment,
@@ -105,6 +137,10 @@ struct Queued {
 }
 
 /// Airs `items`. With `relay` None (`--no-relay`) the relay is left alone.
+// The three seams (relay, sound, clock), the settings, the shutdown flag,
+// the listener and the controls are each needed; bundling them would only
+// hide what the sequence depends on.
+#[allow(clippy::too_many_arguments)]
 pub fn air(
     items: &[AirItem],
     relay: Option<&RelayGuard>,
@@ -113,6 +149,7 @@ pub fn air(
     clock: &dyn Clock,
     shutdown: &Shutdown,
     events: &mut dyn AirEvents,
+    controls: &Controls,
 ) -> AirReport {
     let lang = s.lang;
     let mut report = AirReport {
@@ -143,6 +180,7 @@ pub fn air(
 
     // Relay on, then the warm-up.
     if let Some(r) = relay {
+        let was_on = r.is_on();
         if let Err(e) = r.on() {
             report.relay_error = Some(e.message(lang));
             let _ = r.off();
@@ -156,11 +194,13 @@ pub fn air(
             );
             return report;
         }
-        let at = clock.now();
-        report.relay_on = Some(at);
-        events.relay(true, at);
-        if shutdown.wait_timeout(s.warm_up) {
-            report.shut_down = true;
+        if !was_on {
+            let at = clock.now();
+            report.relay_on = Some(at);
+            events.relay(true, at);
+            if shutdown.wait_timeout(s.warm_up) {
+                report.shut_down = true;
+            }
         }
     }
 
@@ -177,6 +217,7 @@ pub fn air(
                     shutdown,
                     events,
                     &mut report,
+                    controls,
                 );
                 if report.shut_down {
                     // Relay off first; closing the device may wait for its
@@ -211,6 +252,15 @@ pub fn air(
         );
     }
 
+    // Preempted, or the next broadcast is due: the relay stays on.
+    if relay.is_some_and(|r| r.is_on())
+        && !report.shut_down
+        && report.device_error.is_none()
+        && (report.preempted || controls.keep_on.is_some_and(|f| f()))
+    {
+        report.kept_on = true;
+        return report;
+    }
     // The hold, unless shutting down or the sound failed; then relay off.
     if relay.is_some() && report.relay_off.is_none() {
         if !report.shut_down && report.device_error.is_none() {
@@ -280,6 +330,7 @@ fn play_all(
     shutdown: &Shutdown,
     events: &mut dyn AirEvents,
     report: &mut AirReport,
+    controls: &Controls,
 ) {
     let lang = s.lang;
     let mut next = 0usize;
@@ -322,6 +373,7 @@ fn play_all(
                         item,
                         started: None,
                         last_progress: (Duration::ZERO, Instant::now()),
+                        skipped: false,
                     })));
                 }
                 Err(AudioError::Item(msg)) => queue.push_back(Entry::Failed(i, msg)),
@@ -421,12 +473,52 @@ fn play_all(
             r.ended = Some(clock.now());
             r.outcome = match state {
                 State::Finished => Outcome::Played,
+                State::Stopped if q.skipped => Outcome::Skipped,
                 State::Stopped => Outcome::Interrupted,
                 _ => Outcome::Failed(q.item.error().unwrap_or_default()),
             };
             events.item_ended(q.index, &items[q.index], r);
             queue.pop_front();
             continue;
+        }
+        // The operator's commands.
+        if let Some(rx) = controls.commands {
+            while let Ok(cmd) = rx.try_recv() {
+                match cmd {
+                    AirCommand::Skip => {
+                        q.skipped = true;
+                        q.item.stop();
+                    }
+                    AirCommand::Stop | AirCommand::Preempt => {
+                        let why = if cmd == AirCommand::Stop {
+                            report.stopped = true;
+                            tr!(
+                                lang,
+                                "buổi phát bị dừng (loa stop)",
+                                "the broadcast was stopped (loa stop)"
+                            )
+                        } else {
+                            report.preempted = true;
+                            tr!(lang, "nhường cho tin khẩn cấp", "preempted by an emergency")
+                        };
+                        q.item.stop();
+                        let (index, started) = (q.index, q.started);
+                        let item = q.item.clone();
+                        stop_queued(&queue);
+                        wait_over(&item, STOP_WAIT);
+                        let r = &mut report.items[index];
+                        if started.is_some() {
+                            r.outcome = Outcome::Interrupted;
+                            r.ended = Some(clock.now());
+                        } else {
+                            r.outcome = Outcome::NotAired(why.clone());
+                        }
+                        events.item_ended(index, &items[index], r);
+                        not_aired(report, &why);
+                        return;
+                    }
+                }
+            }
         }
         // The relay went off under us (the max-on watchdog): no amplifier,
         // so nothing more is aired.
@@ -516,6 +608,7 @@ mod tests {
                 source: Ok(PathBuf::from(n)),
                 gain_db: 0.0,
                 duration: Some(Duration::from_secs(10)),
+                sha256: None,
             })
             .collect()
     }
@@ -568,6 +661,7 @@ mod tests {
             &SystemClock,
             shutdown,
             &mut log,
+            &Controls::default(),
         );
         (r, log)
     }
@@ -655,6 +749,7 @@ mod tests {
             &SystemClock,
             &Shutdown::new(),
             &mut log,
+            &Controls::default(),
         );
         assert_eq!(r.items[1].outcome, Outcome::Failed("no file b".into()));
         assert_eq!(
@@ -751,6 +846,7 @@ mod tests {
             &SystemClock,
             &Shutdown::new(),
             &mut log,
+            &Controls::default(),
         );
         assert!(r.relay_error.is_some());
         assert!(matches!(r.items[0].outcome, Outcome::NotAired(_)));
@@ -778,6 +874,7 @@ mod tests {
             &SystemClock,
             &Shutdown::new(),
             &mut log,
+            &Controls::default(),
         );
         assert!(t.elapsed() < Duration::from_secs(3));
         assert_eq!(r.items[0].outcome, Outcome::Interrupted);
@@ -797,6 +894,7 @@ mod tests {
             &SystemClock,
             &Shutdown::new(),
             &mut log,
+            &Controls::default(),
         );
         assert!(r.all_played());
         assert!(log.relay.is_empty());

@@ -87,6 +87,13 @@ pub struct AudioConfig {
 }
 
 #[derive(Clone, Debug)]
+pub struct ControlConfig {
+    /// The control socket (`loa status`, `loa now`...): STATE/loa.sock unless
+    /// [control] socket says otherwise.
+    pub socket: PathBuf,
+}
+
+#[derive(Clone, Debug)]
 pub struct ScheduleConfig {
     /// How late a broadcast may still start after a restart.
     pub late_grace: Duration,
@@ -106,6 +113,7 @@ pub struct Config {
     pub relay: RelayConfig,
     pub audio: AudioConfig,
     pub schedule: ScheduleConfig,
+    pub control: ControlConfig,
 }
 
 /// Why a config could not be used.
@@ -229,6 +237,9 @@ impl Config {
                 late_grace: Duration::from_secs(600),
                 require_clock_sync: true,
             },
+            control: ControlConfig {
+                socket: dir.join("state").join("loa.sock"),
+            },
         }
     }
 
@@ -287,8 +298,9 @@ impl Config {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "timezone", "language", "paths", "relay", "audio", "schedule",
+    "timezone", "language", "paths", "relay", "audio", "schedule", "control",
 ];
+const CONTROL_KEYS: &[&str] = &["socket"];
 const PATHS_KEYS: &[&str] = &["audio", "playlists", "state"];
 const RELAY_KEYS: &[&str] = &[
     "backend",
@@ -380,6 +392,18 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
         && let Some(at) = w.table("audio", v, "[audio]")
     {
         read_audio(w, at, &mut cfg.audio);
+    }
+    // The socket follows the state folder unless set on its own.
+    cfg.control.socket = cfg.paths.state.join("loa.sock");
+    if let Some(v) = t.get("control")
+        && let Some(ct) = w.table("control", v, "[control]")
+    {
+        w.unknown_keys(ct, CONTROL_KEYS, "[control]");
+        if let Some(v) = ct.get("socket")
+            && let Some(p) = path_value(w, "socket", v, dir)
+        {
+            cfg.control.socket = p;
+        }
     }
     if let Some(v) = t.get("schedule")
         && let Some(st) = w.table("schedule", v, "[schedule]")
@@ -644,6 +668,7 @@ mod tests {
         assert_eq!(c.audio.target_lufs, -16.0);
         assert_eq!(c.schedule.late_grace, Duration::from_secs(600));
         assert!(c.schedule.require_clock_sync);
+        assert_eq!(c.control.socket, PathBuf::from("/etc/loa/state/loa.sock"));
     }
 
     #[test]
@@ -681,6 +706,7 @@ require-clock-sync = false
         assert_eq!(c.audio.volume_db, -3.0);
         assert_eq!(c.audio.gap, Duration::from_millis(500));
         assert!(!c.schedule.require_clock_sync);
+        assert_eq!(c.control.socket, PathBuf::from("/etc/loa/state/loa.sock"));
     }
 
     #[test]

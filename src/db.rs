@@ -29,6 +29,36 @@ const MIGRATIONS: &[&str] = &[
         error_detail TEXT,
         probed_at TEXT NOT NULL
     );",
+    // 2: the as-run log (src/asrun): one row per item attempt and one per
+    // relay edge; and each file's SHA-256 in the media index.
+    "ALTER TABLE media ADD COLUMN sha256 TEXT;
+    CREATE TABLE asrun_item (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        broadcast_key TEXT NOT NULL,
+        broadcast TEXT,
+        tags TEXT NOT NULL DEFAULT '[]',
+        file TEXT NOT NULL,
+        sha256 TEXT,
+        scheduled INTEGER,
+        started INTEGER,
+        ended INTEGER,
+        status TEXT NOT NULL
+            CHECK (status IN ('played', 'failed', 'missed', 'interrupted', 'skipped')),
+        priority TEXT NOT NULL CHECK (priority IN ('normal', 'priority', 'emergency')),
+        error TEXT,
+        clock_synced INTEGER NOT NULL,
+        late INTEGER NOT NULL
+    );
+    CREATE INDEX asrun_item_day ON asrun_item (day);
+    CREATE INDEX asrun_item_broadcast_key ON asrun_item (broadcast_key);
+    CREATE TABLE relay_edge (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        \"on\" INTEGER NOT NULL,
+        cause TEXT NOT NULL
+    );
+    CREATE INDEX relay_edge_at ON relay_edge (at);",
 ];
 
 #[derive(Debug, thiserror::Error)]

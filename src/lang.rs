@@ -56,4 +56,10 @@ macro_rules! tr {
             $crate::lang::Lang::En => format!($en),
         }
     };
+    ($lang:expr, $vi:literal, $en:literal, $($arg:tt)+) => {
+        match $lang {
+            $crate::lang::Lang::Vi => format!($vi, $($arg)+),
+            $crate::lang::Lang::En => format!($en, $($arg)+),
+        }
+    };
 }

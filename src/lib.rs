@@ -10,16 +10,23 @@
 //!   and the `RelayGuard` (off at start-up, max-on watchdog, off on drop and panic).
 //! - `media`: the audio folder, probing files with symphonia, the media index.
 //! - `db`: the state database (SQLite) and its migrations.
+//! - `asrun`: the as-run log (what aired, failed or was missed; relay edges)
+//!   and the sums behind the commune's report.
 //! - `tomlfile`: reading TOML with positions, turning mistakes into located problems.
 //! - `problem`: a located problem in an operator's file, and how it prints.
 //! - `duration`: the "3s" / "1h30m" syntax and human-readable lengths.
 //! - `lang`: the operator's language (Vietnamese or English) and `tr!`.
+//! - `control`: the control socket (JSON lines) between the operator's commands
+//!   and the running daemon: protocol, server, client, a fake daemon for tests.
 //! - `cli`: the operator's commands, one file each.
 //! - `testing`: the test fakes, in one place (`TestClock`, `FakeRelay`).
 
 pub mod air;
+pub mod asrun;
 pub mod cli;
 pub mod config;
+pub mod control;
+pub mod daemon;
 pub mod db;
 pub mod duration;
 pub mod lang;

@@ -430,3 +430,159 @@ fn fake_device(
         }
     }
 }
+
+/// A wall clock driven by tokio's (possibly paused) time: `base` plus the
+/// tokio time elapsed since it was made, plus a jump the test may set. With
+/// `#[tokio::test(start_paused = true)]` a week passes in milliseconds.
+#[derive(Debug)]
+pub struct TokioClock {
+    base: Timestamp,
+    start: tokio::time::Instant,
+    jump_ms: std::sync::atomic::AtomicI64,
+    synced: std::sync::atomic::AtomicBool,
+}
+
+impl TokioClock {
+    pub fn new(base: Timestamp) -> Arc<TokioClock> {
+        Arc::new(TokioClock {
+            base,
+            start: tokio::time::Instant::now(),
+            jump_ms: std::sync::atomic::AtomicI64::new(0),
+            synced: std::sync::atomic::AtomicBool::new(true),
+        })
+    }
+
+    /// Moves the wall clock by `ms` (a clock jump), without tokio time moving.
+    pub fn jump(&self, ms: i64) {
+        self.jump_ms
+            .fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn set_synced(&self, synced: bool) {
+        self.synced
+            .store(synced, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn synced(&self) -> bool {
+        self.synced.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Timestamp {
+        let ms = self.base.as_millisecond()
+            + self.start.elapsed().as_millis() as i64
+            + self.jump_ms.load(std::sync::atomic::Ordering::SeqCst);
+        Timestamp::from_millisecond(ms).unwrap_or(self.base)
+    }
+}
+
+/// An airer for the daemon's tests: carries out the safety sequence in
+/// tokio time (warm-up, each item for its length, gaps, hold) with a real
+/// relay guard (over a [`FakeRelay`]), reporting the same events as the real
+/// one. Honours skip, stop and preempt commands between 100 ms steps.
+pub struct SimAirer {
+    pub relay: crate::relay::RelayGuard,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl crate::daemon::Airer for SimAirer {
+    fn air(
+        &self,
+        job: crate::daemon::Job,
+        mut events: Box<dyn crate::air::AirEvents + Send>,
+    ) -> crate::daemon::AirFuture {
+        use crate::air::{AirCommand, AirReport, ItemReport, Outcome};
+        let relay = self.relay.clone();
+        let clock = self.clock.clone();
+        Box::pin(async move {
+            let s = &job.settings;
+            let mut report = AirReport {
+                items: job
+                    .items
+                    .iter()
+                    .map(|i| ItemReport {
+                        name: i.name.clone(),
+                        started: None,
+                        ended: None,
+                        outcome: Outcome::NotAired(String::new()),
+                    })
+                    .collect(),
+                ..AirReport::default()
+            };
+            let was_on = relay.is_on();
+            if relay.on().is_err() {
+                return report;
+            }
+            if !was_on {
+                let at = clock.now();
+                report.relay_on = Some(at);
+                events.relay(true, at);
+                tokio::time::sleep(s.warm_up).await;
+            }
+            let mut first = true;
+            'items: for (i, it) in job.items.iter().enumerate() {
+                let Ok(_) = &it.source else {
+                    let msg = it.source.clone().err().unwrap_or_default();
+                    report.items[i].outcome = Outcome::Failed(msg);
+                    events.item_ended(i, it, &report.items[i]);
+                    continue;
+                };
+                if !first {
+                    tokio::time::sleep(s.gap).await;
+                }
+                first = false;
+                let at = clock.now();
+                report.items[i].started = Some(at);
+                events.item_started(i, it, at);
+                let total = it.duration.unwrap_or(Duration::from_secs(1));
+                let mut played = Duration::ZERO;
+                let step = Duration::from_millis(100);
+                while played < total {
+                    let d = step.min(total - played);
+                    tokio::time::sleep(d).await;
+                    played += d;
+                    if let Ok(cmd) = job.commands.try_recv() {
+                        let r = &mut report.items[i];
+                        r.ended = Some(clock.now());
+                        match cmd {
+                            AirCommand::Skip => {
+                                r.outcome = Outcome::Skipped;
+                                events.item_ended(i, it, &report.items[i]);
+                                continue 'items;
+                            }
+                            AirCommand::Stop | AirCommand::Preempt => {
+                                r.outcome = Outcome::Interrupted;
+                                events.item_ended(i, it, &report.items[i]);
+                                if cmd == AirCommand::Stop {
+                                    report.stopped = true;
+                                } else {
+                                    report.preempted = true;
+                                }
+                                for (j, later) in job.items.iter().enumerate().skip(i + 1) {
+                                    report.items[j].outcome = Outcome::NotAired("stopped".into());
+                                    events.item_ended(j, later, &report.items[j]);
+                                }
+                                break 'items;
+                            }
+                        }
+                    }
+                }
+                let r = &mut report.items[i];
+                r.ended = Some(clock.now());
+                r.outcome = Outcome::Played;
+                events.item_ended(i, it, &report.items[i]);
+            }
+            if report.preempted || (job.keep_on)() {
+                report.kept_on = true;
+                return report;
+            }
+            tokio::time::sleep(s.hold).await;
+            let _ = relay.off();
+            let at = clock.now();
+            report.relay_off = Some(at);
+            events.relay(false, at);
+            report
+        })
+    }
+}

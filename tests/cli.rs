@@ -6,6 +6,8 @@
 
 mod util;
 
+#[path = "cli/asrun.rs"]
+mod asrun;
 #[path = "cli/bad_input.rs"]
 mod bad_input;
 #[path = "cli/config.rs"]

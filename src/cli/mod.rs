@@ -3,10 +3,15 @@
 
 pub mod check;
 pub mod context;
+pub mod control;
+pub mod demo;
 pub mod devices;
+pub mod log;
 pub mod plan;
 pub mod play;
 pub mod relay;
+pub mod report;
+pub mod run;
 
 use std::path::PathBuf;
 
@@ -55,6 +60,58 @@ pub enum Command {
     },
     /// List the sound output devices ALSA offers, with the names for [audio] device.
     Devices,
+    /// The service: air each day's playlist at the right time, unattended.
+    Run,
+    /// Run the real service on the shipped samples for one broadcast a few
+    /// seconds from now (temporary state, simulated relay), then exit.
+    Demo,
+    /// What the running service is doing: playing, next, relay, clock, errors.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Emergency: air these files at once, interrupting what plays.
+    Now {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+    },
+    /// Priority: air these files first in the next broadcast.
+    Queue {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+    },
+    /// End the current broadcast (relay off after the hold).
+    Stop,
+    /// Skip the item playing now.
+    Skip,
+    /// Re-read the playlists and the audio folder now.
+    Reload,
+    /// What was aired: the as-run log.
+    Log {
+        /// One day (YYYY-MM-DD); default today.
+        #[arg(long, value_name = "YYYY-MM-DD", conflicts_with_all = ["from", "to"])]
+        date: Option<String>,
+        /// First day of a range.
+        #[arg(long, value_name = "YYYY-MM-DD", requires = "to")]
+        from: Option<String>,
+        /// Last day of a range.
+        #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
+        to: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The periodic report for the commune: what was aired, missed and failed.
+    Report {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        from: String,
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        to: String,
+        /// md (Markdown) or csv.
+        #[arg(long, value_name = "md|csv", default_value = "md")]
+        format: String,
+    },
     /// Switch the amplifier relay by hand, to test the wiring.
     Relay {
         #[command(subcommand)]
@@ -99,6 +156,29 @@ pub fn run(cli: Cli) -> i32 {
         }
         Command::Play { files, no_relay } => play::run(cli.config.as_deref(), &files, no_relay),
         Command::Devices => devices::run(cli.config.as_deref()),
+        Command::Run => run::run(cli.config.as_deref()),
+        Command::Demo => demo::run(cli.config.as_deref()),
+        Command::Status { json } => control::status(cli.config.as_deref(), json),
+        Command::Now { files } => control::now(cli.config.as_deref(), &files),
+        Command::Queue { files } => control::queue(cli.config.as_deref(), &files),
+        Command::Stop => control::stop(cli.config.as_deref()),
+        Command::Skip => control::skip(cli.config.as_deref()),
+        Command::Reload => control::reload(cli.config.as_deref()),
+        Command::Log {
+            date,
+            from,
+            to,
+            json,
+        } => log::run(
+            cli.config.as_deref(),
+            date.as_deref(),
+            from.as_deref(),
+            to.as_deref(),
+            json,
+        ),
+        Command::Report { from, to, format } => {
+            report::run(cli.config.as_deref(), &from, &to, &format)
+        }
         Command::Relay { action } => relay::run(cli.config.as_deref(), action),
     }
 }

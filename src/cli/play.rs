@@ -80,6 +80,7 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
         clock.as_ref(),
         &shutdown,
         &mut printer,
+        &air::Controls::default(),
     );
     drop(guard);
 
@@ -144,12 +145,14 @@ fn prepare(cfg: &Config, files: &[String]) -> Vec<AirItem> {
                         0.0,
                     ),
                     duration: Some(probe.duration),
+                    sha256: probe.sha256.clone(),
                 },
                 Err(msg) => AirItem {
                     name: f.clone(),
                     source: Err(msg),
                     gain_db: 0.0,
                     duration: None,
+                    sha256: None,
                 },
             },
         )
@@ -250,6 +253,7 @@ impl AirEvents for Printer {
         match &report.outcome {
             Outcome::Played => println!("{cr}{line}  {}", lang.pick("đã phát", "played")),
             Outcome::Interrupted => println!("{cr}{line}  {}", lang.pick("bị ngắt", "interrupted")),
+            Outcome::Skipped => println!("{cr}{line}  {}", lang.pick("bỏ qua", "skipped")),
             Outcome::Failed(msg) => {
                 println!(
                     "{cr}{line}  {}",

@@ -32,6 +32,10 @@ pub fn run(config: Option<&Path>, action: RelayAction) -> i32 {
             return exit::CONFIG;
         }
     };
+    // While the service runs it owns the line: `on` and `off` ask it.
+    if let Some(code) = super::control::relay(&cfg, &action) {
+        return code;
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (mut out, mut err) = (io::stdout(), io::stderr());
     let code = match action {

@@ -1,6 +1,7 @@
 //! The media index: what probing learnt about each file of the audio folder,
 //! keyed by its path, size and modification time, in the state database. A
-//! changed file (new size or mtime) is simply probed again.
+//! changed file (new size or mtime) is simply probed again, and so is a
+//! file indexed before SHA-256 hashes were kept.
 
 use std::path::Path;
 
@@ -34,7 +35,7 @@ impl MediaIndex {
             .conn
             .query_row(
                 "SELECT duration_ms, codec, sample_rate, channels, error_kind, error_detail,
-                        loudness_lufs, true_peak_db, decode_errors
+                        loudness_lufs, true_peak_db, decode_errors, sha256
                  FROM media WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3",
                 params![rel, size as i64, mtime_ns],
                 |r| {
@@ -48,6 +49,7 @@ impl MediaIndex {
                         r.get::<_, Option<f64>>(6)?,
                         r.get::<_, Option<f64>>(7)?,
                         r.get::<_, Option<i64>>(8)?,
+                        r.get::<_, Option<String>>(9)?,
                     ))
                 },
             )
@@ -58,7 +60,9 @@ impl MediaIndex {
                 &kind,
                 detail.as_deref().unwrap_or(""),
             )),
-            (Some(ms), codec, rate, ch, None, _, lufs, peak, errs) => Ok(Probe {
+            // Probed before hashes were kept: probe again, once.
+            (Some(_), .., None) => return None,
+            (Some(ms), codec, rate, ch, None, _, lufs, peak, errs, sha256) => Ok(Probe {
                 duration: std::time::Duration::from_millis(ms as u64),
                 codec: codec.unwrap_or_default(),
                 sample_rate: rate.unwrap_or(0) as u32,
@@ -66,6 +70,7 @@ impl MediaIndex {
                 loudness_lufs: lufs,
                 true_peak_db: peak,
                 decode_errors: errs.unwrap_or(0) as u32,
+                sha256,
             }),
             _ => return None,
         })
@@ -79,8 +84,9 @@ impl MediaIndex {
             Ok(p) => self.conn.execute(
                 "INSERT OR REPLACE INTO media
                  (path, size, mtime_ns, duration_ms, codec, sample_rate, channels,
-                  loudness_lufs, true_peak_db, decode_errors, error_kind, error_detail, probed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL, NULL, ?11)",
+                  loudness_lufs, true_peak_db, decode_errors, sha256, error_kind, error_detail,
+                  probed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, ?12)",
                 params![
                     rel,
                     size as i64,
@@ -92,6 +98,7 @@ impl MediaIndex {
                     p.loudness_lufs,
                     p.true_peak_db,
                     p.decode_errors,
+                    p.sha256,
                     now
                 ],
             ),
@@ -124,6 +131,7 @@ mod tests {
             loudness_lufs: Some(-23.5),
             true_peak_db: Some(-3.1),
             decode_errors: 0,
+            sha256: Some("ab".repeat(32)),
         };
         idx.store("a.mp3", 100, 7, &Ok(p.clone()));
         assert_eq!(idx.lookup("a.mp3", 100, 7), Some(Ok(p)));
@@ -139,5 +147,22 @@ mod tests {
             idx.lookup("a.mp3", 101, 7),
             Some(Err(ProbeError::Unsupported("Opus".into())))
         );
+    }
+
+    #[test]
+    fn a_row_without_a_hash_is_probed_again() {
+        let idx = MediaIndex::in_memory();
+        let p = Probe {
+            duration: Duration::from_millis(1_000),
+            codec: "mp3".into(),
+            sample_rate: 22050,
+            channels: 1,
+            loudness_lufs: None,
+            true_peak_db: None,
+            decode_errors: 0,
+            sha256: None,
+        };
+        idx.store("old.mp3", 10, 1, &Ok(p));
+        assert_eq!(idx.lookup("old.mp3", 10, 1), None);
     }
 }

@@ -1,13 +1,17 @@
 //! Decoding audio files with symphonia, and probing one: what it is (codec,
 //! rate, channels), how long it plays, its loudness (EBU R128) and true peak.
-//! Probing decodes the whole file once; the media index keeps the result.
+//! Probing decodes the whole file once, and hashes its bytes (SHA-256, for
+//! the as-run log: which exact recording aired); the media index keeps the
+//! result.
 //! It does not judge cut-off uploads; that is ingest's job.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
 use ebur128::{EbuR128, Mode};
+use sha2::{Digest, Sha256};
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{self, CodecType, DecoderOptions};
 use symphonia::core::errors::Error as SymError;
@@ -32,6 +36,11 @@ pub struct Probe {
     pub true_peak_db: Option<f64>,
     /// Packets that could not be decoded and were skipped.
     pub decode_errors: u32,
+    /// SHA-256 of the file's bytes, lowercase hex: the as-run log records it
+    /// so that a report can prove which recording aired, even after the
+    /// file was replaced under the same name. None only in an index row
+    /// written before hashes were kept.
+    pub sha256: Option<String>,
 }
 
 /// Why a file cannot be aired.
@@ -311,6 +320,7 @@ pub fn probe(path: &Path) -> Result<Probe, ProbeError> {
         None => (None, None),
     };
     let duration = Duration::from_millis(dec.frames * 1000 / dec.sample_rate as u64);
+    let sha256 = sha256_file(path).map_err(|e| ProbeError::Io(e.to_string()))?;
     Ok(Probe {
         duration,
         codec: dec.codec,
@@ -319,5 +329,57 @@ pub fn probe(path: &Path) -> Result<Probe, ProbeError> {
         loudness_lufs,
         true_peak_db,
         decode_errors: dec.decode_errors,
+        sha256: Some(sha256),
     })
+}
+
+/// The SHA-256 of a file's bytes as lowercase hex, read 64 KiB at a time.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_is_lowercase_hex_of_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("abc");
+        std::fs::write(&f, b"abc").unwrap();
+        assert_eq!(
+            sha256_file(&f).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        // Longer than one 64 KiB read.
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; 200_000]).unwrap();
+        let mut h = Sha256::new();
+        h.update(vec![b'a'; 200_000]);
+        let expected: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(sha256_file(&big).unwrap(), expected);
+    }
+
+    #[test]
+    fn probing_a_sample_gives_its_hash() {
+        let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio/nhac-hieu.mp3");
+        let p = probe(&f).unwrap();
+        assert_eq!(p.sha256, Some(sha256_file(&f).unwrap()));
+        assert_eq!(p.sha256.as_deref().map(str::len), Some(64));
+    }
 }

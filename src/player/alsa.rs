@@ -37,8 +37,16 @@ pub struct DeviceInfo {
     pub description: String,
 }
 
+/// Keeps alsa-lib's own complaints (written to stderr by default) off the
+/// operator's screen while this thread talks to ALSA: loa says what is wrong
+/// in its own words. Dropping the handle lets them through again.
+fn quiet_alsa() -> Option<std::rc::Rc<std::cell::RefCell<alsa::Output>>> {
+    alsa::Output::local_error_handler().ok()
+}
+
 /// The output devices ALSA offers.
 pub fn list_devices() -> Vec<DeviceInfo> {
+    let _quiet = quiet_alsa();
     let host = cpal::default_host();
     let Ok(devices) = host.output_devices() else {
         return vec![];
@@ -128,12 +136,14 @@ impl Output for AlsaOutput {
     }
 
     fn check(&self) -> Result<(), AudioError> {
+        let _quiet = quiet_alsa();
         let device = find_device(&self.device)?;
         choose_config(&device).map_err(|d| self.open_error(d))?;
         Ok(())
     }
 
     fn open(&self) -> Result<Box<dyn Sink>, AudioError> {
+        let _quiet = quiet_alsa();
         let name = self.device.clone();
         let device = find_device(&name)?;
         let open_err = |detail: String| self.open_error(detail);

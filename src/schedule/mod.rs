@@ -3,6 +3,7 @@
 //! day unsafe or impossible. Pure: no IO, no clock; `now` and the media facts
 //! come in as arguments, so a year of days plans in milliseconds.
 
+pub mod agenda;
 pub mod clock;
 
 use std::path::PathBuf;
@@ -75,6 +76,8 @@ pub struct PlannedBroadcast {
     pub end: Timestamp,
     pub relay_off: Timestamp,
     pub tags: Vec<String>,
+    /// The silence between its items.
+    pub gap: Duration,
     pub items: Vec<PlannedItem>,
 }
 
@@ -238,6 +241,7 @@ pub fn plan_day(
             end: ts(cursor),
             relay_off: ts(cursor + ms(s.hold)),
             tags: b.tags.clone(),
+            gap: Duration::from_millis(gap as u64),
             items,
         };
         let on_for = Duration::from_millis(

@@ -1,0 +1,651 @@
+//! `loa status`, `loa now`, `loa queue`, `loa stop`, `loa skip`, `loa reload`,
+//! and `loa relay on|off|status` while the service runs: the operator's side
+//! of the control socket. Each sends one request to the running daemon and
+//! shows its answer; none of them airs or switches anything itself. When no
+//! daemon runs they say so plainly (except `loa relay`, which then drives the
+//! line itself, see `cli::relay`).
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::{RelayAction, context, exit};
+use crate::config::Config;
+use crate::control::client::{self, ClientError};
+use crate::control::protocol::{Request, Response, Status};
+use crate::duration;
+use crate::lang::Lang;
+use crate::shutdown::Shutdown;
+use crate::tr;
+
+/// How long a status may take: the daemon answers it from memory.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a command may take to be accepted (not carried out).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+/// A reload re-reads the playlists and may probe new audio first.
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `loa status [--json]`.
+pub fn status(config: Option<&Path>, json: bool) -> i32 {
+    let Some(cfg) = load(config) else {
+        return exit::CONFIG;
+    };
+    let lang = cfg.lang;
+    match client::request(&cfg.control.socket, &Request::Status, STATUS_TIMEOUT) {
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            exit::PROBLEMS
+        }
+        Ok(Response {
+            ok: true,
+            status: Some(s),
+            ..
+        }) => {
+            let text = if json {
+                match serde_json::to_string_pretty(&s) {
+                    Ok(t) => t + "\n",
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return exit::PROBLEMS;
+                    }
+                }
+            } else {
+                render_status(&s, lang)
+            };
+            let mut out = std::io::stdout();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+            exit::OK
+        }
+        Ok(r) => {
+            let text = r.message.unwrap_or_else(|| {
+                tr!(
+                    lang,
+                    "dịch vụ loa không gửi trạng thái; hãy xem `journalctl -u loa -n 50`",
+                    "the loa service sent no status; see `journalctl -u loa -n 50`"
+                )
+            });
+            eprintln!("{text}");
+            exit::PROBLEMS
+        }
+    }
+}
+
+/// `loa now FILE...`: emergency, at once.
+pub fn now(config: Option<&Path>, files: &[String]) -> i32 {
+    command(
+        config,
+        Request::Now {
+            files: as_sent(files),
+        },
+    )
+}
+
+/// `loa queue FILE...`: first in the next broadcast.
+pub fn queue(config: Option<&Path>, files: &[String]) -> i32 {
+    command(
+        config,
+        Request::Queue {
+            files: as_sent(files),
+        },
+    )
+}
+
+/// `loa stop`.
+pub fn stop(config: Option<&Path>) -> i32 {
+    command(config, Request::Stop)
+}
+
+/// `loa skip`.
+pub fn skip(config: Option<&Path>) -> i32 {
+    command(config, Request::Skip)
+}
+
+/// `loa reload`.
+pub fn reload(config: Option<&Path>) -> i32 {
+    command(config, Request::Reload)
+}
+
+/// Loads the config, printing its problems; None means exit 2.
+fn load(config: Option<&Path>) -> Option<Config> {
+    match context::load_config(config) {
+        Ok(c) => Some(c),
+        Err((_, problems)) => {
+            for p in problems {
+                eprintln!("{p}");
+            }
+            None
+        }
+    }
+}
+
+/// The file arguments as the daemon must see them: the daemon runs in
+/// another folder, so a file found from here is sent as an absolute path;
+/// anything else is a name in the audio folder and goes as typed (the same
+/// order of lookup as `loa play`).
+fn as_sent(files: &[String]) -> Vec<String> {
+    files
+        .iter()
+        .map(|f| {
+            let p = Path::new(f);
+            if p.is_file() {
+                let abs = std::fs::canonicalize(p)
+                    .or_else(|_| std::env::current_dir().map(|d| d.join(p)))
+                    .unwrap_or_else(|_| p.to_path_buf());
+                abs.to_string_lossy().into_owned()
+            } else {
+                f.clone()
+            }
+        })
+        .collect()
+}
+
+/// Sends a command and shows the answer; 0 when the daemon took it.
+fn command(config: Option<&Path>, req: Request) -> i32 {
+    let Some(cfg) = load(config) else {
+        return exit::CONFIG;
+    };
+    let lang = cfg.lang;
+    let timeout = match req {
+        Request::Reload => RELOAD_TIMEOUT,
+        _ => COMMAND_TIMEOUT,
+    };
+    match client::request(&cfg.control.socket, &req, timeout) {
+        Ok(r) => show_answer(r, lang),
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            if matches!(e, ClientError::NotRunning { .. })
+                && matches!(req, Request::Now { .. } | Request::Queue { .. })
+            {
+                eprintln!(
+                    "{}",
+                    tr!(
+                        lang,
+                        "Chưa phát gì cả. Để phát ngay mà không cần dịch vụ, dùng `loa play TỆP...`.",
+                        "Nothing was aired. To air files now without the service, use `loa play FILE...`."
+                    )
+                );
+            }
+            exit::PROBLEMS
+        }
+    }
+}
+
+/// Prints the daemon's message (stdout when it took the command, stderr
+/// when it refused); the exit code.
+fn show_answer(r: Response, lang: Lang) -> i32 {
+    if r.ok {
+        let text = r.message.unwrap_or_else(|| {
+            tr!(
+                lang,
+                "Dịch vụ loa đã nhận lệnh.",
+                "The loa service took the command."
+            )
+        });
+        println!("{text}");
+        exit::OK
+    } else {
+        let text = r.message.unwrap_or_else(|| {
+            tr!(
+                lang,
+                "dịch vụ loa từ chối lệnh mà không nói lý do; hãy xem `loa status` và `journalctl -u loa -n 50`",
+                "the loa service refused the command without a reason; see `loa status` and `journalctl -u loa -n 50`"
+            )
+        });
+        eprintln!("{text}");
+        exit::PROBLEMS
+    }
+}
+
+/// How long `loa relay` waits for the service: `off` also runs after the
+/// service stopped (systemd's ExecStopPost) and must not linger.
+const RELAY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// `loa relay on|off|status` when a loa service may be running: while it
+/// runs it owns the relay line, so `on` and `off` ask it. Returns the exit
+/// code when the service handled the command, None when the caller must
+/// drive the line itself: no service runs, `off` could not be passed on
+/// (switching off directly is always the safe attempt), `--for` does not
+/// parse (the caller says so), or `status` (which shows the service's view
+/// first).
+pub fn relay(cfg: &Config, action: &RelayAction) -> Option<i32> {
+    let lang = cfg.lang;
+    let socket = &cfg.control.socket;
+    let (on, for_) = match action {
+        RelayAction::Status => {
+            relay_status(cfg);
+            return None;
+        }
+        RelayAction::Off => (false, None),
+        RelayAction::On { for_: None } => (true, None),
+        RelayAction::On { for_: Some(t) } => (true, Some(duration::parse(t)?)),
+    };
+    // Ctrl-C during --for must still switch off: watch for it before on.
+    let shutdown = match for_ {
+        Some(_) => match Shutdown::from_signals() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!(
+                    "{}",
+                    tr!(
+                        lang,
+                        "không theo dõi được tín hiệu Ctrl-C/SIGTERM ({e}); rơ-le không được bật",
+                        "cannot watch for Ctrl-C/SIGTERM ({e}); the relay was not switched on"
+                    )
+                );
+                return Some(exit::PROBLEMS);
+            }
+        },
+        None => None,
+    };
+    let answer = match client::request(socket, &Request::Relay { on }, RELAY_TIMEOUT) {
+        Ok(r) => r,
+        Err(ClientError::NotRunning { .. }) => return None,
+        Err(e) if !on => {
+            eprintln!("{}", e.message(lang));
+            eprintln!(
+                "{}",
+                tr!(
+                    lang,
+                    "Thử tự tắt rơ-le trực tiếp.",
+                    "Trying to switch the relay off directly."
+                )
+            );
+            return None;
+        }
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            return Some(exit::PROBLEMS);
+        }
+    };
+    let code = show_answer(answer, lang);
+    let (Some(d), Some(shutdown), exit::OK) = (for_, shutdown, code) else {
+        return Some(code);
+    };
+    let shown = duration::human(d, lang);
+    println!(
+        "{}",
+        tr!(
+            lang,
+            "Dịch vụ loa giữ rơ-le bật trong {shown}; bấm Ctrl-C để tắt sớm hơn.",
+            "The loa service keeps the relay on for {shown}; press Ctrl-C to switch it off sooner."
+        )
+    );
+    let _ = std::io::stdout().flush();
+    shutdown.wait_timeout(d);
+    match client::request(socket, &Request::Relay { on: false }, RELAY_TIMEOUT) {
+        Ok(r) => Some(show_answer(r, lang)),
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            Some(exit::PROBLEMS)
+        }
+    }
+}
+
+/// The service's view of the relay, ahead of what `loa relay status` reads
+/// from the line itself.
+fn relay_status(cfg: &Config) {
+    let lang = cfg.lang;
+    match client::request(&cfg.control.socket, &Request::Status, RELAY_TIMEOUT) {
+        Ok(Response {
+            status: Some(s), ..
+        }) => {
+            let state = relay_text(&s, lang);
+            println!(
+                "{}",
+                tr!(
+                    lang,
+                    "Dịch vụ loa: rơ-le {state}.",
+                    "The loa service: relay {state}."
+                )
+            );
+        }
+        Ok(r) => {
+            if let Some(m) = r.message {
+                eprintln!("{m}");
+            }
+        }
+        Err(ClientError::NotRunning { .. }) => println!(
+            "{}",
+            tr!(
+                lang,
+                "Dịch vụ loa không chạy; trạng thái dưới đây được đọc trực tiếp.",
+                "The loa service is not running; what follows is read directly."
+            )
+        ),
+        Err(e) => eprintln!("{}", e.message(lang)),
+    }
+}
+
+/// `loa status` for a person: a few labelled lines, then today's
+/// broadcasts.
+pub fn render_status(s: &Status, lang: Lang) -> String {
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut row = |label: &str, value: String| rows.push((label.to_string(), value));
+
+    let playing = match &s.playing {
+        None => lang.pick("không có gì", "nothing").to_string(),
+        Some(p) => {
+            let elapsed = duration::clock(secs(p.elapsed_s));
+            let progress = match p.total_s {
+                Some(t) => format!("{elapsed} / {}", duration::clock(secs(t))),
+                None => elapsed,
+            };
+            let (file, index, count) = (&p.file, p.index, p.count);
+            let priority = priority_word(&p.priority, lang);
+            let of = match &p.broadcast {
+                Some(b) => tr!(lang, " của \"{b}\"", " of \"{b}\""),
+                None => String::new(),
+            };
+            tr!(
+                lang,
+                "{file} ({progress}), mục {index}/{count}{of}, mức {priority}",
+                "{file} ({progress}), item {index} of {count}{of}, {priority}"
+            )
+        }
+    };
+    row(lang.pick("Đang phát", "Playing"), playing);
+
+    let next = match &s.next {
+        None => lang
+            .pick("không có buổi phát nào sắp tới", "no broadcast planned")
+            .to_string(),
+        Some(n) => {
+            let title = title_text(n.title.as_deref(), lang);
+            let at = when(&n.at, &s.now);
+            let relay_on = when(&n.relay_on, &s.now);
+            match between(&s.now, &n.at) {
+                Some(d) => {
+                    let d = duration::human(d, lang);
+                    tr!(
+                        lang,
+                        "{title} lúc {at} (sau {d}; bật rơ-le lúc {relay_on})",
+                        "{title} at {at} (in {d}; relay on at {relay_on})"
+                    )
+                }
+                None => tr!(
+                    lang,
+                    "{title} lúc {at} (bật rơ-le lúc {relay_on})",
+                    "{title} at {at} (relay on at {relay_on})"
+                ),
+            }
+        }
+    };
+    row(lang.pick("Tiếp theo", "Next"), next);
+    row(lang.pick("Rơ-le", "Relay"), relay_text(s, lang));
+
+    let clock = if s.clock_synced {
+        lang.pick("đã đồng bộ", "synchronised").to_string()
+    } else {
+        lang.pick(
+            "CHƯA đồng bộ: không phát gì cho đến khi đồng bộ; hãy kiểm tra mạng và NTP (`timedatectl status`)",
+            "NOT synchronised: nothing airs until it is; check the network and NTP (`timedatectl status`)",
+        )
+        .to_string()
+    };
+    row(lang.pick("Đồng hồ", "Clock"), clock);
+    row(
+        lang.pick("Đầu ra âm thanh", "Sound output"),
+        s.audio_device.clone(),
+    );
+    row(
+        lang.pick("Danh sách phát", "Playlist"),
+        s.playlist
+            .clone()
+            .unwrap_or_else(|| lang.pick("không có cho hôm nay", "none for today").into()),
+    );
+    if !s.queued.is_empty() {
+        let files = s.queued.join(", ");
+        row(
+            lang.pick("Chờ ưu tiên", "Queued"),
+            tr!(
+                lang,
+                "{files} (phát đầu tiên trong buổi phát tới)",
+                "{files} (first in the next broadcast)"
+            ),
+        );
+    }
+    if let Some(e) = &s.last_error {
+        row(lang.pick("Lỗi gần nhất", "Last error"), e.clone());
+    }
+    if let Some(e) = &s.plan_error {
+        row(
+            lang.pick("Lỗi danh sách phát", "Playlist error"),
+            tr!(
+                lang,
+                "{e}\nKế hoạch đúng gần nhất vẫn được dùng. Hãy sửa tệp: loa tự đọc lại khi tệp thay đổi (`loa check` liệt kê mọi lỗi).",
+                "{e}\nThe last good plan stays in effect. Correct the file: loa reads it again when it changes (`loa check` lists every problem)."
+            ),
+        );
+    }
+    for w in &s.warnings {
+        row(lang.pick("Cảnh báo", "Warning"), w.clone());
+    }
+
+    let width = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for (label, value) in &rows {
+        let pad = " ".repeat(width - label.chars().count());
+        let mut lines = value.lines();
+        out += &format!("{label}:{pad} {}\n", lines.next().unwrap_or(""));
+        for more in lines {
+            out += &format!("{} {more}\n", " ".repeat(width + 1));
+        }
+    }
+
+    let day = date_of(&s.now).unwrap_or_default();
+    out.push('\n');
+    if s.today.is_empty() {
+        out += &tr!(
+            lang,
+            "Hôm nay ({day}): không có buổi phát nào.\n",
+            "Today ({day}): no broadcasts.\n"
+        );
+    } else {
+        out += &tr!(lang, "Hôm nay ({day}):\n", "Today ({day}):\n");
+        let titles: Vec<String> = s
+            .today
+            .iter()
+            .map(|b| title_text(b.title.as_deref(), lang))
+            .collect();
+        let tw = titles.iter().map(|t| t.chars().count()).max().unwrap_or(0);
+        for (b, title) in s.today.iter().zip(&titles) {
+            let pad = " ".repeat(tw - title.chars().count());
+            let at = when(&b.at, &s.now);
+            let word = broadcast_word(&b.status, lang);
+            out += &format!("  {at}  {title}{pad}  {word}\n");
+        }
+    }
+    out
+}
+
+/// "BẬT từ 05:59:57 (1 phút 15 giây), sim".
+fn relay_text(s: &Status, lang: Lang) -> String {
+    let word = match (s.relay.on, lang) {
+        (true, Lang::Vi) => "BẬT",
+        (false, Lang::Vi) => "TẮT",
+        (true, Lang::En) => "ON",
+        (false, Lang::En) => "OFF",
+    };
+    let mut text = word.to_string();
+    if let Some(since) = &s.relay.since {
+        let at = when(since, &s.now);
+        text += &match between(since, &s.now) {
+            Some(d) => {
+                let d = duration::human(d, lang);
+                tr!(lang, " từ {at} ({d})", " since {at} ({d})")
+            }
+            None => tr!(lang, " từ {at}", " since {at}"),
+        };
+    }
+    if !s.relay.backend.is_empty() {
+        text += ", ";
+        text += &s.relay.backend;
+    }
+    text
+}
+
+fn secs(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or_default()
+}
+
+fn title_text(title: Option<&str>, lang: Lang) -> String {
+    match title {
+        Some(t) => format!("\"{t}\""),
+        None => lang.pick("(không tên)", "(untitled)").to_string(),
+    }
+}
+
+/// The date part of an RFC 3339 time, when it is one.
+fn date_of(t: &str) -> Option<&str> {
+    t.parse::<Timestamp>().ok()?;
+    t.get(..10)
+}
+
+/// "06:00:00" for a time on the daemon's today, "2026-01-21 06:00:00" for
+/// another day; the text as sent when it is not RFC 3339. The daemon sends
+/// the commune's local time, so the text itself is read, not converted.
+fn when(t: &str, now: &str) -> String {
+    let (Some(date), Some(time)) = (date_of(t), t.get(11..19)) else {
+        return t.to_string();
+    };
+    if date_of(now) == Some(date) {
+        time.to_string()
+    } else {
+        format!("{date} {time}")
+    }
+}
+
+/// From `a` to `b`, when both are RFC 3339 and `b` is not before `a`.
+fn between(a: &str, b: &str) -> Option<Duration> {
+    let (a, b) = (a.parse::<Timestamp>().ok()?, b.parse::<Timestamp>().ok()?);
+    let ms = b.as_millisecond() - a.as_millisecond();
+    // Whole seconds: "in 10 h 58 min 48 s", not tenths.
+    (ms >= 0).then(|| Duration::from_secs((ms as u64).div_ceil(1000)))
+}
+
+fn priority_word(p: &str, lang: Lang) -> String {
+    let (vi, en) = match p {
+        "normal" => ("thường", "normal"),
+        "priority" => ("ưu tiên", "priority"),
+        "emergency" => ("KHẨN CẤP", "EMERGENCY"),
+        other => (other, other),
+    };
+    lang.pick(vi, en).to_string()
+}
+
+fn broadcast_word(status: &str, lang: Lang) -> String {
+    let (vi, en) = match status {
+        "pending" => ("chờ phát", "pending"),
+        "playing" => ("đang phát", "playing"),
+        "aired" => ("đã phát", "aired"),
+        "partial" => ("phát dở", "partly aired"),
+        "late" => ("phát muộn", "aired late"),
+        "missed" => ("bị lỡ", "missed"),
+        "failed" => ("lỗi", "failed"),
+        "skipped" => ("đã bỏ qua", "skipped"),
+        other => (other, other),
+    };
+    lang.pick(vi, en).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::fake::sample_status;
+
+    #[test]
+    fn the_human_status_in_english() {
+        let text = render_status(&sample_status(), Lang::En);
+        assert_eq!(
+            text,
+            "\
+Playing:      tin-tuc.mp3 (1:12 / 3:05), item 2 of 3 of \"Bản tin sáng\", normal
+Next:         \"Bản tin chiều\" at 17:00:00 (in 10 h 58 min 48 s; relay on at 16:59:57)
+Relay:        ON since 05:59:57 (1 min 15 s), sim
+Clock:        synchronised
+Sound output: default
+Playlist:     playlists/default.toml
+
+Today (2026-01-20):
+  06:00:00  \"Bản tin sáng\"   playing
+  17:00:00  \"Bản tin chiều\"  pending
+"
+        );
+    }
+
+    #[test]
+    fn the_human_status_in_vietnamese_with_trouble() {
+        let mut s = sample_status();
+        s.playing = None;
+        s.next = None;
+        s.relay.on = false;
+        s.relay.since = None;
+        s.clock_synced = false;
+        s.last_error = Some("không mở được thiết bị âm thanh".into());
+        s.plan_error = Some("playlists/2026-01-20.toml:3:1: lỗi".into());
+        s.queued = vec!["a.mp3".into()];
+        s.today[0].status = "missed".into();
+        s.today[1].status = "late".into();
+        let text = render_status(&s, Lang::Vi);
+        for want in [
+            "Đang phát:",
+            "không có gì",
+            "không có buổi phát nào sắp tới",
+            "Rơ-le:",
+            "TẮT, sim",
+            "CHƯA đồng bộ: không phát gì cho đến khi đồng bộ",
+            "Lỗi gần nhất:",
+            "Lỗi danh sách phát: playlists/2026-01-20.toml:3:1: lỗi\n",
+            "Kế hoạch đúng gần nhất vẫn được dùng",
+            "a.mp3 (phát đầu tiên",
+            "Hôm nay (2026-01-20):",
+            "\"Bản tin sáng\"   bị lỡ",
+            "phát muộn",
+        ] {
+            assert!(text.contains(want), "{want:?} missing from\n{text}");
+        }
+    }
+
+    #[test]
+    fn times_on_another_day_show_the_date() {
+        let now = "2026-01-20T23:59:00+07:00";
+        assert_eq!(
+            when("2026-01-21T06:00:00+07:00", now),
+            "2026-01-21 06:00:00"
+        );
+        assert_eq!(when("2026-01-20T06:00:00.250+07:00", now), "06:00:00");
+        assert_eq!(when("soon", now), "soon");
+        assert_eq!(
+            between(now, "2026-01-21T00:00:30+07:00"),
+            Some(Duration::from_secs(90))
+        );
+        assert_eq!(between("2026-01-21T00:00:30+07:00", now), None);
+    }
+
+    #[test]
+    fn unknown_words_are_shown_as_sent() {
+        assert_eq!(broadcast_word("paused", Lang::Vi), "paused");
+        assert_eq!(priority_word("emergency", Lang::Vi), "KHẨN CẤP");
+    }
+
+    #[test]
+    fn files_found_here_are_sent_as_absolute_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x.mp3");
+        std::fs::write(&f, b"").unwrap();
+        let given = vec![f.display().to_string(), "in-the-library.mp3".into()];
+        let sent = as_sent(&given);
+        assert_eq!(
+            sent[0],
+            std::fs::canonicalize(&f).unwrap().display().to_string()
+        );
+        assert_eq!(sent[1], "in-the-library.mp3");
+    }
+}

@@ -1,0 +1,304 @@
+//! `loa log`: what the as-run log holds for a day or a range of days, as a
+//! table in the operator's language or as JSON for other programs. It only
+//! reads: a missing state database means nothing has aired yet, and is not
+//! created.
+//!
+//! The JSON is an array with one object per item attempt, in order of day
+//! and time: "id", "day" (YYYY-MM-DD), "broadcast_key", "broadcast" (title
+//! or null), "tags", "file", "sha256", "scheduled", "started", "ended" (RFC
+//! 3339 with the commune's offset, or null), "status" (played, failed,
+//! missed, interrupted, skipped), "priority" (normal, priority, emergency),
+//! "error", "late", "clock_synced".
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use jiff::civil::Date;
+use serde_json::json;
+
+use super::context::{self, weekday_name};
+use super::exit;
+use crate::asrun::{AsRun, Row, Status, report::on_air_ms};
+use crate::config::Config;
+use crate::lang::Lang;
+use crate::schedule::clock::SystemClock;
+use crate::schedule::{local_time, rfc3339};
+use crate::{duration, tr};
+
+pub fn run(
+    config: Option<&Path>,
+    date: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    json: bool,
+) -> i32 {
+    let cfg = match context::load_config(config) {
+        Ok(c) => c,
+        Err((_, ps)) => {
+            for p in ps {
+                eprintln!("{p}");
+            }
+            return exit::CONFIG;
+        }
+    };
+    let lang = cfg.lang;
+    let range = match (from, to) {
+        (Some(f), Some(t)) => date_range(f, t, lang),
+        _ => context::day(date, &cfg, &SystemClock).map(|d| (d, d)),
+    };
+    let (from, to) = match range {
+        Ok(r) => r,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return exit::CONFIG;
+        }
+    };
+    let rows = match read(&cfg, from, to) {
+        Ok(rows) => rows,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return exit::PROBLEMS;
+        }
+    };
+    let out = if json {
+        let list: Vec<_> = rows.iter().flatten().map(|r| to_json(r, &cfg)).collect();
+        serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
+    } else {
+        table(rows.as_deref(), from, to, &cfg)
+    };
+    emit(&out);
+    exit::OK
+}
+
+/// Writes to stdout. A reader that went away (`loa log | head`) is not an
+/// error worth a panic: the rest is simply not shown.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// `--from` and `--to` as dates, `from` not after `to`; else the message.
+pub fn date_range(from: &str, to: &str, lang: Lang) -> Result<(Date, Date), String> {
+    let parse = |flag: &str, s: &str| {
+        crate::playlist::parse_file_date(s.trim()).ok_or_else(|| {
+            tr!(
+                lang,
+                "{flag} \"{s}\" không phải là một ngày có thật; hãy viết NĂM-THÁNG-NGÀY, ví dụ 2026-01-20",
+                "{flag} \"{s}\" is not a real date; write YEAR-MONTH-DAY, e.g. 2026-01-20"
+            )
+        })
+    };
+    let (f, t) = (parse("--from", from)?, parse("--to", to)?);
+    if f > t {
+        return Err(tr!(
+            lang,
+            "--from {f} ở sau --to {t}; ngày bắt đầu phải trước hoặc bằng ngày kết thúc",
+            "--from {f} is after --to {t}; the first day must come before or be the last day"
+        ));
+    }
+    Ok((f, t))
+}
+
+/// The rows of [from, to]; None when loa has never written a state
+/// database (nothing aired yet). Errors are the operator's message.
+pub fn read(cfg: &Config, from: Date, to: Date) -> Result<Option<Vec<Row>>, String> {
+    let lang = cfg.lang;
+    let log = match AsRun::open_existing(&cfg.paths.state) {
+        Ok(Some(log)) => log,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            return Err(tr!(
+                lang,
+                "không đọc được nhật ký phát: {e}; hãy kiểm tra quyền đọc thư mục trạng thái ([paths] state)",
+                "cannot read the as-run log: {e}; check the permissions of the state folder ([paths] state)"
+            ));
+        }
+    };
+    log.rows(from, to).map(Some).map_err(|e| e.message(lang))
+}
+
+/// One row as the JSON object documented above.
+pub fn to_json(row: &Row, cfg: &Config) -> serde_json::Value {
+    let r = &row.record;
+    let time = |t: Option<jiff::Timestamp>| t.map(|t| rfc3339(t, &cfg.tz));
+    json!({
+        "id": row.id,
+        "day": r.day.to_string(),
+        "broadcast_key": r.broadcast_key,
+        "broadcast": r.broadcast,
+        "tags": r.tags,
+        "file": r.file,
+        "sha256": r.sha256,
+        "scheduled": time(r.scheduled),
+        "started": time(r.started),
+        "ended": time(r.ended),
+        "status": r.status,
+        "priority": r.priority,
+        "error": r.error,
+        "late": r.late,
+        "clock_synced": r.clock_synced,
+    })
+}
+
+/// "Thứ Ba 20/01/2026" / "Tuesday 2026-01-20".
+pub fn day_name(d: Date, lang: Lang) -> String {
+    let wd = weekday_name(d.weekday(), lang);
+    format!("{wd} {}", short_date(d, lang))
+}
+
+/// "20/01/2026" / "2026-01-20".
+pub fn short_date(d: Date, lang: Lang) -> String {
+    let (dd, mm, yyyy) = (d.day(), d.month(), d.year());
+    tr!(lang, "{dd:02}/{mm:02}/{yyyy}", "{yyyy}-{mm:02}-{dd:02}")
+}
+
+/// What the error column shows: the recorded reason, or for an item with a
+/// start and no end, what that means.
+pub fn reason(row: &Row, lang: Lang) -> String {
+    let r = &row.record;
+    match &r.error {
+        Some(e) => e.replace(['\n', '\r'], " "),
+        None if r.status == Status::Interrupted && r.ended.is_none() => tr!(
+            lang,
+            "chưa ghi giờ kết thúc: đang phát, hoặc loa đã bị dừng đột ngột (mất điện, khởi động lại)",
+            "no end recorded: playing now, or loa was stopped abruptly (power cut, restart)"
+        ),
+        None => String::new(),
+    }
+}
+
+/// The operator's table.
+fn table(rows: Option<&[Row]>, from: Date, to: Date, cfg: &Config) -> String {
+    let mut o = String::new();
+    let lang = cfg.lang;
+    let zone = &cfg.timezone_name;
+    if from == to {
+        let day = day_name(from, lang);
+        let _ = writeln!(
+            o,
+            "{}",
+            tr!(
+                lang,
+                "Nhật ký phát thanh {day} (giờ {zone})",
+                "As-run log for {day} ({zone} time)"
+            )
+        );
+    } else {
+        let (f, t) = (short_date(from, lang), short_date(to, lang));
+        let _ = writeln!(
+            o,
+            "{}",
+            tr!(
+                lang,
+                "Nhật ký phát thanh từ ngày {f} đến ngày {t} (giờ {zone})",
+                "As-run log from {f} to {t} ({zone} time)"
+            )
+        );
+    }
+    let Some(rows) = rows else {
+        let state = crate::problem::display_path(&cfg.paths.state);
+        let _ = writeln!(
+            o,
+            "{}",
+            tr!(
+                lang,
+                "Nhật ký phát trống: loa chưa phát gì (chưa có cơ sở dữ liệu trong thư mục trạng thái {state}).",
+                "The as-run log is empty: loa has not aired anything yet (no database in the state folder {state})."
+            )
+        );
+        return o;
+    };
+    if rows.is_empty() {
+        let _ = writeln!(
+            o,
+            "{}",
+            tr!(
+                lang,
+                "Không có gì trong nhật ký phát cho thời gian này.",
+                "Nothing in the as-run log for this time."
+            )
+        );
+        return o;
+    }
+    let header = [
+        lang.pick("Giờ", "Time"),
+        lang.pick("Buổi phát", "Broadcast"),
+        lang.pick("Tệp", "File"),
+        lang.pick("Dài", "Length"),
+        lang.pick("Tình trạng", "Status"),
+        lang.pick("Ưu tiên", "Priority"),
+        lang.pick("Lỗi", "Error"),
+    ]
+    .map(String::from);
+    let mut day = None;
+    let mut table: Vec<[String; 7]> = Vec::new();
+    for row in rows {
+        let r = &row.record;
+        if day != Some(r.day) {
+            if !table.is_empty() {
+                print_rows(&mut o, &header, &table);
+                table.clear();
+            }
+            day = Some(r.day);
+            o.push('\n');
+            if from != to {
+                let _ = writeln!(o, "{}", day_name(r.day, lang));
+            }
+        }
+        let time = r
+            .started
+            .or(r.scheduled)
+            .map(|t| local_time(t, &cfg.tz))
+            .unwrap_or_default();
+        let length = match (r.started, r.ended) {
+            (Some(_), Some(_)) => {
+                duration::clock(std::time::Duration::from_millis(on_air_ms(r) as u64))
+            }
+            _ => String::new(),
+        };
+        let mut status = r.status.label(lang).to_string();
+        if r.late {
+            status += lang.pick(", muộn", ", late");
+        }
+        if !r.clock_synced {
+            status += lang.pick(", đồng hồ chưa đồng bộ", ", clock not synced");
+        }
+        table.push([
+            time,
+            r.broadcast.clone().unwrap_or_else(|| "—".into()),
+            r.file.clone(),
+            length,
+            status,
+            r.priority.label(lang).to_string(),
+            reason(row, lang),
+        ]);
+    }
+    print_rows(&mut o, &header, &table);
+    o
+}
+
+/// Prints aligned columns (by characters: Vietnamese text is NFC); the
+/// last column is not padded.
+fn print_rows(o: &mut String, header: &[String; 7], rows: &[[String; 7]]) {
+    let width = |i: usize| {
+        std::iter::once(header)
+            .chain(rows)
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..7).map(width).collect();
+    for r in std::iter::once(header).chain(rows) {
+        let mut line = String::from(" ");
+        for (i, cell) in r.iter().enumerate() {
+            line.push(' ');
+            line.push_str(cell);
+            if i + 1 < r.len() {
+                let pad = widths[i] - cell.chars().count();
+                line.extend(std::iter::repeat_n(' ', pad + 1));
+            }
+        }
+        let _ = writeln!(o, "{}", line.trim_end());
+    }
+}

@@ -1,0 +1,231 @@
+//! `loa run`: the service. Wires the real parts (relay, ALSA, as-run log,
+//! control socket, folder watcher, signals, systemd notifications) into the
+//! daemon loop and runs it until SIGTERM or SIGINT.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{mpsc, watch};
+
+use super::context;
+use super::exit;
+use crate::asrun::AsRun;
+use crate::config::Config;
+use crate::daemon::{self, Deps, RealAirer};
+use crate::player::alsa::AlsaOutput;
+use crate::relay::{self, RelayGuard};
+use crate::schedule::clock::{Clock, SystemClock, kernel_clock_synced};
+use crate::shutdown::Shutdown;
+use crate::tr;
+
+pub fn run(config: Option<&Path>) -> i32 {
+    let cfg = match context::load_config(config) {
+        Ok(c) => c,
+        Err((_, ps)) => {
+            for p in ps {
+                eprintln!("{p}");
+            }
+            return exit::CONFIG;
+        }
+    };
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    serve(cfg, clock, Arc::new(kernel_clock_synced), None)
+}
+
+/// Runs the service with this config until a signal (or `stop_after` says
+/// so, for `loa demo`). Returns the exit code.
+pub fn serve(
+    cfg: Config,
+    clock: Arc<dyn Clock>,
+    clock_synced: Arc<dyn Fn() -> bool + Send + Sync>,
+    stop: Option<watch::Receiver<bool>>,
+) -> i32 {
+    let lang = cfg.lang;
+    relay::install_panic_hook();
+    // The relay first: off before anything else happens.
+    let guard = match relay::open(&cfg, clock.clone())
+        .and_then(|r| RelayGuard::new(r, cfg.relay.max_on, clock.clone()))
+    {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("{}", e.message(lang));
+            return exit::PROBLEMS;
+        }
+    };
+    let asrun = match AsRun::open(&cfg.paths.state) {
+        Ok(a) => Arc::new(Mutex::new(a)),
+        Err(e) => {
+            eprintln!(
+                "{}",
+                tr!(
+                    lang,
+                    "không mở được nhật ký phát trong thư mục trạng thái: {e}; hãy kiểm tra quyền ghi và dung lượng đĩa",
+                    "cannot open the as-run log in the state folder: {e}; check write permission and free disk space"
+                )
+            );
+            return exit::PROBLEMS;
+        }
+    };
+    {
+        let a = asrun.clone();
+        guard.on_edge(move |edge| {
+            let cause = edge.cause.name();
+            if let Err(e) = a
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .relay_edge(edge.at, edge.on, cause)
+            {
+                tracing::error!(error = %e, "could not record a relay edge");
+            }
+        });
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::PROBLEMS;
+        }
+    };
+    let std_shutdown = Shutdown::new();
+    let output = Arc::new(AlsaOutput {
+        device: cfg.audio.device.clone(),
+        lang,
+    });
+    let airer = Arc::new(RealAirer {
+        relay: guard.clone(),
+        output,
+        clock: clock.clone(),
+        shutdown: std_shutdown.clone(),
+    });
+    let daemon_guard = guard.clone();
+    let code = runtime.block_on(async move {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        // SIGTERM / SIGINT end the service; SIGHUP re-reads the playlists.
+        let (changes_tx, changes_rx) = mpsc::unbounded_channel();
+        spawn_signals(stop_tx.clone(), std_shutdown.clone(), changes_tx.clone());
+        if let Some(mut ext) = stop {
+            let tx = stop_tx.clone();
+            let sd = std_shutdown.clone();
+            tokio::spawn(async move {
+                while ext.changed().await.is_ok() {
+                    if *ext.borrow() {
+                        sd.trigger(0);
+                        let _ = tx.send(true);
+                        break;
+                    }
+                }
+            });
+        }
+        let _watcher = watch_folders(&cfg, changes_tx);
+        let (req_tx, req_rx) = mpsc::channel(16);
+        let socket = cfg.control.socket.clone();
+        let server_stop = stop_rx.clone();
+        let server = tokio::spawn(async move {
+            if let Err(e) = crate::control::server::serve(&socket, req_tx, server_stop).await {
+                tracing::error!(error = %e, socket = %socket.display(), "control socket");
+                eprintln!("{e}");
+            }
+        });
+        let deps = Deps {
+            clock,
+            relay: daemon_guard,
+            airer,
+            asrun,
+            clock_synced,
+            requests: req_rx,
+            changes: changes_rx,
+            ready: Box::new(|| sd_notify("READY=1")),
+            alive: Box::new(|| sd_notify("WATCHDOG=1")),
+        };
+        tracing::info!(config = %cfg.path.display(), "loa starting");
+        let result = daemon::run(cfg, deps, stop_rx).await;
+        let _ = stop_tx.send(true);
+        let _ = server.await;
+        match result {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("{e}");
+                exit::PROBLEMS
+            }
+        }
+    });
+    let _ = guard.off_with(relay::EdgeCause::Shutdown);
+    code
+}
+
+fn spawn_signals(
+    stop: watch::Sender<bool>,
+    shutdown: Shutdown,
+    changes: mpsc::UnboundedSender<()>,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
+            tracing::error!("cannot listen for signals");
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = term.recv() => { shutdown.trigger(15); let _ = stop.send(true); break; }
+                _ = int.recv() => { shutdown.trigger(2); let _ = stop.send(true); break; }
+                _ = hup.recv() => { tracing::info!("SIGHUP: re-reading"); let _ = changes.send(()); }
+            }
+        }
+    });
+}
+
+/// Watches the playlists and audio folders (inotify); each change is sent
+/// on `changes` (the daemon debounces).
+fn watch_folders(
+    cfg: &Config,
+    changes: mpsc::UnboundedSender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::{RecursiveMode, Watcher};
+    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res
+            && !ev.kind.is_access()
+        {
+            let _ = changes.send(());
+        }
+    })
+    .map_err(|e| tracing::warn!(error = %e, "cannot watch folders; use `loa reload` after changes"))
+    .ok()?;
+    for (p, mode) in [
+        (&cfg.paths.playlists, RecursiveMode::NonRecursive),
+        (&cfg.paths.audio, RecursiveMode::Recursive),
+    ] {
+        if let Err(e) = w.watch(p, mode) {
+            tracing::warn!(error = %e, folder = %p.display(), "cannot watch folder");
+        }
+    }
+    Some(w)
+}
+
+/// Tells systemd (Type=notify) about the service, when run under it.
+pub fn sd_notify(state: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
+        return;
+    };
+    let path = path.to_string_lossy().into_owned();
+    let result = if let Some(abstract_name) = path.strip_prefix('@') {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes())
+            .and_then(|addr| sock.send_to_addr(state.as_bytes(), &addr))
+    } else {
+        sock.send_to(state.as_bytes(), &path)
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "sd_notify");
+    }
+}

@@ -1,0 +1,285 @@
+//! The control socket's protocol: JSON lines, one [`Request`] object per
+//! line from the client, one [`Response`] object per line back, then the
+//! server closes. These shapes are read by other programs and checks: change
+//! them only by adding optional fields. It must not do any IO.
+
+use serde::{Deserialize, Serialize};
+
+/// The longest request line the server reads (64 KiB): a request is a
+/// command and a few file names, so anything longer is a mistake or abuse.
+pub const MAX_REQUEST: usize = 64 * 1024;
+
+/// The longest response line the client reads (4 MiB): a status lists a
+/// day's broadcasts, far below this.
+pub const MAX_RESPONSE: usize = 4 * 1024 * 1024;
+
+/// What a client asks of the running daemon.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "cmd", rename_all = "kebab-case")]
+pub enum Request {
+    /// What is playing, what comes next, the relay, the clock, errors.
+    Status,
+    /// Emergency: air these files at once, interrupting what plays.
+    Now { files: Vec<String> },
+    /// Priority: air these files first in the next broadcast.
+    Queue { files: Vec<String> },
+    /// End the current broadcast (relay off after the hold).
+    Stop,
+    /// Skip the item playing now.
+    Skip,
+    /// Re-read the playlists and the audio folder.
+    Reload,
+    /// `loa relay on|off` while the daemon owns the relay line.
+    Relay { on: bool },
+}
+
+/// The daemon's answer to one request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Response {
+    pub ok: bool,
+    /// What to tell the operator, already in the operator's language.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The answer to [`Request::Status`].
+    #[serde(default)]
+    pub status: Option<Status>,
+}
+
+impl Response {
+    /// Done; `message` tells the operator what happened.
+    pub fn ok(message: impl Into<String>) -> Response {
+        Response {
+            ok: true,
+            message: Some(message.into()),
+            status: None,
+        }
+    }
+
+    /// Refused or failed; `message` says why and what to do.
+    pub fn error(message: impl Into<String>) -> Response {
+        Response {
+            ok: false,
+            message: Some(message.into()),
+            status: None,
+        }
+    }
+
+    /// The answer to a status request.
+    pub fn status(status: Status) -> Response {
+        Response {
+            ok: true,
+            message: None,
+            status: Some(status),
+        }
+    }
+}
+
+/// The daemon's view, as `loa status` shows it. Times are RFC 3339 with the
+/// commune's offset. Missing fields read as their defaults, so that a client
+/// and a daemon of slightly different versions still understand each other.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Status {
+    /// The daemon's wall clock: "since" and "in" are measured from it, not
+    /// from the client's.
+    pub now: String,
+    pub timezone: String,
+    pub playing: Option<Playing>,
+    pub next: Option<NextBroadcast>,
+    pub relay: RelayState,
+    /// False: nothing airs until the clock is synchronised.
+    pub clock_synced: bool,
+    pub audio_device: String,
+    pub last_error: Option<String>,
+    /// A broken playlist edit: the last good plan stays in effect.
+    pub plan_error: Option<String>,
+    /// The playlist file in effect today.
+    pub playlist: Option<String>,
+    pub today: Vec<TodayBroadcast>,
+    /// Files queued with priority for the next broadcast.
+    pub queued: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The item on the air.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Playing {
+    /// The broadcast's title; None for an emergency outside a broadcast or
+    /// an untitled one.
+    pub broadcast: Option<String>,
+    pub file: String,
+    pub elapsed_s: f64,
+    /// None when the length is not known.
+    pub total_s: Option<f64>,
+    /// "normal", "priority" or "emergency".
+    pub priority: String,
+    /// 1-based position of the item in what airs now.
+    pub index: usize,
+    pub count: usize,
+}
+
+/// The next broadcast due.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct NextBroadcast {
+    pub title: Option<String>,
+    /// When its first item starts.
+    pub at: String,
+    /// When the relay goes on (`at` minus the warm-up).
+    pub relay_on: String,
+}
+
+/// The amplifier relay as the daemon drives it.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct RelayState {
+    pub on: bool,
+    /// The last edge; None when it has not switched since start-up.
+    pub since: Option<String>,
+    /// "gpio", "rppal" or "sim", and what it drives.
+    pub backend: String,
+}
+
+/// One of today's broadcasts.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TodayBroadcast {
+    pub title: Option<String>,
+    pub at: String,
+    /// "pending", "playing", "aired", "partial", "late", "missed", "failed"
+    /// or "skipped".
+    pub status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn round_trip(req: Request, text: &str) {
+        assert_eq!(serde_json::to_string(&req).unwrap(), text);
+        assert_eq!(serde_json::from_str::<Request>(text).unwrap(), req);
+    }
+
+    #[test]
+    fn requests_have_the_documented_shapes() {
+        round_trip(Request::Status, r#"{"cmd":"status"}"#);
+        round_trip(
+            Request::Now {
+                files: vec!["a.mp3".into()],
+            },
+            r#"{"cmd":"now","files":["a.mp3"]}"#,
+        );
+        round_trip(
+            Request::Queue {
+                files: vec!["a.mp3".into(), "thông báo.mp3".into()],
+            },
+            r#"{"cmd":"queue","files":["a.mp3","thông báo.mp3"]}"#,
+        );
+        round_trip(Request::Stop, r#"{"cmd":"stop"}"#);
+        round_trip(Request::Skip, r#"{"cmd":"skip"}"#);
+        round_trip(Request::Reload, r#"{"cmd":"reload"}"#);
+        round_trip(Request::Relay { on: true }, r#"{"cmd":"relay","on":true}"#);
+        round_trip(
+            Request::Relay { on: false },
+            r#"{"cmd":"relay","on":false}"#,
+        );
+    }
+
+    #[test]
+    fn unknown_or_incomplete_requests_are_refused() {
+        for bad in [
+            r#"{"cmd":"play"}"#,
+            r#"{"cmd":"now"}"#,
+            r#"{"cmd":"relay","on":"yes"}"#,
+            r#"{"files":["a.mp3"]}"#,
+            r#"status"#,
+        ] {
+            assert!(serde_json::from_str::<Request>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn responses_read_with_or_without_optional_fields() {
+        let r: Response = serde_json::from_str(r#"{"ok":true}"#).unwrap();
+        assert!(r.ok && r.message.is_none() && r.status.is_none());
+        let r: Response = serde_json::from_str(r#"{"ok":false,"message":"no"}"#).unwrap();
+        assert_eq!((r.ok, r.message.as_deref()), (false, Some("no")));
+        assert_eq!(
+            serde_json::to_value(Response::ok("done")).unwrap(),
+            json!({"ok": true, "message": "done", "status": null})
+        );
+    }
+
+    #[test]
+    fn status_has_the_documented_fields() {
+        let s = Status {
+            now: "2026-01-20T06:01:12+07:00".into(),
+            timezone: "Asia/Ho_Chi_Minh".into(),
+            playing: Some(Playing {
+                broadcast: Some("Bản tin sáng".into()),
+                file: "tin-tuc.mp3".into(),
+                elapsed_s: 72.5,
+                total_s: Some(185.0),
+                priority: "normal".into(),
+                index: 2,
+                count: 3,
+            }),
+            next: Some(NextBroadcast {
+                title: None,
+                at: "2026-01-20T17:00:00+07:00".into(),
+                relay_on: "2026-01-20T16:59:57+07:00".into(),
+            }),
+            relay: RelayState {
+                on: true,
+                since: Some("2026-01-20T05:59:57+07:00".into()),
+                backend: "sim".into(),
+            },
+            clock_synced: true,
+            audio_device: "default".into(),
+            last_error: None,
+            plan_error: Some("bad".into()),
+            playlist: Some("playlists/default.toml".into()),
+            today: vec![TodayBroadcast {
+                title: Some("Bản tin sáng".into()),
+                at: "2026-01-20T06:00:00+07:00".into(),
+                status: "playing".into(),
+            }],
+            queued: vec!["a.mp3".into()],
+            warnings: vec![],
+        };
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "now": "2026-01-20T06:01:12+07:00",
+                "timezone": "Asia/Ho_Chi_Minh",
+                "playing": {
+                    "broadcast": "Bản tin sáng", "file": "tin-tuc.mp3",
+                    "elapsed_s": 72.5, "total_s": 185.0, "priority": "normal",
+                    "index": 2, "count": 3
+                },
+                "next": {
+                    "title": null, "at": "2026-01-20T17:00:00+07:00",
+                    "relay_on": "2026-01-20T16:59:57+07:00"
+                },
+                "relay": {"on": true, "since": "2026-01-20T05:59:57+07:00", "backend": "sim"},
+                "clock_synced": true,
+                "audio_device": "default",
+                "last_error": null,
+                "plan_error": "bad",
+                "playlist": "playlists/default.toml",
+                "today": [{"title": "Bản tin sáng", "at": "2026-01-20T06:00:00+07:00", "status": "playing"}],
+                "queued": ["a.mp3"],
+                "warnings": []
+            })
+        );
+        let back: Status = serde_json::from_value(v).unwrap();
+        assert_eq!(back.playing.unwrap().index, 2);
+        assert_eq!(back.today[0].status, "playing");
+        // An older daemon that sends fewer fields is still understood.
+        let partial: Status = serde_json::from_str(r#"{"now":"x","clock_synced":true}"#).unwrap();
+        assert!(partial.clock_synced && partial.today.is_empty());
+    }
+}

@@ -1,0 +1,1462 @@
+//! The service (`loa run`): the select! loop that sleeps until the next thing
+//! to do, re-plans after every wake-up (midnight, a playlist or audio change,
+//! `loa reload`, SIGHUP, a clock jump), holds broadcasts while the clock is
+//! not trustworthy, airs what the agenda says through the `Airer` seam,
+//! answers the control socket, and writes the as-run log as things happen.
+//! Deciding what is due is `schedule::agenda`'s job; airing is `air`'s.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::air::{
+    self, AirCommand, AirEvents, AirItem, AirReport, AirSettings, ItemReport, Outcome,
+};
+use crate::asrun::{AsRun, ItemRecord, Priority, Status as RowStatus};
+use crate::config::Config;
+use crate::control::protocol::{
+    NextBroadcast, Playing, RelayState, Request, Response, Status, TodayBroadcast,
+};
+use crate::lang::Lang;
+use crate::media::{Library, MediaIndex};
+use crate::player::Output;
+use crate::player::gain::gain_db;
+use crate::playlist;
+use crate::problem::display_path;
+use crate::relay::RelayGuard;
+use crate::schedule::agenda::{Decision, broadcast_key, decide};
+use crate::schedule::clock::Clock;
+use crate::schedule::{DayPlan, PlanSettings, local_time, plan_day, rfc3339};
+use crate::shutdown::Shutdown;
+use crate::tr;
+
+/// One broadcast to carry out.
+pub struct Job {
+    pub items: Vec<AirItem>,
+    pub settings: AirSettings,
+    /// Asked at the end: keep the relay on (the next broadcast is due).
+    pub keep_on: Arc<dyn Fn() -> bool + Send + Sync>,
+    pub commands: std::sync::mpsc::Receiver<AirCommand>,
+}
+
+pub type AirFuture = Pin<Box<dyn Future<Output = AirReport> + Send>>;
+
+/// Carries out broadcasts. The real one runs the safety sequence on a
+/// blocking thread; tests simulate it in (paused) tokio time.
+pub trait Airer: Send + Sync + 'static {
+    fn air(&self, job: Job, events: Box<dyn AirEvents + Send>) -> AirFuture;
+}
+
+/// The real airer: the relay, the sound device, the shutdown flag.
+pub struct RealAirer {
+    pub relay: RelayGuard,
+    pub output: Arc<dyn Output>,
+    pub clock: Arc<dyn Clock>,
+    pub shutdown: Shutdown,
+}
+
+impl Airer for RealAirer {
+    fn air(&self, job: Job, mut events: Box<dyn AirEvents + Send>) -> AirFuture {
+        let relay = self.relay.clone();
+        let output = self.output.clone();
+        let clock = self.clock.clone();
+        let shutdown = self.shutdown.clone();
+        Box::pin(async move {
+            let handle = tokio::task::spawn_blocking(move || {
+                let keep_on = job.keep_on.clone();
+                let keep: &(dyn Fn() -> bool + Sync) = &*keep_on;
+                air::air(
+                    &job.items,
+                    Some(&relay),
+                    output.as_ref(),
+                    &job.settings,
+                    clock.as_ref(),
+                    &shutdown,
+                    events.as_mut(),
+                    &air::Controls {
+                        commands: Some(&job.commands),
+                        keep_on: Some(keep),
+                    },
+                )
+            });
+            handle.await.unwrap_or_default()
+        })
+    }
+}
+
+/// What the daemon needs from outside.
+pub struct Deps {
+    pub clock: Arc<dyn Clock>,
+    pub relay: RelayGuard,
+    pub airer: Arc<dyn Airer>,
+    pub asrun: Arc<Mutex<AsRun>>,
+    /// Whether the clock is trustworthy now.
+    pub clock_synced: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// Requests from the control socket.
+    pub requests: mpsc::Receiver<(Request, oneshot::Sender<Response>)>,
+    /// Something changed in the playlists or audio folder.
+    pub changes: mpsc::UnboundedReceiver<()>,
+    /// Called once the day's plan is loaded (systemd READY=1), and on every
+    /// turn of the loop (the watchdog).
+    pub ready: Box<dyn Fn() + Send + Sync>,
+    pub alive: Box<dyn Fn() + Send + Sync>,
+}
+
+/// What is known of the broadcast being aired, for the as-run log.
+#[derive(Clone, Debug)]
+struct Meta {
+    day: Date,
+    key: String,
+    title: Option<String>,
+    tags: Vec<String>,
+    /// Per item: (planned start, priority).
+    scheduled: Vec<(Option<Timestamp>, Priority)>,
+    late: bool,
+    clock_synced: bool,
+}
+
+/// The status shared between the loop, the airing thread and `loa status`.
+#[derive(Default)]
+struct Live {
+    playing: Option<Playing>,
+    last_error: Option<String>,
+    /// Broadcast key -> status word for today's list.
+    results: HashMap<String, String>,
+}
+
+/// Records what happens while a broadcast airs: as-run rows and the live
+/// status.
+struct Recorder {
+    asrun: Arc<Mutex<AsRun>>,
+    live: Arc<Mutex<Live>>,
+    meta: Meta,
+    items: Vec<AirItem>,
+    rows: HashMap<usize, i64>,
+    lang: Lang,
+}
+
+impl Recorder {
+    fn record(&self, index: usize, started: Option<Timestamp>) -> ItemRecord {
+        let (scheduled, priority) = self
+            .meta
+            .scheduled
+            .get(index)
+            .cloned()
+            .unwrap_or((None, Priority::Normal));
+        ItemRecord {
+            day: self.meta.day,
+            broadcast_key: self.meta.key.clone(),
+            broadcast: self.meta.title.clone(),
+            tags: self.meta.tags.clone(),
+            file: self.items[index].name.clone(),
+            sha256: self.items[index].sha256.clone(),
+            scheduled,
+            started,
+            ended: None,
+            status: RowStatus::Interrupted,
+            priority,
+            error: None,
+            clock_synced: self.meta.clock_synced,
+            late: self.meta.late,
+        }
+    }
+
+    fn lock_live(&self) -> std::sync::MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl AirEvents for Recorder {
+    fn item_started(&mut self, index: usize, item: &AirItem, at: Timestamp) {
+        let rec = self.record(index, Some(at));
+        match self
+            .asrun
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .item_started(&rec)
+        {
+            Ok(id) => {
+                self.rows.insert(index, id);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not write the as-run log");
+                self.lock_live().last_error = Some(e.message(self.lang));
+            }
+        }
+        tracing::info!(broadcast = ?self.meta.title, file = %item.name, "item started");
+        let priority = rec.priority.as_str().to_string();
+        self.lock_live().playing = Some(Playing {
+            broadcast: self.meta.title.clone(),
+            file: item.name.clone(),
+            elapsed_s: 0.0,
+            total_s: item.duration.map(|d| d.as_secs_f64()),
+            priority,
+            index,
+            count: self.items.len(),
+        });
+    }
+
+    fn progress(&mut self, _index: usize, _item: &AirItem, elapsed: Duration) {
+        if let Some(p) = &mut self.lock_live().playing {
+            p.elapsed_s = elapsed.as_secs_f64();
+        }
+    }
+
+    fn item_ended(&mut self, index: usize, item: &AirItem, report: &ItemReport) {
+        let (status, error) = match &report.outcome {
+            Outcome::Played => (RowStatus::Played, None),
+            Outcome::Failed(m) => (RowStatus::Failed, Some(m.clone())),
+            Outcome::Interrupted => (RowStatus::Interrupted, None),
+            Outcome::Skipped => (RowStatus::Skipped, None),
+            Outcome::NotAired(why) => (RowStatus::Skipped, Some(why.clone())),
+        };
+        let asrun = self.asrun.lock().unwrap_or_else(|e| e.into_inner());
+        let result = match self.rows.get(&index) {
+            Some(id) => asrun.item_ended(
+                *id,
+                report.ended.unwrap_or_else(Timestamp::now),
+                status,
+                error.as_deref(),
+            ),
+            None => {
+                let mut rec = self.record(index, report.started);
+                rec.ended = report.ended;
+                rec.status = status;
+                rec.error = error.clone();
+                asrun.record(&rec).map(|_| ())
+            }
+        };
+        drop(asrun);
+        if let Err(e) = result {
+            tracing::error!(error = %e, "could not write the as-run log");
+            self.lock_live().last_error = Some(e.message(self.lang));
+        }
+        if let Some(err) = &error
+            && matches!(report.outcome, Outcome::Failed(_))
+        {
+            tracing::warn!(file = %item.name, error = %err, "item not aired");
+            self.lock_live().last_error = Some(format!("{}: {err}", item.name));
+        }
+        self.lock_live().playing = None;
+    }
+
+    fn device_error(&mut self, error: &crate::player::AudioError) {
+        tracing::error!(error = %error, "sound device");
+        self.lock_live().last_error = Some(error.message(self.lang));
+    }
+}
+
+/// A broadcast in progress.
+struct Current {
+    handle: tokio::task::JoinHandle<AirReport>,
+    commands: std::sync::mpsc::Sender<AirCommand>,
+    key: String,
+    late: bool,
+    emergency: bool,
+}
+
+/// The loop's own state.
+struct Daemon {
+    cfg: Config,
+    deps_clock: Arc<dyn Clock>,
+    relay: RelayGuard,
+    airer: Arc<dyn Airer>,
+    asrun: Arc<Mutex<AsRun>>,
+    live: Arc<Mutex<Live>>,
+    plan: Option<DayPlan>,
+    /// The in-effect playlist was broken: the last good plan stays.
+    plan_error: Option<String>,
+    attempted: HashSet<String>,
+    dirty: bool,
+    /// Files queued with priority for the next broadcast.
+    queue: Vec<String>,
+    /// Files for an emergency waiting for the current broadcast to yield.
+    emergency: Option<Vec<String>>,
+    current: Option<Current>,
+    clock_synced: bool,
+    /// wall − monotonic at the last turn, to see clock jumps.
+    offset_ms: Option<i64>,
+}
+
+/// How often the clock is looked at while it is not synchronised.
+const SYNC_RECHECK: Duration = Duration::from_secs(5);
+/// A change in wall − monotonic larger than this is a clock jump.
+const JUMP_MS: i64 = 2000;
+/// Folder changes are taken up once quiet for this long.
+const DEBOUNCE: Duration = Duration::from_millis(1000);
+
+/// Runs the service until `shutdown` turns true.
+pub async fn run(
+    cfg: Config,
+    deps: Deps,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let Deps {
+        clock,
+        relay,
+        airer,
+        asrun,
+        clock_synced,
+        mut requests,
+        mut changes,
+        ready,
+        alive,
+    } = deps;
+    let mut d = Daemon {
+        cfg,
+        deps_clock: clock.clone(),
+        relay,
+        airer,
+        asrun,
+        live: Arc::new(Mutex::new(Live::default())),
+        plan: None,
+        plan_error: None,
+        attempted: HashSet::new(),
+        dirty: true,
+        queue: Vec::new(),
+        emergency: None,
+        current: None,
+        clock_synced: true,
+        offset_ms: None,
+    };
+    let mono_start = tokio::time::Instant::now();
+    let mut dirty_at: Option<tokio::time::Instant> = None;
+    let mut was_ready = false;
+    let mut warned_unsynced = false;
+    loop {
+        alive();
+        let now = clock.now();
+        // A clock jump: re-plan at once (the agenda then neither bursts
+        // nor repeats).
+        let offset = now.as_millisecond() - mono_start.elapsed().as_millis() as i64;
+        if let Some(prev) = d.offset_ms
+            && (offset - prev).abs() > JUMP_MS
+        {
+            tracing::warn!(
+                jump_ms = offset - prev,
+                "the wall clock jumped; re-planning"
+            );
+            d.dirty = true;
+        }
+        d.offset_ms = Some(offset);
+
+        let today = d.today(now);
+        if d.plan.as_ref().is_none_or(|p| p.date != today) {
+            d.dirty = true;
+        }
+        if d.dirty && d.current.is_none() {
+            d.replan(today).await;
+            if !was_ready {
+                ready();
+                was_ready = true;
+            }
+        }
+
+        d.clock_synced = clock_synced();
+        let mut deadline: Option<Timestamp> = None;
+        if d.current.is_none() {
+            if let Some(files) = d.emergency.take() {
+                d.start_emergency(files, now).await;
+                continue;
+            }
+            if d.cfg.schedule.require_clock_sync && !d.clock_synced {
+                if !warned_unsynced {
+                    tracing::warn!("the clock is not synchronised: nothing airs until it is");
+                    warned_unsynced = true;
+                }
+                deadline = Some(ts_after(now, SYNC_RECHECK));
+            } else {
+                warned_unsynced = false;
+                let plan = d.plan.clone();
+                if let Some(plan) = plan {
+                    match decide(
+                        now,
+                        &plan,
+                        &d.attempted,
+                        d.cfg.schedule.late_grace,
+                        &d.cfg.tz,
+                    ) {
+                        Decision::Missed(list) => {
+                            d.record_missed(&plan, &list);
+                            continue;
+                        }
+                        Decision::Air { index, late } => {
+                            d.start_broadcast(&plan, index, late, now).await;
+                            continue;
+                        }
+                        Decision::Wait(t) => deadline = t,
+                    }
+                }
+            }
+            // Re-plan at local midnight.
+            let midnight = next_midnight(now, &d.cfg.tz);
+            deadline = Some(deadline.map_or(midnight, |t| t.min(midnight)));
+        }
+
+        let sleep_for = deadline
+            .map(|t| {
+                Duration::from_millis((t.as_millisecond() - now.as_millisecond()).max(0) as u64)
+            })
+            .unwrap_or(Duration::from_secs(3600));
+        let wake = tokio::time::Instant::now() + sleep_for;
+        tokio::select! {
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() { break; }
+            }
+            Some((req, reply)) = requests.recv() => {
+                let resp = d.handle(req, now).await;
+                let _ = reply.send(resp);
+            }
+            Some(()) = changes.recv() => {
+                dirty_at = Some(tokio::time::Instant::now() + DEBOUNCE);
+            }
+            _ = sleep_opt(dirty_at) => {
+                dirty_at = None;
+                d.dirty = true;
+            }
+            report = join_opt(&mut d.current) => {
+                let cur = d.current.take().expect("join_opt resolves only with a broadcast");
+                d.finished(cur, report);
+            }
+            _ = tokio::time::sleep_until(wake), if d.current.is_none() => {}
+        }
+    }
+
+    // Shutdown: the broadcast's own shutdown flag stops it; wait briefly.
+    if let Some(cur) = d.current.take() {
+        let _ = tokio::time::timeout(Duration::from_secs(2), cur.handle).await;
+    }
+    let _ = d.relay.off_with(crate::relay::EdgeCause::Shutdown);
+    tracing::info!("loa stopped; relay off");
+    Ok(())
+}
+
+async fn sleep_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn join_opt(cur: &mut Option<Current>) -> AirReport {
+    match cur {
+        Some(c) => (&mut c.handle).await.unwrap_or_default(),
+        None => std::future::pending().await,
+    }
+}
+
+fn ts_after(t: Timestamp, d: Duration) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond() + d.as_millis() as i64).unwrap_or(t)
+}
+
+/// The next local midnight after `now`.
+pub fn next_midnight(now: Timestamp, tz: &jiff::tz::TimeZone) -> Timestamp {
+    let date = tz.to_offset(now).to_datetime(now).date();
+    date.tomorrow()
+        .ok()
+        .and_then(|d| {
+            tz.to_ambiguous_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+                .compatible()
+                .ok()
+        })
+        .unwrap_or_else(|| ts_after(now, Duration::from_secs(3600)))
+}
+
+impl Daemon {
+    fn today(&self, now: Timestamp) -> Date {
+        self.cfg.tz.to_offset(now).to_datetime(now).date()
+    }
+
+    fn lang(&self) -> Lang {
+        self.cfg.lang
+    }
+
+    /// Re-reads the playlists and the audio folder and plans `day`. A broken
+    /// edit of the in-effect playlist keeps the last good plan for the day.
+    async fn replan(&mut self, day: Date) {
+        self.dirty = false;
+        let cfg = self.cfg.clone();
+        let planned = tokio::task::spawn_blocking(move || {
+            let lang = cfg.lang;
+            let set = playlist::load_dir(&cfg.paths.playlists, lang);
+            let playlist = set.for_date(day).playlist().cloned();
+            let broken: Vec<String> = match &playlist {
+                Some(p) => {
+                    let shown = display_path(&p.path);
+                    set.problems
+                        .iter()
+                        .filter(|x| x.path == shown && x.is_error())
+                        .map(|x| x.to_string())
+                        .collect()
+                }
+                None => vec![],
+            };
+            let library = Library::scan(&cfg.paths.audio)
+                .unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
+            let index =
+                MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+            let names = crate::cli::context::item_names(playlist.as_ref());
+            let media = crate::media::resolve(names, &library, &index, lang);
+            let look = crate::cli::context::lookup(&media);
+            let plan = plan_day(
+                day,
+                playlist.as_ref(),
+                &look,
+                &PlanSettings::from_config(&cfg),
+            );
+            (plan, broken)
+        })
+        .await;
+        let Ok((plan, broken)) = planned else {
+            return;
+        };
+        let same_day = self.plan.as_ref().is_some_and(|p| p.date == day);
+        if !broken.is_empty() && same_day {
+            let first = broken[0].clone();
+            tracing::error!(problem = %first, "the playlist has errors; the last good plan stays in effect");
+            self.plan_error = Some(first);
+        } else {
+            if !broken.is_empty() {
+                self.plan_error = Some(broken[0].clone());
+            } else {
+                self.plan_error = None;
+            }
+            for p in plan.problems.iter().filter(|p| p.is_error()) {
+                tracing::warn!(problem = %p, "plan problem");
+            }
+            tracing::info!(
+                day = %day,
+                broadcasts = plan.broadcasts.len(),
+                source = ?plan.source.as_deref().map(display_path),
+                "day planned"
+            );
+            self.plan = Some(plan);
+        }
+        if !same_day {
+            self.refresh_attempted(day);
+        }
+    }
+
+    fn refresh_attempted(&mut self, day: Date) {
+        let asrun = self.asrun.lock().unwrap_or_else(|e| e.into_inner());
+        self.attempted = asrun.attempted(day).unwrap_or_default();
+        // Today's list: what the log says of each broadcast.
+        let mut results = HashMap::new();
+        if let Ok(rows) = asrun.rows(day, day) {
+            let mut by_key: HashMap<String, Vec<RowStatus>> = HashMap::new();
+            for r in rows {
+                by_key
+                    .entry(r.record.broadcast_key.clone())
+                    .or_default()
+                    .push(r.record.status);
+            }
+            for (k, statuses) in by_key {
+                results.insert(k, summarize(&statuses).to_string());
+            }
+        }
+        drop(asrun);
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).results = results;
+    }
+
+    fn record_missed(&mut self, plan: &DayPlan, list: &[usize]) {
+        let asrun = self.asrun.lock().unwrap_or_else(|e| e.into_inner());
+        let lang = self.cfg.lang;
+        for &i in list {
+            let b = &plan.broadcasts[i];
+            let key = broadcast_key(plan.date, b, &self.cfg.tz);
+            let grace = crate::duration::to_config_text(self.cfg.schedule.late_grace);
+            let why = tr!(
+                lang,
+                "loa không chạy hoặc đồng hồ chưa đúng vào giờ phát, và đã quá thời gian cho phép phát muộn (late-grace = \"{grace}\")",
+                "loa was not running, or the clock was not right, at the broadcast's time, and the late-start grace (late-grace = \"{grace}\") has passed"
+            );
+            tracing::warn!(broadcast = %key, "missed");
+            for it in &b.items {
+                let rec = ItemRecord {
+                    day: plan.date,
+                    broadcast_key: key.clone(),
+                    broadcast: b.title.clone(),
+                    tags: b.tags.clone(),
+                    file: it.file.clone(),
+                    sha256: None,
+                    scheduled: Some(it.start),
+                    started: None,
+                    ended: None,
+                    status: RowStatus::Missed,
+                    priority: Priority::Normal,
+                    error: Some(why.clone()),
+                    clock_synced: self.clock_synced,
+                    late: false,
+                };
+                if let Err(e) = asrun.record(&rec) {
+                    tracing::error!(error = %e, "could not write the as-run log");
+                }
+            }
+            self.attempted.insert(key.clone());
+            self.live
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .results
+                .insert(key, "missed".into());
+        }
+    }
+
+    /// Items for files named on the command line (queue, emergency).
+    fn resolve_files(&self, files: &[String]) -> Vec<AirItem> {
+        let cfg = &self.cfg;
+        let library =
+            Library::scan(&cfg.paths.audio).unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
+        let index = MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+        files
+            .iter()
+            .map(
+                |f| match crate::media::find_and_probe(f, &library, &index, cfg.lang) {
+                    Ok((path, p)) => AirItem {
+                        name: f.clone(),
+                        source: Ok(path),
+                        gain_db: gain_db(
+                            p.loudness_lufs,
+                            p.true_peak_db,
+                            cfg.audio.normalize,
+                            cfg.audio.target_lufs,
+                            cfg.audio.volume_db,
+                            0.0,
+                        ),
+                        duration: Some(p.duration),
+                        sha256: p.sha256.clone(),
+                    },
+                    Err(msg) => AirItem {
+                        name: f.clone(),
+                        source: Err(msg),
+                        gain_db: 0.0,
+                        duration: None,
+                        sha256: None,
+                    },
+                },
+            )
+            .collect()
+    }
+
+    fn settings(&self, gap: Option<Duration>) -> AirSettings {
+        AirSettings {
+            warm_up: self.cfg.relay.warm_up,
+            hold: self.cfg.relay.hold,
+            gap: gap.unwrap_or(self.cfg.audio.gap),
+            fade: self.cfg.audio.fade,
+            lang: self.cfg.lang,
+        }
+    }
+
+    async fn start_broadcast(&mut self, plan: &DayPlan, index: usize, late: bool, now: Timestamp) {
+        let b = &plan.broadcasts[index];
+        let key = broadcast_key(plan.date, b, &self.cfg.tz);
+        self.attempted.insert(key.clone());
+        let cfg = self.cfg.clone();
+        // Priority files first, then the broadcast's own items.
+        let queued = std::mem::take(&mut self.queue);
+        let mut items = self.resolve_files(&queued);
+        let mut scheduled: Vec<(Option<Timestamp>, Priority)> =
+            items.iter().map(|_| (None, Priority::Priority)).collect();
+        let library =
+            Library::scan(&cfg.paths.audio).unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
+        let media_index =
+            MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+        for it in &b.items {
+            let probed = crate::media::find_and_probe(&it.path, &library, &media_index, cfg.lang);
+            items.push(match probed {
+                Ok((path, p)) => AirItem {
+                    name: it.file.clone(),
+                    source: Ok(path),
+                    gain_db: gain_db(
+                        p.loudness_lufs,
+                        p.true_peak_db,
+                        cfg.audio.normalize,
+                        cfg.audio.target_lufs,
+                        cfg.audio.volume_db,
+                        it.volume_db,
+                    ),
+                    duration: Some(p.duration),
+                    sha256: p.sha256.clone(),
+                },
+                Err(msg) => AirItem {
+                    name: it.file.clone(),
+                    source: Err(msg),
+                    gain_db: 0.0,
+                    duration: None,
+                    sha256: None,
+                },
+            });
+            scheduled.push((Some(it.start), Priority::Normal));
+        }
+        tracing::info!(broadcast = %key, title = ?b.title, late, items = items.len(), "broadcast starting");
+        let meta = Meta {
+            day: plan.date,
+            key: key.clone(),
+            title: b.title.clone(),
+            tags: b.tags.clone(),
+            scheduled,
+            late,
+            clock_synced: self.clock_synced,
+        };
+        // The relay stays on into the next broadcast if this one overruns.
+        let next_on = plan
+            .broadcasts
+            .iter()
+            .filter(|x| {
+                x.relay_on > b.relay_on
+                    && !self
+                        .attempted
+                        .contains(&broadcast_key(plan.date, x, &cfg.tz))
+            })
+            .map(|x| x.relay_on)
+            .min();
+        let clock = self.deps_clock.clone();
+        let keep_on: Arc<dyn Fn() -> bool + Send + Sync> =
+            Arc::new(move || next_on.is_some_and(|t| clock.now() >= t));
+        let _ = now;
+        self.launch(items, meta, self.settings(Some(b.gap)), keep_on, false);
+    }
+
+    async fn start_emergency(&mut self, files: Vec<String>, now: Timestamp) {
+        let items = self.resolve_files(&files);
+        let key = format!(
+            "{} emergency {}",
+            self.today(now),
+            local_time(now, &self.cfg.tz)
+        );
+        let meta = Meta {
+            day: self.today(now),
+            key: key.clone(),
+            title: Some(self.lang().pick("Tin khẩn cấp", "Emergency").to_string()),
+            tags: vec!["khan-cap".into()],
+            scheduled: items
+                .iter()
+                .map(|_| (Some(now), Priority::Emergency))
+                .collect(),
+            late: false,
+            clock_synced: self.clock_synced,
+        };
+        tracing::warn!(files = ?files, "emergency broadcast");
+        // If a broadcast is due right after, keep the relay on for it.
+        let plan = self.plan.clone();
+        let attempted = self.attempted.clone();
+        let tz = self.cfg.tz.clone();
+        let clock = self.deps_clock.clone();
+        let keep_on: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(move || {
+            let now = clock.now();
+            plan.as_ref().is_some_and(|p| {
+                p.broadcasts.iter().any(|b| {
+                    !attempted.contains(&broadcast_key(p.date, b, &tz)) && b.relay_on <= now
+                })
+            })
+        });
+        self.launch(items, meta, self.settings(None), keep_on, true);
+    }
+
+    fn launch(
+        &mut self,
+        items: Vec<AirItem>,
+        meta: Meta,
+        settings: AirSettings,
+        keep_on: Arc<dyn Fn() -> bool + Send + Sync>,
+        emergency: bool,
+    ) {
+        let (key, late) = (meta.key.clone(), meta.late);
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.live
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .results
+            .insert(key.clone(), "playing".into());
+        let recorder = Recorder {
+            asrun: self.asrun.clone(),
+            live: self.live.clone(),
+            meta,
+            items: items.clone(),
+            rows: HashMap::new(),
+            lang: self.cfg.lang,
+        };
+        let job = Job {
+            items,
+            settings,
+            keep_on,
+            commands: rx,
+        };
+        let fut = self.airer.air(job, Box::new(recorder));
+        self.current = Some(Current {
+            handle: tokio::spawn(fut),
+            commands: tx,
+            key,
+            late,
+            emergency,
+        });
+    }
+
+    fn finished(&mut self, cur: Current, report: AirReport) {
+        let statuses: Vec<RowStatus> = report
+            .items
+            .iter()
+            .map(|i| match i.outcome {
+                Outcome::Played => RowStatus::Played,
+                Outcome::Failed(_) => RowStatus::Failed,
+                Outcome::Interrupted => RowStatus::Interrupted,
+                Outcome::Skipped | Outcome::NotAired(_) => RowStatus::Skipped,
+            })
+            .collect();
+        let word = match summarize(&statuses) {
+            "aired" if cur.late => "late",
+            w => w,
+        };
+        tracing::info!(broadcast = %cur.key, result = word, emergency = cur.emergency, "broadcast ended");
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.results.insert(cur.key.clone(), word.to_string());
+        live.playing = None;
+        if let Some(e) = &report.device_error {
+            live.last_error = Some(e.message(self.cfg.lang));
+        }
+        if let Some(e) = &report.relay_error {
+            live.last_error = Some(e.clone());
+        }
+        drop(live);
+        // A file change during the broadcast is taken up now.
+        self.dirty = true;
+    }
+
+    async fn handle(&mut self, req: Request, now: Timestamp) -> Response {
+        let lang = self.cfg.lang;
+        let ok = |message: String| Response {
+            ok: true,
+            message: Some(message),
+            status: None,
+        };
+        match req {
+            Request::Status => Response {
+                ok: true,
+                message: None,
+                status: Some(self.status(now)),
+            },
+            Request::Reload => {
+                self.dirty = true;
+                ok(tr!(
+                    lang,
+                    "Đã đọc lại danh sách phát và thư mục âm thanh.",
+                    "Playlists and the audio folder re-read."
+                ))
+            }
+            Request::Queue { files } => {
+                let n = files.len();
+                self.queue.extend(files);
+                ok(tr!(
+                    lang,
+                    "Đã xếp {n} tệp phát trước tiên trong buổi phát tới.",
+                    "{n} file(s) queued to air first in the next broadcast."
+                ))
+            }
+            Request::Now { files } => {
+                if let Some(cur) = &self.current {
+                    let _ = cur.commands.send(AirCommand::Preempt);
+                }
+                let n = files.len();
+                self.emergency = Some(files);
+                ok(tr!(
+                    lang,
+                    "Phát khẩn cấp {n} tệp ngay bây giờ.",
+                    "Airing {n} emergency file(s) now."
+                ))
+            }
+            Request::Stop => match &self.current {
+                Some(cur) => {
+                    let _ = cur.commands.send(AirCommand::Stop);
+                    ok(tr!(
+                        lang,
+                        "Đang dừng buổi phát; ampli sẽ tắt sau thời gian giữ.",
+                        "Stopping the broadcast; the amplifier goes off after the hold."
+                    ))
+                }
+                None => ok(tr!(
+                    lang,
+                    "Không có buổi phát nào đang chạy.",
+                    "No broadcast is on air."
+                )),
+            },
+            Request::Skip => match &self.current {
+                Some(cur) => {
+                    let _ = cur.commands.send(AirCommand::Skip);
+                    ok(tr!(
+                        lang,
+                        "Đã bỏ qua bài đang phát.",
+                        "Skipped the item on air."
+                    ))
+                }
+                None => ok(tr!(
+                    lang,
+                    "Không có bài nào đang phát.",
+                    "Nothing is on air."
+                )),
+            },
+            Request::Relay { on } => {
+                if self.current.is_some() {
+                    return Response {
+                        ok: false,
+                        message: Some(tr!(
+                            lang,
+                            "Đang có buổi phát; hãy dùng `loa stop` trước khi bật/tắt ampli bằng tay.",
+                            "A broadcast is on air; use `loa stop` before switching the amplifier by hand."
+                        )),
+                        status: None,
+                    };
+                }
+                let r = if on {
+                    self.relay.on()
+                } else {
+                    self.relay.off()
+                };
+                match r {
+                    Ok(()) => ok(if on {
+                        tr!(
+                            lang,
+                            "Ampli đã BẬT (loa run đang giữ). Tự tắt sau max-on.",
+                            "Amplifier ON (held by loa run). It goes off after max-on."
+                        )
+                    } else {
+                        tr!(lang, "Ampli đã TẮT.", "Amplifier OFF.")
+                    }),
+                    Err(e) => Response {
+                        ok: false,
+                        message: Some(e.message(lang)),
+                        status: None,
+                    },
+                }
+            }
+        }
+    }
+
+    fn status(&self, now: Timestamp) -> Status {
+        let tz = &self.cfg.tz;
+        let live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let mut today = Vec::new();
+        let mut next = None;
+        if let Some(plan) = &self.plan {
+            for b in &plan.broadcasts {
+                let key = broadcast_key(plan.date, b, tz);
+                let status = live
+                    .results
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| "pending".into());
+                if status == "pending" && next.is_none() && b.relay_on >= now {
+                    next = Some(NextBroadcast {
+                        title: b.title.clone(),
+                        at: rfc3339(b.at, tz),
+                        relay_on: rfc3339(b.relay_on, tz),
+                    });
+                }
+                today.push(TodayBroadcast {
+                    title: b.title.clone(),
+                    at: rfc3339(b.at, tz),
+                    status,
+                });
+            }
+        }
+        let mut warnings = Vec::new();
+        if self.cfg.schedule.require_clock_sync && !self.clock_synced {
+            warnings.push(tr!(
+                self.cfg.lang,
+                "Đồng hồ chưa được đồng bộ: loa không phát gì cho đến khi có giờ đúng. Hãy kiểm tra mạng (NTP).",
+                "The clock is not synchronised: nothing airs until it is. Check the network (NTP)."
+            ));
+        }
+        Status {
+            now: rfc3339(now, tz),
+            timezone: self.cfg.timezone_name.clone(),
+            playing: live.playing.clone(),
+            next,
+            relay: RelayState {
+                on: self.relay.is_on(),
+                since: Some(rfc3339(self.relay.since(), tz)),
+                backend: self.cfg.relay.backend.name().to_string(),
+            },
+            clock_synced: self.clock_synced,
+            audio_device: self.cfg.audio.device.clone(),
+            last_error: live.last_error.clone(),
+            plan_error: self.plan_error.clone(),
+            playlist: self
+                .plan
+                .as_ref()
+                .and_then(|p| p.source.as_deref())
+                .map(display_path),
+            today,
+            queued: self.queue.clone(),
+            warnings,
+        }
+    }
+}
+
+/// One word for a broadcast's outcome from its items' statuses.
+fn summarize(statuses: &[RowStatus]) -> &'static str {
+    let played = statuses.iter().filter(|s| **s == RowStatus::Played).count();
+    if statuses.is_empty() {
+        "pending"
+    } else if statuses.iter().all(|s| *s == RowStatus::Missed) {
+        "missed"
+    } else if played == statuses.len() {
+        "aired"
+    } else if played > 0 {
+        "partial"
+    } else if statuses.iter().all(|s| *s == RowStatus::Skipped) {
+        "skipped"
+    } else {
+        "failed"
+    }
+}
+
+/// Where the daemon's files are, for messages.
+pub fn socket_path(cfg: &Config) -> PathBuf {
+    cfg.control.socket.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asrun::{AsRun, Status as RowStatus};
+    use crate::config::Config;
+    use crate::relay::Edge;
+    use crate::testing::{FakeRelay, SimAirer, TokioClock};
+    use std::path::Path;
+
+    /// The shipped config and samples, with a private state folder.
+    fn shipped(state: &Path) -> Config {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut cfg = Config::load(&root.join("config/loa.toml")).unwrap();
+        cfg.paths.state = state.to_path_buf();
+        cfg.control.socket = state.join("loa.sock");
+        cfg
+    }
+
+    struct Rig {
+        clock: Arc<TokioClock>,
+        asrun: Arc<Mutex<AsRun>>,
+        edges: Arc<Mutex<Vec<Edge>>>,
+        requests: mpsc::Sender<(Request, oneshot::Sender<Response>)>,
+        changes: mpsc::UnboundedSender<()>,
+        stop: watch::Sender<bool>,
+        task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    }
+
+    fn start(cfg: Config, start_at: &str, asrun: Arc<Mutex<AsRun>>) -> Rig {
+        let clock = TokioClock::new(start_at.parse().unwrap());
+        let fake = FakeRelay::new();
+        let relay = RelayGuard::new(fake.boxed(), cfg.relay.max_on, clock.clone()).unwrap();
+        let edges: Arc<Mutex<Vec<Edge>>> = Arc::default();
+        let e = edges.clone();
+        relay.on_edge(move |edge| e.lock().unwrap().push(edge.clone()));
+        let airer = Arc::new(SimAirer {
+            relay: relay.clone(),
+            clock: clock.clone(),
+        });
+        let (req_tx, req_rx) = mpsc::channel(4);
+        let (ch_tx, ch_rx) = mpsc::unbounded_channel();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let c2 = clock.clone();
+        let deps = Deps {
+            clock: clock.clone(),
+            relay,
+            airer,
+            asrun: asrun.clone(),
+            clock_synced: Arc::new(move || c2.synced()),
+            requests: req_rx,
+            changes: ch_rx,
+            ready: Box::new(|| {}),
+            alive: Box::new(|| {}),
+        };
+        let task = tokio::spawn(run(cfg, deps, stop_rx));
+        Rig {
+            clock,
+            asrun,
+            edges,
+            requests: req_tx,
+            changes: ch_tx,
+            stop: stop_tx,
+            task,
+        }
+    }
+
+    impl Rig {
+        /// Lets tokio time run until the wall clock reaches `t`.
+        async fn until(&self, t: &str) {
+            let t: Timestamp = t.parse().unwrap();
+            loop {
+                let now = self.clock.now();
+                if now >= t {
+                    break;
+                }
+                let d = (t.as_millisecond() - now.as_millisecond()).min(3_600_000);
+                tokio::time::sleep(Duration::from_millis(d as u64)).await;
+            }
+        }
+
+        async fn ask(&self, req: Request) -> Response {
+            let (tx, rx) = oneshot::channel();
+            self.requests.send((req, tx)).await.unwrap();
+            rx.await.unwrap()
+        }
+
+        async fn finish(self) -> Vec<crate::asrun::Row> {
+            let _ = self.stop.send(true);
+            self.task.await.unwrap().unwrap();
+            let a = self.asrun.lock().unwrap();
+            a.rows(jiff::civil::date(2020, 1, 1), jiff::civil::date(2030, 1, 1))
+                .unwrap()
+        }
+    }
+
+    fn plans(cfg: &Config, from: Date, days: usize) -> Vec<DayPlan> {
+        let set = playlist::load_dir(&cfg.paths.playlists, cfg.lang);
+        let library = Library::scan(&cfg.paths.audio).unwrap();
+        let index = MediaIndex::in_memory();
+        from.series(jiff::Span::new().days(1))
+            .take(days)
+            .map(|d| {
+                let pl = set.for_date(d).playlist();
+                let media = crate::media::resolve(
+                    crate::cli::context::item_names(pl),
+                    &library,
+                    &index,
+                    cfg.lang,
+                );
+                plan_day(
+                    d,
+                    pl,
+                    &crate::cli::context::lookup(&media),
+                    &PlanSettings::from_config(cfg),
+                )
+            })
+            .collect()
+    }
+
+    // Issue 4: a week of the sample playlists in paused time: every item
+    // airs once, in order, at its planned time; the relay is never on
+    // outside a broadcast's window; midnight rolls over.
+    #[tokio::test(start_paused = true)]
+    async fn a_week_of_the_samples_airs_every_item_once_at_its_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = shipped(dir.path());
+        let expected = plans(&cfg, jiff::civil::date(2026, 1, 17), 7);
+        let wall = std::time::Instant::now();
+        let rig = start(
+            cfg.clone(),
+            "2026-01-17T00:00:00+07:00",
+            Arc::new(Mutex::new(AsRun::in_memory())),
+        );
+        rig.until("2026-01-24T00:00:00+07:00").await;
+        let edges = rig.edges.lock().unwrap().clone();
+        let rows = rig.finish().await;
+        let took = wall.elapsed();
+        assert!(
+            took < Duration::from_secs(5),
+            "a week took {took:?} of wall time"
+        );
+
+        let planned: Vec<(&str, Timestamp)> = expected
+            .iter()
+            .flat_map(|p| p.broadcasts.iter())
+            .flat_map(|b| b.items.iter())
+            .map(|i| (i.file.as_str(), i.start))
+            .collect();
+        assert!(planned.len() > 40, "{}", planned.len());
+        assert_eq!(rows.len(), planned.len(), "one row per planned item");
+        for (row, (file, start)) in rows.iter().zip(&planned) {
+            let r = &row.record;
+            assert_eq!(r.status, RowStatus::Played, "{r:?}");
+            assert_eq!(r.file, *file);
+            let started = r.started.unwrap();
+            let off = (started.as_millisecond() - start.as_millisecond()).abs();
+            assert!(
+                off <= 200,
+                "{file} started {off} ms off its plan ({started} vs {start})"
+            );
+        }
+        // The relay: on only inside [relay_on, relay_off] of some broadcast.
+        let windows: Vec<(Timestamp, Timestamp)> = expected
+            .iter()
+            .flat_map(|p| p.broadcasts.iter())
+            .map(|b| (b.relay_on, b.relay_off))
+            .collect();
+        let ons: Vec<&Edge> = edges.iter().filter(|e| e.on).collect();
+        assert_eq!(ons.len(), windows.len(), "one relay-on per broadcast");
+        for pair in edges.windows(2) {
+            if pair[0].on {
+                let (on, off) = (pair[0].at, pair[1].at);
+                assert!(!pair[1].on);
+                assert!(
+                    windows
+                        .iter()
+                        .any(|(a, b)| on.as_millisecond() >= a.as_millisecond() - 200
+                            && off.as_millisecond() <= b.as_millisecond() + 300),
+                    "relay on {on} .. {off} outside every broadcast window"
+                );
+            }
+        }
+    }
+
+    // Issue 4: a restart mid-day: late within the grace, missed past it,
+    // never twice.
+    #[tokio::test(start_paused = true)]
+    async fn a_restart_airs_late_records_missed_and_never_repeats() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = shipped(dir.path());
+        let asrun = Arc::new(Mutex::new(AsRun::open(dir.path()).unwrap()));
+        // Starts 5 minutes after the 05:30 broadcast: it airs late.
+        let rig = start(cfg.clone(), "2026-01-20T05:35:00+07:00", asrun.clone());
+        rig.until("2026-01-20T06:00:00+07:00").await;
+        let rows = rig.finish().await;
+        assert!(!rows.is_empty());
+        assert!(
+            rows.iter()
+                .all(|r| r.record.late && r.record.status == RowStatus::Played)
+        );
+        let first = rows[0].record.started.unwrap();
+        assert!(first >= "2026-01-20T05:35:00+07:00".parse().unwrap());
+        let n = rows.len();
+        // Restart again the same morning: already aired, nothing more.
+        let rig = start(cfg.clone(), "2026-01-20T05:39:00+07:00", asrun.clone());
+        rig.until("2026-01-20T07:00:00+07:00").await;
+        assert_eq!(rig.finish().await.len(), n, "aired twice after a restart");
+        // Restart in the evening, 20 minutes late: missed, not aired.
+        let rig = start(cfg.clone(), "2026-01-20T17:20:00+07:00", asrun.clone());
+        rig.until("2026-01-20T18:00:00+07:00").await;
+        let rows = rig.finish().await;
+        let evening: Vec<_> = rows
+            .iter()
+            .filter(|r| r.record.broadcast_key.contains("17:00"))
+            .collect();
+        assert!(!evening.is_empty());
+        assert!(
+            evening
+                .iter()
+                .all(|r| r.record.status == RowStatus::Missed && r.record.started.is_none())
+        );
+    }
+
+    // Issue 4: nothing airs while the clock is unsynchronised; once it is,
+    // the late-grace rule decides.
+    #[tokio::test(start_paused = true)]
+    async fn an_unsynced_clock_holds_broadcasts() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = shipped(dir.path());
+        let rig = start(
+            cfg,
+            "2026-01-20T05:00:00+07:00",
+            Arc::new(Mutex::new(AsRun::in_memory())),
+        );
+        rig.clock.set_synced(false);
+        rig.until("2026-01-20T05:35:00+07:00").await;
+        let st = rig.ask(Request::Status).await.status.unwrap();
+        assert!(!st.clock_synced);
+        assert!(!st.warnings.is_empty());
+        assert!(
+            rig.asrun
+                .lock()
+                .unwrap()
+                .rows(
+                    jiff::civil::date(2026, 1, 20),
+                    jiff::civil::date(2026, 1, 20)
+                )
+                .unwrap()
+                .is_empty()
+        );
+        rig.clock.set_synced(true);
+        rig.until("2026-01-20T06:00:00+07:00").await;
+        let rows = rig.finish().await;
+        assert!(
+            !rows.is_empty()
+                && rows
+                    .iter()
+                    .all(|r| r.record.late && r.record.status == RowStatus::Played)
+        );
+    }
+
+    // Issue 4: the Pi's stale boot clock: a jump of +3 months, +1 day and
+    // -1 hour never airs a burst of past broadcasts nor one twice.
+    #[tokio::test(start_paused = true)]
+    async fn clock_jumps_neither_burst_nor_repeat() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = shipped(dir.path());
+        let rig = start(
+            cfg,
+            "2025-10-20T05:00:00+07:00",
+            Arc::new(Mutex::new(AsRun::in_memory())),
+        );
+        rig.until("2025-10-20T05:40:00+07:00").await;
+        // +3 months, to 2026-01-20 12:40: the morning is long past.
+        rig.clock.jump(92 * 24 * 3600 * 1000);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        // -1 hour: the evening must still air once.
+        rig.clock.jump(-3600 * 1000);
+        rig.until("2026-01-20T18:00:00+07:00").await;
+        // +1 day.
+        rig.clock.jump(24 * 3600 * 1000);
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        let rows = rig.finish().await;
+        let played = |key: &str| {
+            rows.iter()
+                .filter(|r| {
+                    r.record.broadcast_key.contains(key) && r.record.status == RowStatus::Played
+                })
+                .count()
+        };
+        assert!(played("2025-10-20 05:30") > 0, "the first morning aired");
+        assert_eq!(played("2026-01-20 05:30"), 0, "a burst after the jump");
+        assert!(played("2026-01-20 17:00") > 0);
+        // Each broadcast's items at most once.
+        let mut seen = HashSet::new();
+        for r in rows.iter().filter(|r| r.record.status == RowStatus::Played) {
+            let started = r.record.started.unwrap().as_millisecond();
+            assert!(seen.insert((
+                r.record.broadcast_key.clone(),
+                r.record.file.clone(),
+                started / 60_000
+            )));
+        }
+        let burst = rows
+            .iter()
+            .filter(|r| r.record.broadcast_key.starts_with("2026-01-21"))
+            .filter(|r| r.record.status == RowStatus::Played)
+            .count();
+        assert_eq!(burst, 0, "the +1 day jump aired the next day's past items");
+    }
+
+    // Issue 4: an emergency during a broadcast and during silence; a
+    // priority queue; stop and skip.
+    #[tokio::test(start_paused = true)]
+    async fn priorities_emergency_queue_stop_skip() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = shipped(dir.path());
+        let rig = start(
+            cfg,
+            "2026-01-20T05:20:00+07:00",
+            Arc::new(Mutex::new(AsRun::in_memory())),
+        );
+        // Queue a file for the 05:30 broadcast.
+        assert!(
+            rig.ask(Request::Queue {
+                files: vec!["ket-thuc.mp3".into()]
+            })
+            .await
+            .ok
+        );
+        // An emergency in silence: warm-up then the file.
+        rig.ask(Request::Now {
+            files: vec!["thong-bao-chung.mp3".into()],
+        })
+        .await;
+        rig.until("2026-01-20T05:25:00+07:00").await;
+        // During the 05:30 broadcast: an emergency preempts it.
+        rig.until("2026-01-20T05:30:10+07:00").await;
+        rig.ask(Request::Now {
+            files: vec!["nhac-hieu.mp3".into()],
+        })
+        .await;
+        rig.until("2026-01-20T05:35:00+07:00").await;
+        let edges = rig.edges.lock().unwrap().clone();
+        let rows = rig.finish().await;
+        let prio: Vec<_> = rows
+            .iter()
+            .map(|r| (r.record.file.as_str(), r.record.priority, r.record.status))
+            .collect();
+        use crate::asrun::Priority as P;
+        assert_eq!(
+            prio[0],
+            ("thong-bao-chung.mp3", P::Emergency, RowStatus::Played),
+            "{prio:?}"
+        );
+        assert_eq!(
+            prio[1],
+            ("ket-thuc.mp3", P::Priority, RowStatus::Played),
+            "{prio:?}"
+        );
+        assert!(
+            prio.iter()
+                .any(|p| p.2 == RowStatus::Interrupted && p.1 == P::Normal),
+            "{prio:?}"
+        );
+        assert!(
+            prio.contains(&("nhac-hieu.mp3", P::Emergency, RowStatus::Played)),
+            "{prio:?}"
+        );
+        // The emergency during the broadcast needed no second warm-up: the
+        // relay stayed on (one on-edge for the broadcast and its emergency).
+        let ons = edges.iter().filter(|e| e.on).count();
+        assert_eq!(ons, 2, "{edges:?}");
+    }
+
+    /// The shipped config with a private copy of the playlists.
+    fn with_own_playlists(state: &Path) -> Config {
+        let mut cfg = shipped(state);
+        let pl = state.join("playlists");
+        std::fs::create_dir_all(&pl).unwrap();
+        for e in std::fs::read_dir(&cfg.paths.playlists).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), pl.join(e.file_name())).unwrap();
+        }
+        cfg.paths.playlists = pl;
+        cfg
+    }
+
+    // Issue 4: a dated file appearing mid-day takes effect; a later broken
+    // edit of it keeps the last good plan and says so in the status.
+    #[tokio::test(start_paused = true)]
+    async fn a_dated_file_mid_day_and_a_broken_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = with_own_playlists(dir.path());
+        let dated = cfg.paths.playlists.join("2026-01-20.toml");
+        let rig = start(
+            cfg,
+            "2026-01-20T10:00:00+07:00",
+            Arc::new(Mutex::new(AsRun::in_memory())),
+        );
+        rig.until("2026-01-20T10:01:00+07:00").await;
+        std::fs::write(
+            &dated,
+            "[[broadcast]]\nat = \"11:00\"\ntitle = \"Đặc biệt\"\nitems = [\"nhac-hieu.mp3\"]\n\n[[broadcast]]\nat = \"12:00\"\ntitle = \"Trưa\"\nitems = [\"ket-thuc.mp3\"]\n",
+        )
+        .unwrap();
+        rig.changes.send(()).unwrap();
+        rig.until("2026-01-20T11:30:00+07:00").await;
+        // A broken edit: the 12:00 broadcast must still air from the last
+        // good plan.
+        std::fs::write(&dated, "[[broadcast]\nat = \"12:00\"\n").unwrap();
+        rig.changes.send(()).unwrap();
+        rig.until("2026-01-20T11:40:00+07:00").await;
+        let st = rig.ask(Request::Status).await.status.unwrap();
+        assert!(
+            st.plan_error
+                .as_deref()
+                .is_some_and(|e| e.contains("2026-01-20.toml")),
+            "{st:?}"
+        );
+        rig.until("2026-01-20T12:10:00+07:00").await;
+        let rows = rig.finish().await;
+        // The 05:30 broadcast was long past at start: missed.
+        let rows: Vec<_> = rows
+            .into_iter()
+            .filter(|r| r.record.status != RowStatus::Missed)
+            .collect();
+        let titles: Vec<_> = rows
+            .iter()
+            .map(|r| r.record.broadcast.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(titles, ["Đặc biệt", "Trưa"], "{rows:?}");
+        assert!(
+            rows.iter()
+                .all(|r| r.record.status == RowStatus::Played && !r.record.late)
+        );
+    }
+}
