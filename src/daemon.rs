@@ -1459,4 +1459,44 @@ mod tests {
                 .all(|r| r.record.status == RowStatus::Played && !r.record.late)
         );
     }
+
+    // Issue 4: a broadcast that overruns into the next one's relay-on: the
+    // next starts right after it, the relay staying on, recorded as late.
+    #[tokio::test(start_paused = true)]
+    async fn an_overrun_runs_the_next_broadcast_with_the_relay_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = with_own_playlists(dir.path());
+        std::fs::write(
+            cfg.paths.playlists.join("2026-01-20.toml"),
+            "[[broadcast]]\nat = \"10:00\"\ntitle = \"A\"\nitems = [\"thong-bao-chung.mp3\"]\nrepeat = 3\n\n[[broadcast]]\nat = \"10:00:20\"\ntitle = \"B\"\nitems = [\"nhac-hieu.mp3\"]\n",
+        )
+        .unwrap();
+        let rig = start(
+            cfg,
+            "2026-01-20T09:59:00+07:00",
+            Arc::new(Mutex::new(AsRun::in_memory())),
+        );
+        rig.until("2026-01-20T10:05:00+07:00").await;
+        let edges = rig.edges.lock().unwrap().clone();
+        let rows = rig.finish().await;
+        let b: Vec<_> = rows
+            .iter()
+            .filter(|r| r.record.broadcast.as_deref() == Some("B"))
+            .collect();
+        assert_eq!(b.len(), 1, "{rows:?}");
+        assert_eq!(b[0].record.status, RowStatus::Played);
+        assert!(b[0].record.late);
+        let a_end = rows
+            .iter()
+            .filter(|r| r.record.broadcast.as_deref() == Some("A"))
+            .filter_map(|r| r.record.ended)
+            .max()
+            .unwrap();
+        assert!(b[0].record.started.unwrap() >= a_end);
+        assert_eq!(
+            edges.iter().filter(|e| e.on).count(),
+            1,
+            "the relay went off between them: {edges:?}"
+        );
+    }
 }
