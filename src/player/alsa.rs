@@ -1,19 +1,20 @@
-//! The real sound output: an ALSA device opened by name through cpal, with
-//! rodio's mixer and player queueing our sources. Also lists the devices for
+//! The real sound output: an ALSA device opened by name through cpal (as
+//! re-exported by rodio), fed by the output engine (`engine`). Also lists the devices for
 //! `loa devices`. Opened per broadcast and closed after it, so a sound card
 //! that failed is tried again next time and no device is held while idle.
 
-use std::num::NonZero;
 use std::str::FromStr;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rodio::cpal::traits::{DeviceTrait, HostTrait};
+use rodio::cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use rodio::cpal::{self, BufferSize, SampleFormat};
 
-use super::item::{ItemSource, SilenceSource};
-use super::{AudioError, ItemSpec, Output, Segment, SegmentSpec, Sink};
+use super::engine::{self, Job, RING_FRAMES, Shared};
+use super::{AudioError, ItemSpec, Output, Progress, Segment, SegmentSpec, Sink};
 use crate::lang::Lang;
+use crate::media::probe::Decoder;
 
 /// The preferred output format: what most cards take, and what the test
 /// stand-in captures.
@@ -146,58 +147,96 @@ impl Output for AlsaOutput {
         let _quiet = quiet_alsa();
         let name = self.device.clone();
         let device = find_device(&name)?;
-        let open_err = |detail: String| self.open_error(detail);
-        let config = choose_config(&device).map_err(open_err)?;
+        let supported = choose_config(&device).map_err(|d| self.open_error(d))?;
+        let format = supported.sample_format();
+        let mut config = supported.config();
+        config.buffer_size = BufferSize::Fixed(BUFFER_FRAMES);
+        let channels = config.channels as usize;
+        let rate = config.sample_rate;
+
+        let shared = Arc::new(Shared::default());
+        let (producer, mut consumer) = rtrb::RingBuffer::<f32>::new(RING_FRAMES * channels);
         let failure: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
         let f = failure.clone();
-        let mut sink = rodio::DeviceSinkBuilder::from_device(device)
-            .map_err(|e| open_err(e.to_string()))?
-            .with_supported_config(&config)
-            .with_buffer_size(BufferSize::Fixed(BUFFER_FRAMES))
-            .with_error_callback(move |e: cpal::Error| {
-                // An underrun is not a failure of the device.
-                if e.kind() == cpal::ErrorKind::Xrun {
-                    tracing::warn!("audio underrun");
-                    return;
-                }
-                let mut g = f.lock().unwrap_or_else(|e| e.into_inner());
-                if g.is_none() {
-                    *g = Some(e.to_string());
-                }
-            })
-            .open_stream()
-            .map_err(|e| open_err(format!("{e}: {}", source_text(&e))))?;
-        sink.log_on_drop(false);
-        let player = rodio::Player::connect_new(sink.mixer());
-        let cfg = sink.config();
-        let channels = cfg.channel_count();
-        let rate = cfg.sample_rate();
-        tracing::info!(device = %name, rate = rate.get(), channels = channels.get(), "audio device opened");
+        let on_error = move |e: cpal::Error| {
+            // An underrun is not a failure of the device.
+            if e.kind() == cpal::ErrorKind::Xrun {
+                tracing::warn!("audio underrun");
+                return;
+            }
+            let mut g = f.lock().unwrap_or_else(|e| e.into_inner());
+            if g.is_none() {
+                *g = Some(e.to_string());
+            }
+        };
+        let cb_shared = shared.clone();
+        macro_rules! stream {
+            ($t:ty) => {
+                device.build_output_stream::<$t, _, _>(
+                    config.clone(),
+                    move |data: &mut [$t], _| fill(data, &mut consumer, &cb_shared, channels),
+                    on_error,
+                    None,
+                )
+            };
+        }
+        let stream = match format {
+            SampleFormat::I16 => stream!(i16),
+            SampleFormat::I32 => stream!(i32),
+            SampleFormat::F32 => stream!(f32),
+            SampleFormat::F64 => stream!(f64),
+            SampleFormat::U16 => stream!(u16),
+            SampleFormat::U8 => stream!(u8),
+            SampleFormat::I8 => stream!(i8),
+            other => {
+                return Err(AudioError::Open {
+                    name,
+                    detail: format!("unsupported sample format {other}"),
+                });
+            }
+        }
+        .map_err(|e| self.open_error(e.to_string()))?;
+        // Started at the first queued item, so nothing plays before it.
+        stream.pause().ok();
+
+        let (jobs, rx) = std::sync::mpsc::channel();
+        let fs = shared.clone();
+        let feeder = std::thread::Builder::new()
+            .name("audio-feed".into())
+            .spawn(move || engine::feeder(rx, producer, fs, rate, channels))
+            .map_err(|e| self.open_error(e.to_string()))?;
+        tracing::info!(device = %name, rate, channels, format = %format, "audio device opened");
         Ok(Box::new(AlsaSink {
-            _sink: sink,
-            player,
+            stream: Some(stream),
+            started: false,
+            jobs: Some(jobs),
+            feeder: Some(feeder),
+            shared,
             failure,
-            name,
             lang: self.lang,
-            channels,
             rate,
         }))
     }
 }
 
-fn source_text(e: &dyn std::error::Error) -> String {
-    e.source().map(|s| s.to_string()).unwrap_or_default()
+/// The audio callback: the engine's `fill_from`, in the device's format.
+fn fill<T>(data: &mut [T], ring: &mut rtrb::Consumer<f32>, shared: &Shared, channels: usize)
+where
+    T: cpal::SizedSample + cpal::FromSample<f32>,
+{
+    engine::fill_from(data, ring, shared, channels, T::from_sample, T::EQUILIBRIUM);
 }
 
 struct AlsaSink {
-    // Dropping it closes the device; the player must go first.
-    player: rodio::Player,
-    _sink: rodio::MixerDeviceSink,
+    // Dropping it closes the device (first thing on drop).
+    stream: Option<cpal::Stream>,
+    started: bool,
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    feeder: Option<std::thread::JoinHandle<()>>,
+    shared: Arc<Shared>,
     failure: Arc<Mutex<Option<String>>>,
-    name: String,
     lang: Lang,
-    channels: NonZero<u16>,
-    rate: NonZero<u32>,
+    rate: u32,
 }
 
 impl Sink for AlsaSink {
@@ -206,17 +245,37 @@ impl Sink for AlsaSink {
         gap_before: Duration,
         item: ItemSpec,
     ) -> Result<(Option<Segment>, Segment), AudioError> {
-        let (src, progress) = ItemSource::open(&item)
+        let decoder = Decoder::open(&item.path)
             .map_err(|e| AudioError::Item(e.message(&item.name, self.lang)))?;
+        if !self.started {
+            if let Some(stream) = &self.stream {
+                stream.play().map_err(|e| AudioError::Failed {
+                    name: String::new(),
+                    detail: e.to_string(),
+                })?;
+            }
+            self.started = true;
+        }
+        let played = self.shared.played.clone();
         let gap = (!gap_before.is_zero()).then(|| {
-            let (silence, progress) = SilenceSource::new(gap_before, self.channels, self.rate);
-            self.player.append(silence);
+            let progress = Progress::in_stream(self.rate, played.clone());
+            let frames = (gap_before.as_secs_f64() * self.rate as f64).round() as u64;
+            self.send(Job::Silence {
+                frames,
+                progress: progress.clone(),
+            });
             Segment {
                 spec: SegmentSpec::Silence(gap_before),
                 progress,
             }
         });
-        self.player.append(src);
+        let progress = Progress::in_stream(self.rate, played);
+        self.send(Job::Item {
+            decoder: Box::new(decoder),
+            gain: super::gain::db_to_linear(item.gain_db),
+            fade: item.fade,
+            progress: progress.clone(),
+        });
         Ok((
             gap,
             Segment {
@@ -234,18 +293,63 @@ impl Sink for AlsaSink {
     }
 
     fn drain(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while !self.player.empty() && Instant::now() < deadline && self.failure().is_none() {
-            std::thread::sleep(Duration::from_millis(5));
+        if !self.started {
+            return;
         }
-        // What the mixer handed over is still in the device buffer.
-        let buffered = BUFFER_FRAMES as f64 / self.rate.get() as f64;
-        std::thread::sleep(Duration::from_secs_f64(buffered * 2.0));
+        let wait_all_played = |sink: &AlsaSink| {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline && sink.failure().is_none() {
+                let written = sink.shared.written.load(Ordering::Acquire);
+                let played = sink.shared.played.load(Ordering::Acquire);
+                if sink.shared.pending.load(Ordering::Acquire) == 0 && played >= written {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        };
+        wait_all_played(self);
+        // Push the last sound out of the device's buffer with silence, then
+        // stop: only silence is cut.
+        self.send(Job::Silence {
+            frames: 2 * BUFFER_FRAMES as u64,
+            progress: Progress::in_stream(self.rate, self.shared.played.clone()),
+        });
+        wait_all_played(self);
+        if let Some(stream) = &self.stream {
+            stream.pause().ok();
+        }
+    }
+
+    fn underruns(&self) -> u64 {
+        self.shared.underruns.load(Ordering::Relaxed)
+    }
+}
+
+impl AlsaSink {
+    fn send(&self, job: Job) {
+        self.shared.pending.fetch_add(1, Ordering::AcqRel);
+        if let Some(jobs) = &self.jobs
+            && jobs.send(job).is_err()
+        {
+            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for AlsaSink {
+    fn drop(&mut self) {
+        self.shared.closed.store(true, Ordering::Release);
+        // The device first, so that nothing more is written to it.
+        drop(self.stream.take());
+        drop(self.jobs.take());
+        if let Some(f) = self.feeder.take() {
+            let _ = f.join();
+        }
     }
 }
 
 impl std::fmt::Debug for AlsaSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AlsaSink({})", self.name)
+        write!(f, "AlsaSink({} Hz)", self.rate)
     }
 }

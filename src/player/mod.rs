@@ -6,8 +6,8 @@
 //! schedules.
 
 pub mod alsa;
+pub mod engine;
 pub mod gain;
-pub mod item;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -90,18 +90,72 @@ pub struct Progress {
     /// Times the output asked for samples the decoder did not have yet.
     underruns: AtomicU32,
     error: Mutex<Option<String>>,
+    /// The output engine's count of frames handed to the device; with it,
+    /// the segment's place in the stream says where it is.
+    played: Option<Arc<AtomicU64>>,
+    /// First and one-past-last output frame of the segment (u64::MAX: not
+    /// known yet).
+    start: AtomicU64,
+    end: AtomicU64,
 }
 
+const UNKNOWN: u64 = u64::MAX;
+
 impl Progress {
+    /// A segment whose state is set by hand (the test fake).
     pub fn new(rate: u32) -> Arc<Progress> {
-        Arc::new(Progress {
+        Arc::new(Progress::make(rate, None))
+    }
+
+    /// A segment in the output engine's stream of `rate` frames per second.
+    pub fn in_stream(rate: u32, played: Arc<AtomicU64>) -> Arc<Progress> {
+        Arc::new(Progress::make(rate, Some(played)))
+    }
+
+    fn make(rate: u32, played: Option<Arc<AtomicU64>>) -> Progress {
+        Progress {
             frames: AtomicU64::new(0),
             rate: AtomicU32::new(rate.max(1)),
             state: AtomicU8::new(State::Queued.as_u8()),
             stop: AtomicU8::new(0),
             underruns: AtomicU32::new(0),
             error: Mutex::new(None),
-        })
+            played,
+            start: AtomicU64::new(UNKNOWN),
+            end: AtomicU64::new(UNKNOWN),
+        }
+    }
+
+    /// Where the segment lies in the output stream (the engine's feeder).
+    pub fn set_span(&self, start: u64, end: Option<u64>) {
+        self.start.store(start, Ordering::Release);
+        if let Some(e) = end {
+            self.end.store(e, Ordering::Release);
+        }
+    }
+
+    pub fn set_error(&self, msg: String) {
+        *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg);
+    }
+
+    /// How much of it has been handed to the output.
+    pub fn elapsed(&self) -> Duration {
+        let rate = self.rate.load(Ordering::Relaxed).max(1) as u64;
+        let frames = match &self.played {
+            Some(played) => {
+                let (s, e) = (
+                    self.start.load(Ordering::Acquire),
+                    self.end.load(Ordering::Acquire),
+                );
+                if s == UNKNOWN {
+                    0
+                } else {
+                    played.load(Ordering::Acquire).clamp(s, e.max(s)) - s
+                }
+            }
+            None => self.frames.load(Ordering::Relaxed),
+        };
+        Duration::from_nanos(frames.saturating_mul(1_000_000_000) / rate)
     }
     pub fn add_frames(&self, n: u64) {
         self.frames.fetch_add(n, Ordering::Relaxed);
@@ -130,7 +184,24 @@ impl Progress {
         self.finish(State::Failed);
     }
     pub fn state(&self) -> State {
-        State::from_u8(self.state.load(Ordering::Acquire))
+        let set = State::from_u8(self.state.load(Ordering::Acquire));
+        let Some(played) = &self.played else {
+            return set;
+        };
+        // In the engine's stream: what the device has taken says where it is.
+        let start = self.start.load(Ordering::Acquire);
+        if start == UNKNOWN {
+            return if set.is_over() { set } else { State::Queued };
+        }
+        let p = played.load(Ordering::Acquire);
+        let end = self.end.load(Ordering::Acquire);
+        if end != UNKNOWN && p >= end {
+            if set.is_over() { set } else { State::Playing }
+        } else if p >= start && (p > start || end == start) {
+            State::Playing
+        } else {
+            State::Queued
+        }
     }
     pub fn stop_requested(&self) -> bool {
         self.stop.load(Ordering::Acquire) != 0
@@ -153,9 +224,7 @@ impl Segment {
     }
     /// How much of it has been handed to the output.
     pub fn elapsed(&self) -> Duration {
-        let f = self.progress.frames.load(Ordering::Relaxed);
-        let r = self.progress.rate.load(Ordering::Relaxed) as u64;
-        Duration::from_nanos(f.saturating_mul(1_000_000_000) / r.max(1))
+        self.progress.elapsed()
     }
     /// Asks it to fade out quickly and end.
     pub fn stop(&self) {
@@ -191,6 +260,11 @@ pub trait Sink: Send {
     fn failure(&self) -> Option<String>;
     /// Blocks until what was queued has left the device (its buffer drained).
     fn drain(&mut self);
+    /// Times the device asked for sound that was not ready (decoding fell
+    /// behind): each is an audible gap.
+    fn underruns(&self) -> u64 {
+        0
+    }
 }
 
 /// Opens a sink; called at the start of each broadcast, so that a device that

@@ -1,0 +1,556 @@
+//! The output engine: a feeder thread turns queued segments into the
+//! device's frames, block by block (decode, gain, fades, channel mapping,
+//! resampling), into a lock-free ring; the cpal callback only copies from the
+//! ring and converts to the device's sample format. Segments know where they
+//! start and end in the stream of frames, and the callback counts the frames
+//! it has handed to ALSA, so progress is what was actually played.
+//!
+//! Per-sample work in the audio thread is a copy and a conversion; nothing
+//! there allocates, locks or decodes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+use std::time::Instant;
+
+use super::{Progress, State};
+use crate::media::probe::Decoder;
+
+/// The ring between the feeder and the callback, in frames (about 170 ms at
+/// 48 kHz): a stop is heard within that plus the fade.
+pub const RING_FRAMES: usize = 8192;
+/// A stop request fades out over the item's fade, but at least this...
+pub const STOP_FADE_MIN: Duration = Duration::from_millis(50);
+/// ...and at most this.
+pub const STOP_FADE_MAX: Duration = Duration::from_millis(300);
+
+/// What the callback and the feeder share.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Frames written into the ring by the feeder.
+    pub written: AtomicU64,
+    /// Frames taken from the ring by the device.
+    pub played: Arc<AtomicU64>,
+    /// Times the device wanted frames that were due but not there.
+    pub underruns: AtomicU64,
+    /// Jobs sent to the feeder and not finished: while there are any, the
+    /// device waits for their frames instead of playing silence (so a device
+    /// faster than real time, like the test stand-in, gets every frame in
+    /// order, and a gap is exactly its silence).
+    pub pending: AtomicU64,
+    pub closed: AtomicBool,
+}
+
+/// One job for the feeder.
+pub enum Job {
+    Item {
+        decoder: Box<Decoder>,
+        gain: f32,
+        fade: Duration,
+        progress: Arc<Progress>,
+    },
+    Silence {
+        frames: u64,
+        progress: Arc<Progress>,
+    },
+}
+
+/// Raised-cosine ramp: 0 at x = 0, 1 at x = 1.
+fn ramp(x: f32) -> f32 {
+    let x = x.clamp(0.0, 1.0);
+    0.5 - 0.5 * (std::f32::consts::PI * x).cos()
+}
+
+/// Turns one file's decoded samples into output frames: gain and fades at
+/// the file's rate (the fade-out waits until the end is known), then the
+/// output's channels, then its rate. Pure: no IO, no threads.
+pub struct Pipeline {
+    in_ch: usize,
+    out_ch: usize,
+    gain: f32,
+    fade_frames: usize,
+    /// Input frames already past the fade-in.
+    emitted: usize,
+    /// Input samples held back until the fade-out's place is known.
+    pending: Vec<f32>,
+    resampler: Resampler,
+    /// Scratch buffers, reused.
+    mapped: Vec<f32>,
+}
+
+impl Pipeline {
+    pub fn new(
+        in_rate: u32,
+        in_ch: usize,
+        out_rate: u32,
+        out_ch: usize,
+        gain: f32,
+        fade: Duration,
+    ) -> Pipeline {
+        Pipeline {
+            in_ch: in_ch.max(1),
+            out_ch: out_ch.max(1),
+            gain,
+            fade_frames: (fade.as_secs_f64() * in_rate as f64).round() as usize,
+            emitted: 0,
+            pending: Vec::new(),
+            resampler: Resampler::new(in_rate, out_rate, out_ch.max(1)),
+            mapped: Vec::new(),
+        }
+    }
+
+    /// Feeds decoded input (interleaved); appends ready output frames.
+    pub fn push(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        let g = self.gain;
+        self.pending
+            .extend(input.iter().map(|s| (s * g).clamp(-1.0, 1.0)));
+        let hold = self.fade_frames * self.in_ch;
+        if self.pending.len() > hold {
+            let n = (self.pending.len() - hold) / self.in_ch * self.in_ch;
+            if n > 0 {
+                self.emit(n, false, out);
+            }
+        }
+    }
+
+    /// The input ended: fades the tail out and flushes everything.
+    pub fn finish(&mut self, out: &mut Vec<f32>) {
+        let n = self.pending.len() / self.in_ch * self.in_ch;
+        self.emit(n, true, out);
+        self.resampler.flush(out);
+    }
+
+    fn emit(&mut self, n: usize, last: bool, out: &mut Vec<f32>) {
+        let ch = self.in_ch;
+        let frames = n / ch;
+        let fade = self.fade_frames;
+        // Fade in.
+        if self.emitted < fade {
+            for (i, frame) in self.pending[..n].chunks_mut(ch).enumerate() {
+                let f = self.emitted + i;
+                if f >= fade {
+                    break;
+                }
+                let g = ramp((f as f32 + 0.5) / fade as f32);
+                frame.iter_mut().for_each(|s| *s *= g);
+            }
+        }
+        // Fade out the very end.
+        if last && fade > 0 {
+            let k = fade.min(frames);
+            for (i, frame) in self.pending[..n]
+                .chunks_mut(ch)
+                .skip(frames - k)
+                .enumerate()
+            {
+                let left = k - i;
+                let g = ramp((left as f32 - 0.5) / fade as f32);
+                frame.iter_mut().for_each(|s| *s *= g);
+            }
+        }
+        self.emitted += frames;
+        // Channels.
+        self.mapped.clear();
+        map_channels(&self.pending[..n], ch, self.out_ch, &mut self.mapped);
+        self.pending.drain(..n);
+        self.resampler.process(&self.mapped, out);
+    }
+}
+
+/// Maps interleaved frames from `in_ch` to `out_ch` channels: mono is copied
+/// to every output, several to mono are averaged, otherwise channels are
+/// taken in order (missing ones silent).
+pub fn map_channels(input: &[f32], in_ch: usize, out_ch: usize, out: &mut Vec<f32>) {
+    if in_ch == out_ch {
+        out.extend_from_slice(input);
+        return;
+    }
+    for frame in input.chunks_exact(in_ch) {
+        if in_ch == 1 {
+            out.extend(std::iter::repeat_n(frame[0], out_ch));
+        } else if out_ch == 1 {
+            out.push(frame.iter().sum::<f32>() / in_ch as f32);
+        } else {
+            for c in 0..out_ch {
+                out.push(frame.get(c).copied().unwrap_or(0.0));
+            }
+        }
+    }
+}
+
+/// A streaming 4-point (Catmull-Rom) resampler, exact pass-through when the
+/// rates are equal.
+pub struct Resampler {
+    ch: usize,
+    /// Input frames per output frame.
+    step: f64,
+    /// Position of the next output frame, relative to `hist[1]`.
+    pos: f64,
+    /// The last 3 input frames of the previous block, per channel.
+    hist: Vec<[f32; 3]>,
+    primed: bool,
+    passthrough: bool,
+}
+
+impl Resampler {
+    pub fn new(in_rate: u32, out_rate: u32, ch: usize) -> Resampler {
+        Resampler {
+            ch,
+            step: in_rate as f64 / out_rate as f64,
+            pos: 0.0,
+            hist: vec![[0.0; 3]; ch],
+            primed: false,
+            passthrough: in_rate == out_rate,
+        }
+    }
+
+    /// Resamples interleaved input frames; appends output frames.
+    pub fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        if self.passthrough {
+            out.extend_from_slice(input);
+            return;
+        }
+        let ch = self.ch;
+        let n = input.len() / ch;
+        if n == 0 {
+            return;
+        }
+        if !self.primed {
+            // Start as if the signal had been at its first value before.
+            for (h, &first) in self.hist.iter_mut().zip(&input[..ch]) {
+                *h = [first; 3];
+            }
+            // The first output frame is the first input frame, s[3].
+            self.pos = 2.0;
+            self.primed = true;
+        }
+        // Sample k of the extended signal: k < 3 from history, else input.
+        let at = |hist: &[[f32; 3]], c: usize, k: isize| -> f32 {
+            if k < 3 {
+                hist[c][k.max(0) as usize]
+            } else {
+                input[(k as usize - 3) * ch + c]
+            }
+        };
+        // Interpolating between x1 and x2 needs x0..x3: with the extended
+        // signal s, pos p means between s[1 + floor p] and the next.
+        let total = n as f64 + 3.0;
+        loop {
+            let base = 1.0 + self.pos.floor();
+            if base + 2.0 >= total {
+                break;
+            }
+            let t = (self.pos - self.pos.floor()) as f32;
+            let k = base as isize;
+            for c in 0..ch {
+                let (x0, x1, x2, x3) = (
+                    at(&self.hist, c, k - 1),
+                    at(&self.hist, c, k),
+                    at(&self.hist, c, k + 1),
+                    at(&self.hist, c, k + 2),
+                );
+                let a = -0.5 * x0 + 1.5 * x1 - 1.5 * x2 + 0.5 * x3;
+                let b = x0 - 2.5 * x1 + 2.0 * x2 - 0.5 * x3;
+                let cc = -0.5 * x0 + 0.5 * x2;
+                out.push(((a * t + b) * t + cc) * t + x1);
+            }
+            self.pos += self.step;
+        }
+        // Keep the last 3 frames; positions become relative to them.
+        for c in 0..ch {
+            let last = |j: usize| at(&self.hist, c, (n + 3 - 3 + j) as isize);
+            self.hist[c] = [last(0), last(1), last(2)];
+        }
+        self.pos -= n as f64;
+    }
+
+    /// The input ended: nothing is held back beyond interpolation context.
+    pub fn flush(&mut self, _out: &mut Vec<f32>) {}
+}
+
+/// How long the device waits for frames that are due before playing
+/// silence (an underrun). Shorter than the device buffer.
+pub const WAIT_FOR_FRAMES: Duration = Duration::from_millis(20);
+
+/// The audio callback's work: copies what the feeder prepared into `data`
+/// (through `convert`), waiting briefly for frames that are due, and fills
+/// the rest with `silence`.
+pub fn fill_from<T: Copy>(
+    data: &mut [T],
+    ring: &mut rtrb::Consumer<f32>,
+    shared: &Shared,
+    channels: usize,
+    convert: impl Fn(f32) -> T,
+    silence: T,
+) {
+    let want = data.len();
+    let mut filled = 0;
+    let mut waited_since: Option<Instant> = None;
+    loop {
+        let avail = ring.slots().min(want - filled) / channels * channels;
+        if avail > 0 {
+            if let Ok(chunk) = ring.read_chunk(avail) {
+                let (a, b) = chunk.as_slices();
+                for (d, s) in data[filled..].iter_mut().zip(a.iter().chain(b.iter())) {
+                    *d = convert(*s);
+                }
+                chunk.commit_all();
+            }
+            filled += avail;
+            shared
+                .played
+                .fetch_add((avail / channels) as u64, Ordering::AcqRel);
+        }
+        if filled >= want
+            || shared.pending.load(Ordering::Acquire) == 0
+            || shared.closed.load(Ordering::Acquire)
+        {
+            break;
+        }
+        let since = *waited_since.get_or_insert_with(Instant::now);
+        if since.elapsed() >= WAIT_FOR_FRAMES {
+            shared.underruns.fetch_add(1, Ordering::Relaxed);
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    for d in &mut data[filled..] {
+        *d = silence;
+    }
+}
+
+/// The feeder: runs jobs in order, writing frames into the ring.
+pub fn feeder(
+    jobs: Receiver<Job>,
+    mut ring: rtrb::Producer<f32>,
+    shared: Arc<Shared>,
+    out_rate: u32,
+    out_ch: usize,
+) {
+    let mut out: Vec<f32> = Vec::with_capacity(16_384);
+    let mut input: Vec<f32> = Vec::with_capacity(8192);
+    let write = |ring: &mut rtrb::Producer<f32>, shared: &Shared, mut data: &[f32]| -> bool {
+        while !data.is_empty() {
+            if shared.closed.load(Ordering::Acquire) {
+                return false;
+            }
+            let free = ring.slots() / out_ch * out_ch;
+            if free == 0 {
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            }
+            let n = free.min(data.len());
+            if let Ok(mut chunk) = ring.write_chunk(n) {
+                let (a, b) = chunk.as_mut_slices();
+                a.copy_from_slice(&data[..a.len()]);
+                b.copy_from_slice(&data[a.len()..n]);
+                chunk.commit_all();
+            }
+            shared
+                .written
+                .fetch_add((n / out_ch) as u64, Ordering::Release);
+            data = &data[n..];
+        }
+        true
+    };
+    loop {
+        let job = match jobs.recv_timeout(Duration::from_millis(200)) {
+            Ok(j) => j,
+            Err(RecvTimeoutError::Timeout) => {
+                if shared.closed.load(Ordering::Acquire) {
+                    return;
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        match job {
+            Job::Silence { progress, .. } | Job::Item { progress, .. }
+                if progress.stop_requested() =>
+            {
+                let at = shared.written.load(Ordering::Acquire);
+                progress.set_span(at, Some(at));
+                progress.set_state(State::Stopped);
+            }
+            Job::Silence { frames, progress } => {
+                let start = shared.written.load(Ordering::Acquire);
+                progress.set_span(start, None);
+                let zeros = vec![0.0f32; 4096 * out_ch];
+                let mut left = frames;
+                let mut stopped = false;
+                while left > 0 {
+                    if progress.stop_requested() {
+                        stopped = true;
+                        break;
+                    }
+                    let n = left.min(4096) as usize;
+                    if !write(&mut ring, &shared, &zeros[..n * out_ch]) {
+                        return;
+                    }
+                    left -= n as u64;
+                }
+                let end = shared.written.load(Ordering::Acquire);
+                progress.set_span(start, Some(end));
+                progress.set_state(if stopped {
+                    State::Stopped
+                } else {
+                    State::Finished
+                });
+            }
+            Job::Item {
+                mut decoder,
+                gain,
+                fade,
+                progress,
+            } => {
+                let start = shared.written.load(Ordering::Acquire);
+                progress.set_span(start, None);
+                let mut pipe = Pipeline::new(
+                    decoder.sample_rate,
+                    decoder.channels as usize,
+                    out_rate,
+                    out_ch,
+                    gain,
+                    fade,
+                );
+                let panic_after = (std::env::var("LOA_FAULT_INJECT").as_deref()
+                    == Ok("audio-panic"))
+                .then_some(out_rate as u64 / 2);
+                let mut final_state = State::Finished;
+                loop {
+                    if progress.stop_requested() {
+                        // Fade out from here over a short ramp.
+                        let fade_frames = ((fade.max(STOP_FADE_MIN).min(STOP_FADE_MAX))
+                            .as_secs_f64()
+                            * out_rate as f64) as usize;
+                        out.clear();
+                        let mut tail = Vec::new();
+                        input.clear();
+                        // What the pipeline holds, then silence, ramped down.
+                        pipe.finish(&mut tail);
+                        tail.truncate(fade_frames * out_ch);
+                        tail.resize(fade_frames * out_ch, 0.0);
+                        for (i, frame) in tail.chunks_mut(out_ch).enumerate() {
+                            let g = ramp(1.0 - (i as f32 + 0.5) / fade_frames.max(1) as f32);
+                            frame.iter_mut().for_each(|s| *s *= g);
+                        }
+                        if !write(&mut ring, &shared, &tail) {
+                            return;
+                        }
+                        final_state = State::Stopped;
+                        break;
+                    }
+                    input.clear();
+                    match decoder.next_into(&mut input) {
+                        Ok(true) => {
+                            out.clear();
+                            pipe.push(&input, &mut out);
+                            if !write(&mut ring, &shared, &out) {
+                                return;
+                            }
+                            if let Some(n) = panic_after
+                                && shared.played.load(Ordering::Acquire) >= start + n
+                            {
+                                panic!(
+                                    "injected fault (LOA_FAULT_INJECT=audio-panic): a panic in the audio path"
+                                );
+                            }
+                        }
+                        Ok(false) => {
+                            out.clear();
+                            pipe.finish(&mut out);
+                            if !write(&mut ring, &shared, &out) {
+                                return;
+                            }
+                            break;
+                        }
+                        Err(e) => {
+                            out.clear();
+                            pipe.finish(&mut out);
+                            let _ = write(&mut ring, &shared, &out);
+                            progress.set_error(e.to_string());
+                            final_state = State::Failed;
+                            break;
+                        }
+                    }
+                }
+                let end = shared.written.load(Ordering::Acquire);
+                progress.set_span(start, Some(end));
+                progress.set_state(final_state);
+            }
+        }
+        shared.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_rates_pass_through_exactly() {
+        let mut r = Resampler::new(48_000, 48_000, 2);
+        let input: Vec<f32> = (0..200).map(|i| i as f32).collect();
+        let mut out = Vec::new();
+        r.process(&input, &mut out);
+        assert_eq!(out, input);
+    }
+
+    #[test]
+    fn resampling_keeps_length_and_pitch() {
+        // 1 s of 1 kHz at 22050 Hz, in blocks, to 48 kHz.
+        let rate_in = 22_050.0;
+        let input: Vec<f32> = (0..22_050)
+            .map(|i| (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / rate_in).sin() * 0.5)
+            .collect();
+        let mut r = Resampler::new(22_050, 48_000, 1);
+        let mut out = Vec::new();
+        for block in input.chunks(1000) {
+            r.process(block, &mut out);
+        }
+        assert!((out.len() as i64 - 48_000).abs() <= 6, "{}", out.len());
+        let crossings = out.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+        assert!((crossings as i64 - 1000).abs() <= 2, "{crossings}");
+        // Interpolation stays close to the true sine.
+        let err = out
+            .iter()
+            .enumerate()
+            .skip(10)
+            .take(40_000)
+            .map(|(i, v)| {
+                let t = i as f32 / 48_000.0;
+                (v - (2.0 * std::f32::consts::PI * 1000.0 * t).sin() * 0.5).abs()
+            })
+            .fold(0.0f32, f32::max);
+        assert!(err < 0.02, "max error {err}");
+    }
+
+    #[test]
+    fn pipeline_applies_gain_fades_and_channels() {
+        // 1 s of a constant at 8 kHz mono, half gain, 100 ms fades, to stereo.
+        let mut p = Pipeline::new(8000, 1, 8000, 2, 0.5, Duration::from_millis(100));
+        let mut out = Vec::new();
+        for block in vec![0.5f32; 8000].chunks(1152) {
+            p.push(block, &mut out);
+        }
+        p.finish(&mut out);
+        assert_eq!(out.len(), 16_000);
+        let left: Vec<f32> = out.chunks(2).map(|f| f[0]).collect();
+        assert!(out.chunks(2).all(|f| f[0] == f[1]));
+        assert!(left[0] < 0.01 && left[7999] < 0.01);
+        assert!((left[4000] - 0.25).abs() < 1e-6);
+        assert!((left[800] - 0.25).abs() < 1e-6);
+        assert!(left[400] > 0.05 && left[400] < 0.2);
+    }
+
+    #[test]
+    fn channel_mapping() {
+        let mut out = Vec::new();
+        map_channels(&[0.2, 0.4], 2, 1, &mut out);
+        assert!((out[0] - 0.3).abs() < 1e-6);
+        out.clear();
+        map_channels(&[0.1, 0.2, 0.3], 3, 2, &mut out);
+        assert_eq!(out, [0.1, 0.2]);
+    }
+}
