@@ -29,6 +29,9 @@ pub struct AirItem {
     pub duration: Option<Duration>,
     /// The file's SHA-256, for the as-run log.
     pub sha256: Option<String>,
+    /// The file's sample rate: the device is opened at the first item's rate
+    /// when it takes it, so that the usual case needs no resampling.
+    pub sample_rate: Option<u32>,
 }
 
 /// The timings of the sequence.
@@ -205,7 +208,7 @@ pub fn air(
     }
 
     if !report.shut_down {
-        match output.open() {
+        match output.open(items.iter().find_map(|i| i.sample_rate)) {
             Ok(mut sink) => {
                 play_all(
                     items,
@@ -609,6 +612,7 @@ mod tests {
                 gain_db: 0.0,
                 duration: Some(Duration::from_secs(10)),
                 sha256: None,
+                sample_rate: None,
             })
             .collect()
     }

@@ -631,6 +631,7 @@ impl Daemon {
                         ),
                         duration: Some(p.duration),
                         sha256: p.sha256.clone(),
+                        sample_rate: Some(p.sample_rate),
                     },
                     Err(msg) => AirItem {
                         name: f.clone(),
@@ -638,6 +639,7 @@ impl Daemon {
                         gain_db: 0.0,
                         duration: None,
                         sha256: None,
+                        sample_rate: None,
                     },
                 },
             )
@@ -684,6 +686,7 @@ impl Daemon {
                     ),
                     duration: Some(p.duration),
                     sha256: p.sha256.clone(),
+                    sample_rate: Some(p.sample_rate),
                 },
                 Err(msg) => AirItem {
                     name: it.file.clone(),
@@ -691,6 +694,7 @@ impl Daemon {
                     gain_db: 0.0,
                     duration: None,
                     sha256: None,
+                    sample_rate: None,
                 },
             });
             scheduled.push((Some(it.start), Priority::Normal));

@@ -276,7 +276,10 @@ impl crate::player::Output for FakeOutput {
         }
     }
 
-    fn open(&self) -> Result<Box<dyn crate::player::Sink>, crate::player::AudioError> {
+    fn open(
+        &self,
+        _rate: Option<u32>,
+    ) -> Result<Box<dyn crate::player::Sink>, crate::player::AudioError> {
         if let Some(e) = self.inner.missing.lock().unwrap().clone() {
             return Err(e);
         }

@@ -12,6 +12,8 @@ mod asrun;
 mod bad_input;
 #[path = "cli/config.rs"]
 mod config;
+#[path = "cli/control.rs"]
+mod control;
 #[path = "cli/exit_codes.rs"]
 mod exit_codes;
 #[path = "cli/media.rs"]
@@ -24,5 +26,7 @@ mod play;
 mod playlists;
 #[path = "cli/relay.rs"]
 mod relay;
+#[path = "cli/service.rs"]
+mod service;
 #[path = "cli/shipped.rs"]
 mod shipped;

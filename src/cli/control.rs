@@ -52,7 +52,7 @@ pub fn status(config: Option<&Path>, json: bool) -> i32 {
                     }
                 }
             } else {
-                render_status(&s, lang)
+                render_status(&s, lang, cfg.schedule.require_clock_sync)
             };
             let mut out = std::io::stdout();
             let _ = out.write_all(text.as_bytes());
@@ -320,8 +320,9 @@ fn relay_status(cfg: &Config) {
 }
 
 /// `loa status` for a person: a few labelled lines, then today's
-/// broadcasts.
-pub fn render_status(s: &Status, lang: Lang) -> String {
+/// broadcasts. `require_clock_sync` is the config's (the status does not
+/// say): it decides whether an unsynchronised clock holds broadcasts back.
+pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String {
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut row = |label: &str, value: String| rows.push((label.to_string(), value));
 
@@ -378,6 +379,12 @@ pub fn render_status(s: &Status, lang: Lang) -> String {
 
     let clock = if s.clock_synced {
         lang.pick("đã đồng bộ", "synchronised").to_string()
+    } else if !require_clock_sync {
+        lang.pick(
+            "CHƯA đồng bộ; vẫn phát theo giờ của máy vì require-clock-sync = false; hãy kiểm tra mạng và NTP (`timedatectl status`)",
+            "NOT synchronised; broadcasts air by this machine's time anyway (require-clock-sync = false); check the network and NTP (`timedatectl status`)",
+        )
+        .to_string()
     } else {
         lang.pick(
             "CHƯA đồng bộ: không phát gì cho đến khi đồng bộ; hãy kiểm tra mạng và NTP (`timedatectl status`)",
@@ -387,7 +394,7 @@ pub fn render_status(s: &Status, lang: Lang) -> String {
     };
     row(lang.pick("Đồng hồ", "Clock"), clock);
     row(
-        lang.pick("Đầu ra âm thanh", "Sound output"),
+        lang.pick("Thiết bị âm thanh", "Audio device"),
         s.audio_device.clone(),
     );
     row(
@@ -562,7 +569,7 @@ mod tests {
 
     #[test]
     fn the_human_status_in_english() {
-        let text = render_status(&sample_status(), Lang::En);
+        let text = render_status(&sample_status(), Lang::En, true);
         assert_eq!(
             text,
             "\
@@ -570,7 +577,7 @@ Playing:      tin-tuc.mp3 (1:12 / 3:05), item 2 of 3 of \"Bản tin sáng\", nor
 Next:         \"Bản tin chiều\" at 17:00:00 (in 10 h 58 min 48 s; relay on at 16:59:57)
 Relay:        ON since 05:59:57 (1 min 15 s), sim
 Clock:        synchronised
-Sound output: default
+Audio device: default
 Playlist:     playlists/default.toml
 
 Today (2026-01-20):
@@ -593,7 +600,7 @@ Today (2026-01-20):
         s.queued = vec!["a.mp3".into()];
         s.today[0].status = "missed".into();
         s.today[1].status = "late".into();
-        let text = render_status(&s, Lang::Vi);
+        let text = render_status(&s, Lang::Vi, true);
         for want in [
             "Đang phát:",
             "không có gì",
@@ -611,6 +618,19 @@ Today (2026-01-20):
         ] {
             assert!(text.contains(want), "{want:?} missing from\n{text}");
         }
+    }
+
+    #[test]
+    fn an_unsynced_clock_holds_broadcasts_only_when_the_config_says_so() {
+        let mut s = sample_status();
+        s.clock_synced = false;
+        let held = render_status(&s, Lang::En, true);
+        assert!(held.contains("nothing airs until it is"), "{held}");
+        let not_held = render_status(&s, Lang::En, false);
+        assert!(
+            not_held.contains("NOT synchronised; broadcasts air by this machine's time anyway"),
+            "{not_held}"
+        );
     }
 
     #[test]

@@ -146,6 +146,7 @@ fn prepare(cfg: &Config, files: &[String]) -> Vec<AirItem> {
                     ),
                     duration: Some(probe.duration),
                     sha256: probe.sha256.clone(),
+                    sample_rate: Some(probe.sample_rate),
                 },
                 Err(msg) => AirItem {
                     name: f.clone(),
@@ -153,6 +154,7 @@ fn prepare(cfg: &Config, files: &[String]) -> Vec<AirItem> {
                     gain_db: 0.0,
                     duration: None,
                     sha256: None,
+                    sample_rate: None,
                 },
             },
         )

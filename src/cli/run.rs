@@ -42,6 +42,15 @@ pub fn serve(
 ) -> i32 {
     let lang = cfg.lang;
     relay::install_panic_hook();
+    // One service at a time: a second `loa run` must not air the schedule
+    // again. Binding the control socket tells.
+    let socket = match crate::control::server::ControlSocket::bind(&cfg.control.socket) {
+        Ok(s) => s.language(lang),
+        Err(e) => {
+            eprintln!("{}", crate::control::server::error_message(&e, lang));
+            return exit::PROBLEMS;
+        }
+    };
     // The relay first: off before anything else happens.
     let guard = match relay::open(&cfg, clock.clone())
         .and_then(|r| RelayGuard::new(r, cfg.relay.max_on, clock.clone()))
@@ -122,12 +131,11 @@ pub fn serve(
         }
         let _watcher = watch_folders(&cfg, changes_tx);
         let (req_tx, req_rx) = mpsc::channel(16);
-        let socket = cfg.control.socket.clone();
         let server_stop = stop_rx.clone();
         let server = tokio::spawn(async move {
-            if let Err(e) = crate::control::server::serve(&socket, req_tx, server_stop).await {
-                tracing::error!(error = %e, socket = %socket.display(), "control socket");
-                eprintln!("{e}");
+            if let Err(e) = socket.serve(req_tx, server_stop).await {
+                tracing::error!(error = %e, "control socket");
+                eprintln!("{}", crate::control::server::error_message(&e, lang));
             }
         });
         let deps = Deps {

@@ -275,7 +275,11 @@ async fn answer(stream: UnixStream, requests: Requests, lang: Option<Lang>) {
     // Closing with unread input would reset the connection and lose the
     // answer (a request that was too long): read what is left, briefly.
     let mut rest = (&mut reader).take(DRAIN_LIMIT);
-    let _ = tokio::time::timeout(DRAIN_TIMEOUT, tokio::io::copy(&mut rest, &mut tokio::io::sink())).await;
+    let _ = tokio::time::timeout(
+        DRAIN_TIMEOUT,
+        tokio::io::copy(&mut rest, &mut tokio::io::sink()),
+    )
+    .await;
 }
 
 /// Passes a request to the daemon and waits for its answer.
@@ -534,6 +538,10 @@ mod tests {
     async fn exchange(path: &Path, bytes: &[u8]) -> Response {
         let mut s = UnixStream::connect(path).await.unwrap();
         s.write_all(bytes).await.unwrap();
+        if !bytes.ends_with(b"\n") {
+            // The end of the input ends the line.
+            s.shutdown().await.unwrap();
+        }
         let mut out = String::new();
         s.read_to_string(&mut out).await.unwrap();
         assert!(

@@ -6,6 +6,7 @@
 pub mod index;
 pub mod library;
 pub mod probe;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

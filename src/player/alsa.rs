@@ -101,16 +101,21 @@ fn find_device(name: &str) -> Result<cpal::Device, AudioError> {
 }
 
 /// Picks 48 kHz stereo 16-bit when the device takes it, else its default.
-fn choose_config(device: &cpal::Device) -> Result<cpal::SupportedStreamConfig, String> {
+fn choose_config(
+    device: &cpal::Device,
+    rate: Option<u32>,
+) -> Result<cpal::SupportedStreamConfig, String> {
     if let Ok(ranges) = device.supported_output_configs() {
         let ranges: Vec<_> = ranges.collect();
-        for format in [SampleFormat::I16, SampleFormat::F32, SampleFormat::I32] {
-            for r in &ranges {
-                if r.channels() == PREFERRED_CHANNELS
-                    && r.sample_format() == format
-                    && let Some(c) = (*r).try_with_sample_rate(PREFERRED_RATE)
-                {
-                    return Ok(c);
+        for want in rate.into_iter().chain([PREFERRED_RATE]) {
+            for format in [SampleFormat::I16, SampleFormat::F32, SampleFormat::I32] {
+                for r in &ranges {
+                    if r.channels() == PREFERRED_CHANNELS
+                        && r.sample_format() == format
+                        && let Some(c) = (*r).try_with_sample_rate(want)
+                    {
+                        return Ok(c);
+                    }
                 }
             }
         }
@@ -139,15 +144,15 @@ impl Output for AlsaOutput {
     fn check(&self) -> Result<(), AudioError> {
         let _quiet = quiet_alsa();
         let device = find_device(&self.device)?;
-        choose_config(&device).map_err(|d| self.open_error(d))?;
+        choose_config(&device, None).map_err(|d| self.open_error(d))?;
         Ok(())
     }
 
-    fn open(&self) -> Result<Box<dyn Sink>, AudioError> {
+    fn open(&self, want_rate: Option<u32>) -> Result<Box<dyn Sink>, AudioError> {
         let _quiet = quiet_alsa();
         let name = self.device.clone();
         let device = find_device(&name)?;
-        let supported = choose_config(&device).map_err(|d| self.open_error(d))?;
+        let supported = choose_config(&device, want_rate).map_err(|d| self.open_error(d))?;
         let format = supported.sample_format();
         let mut config = supported.config();
         config.buffer_size = BufferSize::Fixed(BUFFER_FRAMES);

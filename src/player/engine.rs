@@ -313,7 +313,7 @@ pub fn fill_from<T: Copy>(
             shared.underruns.fetch_add(1, Ordering::Relaxed);
             break;
         }
-        std::thread::sleep(Duration::from_micros(200));
+        std::thread::sleep(Duration::from_millis(1));
     }
     for d in &mut data[filled..] {
         *d = silence;

@@ -274,7 +274,8 @@ pub trait Output: Send + Sync {
     /// done before the relay goes on, so that with no sound the amplifier
     /// is never switched on for nothing.
     fn check(&self) -> Result<(), AudioError>;
-    fn open(&self) -> Result<Box<dyn Sink>, AudioError>;
+    /// Opens the device, at `rate` when it takes it (else its preferred rate).
+    fn open(&self, rate: Option<u32>) -> Result<Box<dyn Sink>, AudioError>;
     /// The device's name for messages.
     fn name(&self) -> String;
 }
