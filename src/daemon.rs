@@ -411,7 +411,8 @@ pub async fn run(
                 if *shutdown.borrow() { break; }
             }
             Some((req, reply)) = requests.recv() => {
-                let resp = d.handle(req, now).await;
+                // The time of the question, not of the last wake-up.
+                let resp = d.handle(req, clock.now()).await;
                 let _ = reply.send(resp);
             }
             Some(()) = changes.recv() => {

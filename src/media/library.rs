@@ -21,6 +21,8 @@ pub struct Library {
     root: PathBuf,
     /// NFC name -> the file.
     files: BTreeMap<String, FileEntry>,
+    /// NFC name -> why it was rejected (files moved to `rejected/`).
+    rejected: BTreeMap<String, String>,
 }
 
 /// The folder where rejected uploads are moved (skipped when scanning).
@@ -36,6 +38,7 @@ impl Library {
         Ok(Library {
             root: root.to_path_buf(),
             files,
+            rejected: super::ingest::rejected(root),
         })
     }
 
@@ -44,6 +47,7 @@ impl Library {
         Library {
             root: root.to_path_buf(),
             files: BTreeMap::new(),
+            rejected: BTreeMap::new(),
         }
     }
 
@@ -54,6 +58,21 @@ impl Library {
     /// The file a playlist name (already NFC) means.
     pub fn find(&self, name: &str) -> Option<&FileEntry> {
         self.files.get(name)
+    }
+
+    /// Why a file was rejected at upload, if it was (it is in `rejected/`).
+    pub fn rejection(&self, name: &str) -> Option<&str> {
+        self.rejected.get(name).map(|s| s.as_str())
+    }
+
+    /// The rejected files and why.
+    pub fn rejected(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.rejected.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Every file, with its entry.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &FileEntry)> {
+        self.files.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

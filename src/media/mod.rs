@@ -4,6 +4,7 @@
 //! answers the planner's question "does this item play, and for how long".
 
 pub mod index;
+pub mod ingest;
 pub mod library;
 pub mod probe;
 pub mod validate;
@@ -38,7 +39,21 @@ pub fn resolve<'a>(
     out
 }
 
+/// The message for a playlist item whose file was rejected at upload.
+pub fn rejected_message(name: &str, reason: &str, lang: Lang) -> String {
+    tr!(
+        lang,
+        "tệp \"{name}\" đã bị từ chối khi tải lên và nằm trong thư mục rejected/: {reason}",
+        "the file \"{name}\" was rejected when uploaded and is in the rejected/ folder: {reason}"
+    )
+}
+
 fn status_of(name: &str, library: &Library, index: &MediaIndex, lang: Lang) -> MediaStatus {
+    if let Some(reason) = library.rejection(name)
+        && library.find(name).is_none()
+    {
+        return MediaStatus::Unplayable(rejected_message(name, reason, lang));
+    }
     let Some(entry) = library.find(name) else {
         let folder = crate::problem::display_path(library.root());
         return MediaStatus::Unplayable(match library.suggest(name) {
@@ -107,6 +122,13 @@ pub fn find_and_probe(
         let name: String = arg.trim_start_matches("./").nfc().collect();
         match library.find(&name) {
             Some(e) => (library.root().join(&e.rel), e.rel.clone()),
+            None if library.rejection(&name).is_some() => {
+                return Err(rejected_message(
+                    &name,
+                    library.rejection(&name).unwrap_or_default(),
+                    lang,
+                ));
+            }
             None => {
                 let folder = crate::problem::display_path(library.root());
                 return Err(match library.suggest(&name) {

@@ -1,0 +1,416 @@
+//! Taking up uploads into the audio folder: knowing when an upload has
+//! finished (the writer closed it, or its size and mtime stayed still for a
+//! few seconds), leaving temporary upload names alone, moving a rejected
+//! file to `rejected/` with a note beside it that says what is wrong and what
+//! to do, spotting names that clash, and refusing ingest when the disk is
+//! nearly full (the as-run log must always have room). Validation itself is
+//! `validate`'s job.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use unicode_normalization::UnicodeNormalization;
+
+use crate::lang::Lang;
+use crate::tr;
+
+/// The folder inside the audio folder where rejected files go.
+pub const REJECTED_DIR: &str = super::library::REJECTED_DIR;
+/// How long a file's size and mtime must stay still when no close was seen.
+pub const SETTLE: Duration = Duration::from_secs(3);
+
+/// Names that uploaders use while a transfer is in progress (WinSCP's
+/// `.filepart`, browsers' `.part`, and hidden files), left alone until
+/// renamed.
+pub fn is_temporary(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    name.starts_with('.')
+        || [".filepart", ".part", ".partial", ".tmp", ".crdownload", "~"]
+            .iter()
+            .any(|s| lower.ends_with(s))
+}
+
+/// Whether a path (below the audio folder) should be taken up at all.
+pub fn is_candidate(audio_root: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(audio_root) else {
+        return false;
+    };
+    let mut parts = rel.components();
+    if let Some(first) = parts.next()
+        && first.as_os_str() == REJECTED_DIR
+    {
+        return false;
+    }
+    rel.components().all(|c| {
+        let s = c.as_os_str().to_string_lossy();
+        !is_temporary(&s)
+    })
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    size: u64,
+    mtime_ns: i64,
+    /// When size or mtime last changed.
+    changed: Instant,
+    /// The writer closed it after the last change.
+    closed: bool,
+}
+
+/// Files seen changing, waiting until their upload is complete. Pure: the
+/// caller passes `now` and the file's size and mtime.
+#[derive(Debug, Default)]
+pub struct Uploads {
+    pending: HashMap<PathBuf, Seen>,
+    settle: Option<Duration>,
+}
+
+impl Uploads {
+    pub fn new(settle: Duration) -> Uploads {
+        Uploads {
+            pending: HashMap::new(),
+            settle: Some(settle),
+        }
+    }
+
+    fn settle(&self) -> Duration {
+        self.settle.unwrap_or(SETTLE)
+    }
+
+    /// A file changed (written, created, renamed into place); `closed` when
+    /// the event says the writer closed it.
+    pub fn touched(&mut self, path: PathBuf, size: u64, mtime_ns: i64, closed: bool, now: Instant) {
+        let e = self.pending.entry(path).or_insert(Seen {
+            size,
+            mtime_ns,
+            changed: now,
+            closed: false,
+        });
+        if e.size != size || e.mtime_ns != mtime_ns {
+            e.size = size;
+            e.mtime_ns = mtime_ns;
+            e.changed = now;
+            e.closed = false;
+        }
+        if closed {
+            e.closed = true;
+        }
+    }
+
+    /// The file is gone (deleted, renamed away).
+    pub fn forget(&mut self, path: &Path) {
+        self.pending.remove(path);
+    }
+
+    /// Files whose upload is complete: closed by the writer, or still for
+    /// the settle time (as checked against `stat`, which the caller does:
+    /// `current` gives a file's size and mtime now, or None if it is gone).
+    pub fn ready(
+        &mut self,
+        now: Instant,
+        current: impl Fn(&Path) -> Option<(u64, i64)>,
+    ) -> Vec<PathBuf> {
+        let settle = self.settle();
+        let mut done = Vec::new();
+        let mut gone = Vec::new();
+        for (path, seen) in self.pending.iter_mut() {
+            match current(path) {
+                None => gone.push(path.clone()),
+                Some((size, mtime)) => {
+                    if size != seen.size || mtime != seen.mtime_ns {
+                        seen.size = size;
+                        seen.mtime_ns = mtime;
+                        seen.changed = now;
+                        seen.closed = false;
+                    } else if seen.closed || now.duration_since(seen.changed) >= settle {
+                        done.push(path.clone());
+                    }
+                }
+            }
+        }
+        for p in gone.iter().chain(done.iter()) {
+            self.pending.remove(p);
+        }
+        done.sort();
+        done
+    }
+
+    /// When to look again (the earliest settle deadline).
+    pub fn next_check(&self) -> Option<Instant> {
+        let settle = self.settle();
+        self.pending.values().map(|s| s.changed + settle).min()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+/// A file's size and modification time (ns), or None if it is not a file.
+pub fn stat(path: &Path) -> Option<(u64, i64)> {
+    let m = std::fs::metadata(path).ok()?;
+    if !m.is_file() {
+        return None;
+    }
+    let mtime = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    Some((m.len(), mtime))
+}
+
+/// Moves a rejected file to `rejected/` (keeping its subfolder) and writes
+/// `rejected/NAME.txt` beside it with the message. Returns the new path.
+pub fn reject(
+    audio_root: &Path,
+    rel: &str,
+    message: &str,
+    lang: Lang,
+    tz: &jiff::tz::TimeZone,
+) -> std::io::Result<PathBuf> {
+    let from = audio_root.join(rel);
+    let to = audio_root.join(REJECTED_DIR).join(rel);
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::rename(&from, &to)?;
+    let now = jiff::Timestamp::now();
+    let when = crate::schedule::rfc3339(now, tz)
+        .get(..16)
+        .unwrap_or_default()
+        .replace('T', " ");
+    let note = tr!(
+        lang,
+        "{message}\n\nTệp \"{rel}\" đã được chuyển vào thư mục rejected/ lúc {when} và sẽ không được phát.\nSau khi sửa, hãy tải tệp lên lại vào thư mục âm thanh (có thể xóa tệp trong rejected/).\n",
+        "{message}\n\nThe file \"{rel}\" was moved to the rejected/ folder at {when} and will not be aired.\nOnce it is fixed, upload it again into the audio folder (the copy in rejected/ may be deleted).\n"
+    );
+    let txt = note_path(&to);
+    std::fs::write(&txt, note)?;
+    Ok(to)
+}
+
+/// `rejected/NAME.txt` for `rejected/NAME`.
+pub fn note_path(rejected_file: &Path) -> PathBuf {
+    let mut name = rejected_file
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".txt");
+    rejected_file.with_file_name(name)
+}
+
+/// The rejected files, by NFC name below the audio folder, with the
+/// message of their note (its first paragraph).
+pub fn rejected(audio_root: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let root = audio_root.join(REJECTED_DIR);
+    walk(&root, "", &mut |rel, path| {
+        if rel.ends_with(".txt") {
+            return;
+        }
+        let note = std::fs::read_to_string(note_path(path)).unwrap_or_default();
+        let first = note.split("\n\n").next().unwrap_or("").trim().to_string();
+        out.insert(rel.nfc().collect::<String>(), first);
+    });
+    out
+}
+
+fn walk(dir: &Path, prefix: &str, f: &mut dyn FnMut(&str, &Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let rel = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, &rel, f);
+        } else {
+            f(&rel, &p);
+        }
+    }
+}
+
+/// A problem with a file's name.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NameProblem {
+    /// Two files whose names differ only by Unicode form or case.
+    Conflict(String, String),
+    /// A control character (a line break, a tab) in the name.
+    Control(String),
+    /// Spaces at the start or end of a name (invisible in most listings).
+    Spaces(String),
+}
+
+impl NameProblem {
+    pub fn message(&self, lang: Lang) -> String {
+        match self {
+            NameProblem::Conflict(a, b) => tr!(
+                lang,
+                "hai tệp \"{a}\" và \"{b}\" có tên chỉ khác nhau ở chữ hoa/thường hoặc cách gõ dấu; danh sách phát không phân biệt được, hãy xóa hoặc đổi tên một tệp",
+                "two files \"{a}\" and \"{b}\" have names that differ only in case or in how the accents were typed; playlists cannot tell them apart: delete or rename one"
+            ),
+            NameProblem::Control(a) => tr!(
+                lang,
+                "tên tệp \"{}\" có ký tự điều khiển (xuống dòng, tab); hãy đổi tên tệp",
+                "the file name \"{}\" has a control character (line break, tab); rename the file",
+                a.escape_debug()
+            ),
+            NameProblem::Spaces(a) => tr!(
+                lang,
+                "tên tệp \"{a}\" có dấu cách ở đầu hoặc cuối (khó thấy); hãy đổi tên tệp cho bỏ dấu cách đó",
+                "the file name \"{a}\" has a space at its start or end (hard to see); rename the file without it"
+            ),
+        }
+    }
+}
+
+/// Name problems among the files below the audio folder (real names, as on
+/// disk).
+pub fn name_problems<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<NameProblem> {
+    let mut out = Vec::new();
+    let mut folded: BTreeMap<String, String> = BTreeMap::new();
+    for n in names {
+        if n.chars().any(|c| c.is_control()) {
+            out.push(NameProblem::Control(n.to_string()));
+        }
+        let has_spaces = n
+            .split('/')
+            .any(|part| part != part.trim() && !part.is_empty());
+        if has_spaces {
+            out.push(NameProblem::Spaces(n.to_string()));
+        }
+        let key: String = n.nfc().collect::<String>().to_lowercase();
+        if let Some(other) = folded.get(&key) {
+            out.push(NameProblem::Conflict(other.clone(), n.to_string()));
+        } else {
+            folded.insert(key, n.to_string());
+        }
+    }
+    out
+}
+
+/// Free bytes on the filesystem holding `path`.
+pub fn free_space(path: &Path) -> Option<u64> {
+    let st = rustix::fs::statvfs(path).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// Lowers the calling thread's priority, so that validation never takes
+/// the CPU from playback.
+pub fn lower_priority() {
+    let _ = rustix::process::setpriority_process(None, 10);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_are_left_alone() {
+        for n in [
+            "ban-tin.mp3.filepart",
+            "x.part",
+            "x.PARTIAL",
+            "x.tmp",
+            ".hidden.mp3",
+            "x.mp3~",
+        ] {
+            assert!(is_temporary(n), "{n}");
+        }
+        for n in ["ban-tin.mp3", "partition.mp3", "tmp.mp3"] {
+            assert!(!is_temporary(n), "{n}");
+        }
+        let root = Path::new("/a");
+        assert!(is_candidate(root, Path::new("/a/dai-hoi/x.mp3")));
+        assert!(!is_candidate(root, Path::new("/a/rejected/x.mp3")));
+        assert!(!is_candidate(root, Path::new("/a/.upload/x.mp3")));
+        assert!(!is_candidate(root, Path::new("/b/x.mp3")));
+    }
+
+    #[test]
+    fn an_upload_is_ready_when_closed_or_still() {
+        let mut u = Uploads::new(Duration::from_secs(3));
+        let t0 = Instant::now();
+        let p = PathBuf::from("/a/x.mp3");
+        u.touched(p.clone(), 100, 1, false, t0);
+        // Still growing (seen at 2 s): not ready.
+        assert!(
+            u.ready(t0 + Duration::from_secs(2), |_| Some((200, 2)))
+                .is_empty()
+        );
+        assert!(
+            u.ready(t0 + Duration::from_secs(4), |_| Some((200, 2)))
+                .is_empty()
+        );
+        // Still for 3 s since the last change (at 2 s): ready at 5 s.
+        assert_eq!(
+            u.ready(t0 + Duration::from_secs(5), |_| Some((200, 2))),
+            vec![p.clone()]
+        );
+        assert!(u.is_empty());
+        // Closed by the writer: ready at once.
+        u.touched(p.clone(), 300, 3, true, t0);
+        assert_eq!(u.ready(t0, |_| Some((300, 3))), vec![p.clone()]);
+        // Gone: forgotten.
+        u.touched(p.clone(), 300, 3, false, t0);
+        assert!(u.ready(t0 + Duration::from_secs(9), |_| None).is_empty());
+        assert!(u.is_empty());
+    }
+
+    #[test]
+    fn rejected_files_get_a_note_and_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("dai-hoi")).unwrap();
+        std::fs::write(dir.path().join("dai-hoi/ban-tin.mp3"), b"x").unwrap();
+        let tz = jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap();
+        let to = reject(
+            dir.path(),
+            "dai-hoi/ban-tin.mp3",
+            "the file is cut off",
+            Lang::En,
+            &tz,
+        )
+        .unwrap();
+        assert_eq!(to, dir.path().join("rejected/dai-hoi/ban-tin.mp3"));
+        assert!(!dir.path().join("dai-hoi/ban-tin.mp3").exists());
+        let note =
+            std::fs::read_to_string(dir.path().join("rejected/dai-hoi/ban-tin.mp3.txt")).unwrap();
+        assert!(note.starts_with("the file is cut off"));
+        let r = rejected(dir.path());
+        assert_eq!(
+            r.get("dai-hoi/ban-tin.mp3").map(|s| s.as_str()),
+            Some("the file is cut off")
+        );
+    }
+
+    #[test]
+    fn name_clashes_and_odd_names() {
+        let nfd: String = "Thông báo.mp3".nfd().collect();
+        let names = [
+            "Thông báo.mp3",
+            nfd.as_str(),
+            "A.mp3",
+            "a.mp3",
+            " x.mp3",
+            "y\t.mp3",
+        ];
+        let p = name_problems(names);
+        assert!(p.contains(&NameProblem::Conflict("Thông báo.mp3".into(), nfd.clone())));
+        assert!(p.contains(&NameProblem::Conflict("A.mp3".into(), "a.mp3".into())));
+        assert!(p.contains(&NameProblem::Spaces(" x.mp3".into())));
+        assert!(p.contains(&NameProblem::Control("y\t.mp3".into())));
+    }
+
+    #[test]
+    fn free_space_is_known() {
+        assert!(free_space(Path::new("/")).is_some_and(|b| b > 0));
+    }
+}
