@@ -114,6 +114,14 @@ pub struct Config {
     pub audio: AudioConfig,
     pub schedule: ScheduleConfig,
     pub control: ControlConfig,
+    pub ingest: IngestConfig,
+}
+
+#[derive(Clone, Debug)]
+pub struct IngestConfig {
+    /// Below this much free space (bytes) on the audio or state filesystem,
+    /// uploads are not taken up, so the as-run log always has room.
+    pub min_free: u64,
 }
 
 /// Why a config could not be used.
@@ -240,6 +248,9 @@ impl Config {
             control: ControlConfig {
                 socket: dir.join("state").join("loa.sock"),
             },
+            ingest: IngestConfig {
+                min_free: 200 * 1_000_000,
+            },
         }
     }
 
@@ -298,9 +309,10 @@ impl Config {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "timezone", "language", "paths", "relay", "audio", "schedule", "control",
+    "timezone", "language", "paths", "relay", "audio", "schedule", "control", "ingest",
 ];
 const CONTROL_KEYS: &[&str] = &["socket"];
+const INGEST_KEYS: &[&str] = &["min-free-mb"];
 const PATHS_KEYS: &[&str] = &["audio", "playlists", "state"];
 const RELAY_KEYS: &[&str] = &[
     "backend",
@@ -395,6 +407,28 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
     }
     // The socket follows the state folder unless set on its own.
     cfg.control.socket = cfg.paths.state.join("loa.sock");
+    if let Some(v) = t.get("ingest")
+        && let Some(it) = w.table("ingest", v, "[ingest]")
+    {
+        w.unknown_keys(it, INGEST_KEYS, "[ingest]");
+        if let Some(v) = it.get("min-free-mb")
+            && let Some(n) = w.integer("min-free-mb", v, "min-free-mb = 200")
+        {
+            if (0..=1_000_000).contains(&n) {
+                cfg.ingest.min_free = n as u64 * 1_000_000;
+            } else {
+                let lang = w.lang;
+                w.error(
+                    &v.span(),
+                    tr!(
+                        lang,
+                        "`min-free-mb` = {n} nằm ngoài khoảng cho phép, từ 0 đến 1000000",
+                        "`min-free-mb` = {n} is out of range: it must be from 0 to 1000000"
+                    ),
+                );
+            }
+        }
+    }
     if let Some(v) = t.get("control")
         && let Some(ct) = w.table("control", v, "[control]")
     {

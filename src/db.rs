@@ -59,6 +59,10 @@ const MIGRATIONS: &[&str] = &[
         cause TEXT NOT NULL
     );
     CREATE INDEX relay_edge_at ON relay_edge (at);",
+    // 3: validation's verdict on each file (src/media/validate.rs): NULL
+    // when the file was only probed (for planning), 'ok' when it passed,
+    // else the rejection as JSON ({"code":"truncated",...}).
+    "ALTER TABLE media ADD COLUMN verdict TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,9 @@ pub mod context;
 pub mod control;
 pub mod demo;
 pub mod devices;
+pub mod import;
 pub mod log;
+pub mod media;
 pub mod plan;
 pub mod play;
 pub mod relay;
@@ -102,6 +104,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The audio library: each file's length, loudness, gain and status, the
+    /// playlists that use it, and the files no playlist uses.
+    Media {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check audio files and copy the good ones into the audio folder.
+    Import {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+        /// A folder inside the audio folder, e.g. "dai-hoi".
+        #[arg(long = "to", value_name = "SUBFOLDER")]
+        to: Option<String>,
+    },
     /// The periodic report for the commune: what was aired, missed and failed.
     Report {
         #[arg(long, value_name = "YYYY-MM-DD")]
@@ -176,6 +193,8 @@ pub fn run(cli: Cli) -> i32 {
             to.as_deref(),
             json,
         ),
+        Command::Media { json } => media::run(cli.config.as_deref(), json),
+        Command::Import { files, to } => import::run(cli.config.as_deref(), &files, to.as_deref()),
         Command::Report { from, to, format } => {
             report::run(cli.config.as_deref(), &from, &to, &format)
         }

@@ -11,7 +11,7 @@ use super::context;
 use super::exit;
 use crate::asrun::AsRun;
 use crate::config::Config;
-use crate::daemon::{self, Deps, RealAirer};
+use crate::daemon::{self, Change, Deps, RealAirer};
 use crate::player::alsa::AlsaOutput;
 use crate::relay::{self, RelayGuard};
 use crate::schedule::clock::{Clock, SystemClock, kernel_clock_synced};
@@ -168,7 +168,7 @@ pub fn serve(
 fn spawn_signals(
     stop: watch::Sender<bool>,
     shutdown: Shutdown,
-    changes: mpsc::UnboundedSender<()>,
+    changes: mpsc::UnboundedSender<Change>,
 ) {
     use tokio::signal::unix::{SignalKind, signal};
     tokio::spawn(async move {
@@ -184,7 +184,7 @@ fn spawn_signals(
             tokio::select! {
                 _ = term.recv() => { shutdown.trigger(15); let _ = stop.send(true); break; }
                 _ = int.recv() => { shutdown.trigger(2); let _ = stop.send(true); break; }
-                _ = hup.recv() => { tracing::info!("SIGHUP: re-reading"); let _ = changes.send(()); }
+                _ = hup.recv() => { tracing::info!("SIGHUP: re-reading"); let _ = changes.send(Change::default()); }
             }
         }
     });
@@ -194,14 +194,29 @@ fn spawn_signals(
 /// on `changes` (the daemon debounces).
 fn watch_folders(
     cfg: &Config,
-    changes: mpsc::UnboundedSender<()>,
+    changes: mpsc::UnboundedSender<Change>,
 ) -> Option<notify::RecommendedWatcher> {
+    use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
     use notify::{RecursiveMode, Watcher};
     let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if let Ok(ev) = res
-            && !ev.kind.is_access()
-        {
-            let _ = changes.send(());
+        let Ok(ev) = res else { return };
+        let closed = matches!(
+            ev.kind,
+            EventKind::Access(AccessKind::Close(AccessMode::Write))
+        );
+        let removed = matches!(
+            ev.kind,
+            EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(RenameMode::From))
+        );
+        if ev.kind.is_access() && !closed {
+            return;
+        }
+        for path in ev.paths {
+            let _ = changes.send(Change {
+                path: Some(path),
+                closed,
+                removed,
+            });
         }
     })
     .map_err(|e| tracing::warn!(error = %e, "cannot watch folders; use `loa reload` after changes"))

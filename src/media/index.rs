@@ -1,13 +1,15 @@
 //! The media index: what probing learnt about each file of the audio folder,
-//! keyed by its path, size and modification time, in the state database. A
-//! changed file (new size or mtime) is simply probed again, and so is a
-//! file indexed before SHA-256 hashes were kept.
+//! keyed by its path, size and modification time, in the state database,
+//! and validation's verdict on it. A changed file (new size or mtime) is
+//! simply probed again, and so is a file indexed before SHA-256 hashes were
+//! kept.
 
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::probe::{Probe, ProbeError};
+use super::validate::{Rejection, Verdict};
 use crate::db::{self, DbError};
 
 pub struct MediaIndex {
@@ -29,15 +31,47 @@ impl MediaIndex {
         }
     }
 
-    /// What is known of `rel`, if it has not changed since.
+    /// What is known of `rel`, if it has not changed since. A file that
+    /// validation rejected answers its rejection.
     pub fn lookup(&self, rel: &str, size: u64, mtime_ns: i64) -> Option<Result<Probe, ProbeError>> {
+        match self.row(rel, Some((size, mtime_ns)))? {
+            Row::Probed(p) | Row::Passed(p) => Some(Ok(p)),
+            Row::Failed(e) => Some(Err(e)),
+            Row::Rejected(r) => Some(Err(ProbeError::Rejected(Box::new(r)))),
+        }
+    }
+
+    /// Validation's verdict on `rel` as it is now; None when it has not
+    /// been validated since it last changed (pending).
+    pub fn verdict(&self, rel: &str, size: u64, mtime_ns: i64) -> Option<Verdict> {
+        match self.row(rel, Some((size, mtime_ns)))? {
+            Row::Passed(p) => Some(Verdict::Ok(p)),
+            Row::Rejected(r) => Some(Verdict::Rejected(r)),
+            Row::Probed(_) | Row::Failed(_) => None,
+        }
+    }
+
+    /// The rejection last recorded for `rel`, whatever its size and time:
+    /// for a file ingest has moved out of the way, so that a playlist that
+    /// names it can say why it is missing.
+    pub fn rejection(&self, rel: &str) -> Option<Rejection> {
+        match self.row(rel, None)? {
+            Row::Rejected(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The row for `rel` (of that size and time, if given).
+    fn row(&self, rel: &str, version: Option<(u64, i64)>) -> Option<Row> {
+        let (size, mtime_ns) = version.map_or((None, None), |(s, m)| (Some(s as i64), Some(m)));
         let row = self
             .conn
             .query_row(
                 "SELECT duration_ms, codec, sample_rate, channels, error_kind, error_detail,
-                        loudness_lufs, true_peak_db, decode_errors, sha256
-                 FROM media WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3",
-                params![rel, size as i64, mtime_ns],
+                        loudness_lufs, true_peak_db, decode_errors, sha256, verdict
+                 FROM media WHERE path = ?1
+                   AND (?2 IS NULL OR size = ?2) AND (?3 IS NULL OR mtime_ns = ?3)",
+                params![rel, size, mtime_ns],
                 |r| {
                     Ok((
                         r.get::<_, Option<i64>>(0)?,
@@ -50,69 +84,118 @@ impl MediaIndex {
                         r.get::<_, Option<f64>>(7)?,
                         r.get::<_, Option<i64>>(8)?,
                         r.get::<_, Option<String>>(9)?,
+                        r.get::<_, Option<String>>(10)?,
                     ))
                 },
             )
             .optional()
             .ok()??;
         Some(match row {
-            (_, _, _, _, Some(kind), detail, ..) => Err(ProbeError::from_parts(
+            // A rejection this build cannot read: judge the file again.
+            (.., Some(verdict)) if verdict != "ok" => {
+                Row::Rejected(serde_json::from_str(&verdict).ok()?)
+            }
+            (_, _, _, _, Some(kind), detail, ..) => Row::Failed(ProbeError::from_parts(
                 &kind,
                 detail.as_deref().unwrap_or(""),
             )),
             // Probed before hashes were kept: probe again, once.
-            (Some(_), .., None) => return None,
-            (Some(ms), codec, rate, ch, None, _, lufs, peak, errs, sha256) => Ok(Probe {
-                duration: std::time::Duration::from_millis(ms as u64),
-                codec: codec.unwrap_or_default(),
-                sample_rate: rate.unwrap_or(0) as u32,
-                channels: ch.unwrap_or(0) as u16,
-                loudness_lufs: lufs,
-                true_peak_db: peak,
-                decode_errors: errs.unwrap_or(0) as u32,
-                sha256,
-            }),
+            (Some(_), .., None, _) => return None,
+            (Some(ms), codec, rate, ch, None, _, lufs, peak, errs, sha256, verdict) => {
+                let p = Probe {
+                    duration: std::time::Duration::from_millis(ms as u64),
+                    codec: codec.unwrap_or_default(),
+                    sample_rate: rate.unwrap_or(0) as u32,
+                    channels: ch.unwrap_or(0) as u16,
+                    loudness_lufs: lufs,
+                    true_peak_db: peak,
+                    decode_errors: errs.unwrap_or(0) as u32,
+                    sha256,
+                };
+                if verdict.is_some() {
+                    Row::Passed(p)
+                } else {
+                    Row::Probed(p)
+                }
+            }
             _ => return None,
         })
     }
 
-    /// Remembers what probing `rel` gave. A failure to write is logged, not
-    /// fatal: the index is only a cache.
+    /// Remembers what probing `rel` gave (not validated). A failure to
+    /// write is logged, not fatal: the index is only a cache.
     pub fn store(&self, rel: &str, size: u64, mtime_ns: i64, result: &Result<Probe, ProbeError>) {
+        match result {
+            Ok(p) => self.write(rel, size, mtime_ns, Some(p), None, None),
+            Err(ProbeError::Rejected(r)) => {
+                self.store_verdict(rel, size, mtime_ns, &Verdict::Rejected((**r).clone()))
+            }
+            Err(e) => self.write(rel, size, mtime_ns, None, Some(e), None),
+        }
+    }
+
+    /// Remembers validation's verdict on `rel`. Also logged, not fatal.
+    pub fn store_verdict(&self, rel: &str, size: u64, mtime_ns: i64, verdict: &Verdict) {
+        match verdict {
+            Verdict::Ok(p) => self.write(rel, size, mtime_ns, Some(p), None, Some("ok".into())),
+            Verdict::Rejected(r) => {
+                let json = serde_json::to_string(r).expect("a rejection serialises");
+                let e = ProbeError::Rejected(Box::new(r.clone()));
+                self.write(rel, size, mtime_ns, None, Some(&e), Some(json))
+            }
+        }
+    }
+
+    fn write(
+        &self,
+        rel: &str,
+        size: u64,
+        mtime_ns: i64,
+        probe: Option<&Probe>,
+        error: Option<&ProbeError>,
+        verdict: Option<String>,
+    ) {
         let now = jiff::Timestamp::now().to_string();
-        let r = match result {
-            Ok(p) => self.conn.execute(
-                "INSERT OR REPLACE INTO media
-                 (path, size, mtime_ns, duration_ms, codec, sample_rate, channels,
-                  loudness_lufs, true_peak_db, decode_errors, sha256, error_kind, error_detail,
-                  probed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, NULL, NULL, ?12)",
-                params![
-                    rel,
-                    size as i64,
-                    mtime_ns,
-                    p.duration.as_millis() as i64,
-                    p.codec,
-                    p.sample_rate,
-                    p.channels,
-                    p.loudness_lufs,
-                    p.true_peak_db,
-                    p.decode_errors,
-                    p.sha256,
-                    now
-                ],
-            ),
-            Err(e) => self.conn.execute(
-                "INSERT OR REPLACE INTO media
-                 (path, size, mtime_ns, duration_ms, codec, sample_rate, channels, error_kind, error_detail, probed_at)
-                 VALUES (?1, ?2, ?3, NULL, NULL, NULL, NULL, ?4, ?5, ?6)",
-                params![rel, size as i64, mtime_ns, e.kind(), e.detail(), now],
-            ),
-        };
+        let r = self.conn.execute(
+            "INSERT OR REPLACE INTO media
+             (path, size, mtime_ns, duration_ms, codec, sample_rate, channels,
+              loudness_lufs, true_peak_db, decode_errors, sha256, error_kind, error_detail,
+              probed_at, verdict)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            params![
+                rel,
+                size as i64,
+                mtime_ns,
+                probe.map(|p| p.duration.as_millis() as i64),
+                probe.map(|p| &p.codec),
+                probe.map(|p| p.sample_rate),
+                probe.map(|p| p.channels),
+                probe.and_then(|p| p.loudness_lufs),
+                probe.and_then(|p| p.true_peak_db),
+                probe.map(|p| p.decode_errors),
+                probe.and_then(|p| p.sha256.as_ref()),
+                error.map(ProbeError::kind),
+                error.map(ProbeError::detail),
+                now,
+                verdict
+            ],
+        );
         if let Err(e) = r {
             tracing::warn!(file = rel, error = %e, "could not write the media index");
         }
     }
+}
+
+/// A media index row, read back.
+enum Row {
+    /// Probed for planning, not validated.
+    Probed(Probe),
+    /// Validated and passed.
+    Passed(Probe),
+    /// Could not be probed.
+    Failed(ProbeError),
+    /// Validated and rejected.
+    Rejected(Rejection),
 }
 
 #[cfg(test)]

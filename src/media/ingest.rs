@@ -145,6 +145,10 @@ impl Uploads {
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }
+
+    pub fn contains(&self, path: &Path) -> bool {
+        self.pending.contains_key(path)
+    }
 }
 
 /// A file's size and modification time (ns), or None if it is not a file.
@@ -412,5 +416,80 @@ mod tests {
     #[test]
     fn free_space_is_known() {
         assert!(free_space(Path::new("/")).is_some_and(|b| b > 0));
+    }
+}
+
+/// What taking up one upload came to.
+#[derive(Clone, Debug)]
+pub enum TakeUp {
+    /// It plays: measured and in the index.
+    Accepted { rel: String },
+    /// It does not: moved to `rejected/` with a note; the message says why.
+    Rejected { rel: String, message: String },
+    /// Not taken up: the disk is nearly full (the message says so).
+    Refused { rel: String, message: String },
+    /// It went away (or could not be read) before it could be looked at.
+    Gone { rel: String },
+}
+
+/// Validates one finished upload (`path` below `audio_root`) and files it:
+/// into the media index if it plays, into `rejected/` with a note if not.
+/// Runs at low priority: it must never take the CPU from a broadcast.
+pub fn take_up(
+    audio_root: &Path,
+    path: &Path,
+    index: &super::MediaIndex,
+    state_dir: &Path,
+    min_free: u64,
+    lang: Lang,
+    tz: &jiff::tz::TimeZone,
+) -> TakeUp {
+    lower_priority();
+    let rel = path
+        .strip_prefix(audio_root)
+        .map(|r| r.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_else(|_| path.display().to_string());
+    for fs in [audio_root, state_dir] {
+        if let Some(free) = free_space(fs)
+            && free < min_free
+        {
+            let (mb, min) = (free / 1_000_000, min_free / 1_000_000);
+            let shown = crate::problem::display_path(fs);
+            return TakeUp::Refused {
+                rel: rel.clone(),
+                message: tr!(
+                    lang,
+                    "đĩa sắp đầy: chỉ còn {mb} MB trống ở {shown} (cần ít nhất {min} MB); tệp \"{rel}\" chưa được nhận. Hãy xóa bớt tệp âm thanh cũ hoặc tệp trong rejected/",
+                    "the disk is nearly full: only {mb} MB free on {shown} (at least {min} MB needed); \"{rel}\" was not taken up. Delete old audio files or those in rejected/"
+                ),
+            };
+        }
+    }
+    let Some((size, mtime)) = stat(path) else {
+        return TakeUp::Gone { rel };
+    };
+    let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
+    match verdict(path, &name, lang) {
+        Ok(probe) => {
+            index.store(&rel, size, mtime, &Ok(probe));
+            TakeUp::Accepted { rel }
+        }
+        Err(message) => match reject(audio_root, &rel, &message, lang, tz) {
+            Ok(_) => TakeUp::Rejected { rel, message },
+            Err(_) if !path.exists() => TakeUp::Gone { rel },
+            Err(e) => TakeUp::Rejected {
+                rel,
+                message: format!("{message} ({e})"),
+            },
+        },
+    }
+}
+
+/// The verdict on one file (a full validation): its probe if it plays,
+/// else the message for the operator.
+pub fn verdict(path: &Path, name: &str, lang: Lang) -> Result<super::Probe, String> {
+    match super::validate::validate(path) {
+        super::validate::Verdict::Ok(p) => Ok(p),
+        super::validate::Verdict::Rejected(r) => Err(r.message(name, lang)),
     }
 }
