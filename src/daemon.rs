@@ -107,6 +107,9 @@ pub struct Deps {
     /// turn of the loop (the watchdog).
     pub ready: Box<dyn Fn() + Send + Sync>,
     pub alive: Box<dyn Fn() + Send + Sync>,
+    /// Under a systemd watchdog the loop must turn at least this often
+    /// (half of WatchdogSec), even with nothing to do.
+    pub turn_every: Option<Duration>,
 }
 
 /// A change seen in a watched folder (or a request to re-read everything:
@@ -326,6 +329,7 @@ pub async fn run(
         mut changes,
         ready,
         alive,
+        turn_every,
     } = deps;
     let mut d = Daemon {
         cfg,
@@ -428,6 +432,7 @@ pub async fn run(
                 Duration::from_millis((t.as_millisecond() - now.as_millisecond()).max(0) as u64)
             })
             .unwrap_or(Duration::from_secs(3600));
+        let sleep_for = turn_every.map_or(sleep_for, |t| sleep_for.min(t));
         let wake = tokio::time::Instant::now() + sleep_for;
         tokio::select! {
             _ = shutdown.changed() => {
@@ -461,7 +466,7 @@ pub async fn run(
                 let cur = d.current.take().expect("join_opt resolves only with a broadcast");
                 d.finished(cur, report);
             }
-            _ = tokio::time::sleep_until(wake), if d.current.is_none() => {}
+            _ = tokio::time::sleep_until(wake), if d.current.is_none() || turn_every.is_some() => {}
         }
     }
 
@@ -1270,6 +1275,7 @@ mod tests {
             changes: ch_rx,
             ready: Box::new(|| {}),
             alive: Box::new(|| {}),
+            turn_every: None,
         };
         let task = tokio::spawn(run(cfg, deps, stop_rx));
         Rig {

@@ -148,6 +148,7 @@ pub fn serve(
             changes: changes_rx,
             ready: Box::new(|| sd_notify("READY=1")),
             alive: Box::new(|| sd_notify("WATCHDOG=1")),
+            turn_every: watchdog_half(),
         };
         tracing::info!(config = %cfg.path.display(), "loa starting");
         let result = daemon::run(cfg, deps, stop_rx).await;
@@ -230,6 +231,12 @@ fn watch_folders(
         }
     }
     Some(w)
+}
+
+/// Half of systemd's watchdog interval ($WATCHDOG_USEC), when one is set.
+fn watchdog_half() -> Option<std::time::Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    Some(std::time::Duration::from_micros(usec / 2))
 }
 
 /// Tells systemd (Type=notify) about the service, when run under it.
