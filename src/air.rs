@@ -42,6 +42,26 @@ pub struct AirSettings {
     pub gap: Duration,
     pub fade: Duration,
     pub lang: Lang,
+    /// The schedule's times, when there is a schedule: the relay goes on at
+    /// `relay_at` and the first item starts at `start_at` (never before the
+    /// warm-up has passed), so the preparation (checking and opening the
+    /// device) happens before and during the warm-up, not after it.
+    pub relay_at: Option<Timestamp>,
+    pub start_at: Option<Timestamp>,
+}
+
+/// Waits until the wall clock reaches `t` (at once if it has); true if a
+/// shutdown came first.
+fn wait_until(clock: &dyn Clock, t: Timestamp, shutdown: &Shutdown) -> bool {
+    let left = t.as_millisecond() - clock.now().as_millisecond();
+    if left <= 0 {
+        return shutdown.is_triggered();
+    }
+    shutdown.wait_timeout(Duration::from_millis(left as u64))
+}
+
+fn ts_plus(t: Timestamp, d: Duration) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond() + d.as_millis() as i64).unwrap_or(t)
 }
 
 /// What became of one item.
@@ -181,8 +201,20 @@ pub fn air(
         return report;
     }
 
-    // Relay on, then the warm-up.
+    // Relay on (at its planned time, if any), then the warm-up, during
+    // which the device is opened.
+    let mut warm_until: Option<Timestamp> = None;
     if let Some(r) = relay {
+        if let Some(t) = s.relay_at
+            && wait_until(clock, t, shutdown)
+        {
+            report.shut_down = true;
+            not_aired(
+                &mut report,
+                &tr!(lang, "loa đang dừng", "loa is shutting down"),
+            );
+            return report;
+        }
         let was_on = r.is_on();
         if let Err(e) = r.on() {
             report.relay_error = Some(e.message(lang));
@@ -201,15 +233,24 @@ pub fn air(
             let at = clock.now();
             report.relay_on = Some(at);
             events.relay(true, at);
-            if shutdown.wait_timeout(s.warm_up) {
-                report.shut_down = true;
-            }
+            warm_until = Some(ts_plus(at, s.warm_up));
         }
     }
+    // The first item starts at the later of its planned time and the end
+    // of the warm-up.
+    let start = match (s.start_at, warm_until) {
+        (Some(a), Some(w)) => Some(a.max(w)),
+        (a, w) => a.or(w),
+    };
 
     if !report.shut_down {
         match output.open(items.iter().find_map(|i| i.sample_rate)) {
             Ok(mut sink) => {
+                if let Some(t) = start
+                    && wait_until(clock, t, shutdown)
+                {
+                    report.shut_down = true;
+                }
                 play_all(
                     items,
                     relay,
@@ -600,6 +641,8 @@ mod tests {
             gap: Duration::from_millis(2000),
             fade: Duration::from_millis(20),
             lang: Lang::En,
+            relay_at: None,
+            start_at: None,
         }
     }
 

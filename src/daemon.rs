@@ -306,6 +306,9 @@ struct Daemon {
     ingest_warning: Option<String>,
 }
 
+/// How long before a broadcast's relay-on its preparation starts (reading
+/// its files, checking the sound device).
+const PREP_LEAD: Duration = Duration::from_millis(500);
 /// How often the clock is looked at while it is not synchronised.
 const SYNC_RECHECK: Duration = Duration::from_secs(5);
 /// A change in wall − monotonic larger than this is a clock jump.
@@ -403,8 +406,10 @@ pub async fn run(
                 warned_unsynced = false;
                 let plan = d.plan.clone();
                 if let Some(plan) = plan {
+                    // Looking PREP_LEAD ahead: a broadcast is started a little
+                    // before its relay-on, to be ready at the second.
                     match decide(
-                        now,
+                        ts_after(now, PREP_LEAD),
                         &plan,
                         &d.attempted,
                         d.cfg.schedule.late_grace,
@@ -418,7 +423,14 @@ pub async fn run(
                             d.start_broadcast(&plan, index, late, now).await;
                             continue;
                         }
-                        Decision::Wait(t) => deadline = t,
+                        Decision::Wait(t) => {
+                            deadline = t.map(|t| {
+                                Timestamp::from_millisecond(
+                                    t.as_millisecond() - PREP_LEAD.as_millis() as i64,
+                                )
+                                .unwrap_or(t)
+                            })
+                        }
                     }
                 }
             }
@@ -835,6 +847,8 @@ impl Daemon {
             gap: gap.unwrap_or(self.cfg.audio.gap),
             fade: self.cfg.audio.fade,
             lang: self.cfg.lang,
+            relay_at: None,
+            start_at: None,
         }
     }
 
@@ -918,7 +932,12 @@ impl Daemon {
         let keep_on: Arc<dyn Fn() -> bool + Send + Sync> =
             Arc::new(move || next_on.is_some_and(|t| clock.now() >= t));
         let _ = now;
-        self.launch(items, meta, self.settings(Some(b.gap)), keep_on, false);
+        let mut settings = self.settings(Some(b.gap));
+        // Prepared ahead: the relay goes on at its time, the first item
+        // starts at its time.
+        settings.relay_at = Some(b.relay_on);
+        settings.start_at = Some(b.at);
+        self.launch(items, meta, settings, keep_on, false);
     }
 
     async fn start_emergency(&mut self, files: Vec<String>, now: Timestamp) {

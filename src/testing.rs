@@ -513,15 +513,30 @@ impl crate::daemon::Airer for SimAirer {
                     .collect(),
                 ..AirReport::default()
             };
+            // Wall-clock waits in tokio time, like the real sequence's.
+            let until = |t: Timestamp| {
+                let left = t.as_millisecond() - clock.now().as_millisecond();
+                tokio::time::sleep(Duration::from_millis(left.max(0) as u64))
+            };
+            if let Some(t) = s.relay_at {
+                until(t).await;
+            }
             let was_on = relay.is_on();
             if relay.on().is_err() {
                 return report;
             }
+            let mut start = s.start_at;
             if !was_on {
                 let at = clock.now();
                 report.relay_on = Some(at);
                 events.relay(true, at);
-                tokio::time::sleep(s.warm_up).await;
+                let warm =
+                    Timestamp::from_millisecond(at.as_millisecond() + s.warm_up.as_millis() as i64)
+                        .unwrap_or(at);
+                start = Some(start.map_or(warm, |a| a.max(warm)));
+            }
+            if let Some(t) = start {
+                until(t).await;
             }
             let mut first = true;
             'items: for (i, it) in job.items.iter().enumerate() {

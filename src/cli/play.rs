@@ -70,6 +70,8 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
         gap: cfg.audio.gap,
         fade: cfg.audio.fade,
         lang,
+        relay_at: None,
+        start_at: None,
     };
     let mut printer = Printer::new(&cfg, items.len());
     let report = air::air(
