@@ -230,7 +230,9 @@ pub fn air(
             return report;
         }
         if !was_on {
-            let at = clock.now();
+            // The edge's own time: listeners (the as-run log) may have taken
+            // a moment since.
+            let at = r.since();
             report.relay_on = Some(at);
             events.relay(true, at);
             warm_until = Some(ts_plus(at, s.warm_up));

@@ -75,17 +75,36 @@ pub fn serve(
             return exit::PROBLEMS;
         }
     };
+    // Relay edges go to the as-run log from a thread of their own, so that
+    // switching the relay never waits for the disk; `unwritten` lets the
+    // exit wait for the last ones.
+    let unwritten = Arc::new(std::sync::atomic::AtomicU64::new(0));
     {
         let a = asrun.clone();
+        let left = unwritten.clone();
+        let (tx, rx) = std::sync::mpsc::channel::<crate::relay::Edge>();
+        let _ = std::thread::Builder::new()
+            .name("asrun-edges".into())
+            .spawn(move || {
+                for edge in rx {
+                    if let Err(e) = a.lock().unwrap_or_else(|e| e.into_inner()).relay_edge(
+                        edge.at,
+                        edge.on,
+                        edge.cause.name(),
+                    ) {
+                        tracing::error!(error = %e, "could not record a relay edge");
+                    }
+                    left.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+                }
+            });
+        let tx = std::sync::Mutex::new(tx);
+        let sent = unwritten.clone();
         guard.on_edge(move |edge| {
-            let cause = edge.cause.name();
-            if let Err(e) = a
+            sent.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            let _ = tx
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .relay_edge(edge.at, edge.on, cause)
-            {
-                tracing::error!(error = %e, "could not record a relay edge");
-            }
+                .send(edge.clone());
         });
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -163,6 +182,12 @@ pub fn serve(
         }
     });
     let _ = guard.off_with(relay::EdgeCause::Shutdown);
+    let t = std::time::Instant::now();
+    while unwritten.load(std::sync::atomic::Ordering::Acquire) > 0
+        && t.elapsed() < std::time::Duration::from_secs(1)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     code
 }
 
