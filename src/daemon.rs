@@ -304,6 +304,8 @@ struct Daemon {
     ingesting: Option<tokio::task::JoinHandle<crate::media::ingest::TakeUp>>,
     /// Why uploads are not being taken up (the disk is nearly full).
     ingest_warning: Option<String>,
+    /// Free space is below the reserve (logged once per change).
+    disk_low: bool,
 }
 
 /// How long before a broadcast's relay-on its preparation starts (reading
@@ -354,6 +356,7 @@ pub async fn run(
         to_ingest: std::collections::VecDeque::new(),
         ingesting: None,
         ingest_warning: None,
+        disk_low: false,
     };
     d.ingest_existing();
     let mono_start = tokio::time::Instant::now();
@@ -382,6 +385,7 @@ pub async fn run(
             d.dirty = true;
         }
         if d.dirty && d.current.is_none() {
+            d.check_disk();
             d.replan(today).await;
             if !was_ready {
                 ready();
@@ -498,6 +502,38 @@ async fn sleep_opt(at: Option<tokio::time::Instant>) {
     }
 }
 
+/// Validates one file on a thread of its own (validation lowers its
+/// thread's priority, which must not stay with a pooled thread that may
+/// later run playback).
+async fn take_up_on_own_thread(cfg: Config, path: PathBuf) -> crate::media::ingest::TakeUp {
+    let rel = path.display().to_string();
+    // A blocking task (so tokio knows work is in progress) that waits for a
+    // thread of its own (whose lowered priority dies with it).
+    let job = tokio::task::spawn_blocking(move || {
+        std::thread::Builder::new()
+            .name("ingest".into())
+            .spawn(move || {
+                let index =
+                    MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+                crate::media::ingest::take_up(
+                    &cfg.paths.audio,
+                    &path,
+                    &index,
+                    &cfg.paths.state,
+                    cfg.ingest.min_free,
+                    cfg.lang,
+                    &cfg.tz,
+                )
+            })
+            .ok()
+            .and_then(|t| t.join().ok())
+    });
+    job.await
+        .ok()
+        .flatten()
+        .unwrap_or(crate::media::ingest::TakeUp::Gone { rel })
+}
+
 async fn join_ingest(
     job: &mut Option<tokio::task::JoinHandle<crate::media::ingest::TakeUp>>,
 ) -> Option<crate::media::ingest::TakeUp> {
@@ -548,6 +584,20 @@ impl Daemon {
             self.uploads.forget(&path);
             return true;
         }
+        if path.is_dir() {
+            // A folder moved in whole: its files, as uploads.
+            let mut found = Vec::new();
+            collect_files(&path, &mut found);
+            let now = std::time::Instant::now();
+            for f in found {
+                if ingest::is_candidate(audio, &f)
+                    && let Some((size, mtime)) = ingest::stat(&f)
+                {
+                    self.uploads.touched(f, size, mtime, false, now);
+                }
+            }
+            return false;
+        }
         if !ingest::is_candidate(audio, &path) {
             return false;
         }
@@ -572,9 +622,16 @@ impl Daemon {
         };
         let index =
             MediaIndex::open(&self.cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+        let audio = self.cfg.paths.audio.clone();
         for (_, e) in library.entries() {
-            if index.lookup(&e.rel, e.size, e.mtime_ns).is_none() {
-                self.to_ingest.push_back(self.cfg.paths.audio.join(&e.rel));
+            let path = audio.join(&e.rel);
+            if crate::media::ingest::is_candidate(&audio, &path)
+                && !matches!(
+                    index.verdict(&e.rel, e.size, e.mtime_ns),
+                    Some(crate::media::validate::Verdict::Ok(_))
+                )
+            {
+                self.to_ingest.push_back(path);
             }
         }
         self.next_ingest();
@@ -589,19 +646,7 @@ impl Daemon {
             return;
         };
         let cfg = self.cfg.clone();
-        self.ingesting = Some(tokio::task::spawn_blocking(move || {
-            let index =
-                MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
-            crate::media::ingest::take_up(
-                &cfg.paths.audio,
-                &path,
-                &index,
-                &cfg.paths.state,
-                cfg.ingest.min_free,
-                cfg.lang,
-                &cfg.tz,
-            )
-        }));
+        self.ingesting = Some(tokio::spawn(take_up_on_own_thread(cfg, path)));
     }
 
     fn ingested(&mut self, taken: Option<crate::media::ingest::TakeUp>) {
@@ -629,6 +674,33 @@ impl Daemon {
         }
     }
 
+    /// Logs (once per change) when free space on the audio or state
+    /// filesystem is below the reserve: uploads are then not taken up.
+    fn check_disk(&mut self) {
+        let low = [&self.cfg.paths.audio, &self.cfg.paths.state]
+            .into_iter()
+            .find_map(|fs| {
+                let free = crate::media::ingest::free_space(fs)?;
+                (free < self.cfg.ingest.min_free).then(|| (fs.clone(), free))
+            });
+        match (low, self.disk_low) {
+            (Some((fs, free)), false) => {
+                tracing::warn!(
+                    folder = %fs.display(),
+                    free_mb = free / 1_000_000,
+                    reserve_mb = self.cfg.ingest.min_free / 1_000_000,
+                    "the disk is nearly full; uploads are not taken up"
+                );
+                self.disk_low = true;
+            }
+            (None, true) => {
+                tracing::info!("free disk space is back above the reserve");
+                self.disk_low = false;
+            }
+            _ => {}
+        }
+    }
+
     /// Whether a file (below the audio folder) is still being uploaded: it
     /// must not be aired yet.
     fn not_ready(&self, rel: &str) -> bool {
@@ -644,23 +716,8 @@ impl Daemon {
                 continue;
             };
             self.to_ingest.remove(pos);
-            let cfg = self.cfg.clone();
-            let taken = tokio::task::spawn_blocking(move || {
-                let index =
-                    MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
-                crate::media::ingest::take_up(
-                    &cfg.paths.audio,
-                    &path,
-                    &index,
-                    &cfg.paths.state,
-                    cfg.ingest.min_free,
-                    cfg.lang,
-                    &cfg.tz,
-                )
-            })
-            .await
-            .ok();
-            self.ingested(taken);
+            let taken = take_up_on_own_thread(self.cfg.clone(), path).await;
+            self.ingested(Some(taken));
         }
     }
 
@@ -905,6 +962,18 @@ impl Daemon {
                 },
             });
             scheduled.push((Some(it.start), Priority::Normal));
+        }
+        // Files that cannot be aired are recorded failed, with the reason.
+        for (file, why) in &b.skipped {
+            items.push(AirItem {
+                name: file.clone(),
+                source: Err(why.clone()),
+                gain_db: 0.0,
+                duration: None,
+                sha256: None,
+                sample_rate: None,
+            });
+            scheduled.push((None, Priority::Normal));
         }
         tracing::info!(broadcast = %key, title = ?b.title, late, items = items.len(), "broadcast starting");
         let meta = Meta {
@@ -1185,6 +1254,22 @@ impl Daemon {
         if let Some(w) = &self.ingest_warning {
             warnings.push(w.clone());
         }
+        for fs in [&self.cfg.paths.audio, &self.cfg.paths.state] {
+            if let Some(free) = crate::media::ingest::free_space(fs)
+                && free < self.cfg.ingest.min_free
+            {
+                let (mb, min) = (free / 1_000_000, self.cfg.ingest.min_free / 1_000_000);
+                let shown = display_path(fs);
+                let w = tr!(
+                    self.cfg.lang,
+                    "đĩa sắp đầy: chỉ còn {mb} MB trống ở {shown} (cần ít nhất {min} MB); loa không nhận thêm tệp tải lên. Hãy xóa bớt tệp âm thanh cũ.",
+                    "the disk is nearly full: only {mb} MB free on {shown} (at least {min} MB needed); uploads are not taken up. Delete old audio files."
+                );
+                if !warnings.contains(&w) {
+                    warnings.push(w);
+                }
+            }
+        }
         if self.cfg.schedule.require_clock_sync && !self.clock_synced {
             warnings.push(tr!(
                 self.cfg.lang,
@@ -1214,6 +1299,20 @@ impl Daemon {
             today,
             queued: self.queue.clone(),
             warnings,
+        }
+    }
+}
+
+fn collect_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(&p, out);
+        } else {
+            out.push(p);
         }
     }
 }

@@ -16,6 +16,8 @@ mod config;
 mod control;
 #[path = "cli/exit_codes.rs"]
 mod exit_codes;
+#[path = "cli/ingest.rs"]
+mod ingest;
 #[path = "cli/media.rs"]
 mod media;
 #[path = "cli/plan.rs"]

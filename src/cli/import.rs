@@ -65,6 +65,21 @@ pub fn run(config: Option<&Path>, files: &[String], to: Option<&str>) -> i32 {
             failed += 1;
             continue;
         }
+        if let Some(free) = crate::media::ingest::free_space(&cfg.paths.audio)
+            && free < cfg.ingest.min_free + std::fs::metadata(&src).map(|m| m.len()).unwrap_or(0)
+        {
+            let (mb, min) = (free / 1_000_000, cfg.ingest.min_free / 1_000_000);
+            println!(
+                "{}",
+                tr!(
+                    lang,
+                    "✗ {name}: đĩa sắp đầy (còn {mb} MB, cần giữ {min} MB cho nhật ký phát); hãy xóa bớt tệp âm thanh cũ",
+                    "✗ {name}: the disk is nearly full ({mb} MB free, {min} MB are kept for the as-run log); delete old audio files"
+                )
+            );
+            failed += 1;
+            continue;
+        }
         match verdict(&src, &name, lang) {
             Err(message) => {
                 println!("✗ {name}: {message}");
@@ -79,7 +94,12 @@ pub fn run(config: Option<&Path>, files: &[String], to: Option<&str>) -> i32 {
                             None => name.clone(),
                         };
                         if let Some((size, mtime)) = stat(&dest) {
-                            index.store(&rel, size, mtime, &Ok(probe.clone()));
+                            index.store_verdict(
+                                &rel,
+                                size,
+                                mtime,
+                                &crate::media::validate::Verdict::Ok(probe.clone()),
+                            );
                         }
                         let len = crate::duration::human(probe.duration, lang);
                         println!(

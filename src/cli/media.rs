@@ -110,7 +110,7 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
             "used": users.contains_key(name),
         }));
     }
-    let problems = name_problems(library.entries().map(|(_, e)| e.rel.as_str()));
+    let problems = name_problems(library.all_names());
 
     if json {
         let out = json!({

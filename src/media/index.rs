@@ -248,4 +248,50 @@ mod tests {
         idx.store("old.mp3", 10, 1, &Ok(p));
         assert_eq!(idx.lookup("old.mp3", 10, 1), None);
     }
+
+    #[test]
+    fn keeps_validations_verdict_and_a_rejection_after_the_file_is_gone() {
+        use crate::lang::Lang;
+        use crate::media::validate::{RejectKind, Rejection, Verdict};
+        let idx = MediaIndex::in_memory();
+        let p = Probe {
+            duration: Duration::from_millis(220_000),
+            codec: "mp3".into(),
+            sample_rate: 44_100,
+            channels: 2,
+            loudness_lufs: Some(-16.0),
+            true_peak_db: Some(-1.0),
+            decode_errors: 0,
+            sha256: Some("cd".repeat(32)),
+        };
+        // Probed for planning only: pending validation.
+        idx.store("a.mp3", 100, 7, &Ok(p.clone()));
+        assert_eq!(idx.verdict("a.mp3", 100, 7), None);
+        idx.store_verdict("a.mp3", 100, 7, &Verdict::Ok(p.clone()));
+        assert_eq!(idx.verdict("a.mp3", 100, 7), Some(Verdict::Ok(p.clone())));
+        assert_eq!(idx.lookup("a.mp3", 100, 7), Some(Ok(p.clone())));
+        assert_eq!(idx.verdict("a.mp3", 101, 7), None);
+
+        let r = Rejection::new(RejectKind::Truncated {
+            decoded: Duration::from_secs(72),
+            announced: Some(Duration::from_secs(220)),
+        });
+        idx.store_verdict("b.mp3", 50, 8, &Verdict::Rejected(r.clone()));
+        assert_eq!(
+            idx.verdict("b.mp3", 50, 8),
+            Some(Verdict::Rejected(r.clone()))
+        );
+        // Planning never airs it, and says why.
+        let Some(Err(e)) = idx.lookup("b.mp3", 50, 8) else {
+            panic!("a rejected file looked up as playable");
+        };
+        assert_eq!(e, ProbeError::Rejected(Box::new(r.clone())));
+        assert_eq!(e.message("b.mp3", Lang::Vi), r.message("b.mp3", Lang::Vi));
+        // Moved to rejected/: the name still explains itself.
+        assert_eq!(idx.rejection("b.mp3"), Some(r));
+        assert_eq!(idx.rejection("a.mp3"), None);
+        // A good new version under the same name replaces it.
+        idx.store_verdict("b.mp3", 60, 9, &Verdict::Ok(p));
+        assert_eq!(idx.rejection("b.mp3"), None);
+    }
 }

@@ -139,7 +139,16 @@ impl Uploads {
     /// When to look again (the earliest settle deadline).
     pub fn next_check(&self) -> Option<Instant> {
         let settle = self.settle();
-        self.pending.values().map(|s| s.changed + settle).min()
+        self.pending
+            .values()
+            .map(|s| {
+                if s.closed {
+                    s.changed
+                } else {
+                    s.changed + settle
+                }
+            })
+            .min()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -469,11 +478,14 @@ pub fn take_up(
         return TakeUp::Gone { rel };
     };
     let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-    match verdict(path, &name, lang) {
-        Ok(probe) => {
-            index.store(&rel, size, mtime, &Ok(probe));
-            TakeUp::Accepted { rel }
-        }
+    let v = super::validate::validate(path);
+    index.store_verdict(&rel, size, mtime, &v);
+    let result = match v {
+        super::validate::Verdict::Ok(p) => Ok(p),
+        super::validate::Verdict::Rejected(r) => Err(r.message(&name, lang)),
+    };
+    match result {
+        Ok(_) => TakeUp::Accepted { rel },
         Err(message) => match reject(audio_root, &rel, &message, lang, tz) {
             Ok(_) => TakeUp::Rejected { rel, message },
             Err(_) if !path.exists() => TakeUp::Gone { rel },

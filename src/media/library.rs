@@ -23,6 +23,9 @@ pub struct Library {
     files: BTreeMap<String, FileEntry>,
     /// NFC name -> why it was rejected (files moved to `rejected/`).
     rejected: BTreeMap<String, String>,
+    /// Every file's name as on disk, also those whose NFC name another file
+    /// already has (a clash to report).
+    all: Vec<String>,
 }
 
 /// The folder where rejected uploads are moved (skipped when scanning).
@@ -34,11 +37,13 @@ impl Library {
     pub fn scan(root: &Path) -> std::io::Result<Library> {
         let mut files = BTreeMap::new();
         std::fs::read_dir(root)?;
-        walk(root, "", &mut files);
+        let mut all = Vec::new();
+        walk(root, "", &mut files, &mut all);
         Ok(Library {
             root: root.to_path_buf(),
             files,
             rejected: super::ingest::rejected(root),
+            all,
         })
     }
 
@@ -48,6 +53,7 @@ impl Library {
             root: root.to_path_buf(),
             files: BTreeMap::new(),
             rejected: BTreeMap::new(),
+            all: Vec::new(),
         }
     }
 
@@ -68,6 +74,11 @@ impl Library {
     /// The rejected files and why.
     pub fn rejected(&self) -> impl Iterator<Item = (&str, &str)> {
         self.rejected.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Every file's name as on disk (clashing names included).
+    pub fn all_names(&self) -> impl Iterator<Item = &str> {
+        self.all.iter().map(|s| s.as_str())
     }
 
     /// Every file, with its entry.
@@ -104,7 +115,7 @@ impl Library {
     }
 }
 
-fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, FileEntry>) {
+fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, FileEntry>, all: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -125,7 +136,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, FileEntry>) {
             if prefix.is_empty() && name == REJECTED_DIR {
                 continue;
             }
-            walk(&e.path(), &rel, out);
+            walk(&e.path(), &rel, out, all);
         } else if meta.is_file() {
             let mtime_ns = meta
                 .modified()
@@ -133,6 +144,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, FileEntry>) {
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map(|d| d.as_nanos() as i64)
                 .unwrap_or(0);
+            all.push(rel.clone());
             out.insert(
                 rel.nfc().collect(),
                 FileEntry {

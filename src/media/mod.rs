@@ -93,14 +93,27 @@ pub fn probe_cached(
     mtime_ns: i64,
     index: &MediaIndex,
 ) -> Result<Probe, ProbeError> {
-    if let Some(r) = index.lookup(key, size, mtime_ns) {
-        return r;
+    // Only a full validation's verdict counts: a file that merely decodes
+    // may still be cut off or silent.
+    if let Some(v) = index.verdict(key, size, mtime_ns) {
+        return verdict_result(v);
     }
-    let r = probe(path);
-    if !matches!(r, Err(ProbeError::Io(_))) {
-        index.store(key, size, mtime_ns, &r);
+    let v = validate::validate(path);
+    let unreadable = matches!(
+        &v,
+        validate::Verdict::Rejected(r) if r.code() == "unreadable"
+    );
+    if !unreadable {
+        index.store_verdict(key, size, mtime_ns, &v);
     }
-    r
+    verdict_result(v)
+}
+
+fn verdict_result(v: validate::Verdict) -> Result<Probe, ProbeError> {
+    match v {
+        validate::Verdict::Ok(p) => Ok(p),
+        validate::Verdict::Rejected(r) => Err(ProbeError::Rejected(Box::new(r))),
+    }
 }
 
 /// A file named on the command line (`loa play`): a path, else a name in

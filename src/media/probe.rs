@@ -174,6 +174,13 @@ pub struct Decoder {
     /// Frames decoded before the first packet that could not be: where
     /// the damage starts.
     pub first_error_at: Option<u64>,
+    /// Times the container's packet timestamps jumped ahead (FLAC frames
+    /// number their samples: a lost stretch shows), and the frames decoded
+    /// before the first jump.
+    pub skips: u32,
+    pub first_skip_at: Option<u64>,
+    /// Where the next packet should start, in the track's time base.
+    next_ts: Option<u64>,
     /// Frames (samples per channel) decoded so far.
     pub frames: u64,
     /// Frames the container's header announces (a WAV's data size, a FLAC's
@@ -244,6 +251,9 @@ impl Decoder {
             codec,
             decode_errors: 0,
             first_error_at: None,
+            skips: 0,
+            first_skip_at: None,
+            next_ts: None,
             frames: 0,
             announced_frames: params.n_frames,
             buf: None,
@@ -268,6 +278,11 @@ impl Decoder {
             if packet.track_id() != self.track_id {
                 continue;
             }
+            if self.next_ts.is_some_and(|next| packet.ts() > next) {
+                self.skips += 1;
+                self.first_skip_at.get_or_insert(self.frames);
+            }
+            self.next_ts = Some(packet.ts() + packet.dur());
             let decoded = match self.decoder.decode(&packet) {
                 Ok(d) => d,
                 Err(SymError::DecodeError(_)) => {
@@ -372,6 +387,10 @@ pub struct Measurement {
     pub announced_frames: Option<u64>,
     /// Frames decoded before the first packet that could not be.
     pub first_error_at: Option<u64>,
+    /// Jumps in the container's packet timestamps (a lost stretch of a
+    /// FLAC), and the frames decoded before the first.
+    pub skips: u32,
+    pub first_skip_at: Option<u64>,
     /// Decoding stopped early, after `frames`, on this error from the
     /// container (a probe reports it as `ProbeError::Corrupt`).
     pub stream_error: Option<String>,
@@ -441,6 +460,7 @@ pub fn measure<O: ByteObserver + 'static>(
     let codec = std::mem::take(&mut dec.codec);
     let (sample_rate, channels, frames) = (dec.sample_rate, dec.channels, dec.frames);
     let (decode_errors, first_error_at) = (dec.decode_errors, dec.first_error_at);
+    let (skips, first_skip_at) = (dec.skips, dec.first_skip_at);
     let announced_frames = dec.announced_frames;
     drop(dec);
     // The decoder held the other handle on the tap; it is gone now.
@@ -474,6 +494,8 @@ pub fn measure<O: ByteObserver + 'static>(
         frames,
         announced_frames,
         first_error_at,
+        skips,
+        first_skip_at,
         stream_error,
         bytes: len,
     };
@@ -677,7 +699,8 @@ mod loudness {
         quarters_seen: usize,
         /// Each gating block's mean square (400 ms, overlapping by 75%).
         blocks: Vec<f64>,
-        peaks: Vec<f32>,
+        /// The highest true peak so far, over all channels.
+        peak: f32,
         oversampler: Option<Oversampler>,
     }
 
@@ -705,7 +728,7 @@ mod loudness {
                 quarters: [0.0; 4],
                 quarters_seen: 0,
                 blocks: Vec::new(),
-                peaks: vec![0.0; channels],
+                peak: 0.0,
                 oversampler: Oversampler::new(rate, channels),
             }
         }
@@ -746,11 +769,10 @@ mod loudness {
                 }
             }
             for (c, plane) in planes.iter().enumerate() {
-                let peak = match &mut self.oversampler {
-                    Some(o) => o.peak(c, plane),
-                    None => sample_peak(plane),
+                self.peak = match &mut self.oversampler {
+                    Some(o) => o.peak(c, plane, self.peak),
+                    None => self.peak.max(sample_peak(plane)),
                 };
-                self.peaks[c] = self.peaks[c].max(peak);
             }
         }
 
@@ -790,7 +812,7 @@ mod loudness {
                 .and_then(|ungated| mean_above(ungated * 10f64.powf(RELATIVE_GATE / 10.0)))
                 .map(lufs)
                 .filter(|l| l.is_finite());
-            let peak = self.peaks.iter().fold(0.0f32, |a, &b| a.max(b));
+            let peak = self.peak;
             let peak_db = (peak > 0.0).then(|| 20.0 * f64::from(peak).log10());
             (loudness, peak_db)
         }
@@ -875,6 +897,11 @@ mod loudness {
         /// Per output phase, the taps in the order they meet the input
         /// (oldest sample first).
         phases: Vec<Vec<f32>>,
+        /// No oversampled point exceeds the largest input it sees times
+        /// this (the largest sum of a phase's absolute taps, with a margin
+        /// for rounding): a stretch that cannot beat the peak so far is
+        /// not filtered.
+        gain: f32,
         /// Per channel, the last `taps - 1` input samples.
         history: Vec<Vec<f32>>,
         /// The history followed by the new samples.
@@ -883,6 +910,8 @@ mod loudness {
 
     impl Oversampler {
         const TAPS: usize = 48;
+        /// Samples judged at a time for skipping.
+        const STRETCH: usize = 1024;
 
         fn new(rate: u32, channels: usize) -> Option<Oversampler> {
             let factor = match rate {
@@ -900,7 +929,7 @@ mod loudness {
                 let x = m * std::f64::consts::PI / factor as f64;
                 (if m.abs() > 1e-6 { w * x.sin() / x } else { w }) as f32
             };
-            let phases = (0..factor)
+            let phases: Vec<Vec<f32>> = (0..factor)
                 .map(|p| {
                     (0..taps)
                         .rev()
@@ -908,56 +937,81 @@ mod loudness {
                         .collect()
                 })
                 .collect();
+            let gain = phases
+                .iter()
+                .map(|p| p.iter().map(|h| h.abs()).sum::<f32>())
+                .fold(0.0, f32::max)
+                * 1.001;
             Some(Oversampler {
                 phases,
+                gain,
                 history: vec![vec![0.0; taps - 1]; channels],
                 scratch: Vec::new(),
             })
         }
 
         /// The highest absolute value among the oversampled points of the
-        /// next samples of channel `c`, and among the samples themselves.
-        fn peak(&mut self, c: usize, xs: &[f32]) -> f32 {
-            const LANES: usize = 8;
+        /// next samples of channel `c`, and among the samples themselves,
+        /// if it is above `floor` (the peak so far); else at most `floor`.
+        fn peak(&mut self, c: usize, xs: &[f32], floor: f32) -> f32 {
             let history = &mut self.history[c];
             let taps = history.len() + 1;
             self.scratch.clear();
             self.scratch.extend_from_slice(history);
             self.scratch.extend_from_slice(xs);
             let ext = &self.scratch[..];
-            let mut max = [0.0f32; LANES];
-            let mut n = 0;
-            while n + LANES <= xs.len() {
-                for phase in &self.phases {
-                    let mut acc = [0.0f32; LANES];
-                    for (k, &h) in phase.iter().enumerate() {
-                        let window = &ext[n + k..n + k + LANES];
-                        for j in 0..LANES {
-                            acc[j] += h * window[j];
-                        }
-                    }
-                    for j in 0..LANES {
-                        max[j] = max[j].max(acc[j].abs());
-                    }
+            let mut peak = floor.max(sample_peak(xs));
+            let mut start = 0;
+            while start < xs.len() {
+                let end = (start + Self::STRETCH).min(xs.len());
+                // The inputs the outputs for xs[start..end] see.
+                let seen = &ext[start..end + taps - 1];
+                if sample_peak(seen) * self.gain > peak {
+                    peak = peak.max(filtered_peak(&self.phases, seen));
                 }
-                n += LANES;
-            }
-            let mut peak = max.iter().fold(0.0f32, |a, &b| a.max(b));
-            for n in n..xs.len() {
-                for phase in &self.phases {
-                    let y: f32 = phase
-                        .iter()
-                        .zip(&ext[n..n + taps])
-                        .map(|(h, x)| h * x)
-                        .sum();
-                    peak = peak.max(y.abs());
-                }
+                start = end;
             }
             let keep = ext.len() - (taps - 1);
             history.copy_from_slice(&ext[keep..]);
-            // The true peak is never below the sample peak.
-            peak.max(sample_peak(xs))
+            peak
         }
+    }
+
+    /// The highest absolute output of the phases' filters over `ext` (each
+    /// output sees `taps` consecutive inputs), eight outputs at a time.
+    fn filtered_peak(phases: &[Vec<f32>], ext: &[f32]) -> f32 {
+        const LANES: usize = 8;
+        let taps = phases[0].len();
+        let outputs = ext.len() + 1 - taps;
+        let mut max = [0.0f32; LANES];
+        let mut n = 0;
+        while n + LANES <= outputs {
+            for phase in phases {
+                let mut acc = [0.0f32; LANES];
+                for (k, &h) in phase.iter().enumerate() {
+                    let window = &ext[n + k..n + k + LANES];
+                    for j in 0..LANES {
+                        acc[j] += h * window[j];
+                    }
+                }
+                for j in 0..LANES {
+                    max[j] = max[j].max(acc[j].abs());
+                }
+            }
+            n += LANES;
+        }
+        let mut peak = max.iter().fold(0.0f32, |a, &b| a.max(b));
+        for n in n..outputs {
+            for phase in phases {
+                let y: f32 = phase
+                    .iter()
+                    .zip(&ext[n..n + taps])
+                    .map(|(h, x)| h * x)
+                    .sum();
+                peak = peak.max(y.abs());
+            }
+        }
+        peak
     }
 
     #[cfg(test)]

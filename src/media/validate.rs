@@ -10,35 +10,39 @@
 //!   from opening the file;
 //! - cut off: an MP3 whose Xing/Info (LAME) or VBRI header announces more
 //!   frames than decode (beyond two frames: the encoder's delay and padding
-//!   are inside the count), or whose last frame stops before its length (the
-//!   MPEG frame walk below sees each frame's length in its header); a WAV
-//!   or FLAC with fewer frames than its header's data size or STREAMINFO;
-//! - damaged: bytes between MP3 frames that are not audio (4 KB zeroed in
-//!   the middle: decoders skip them without a word), packets the codec
-//!   refuses, a container error mid-way; with the time where it starts;
+//!   are inside the count), or whose last frame stops before the length its
+//!   header gives (the frame walk below); an Ogg whose last page is
+//!   incomplete or does not end the stream; a WAV or FLAC with fewer
+//!   frames than its data size or STREAMINFO announce;
+//! - damaged, with the time where it starts: bytes between MP3 frames or
+//!   Ogg pages that are not audio (4 KB zeroed in the middle: decoders skip
+//!   them without a word), Ogg pages whose checksum fails, FLAC sample
+//!   numbers that jump, packets the codec refuses, a container error;
 //! - silent or nearly so: integrated loudness below -60 LUFS (or none
 //!   above the -70 LUFS gate), or true peak below -50 dBFS;
 //! - shorter than 0.5 s, longer than 2 h, an unusual sample rate.
 //!
 //! What cannot be caught, and why:
 //! - an MP3 without a Xing/VBRI header (plain CBR from some encoders) cut
-//!   exactly at a frame boundary: every frame left is whole, and nothing in
+//!   exactly between two frames: every frame left is whole and nothing in
 //!   the file says how long it was (its size shrank with it; a missing
-//!   ID3v1 tag proves nothing, most files have none). A cut anywhere else
-//!   is caught by the incomplete last frame: for a random cut that is
-//!   about 99.7% of cases at 128 kbps;
+//!   ID3v1 tag proves nothing, most files have none). Cut anywhere else,
+//!   its last frame is incomplete: at 128 kbps that is 416 cuts in 417.
+//!   Halving a CBR file exactly can land between frames, though (the
+//!   tests show one);
 //! - bytes changed inside MP3 frames with the headers intact (bit rot,
-//!   random overwrites): MP3 has no checksum over audio data (the optional
-//!   CRC covers only the side information; LAME's music CRC is not checked
-//!   because MP3Gain-style volume tools change the frames legitimately);
+//!   random overwrites): MP3 has no checksum over its audio (the optional
+//!   CRC covers the side information only; LAME's music CRC is not checked
+//!   because volume tools such as MP3Gain rewrite frames legitimately), so
 //!   the decoder plays them as noise without an error;
-//! - an Ogg Vorbis file cut at a page boundary (its length comes from its
-//!   last page); and a header that lies (a stale Xing count after an
-//!   editor trimmed the file and wrote a trailing tag is accepted: a tag at
-//!   the very end proves the upload finished);
-//! - damage to the very start of an MP3, before its first frame: it is
-//!   indistinguishable from padding after the ID3 tag, and plays as
-//!   nothing.
+//! - damage inside a WAV's samples: PCM has no structure to check (4 KB of
+//!   zeros is 23 ms of silence); a WAV written to a pipe (size "unknown")
+//!   cannot be checked for a cut;
+//! - a stale header: after an editor trimmed an MP3 without updating its
+//!   Xing count, a complete tag at the very end proves the upload
+//!   finished, and the file passes;
+//! - damage before an MP3's first frame: indistinguishable from padding
+//!   after its ID3 tag, and it plays as nothing.
 
 use std::fmt;
 use std::path::Path;
@@ -104,9 +108,10 @@ pub enum RejectKind {
         #[serde(rename = "announced_ms", with = "opt_millis", default)]
         announced: Option<Duration>,
     },
-    /// Part of the audio is missing or unreadable. `gaps` counts the
-    /// stretches of an MP3 that are not audio; `at` is where the first
-    /// problem starts.
+    /// Part of the audio is missing or unreadable. `decode_errors` counts
+    /// packets the codec refused; `gaps` stretches of an MP3 or Ogg that
+    /// are not audio, Ogg pages with a bad checksum and jumps in a FLAC's
+    /// sample numbers; `at` is where the first problem starts.
     Damaged {
         decode_errors: u32,
         gaps: u32,
@@ -348,8 +353,9 @@ impl From<ProbeError> for Rejection {
     }
 }
 
-/// Decodes and checks the whole file (once: about 1.2x the time `mpg123 -t`
-/// takes to decode it, on two threads).
+/// Decodes and checks the whole file, reading and decoding it once: about
+/// 1.3x the time `mpg123 -t` takes to decode it, on two threads (twice its
+/// CPU time: loudness and true peak are measured too).
 pub fn validate(path: &Path) -> Verdict {
     match measure(path, Scan::default()) {
         Err(e) => Verdict::Rejected(e.into()),
@@ -372,10 +378,15 @@ fn judge(m: &Measurement, scan: &Scan) -> Option<RejectKind> {
         .filter(|_| p.codec == "mp3")
         .map(|r| (&scan.mpeg, u64::from(r.samples)));
 
-    let gaps = mpeg.map_or(0, |(s, _)| s.gaps);
+    // The Ogg page walk, when this is Ogg.
+    let ogg = Some(&scan.ogg).filter(|o| o.active == Some(true) && o.pages > 0);
+
+    let gaps = mpeg.map_or(0, |(s, _)| s.gaps) + ogg.map_or(0, |o| o.gaps) + m.skips;
     if gaps > 0 || p.decode_errors > 0 || m.stream_error.is_some() {
         let at = [
             mpeg.and_then(|(s, spf)| s.first_gap.map(|f| f * spf)),
+            ogg.and_then(|o| o.first_gap),
+            m.first_skip_at,
             m.first_error_at,
             m.stream_error.as_ref().map(|_| m.frames),
         ]
@@ -397,17 +408,19 @@ fn judge(m: &Measurement, scan: &Scan) -> Option<RejectKind> {
         // Symphonia's figure for an MP3 without a header is a guess from
         // the bitrate.
         None if p.codec == "mp3" => (None, 0),
-        // An MP3 from ffmpeg's pipe (or another streaming writer) says
+        // A WAV from ffmpeg's pipe (or another streaming writer) says
         // "unknown" with the largest size there is.
         None if scan.head.starts_with(b"RIFF") && scan.head.get(4..8) == Some(&[0xff; 4]) => {
             (None, 0)
         }
         None if p.codec.starts_with("pcm") || p.codec == "flac" => (m.announced_frames, 0),
-        // Vorbis's length comes from the last page's position: allow a
-        // block.
+        // An Ogg's length comes from its last page, cut or not: the page
+        // walk tells.
+        None if ogg.is_some() => (None, 0),
         None => (m.announced_frames, 2048),
     };
-    let cut = mpeg.is_some_and(|(s, _)| matches!(s.ending, Ending::InFrame | Ending::InTag));
+    let cut = mpeg.is_some_and(|(s, _)| matches!(s.ending, Ending::InFrame | Ending::InTag))
+        || ogg.is_some_and(|o| matches!(o.ending, Ending::InFrame | Ending::Unended));
     let short = announced.is_some_and(|a| a > m.frames + tolerance);
     // A complete tag after the last frame: the upload reached the end, so
     // a shortfall is a stale header (an editor trimmed the file).
@@ -443,11 +456,12 @@ fn judge(m: &Measurement, scan: &Scan) -> Option<RejectKind> {
 }
 
 /// What validation learns from the file's bytes during the measuring pass:
-/// its first bytes, and the MP3 frame walk.
+/// its first bytes, and the walk over its MP3 frames or Ogg pages.
 #[derive(Debug, Default)]
 struct Scan {
     head: Vec<u8>,
     mpeg: MpegWalk,
+    ogg: OggWalk,
 }
 
 impl ByteObserver for Scan {
@@ -457,11 +471,13 @@ impl ByteObserver for Scan {
             self.head.extend_from_slice(&bytes[..n]);
         }
         self.mpeg.take(bytes, false);
+        self.ogg.take(bytes);
     }
 
     fn end(&mut self) {
         self.mpeg.take(&[], true);
         self.mpeg.finish();
+        self.ogg.finish();
     }
 }
 
@@ -596,6 +612,8 @@ enum Ending {
     InTag,
     /// In bytes that are neither audio nor a tag.
     Junk,
+    /// (Ogg) after a whole page that does not end the stream.
+    Unended,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -646,9 +664,8 @@ struct MpegWalk {
     header: Option<u64>,
     /// Audio frames seen (not counting the header's frame).
     frames: u64,
-    /// The stretch of non-audio bytes being crossed: where it began (in
-    /// frames so far) and its length.
-    junk: Option<(u64, u64)>,
+    /// Non-audio bytes are being crossed, since this many frames.
+    junk: Option<u64>,
     /// Stretches of non-audio bytes between frames; the first's position
     /// in frames.
     gaps: u32,
@@ -769,8 +786,7 @@ impl MpegWalk {
                             .iter()
                             .position(|&b| matches!(b, 0xff | b'T' | b'I' | b'A'))
                             .map_or(buf.len(), |p| p + 1);
-                        let junk = self.junk.get_or_insert((self.frames, 0));
-                        junk.1 += next as u64;
+                        self.junk.get_or_insert(self.frames);
                         Step::Consume(next as u64)
                     }
                 }
@@ -820,7 +836,7 @@ impl MpegWalk {
         if counted {
             self.frames += 1;
         }
-        if let Some((frames_before, _)) = self.junk.take() {
+        if let Some(frames_before) = self.junk.take() {
             self.gaps += 1;
             self.first_gap.get_or_insert(frames_before);
         }
@@ -864,6 +880,161 @@ impl MpegWalk {
 enum Candidate {
     Frame(FrameHeader),
     Tag(u64),
+}
+
+/// Walks an Ogg file's pages as its bytes go by: each page's checksum
+/// (CRC-32 over the page: damage inside it shows), bytes between pages that
+/// are not a page, and whether the last page ends the stream (its
+/// end-of-stream flag: without it, the file was cut at a page boundary).
+/// The position of trouble is the last good page's granule position, which
+/// for Vorbis counts samples.
+#[derive(Debug, Default)]
+struct OggWalk {
+    /// None until the first bytes say whether this is Ogg at all.
+    active: Option<bool>,
+    /// The page header being gathered ("OggS" to the segment table).
+    header: Vec<u8>,
+    /// Bytes of the current page's body still to come.
+    body_left: usize,
+    /// The checksum so far, and the one the page header gives.
+    crc: u32,
+    expected: u32,
+    /// The current page's granule position and flags.
+    granule: u64,
+    flags: u8,
+    /// Whole pages with a good checksum, and the last one's position.
+    pages: u64,
+    last_granule: u64,
+    /// The last good page ends the stream.
+    ended: bool,
+    /// Bytes that are not a page are being crossed (since this position).
+    junk: Option<u64>,
+    /// Stretches that are not pages, and pages with a bad checksum; where
+    /// the first begins.
+    gaps: u32,
+    first_gap: Option<u64>,
+    ending: Ending,
+}
+
+impl OggWalk {
+    fn take(&mut self, data: &[u8]) {
+        if self.active == Some(false) {
+            return;
+        }
+        let mut i = 0;
+        while i < data.len() {
+            if self.body_left > 0 {
+                let n = self.body_left.min(data.len() - i);
+                self.crc = ogg_crc(self.crc, &data[i..i + n]);
+                self.body_left -= n;
+                i += n;
+                if self.body_left == 0 {
+                    self.end_page();
+                }
+                continue;
+            }
+            let b = data[i];
+            i += 1;
+            let held = self.header.len();
+            if held < 4 {
+                if b == b"OggS"[held] {
+                    self.header.push(b);
+                    if held == 3 {
+                        self.active = Some(true);
+                    }
+                } else if self.active.is_none() {
+                    self.active = Some(false);
+                    return;
+                } else {
+                    // Not a page: resume looking for "OggS" at this byte.
+                    self.junk.get_or_insert(self.last_granule);
+                    self.header.clear();
+                    if b == b'O' {
+                        self.header.push(b);
+                    }
+                }
+                continue;
+            }
+            self.header.push(b);
+            if self.header.len() >= 27 && self.header.len() == 27 + usize::from(self.header[26]) {
+                self.start_page();
+            }
+        }
+    }
+
+    fn start_page(&mut self) {
+        let h = &mut self.header;
+        self.expected = u32::from_le_bytes(h[22..26].try_into().unwrap());
+        self.granule = u64::from_le_bytes(h[6..14].try_into().unwrap());
+        self.flags = h[5];
+        self.body_left = h[27..].iter().map(|&n| usize::from(n)).sum();
+        h[22..26].fill(0);
+        self.crc = ogg_crc(0, h);
+        h.clear();
+        if self.body_left == 0 {
+            self.end_page();
+        }
+    }
+
+    fn end_page(&mut self) {
+        if self.crc == self.expected {
+            if let Some(at) = self.junk.take() {
+                self.gaps += 1;
+                self.first_gap.get_or_insert(at);
+            }
+            self.pages += 1;
+            // -1: no packet ends on this page.
+            if self.granule != u64::MAX {
+                self.last_granule = self.granule;
+            }
+            self.ended = self.flags & 4 != 0;
+        } else {
+            self.gaps += 1;
+            self.first_gap.get_or_insert(self.last_granule);
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.active != Some(true) || self.pages == 0 {
+            return;
+        }
+        self.ending = if self.body_left > 0 || !self.header.is_empty() {
+            Ending::InFrame
+        } else if self.junk.is_some() {
+            Ending::Junk
+        } else if !self.ended {
+            Ending::Unended
+        } else {
+            Ending::Clean
+        };
+    }
+}
+
+/// Ogg's CRC-32 (polynomial 0x04c11db7, not reflected), a byte at a time.
+fn ogg_crc(mut crc: u32, bytes: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut r = (i as u32) << 24;
+            let mut bit = 0;
+            while bit < 8 {
+                r = if r & 0x8000_0000 != 0 {
+                    (r << 1) ^ 0x04c1_1db7
+                } else {
+                    r << 1
+                };
+                bit += 1;
+            }
+            table[i] = r;
+            i += 1;
+        }
+        table
+    };
+    for &b in bytes {
+        crc = (crc << 8) ^ TABLE[usize::from((crc >> 24) as u8 ^ b)];
+    }
+    crc
 }
 
 /// An ID3v2 tag's whole length, if one starts here.
@@ -1165,10 +1336,7 @@ mod tests {
             ("plain.mp3", &["-b", "128", "-t"][..]),
         ] {
             let f = mp3(dir.path(), name, "10", "0.5", opts);
-            let mut bytes = std::fs::read(&f).unwrap();
-            let mid = bytes.len() / 2;
-            bytes[mid..mid + 4096].fill(0);
-            std::fs::write(&f, &bytes).unwrap();
+            zero_middle(&f);
             let r = rejected(&f);
             let RejectKind::Damaged {
                 gaps: 1,
@@ -1382,6 +1550,65 @@ mod tests {
             assert!((decoded.as_secs_f64() - 3.0).abs() < 0.2, "{decoded:?}");
             assert_eq!(announced, Duration::from_secs(6));
         }
+        // FLAC frames number their samples: the reader skips a damaged
+        // stretch without a word, but the numbers jump.
+        zero_middle(&flac);
+        let r = rejected(&flac);
+        let RejectKind::Damaged { at: Some(at), .. } = r.kind else {
+            panic!("{r:?}");
+        };
+        assert!((at.as_secs_f64() - 3.0).abs() < 0.2, "{r:?}");
+        // PCM has no structure to check: 4 KB of zeros is 23 ms of silence.
+        zero_middle(&w);
+        passes(&w);
+    }
+
+    /// The file with 4096 bytes zeroed in its middle.
+    fn zero_middle(path: &Path) {
+        let mut bytes = std::fs::read(path).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid..mid + 4096].fill(0);
+        std::fs::write(path, &bytes).unwrap();
+    }
+
+    #[test]
+    fn an_ogg_vorbis_that_is_fine_passes_and_a_cut_or_damaged_one_does_not() {
+        if !encoders("an_ogg_vorbis_that_is_fine_passes_and_a_cut_or_damaged_one_does_not") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let w = wav(dir.path(), "tot.wav", "6", 44_100, "0.5");
+        let ogg = dir.path().join("tot.ogg");
+        run("sox", &[w.to_str().unwrap(), ogg.to_str().unwrap()]);
+        let p = passes(&ogg);
+        assert_eq!(p.codec, "vorbis");
+        // Symphonia decodes a cut Ogg without a word, and takes its length
+        // from the last page left: only the missing end-of-stream page
+        // tells.
+        for fraction in [0.5, 0.95] {
+            let r = rejected(&cut(&ogg, fraction));
+            assert!(
+                matches!(
+                    r.kind,
+                    RejectKind::Truncated {
+                        announced: None,
+                        ..
+                    }
+                ),
+                "{fraction}: {r:?}"
+            );
+        }
+        zero_middle(&ogg);
+        let r = rejected(&ogg);
+        let RejectKind::Damaged {
+            gaps, at: Some(at), ..
+        } = r.kind
+        else {
+            panic!("{r:?}");
+        };
+        // Where the damaged page begins (sox writes pages of a second or
+        // more).
+        assert!(gaps >= 1 && at.as_secs_f64() <= 3.0, "{r:?}");
     }
 
     #[test]
@@ -1469,6 +1696,8 @@ mod tests {
             frames: seconds * 8_000,
             announced_frames: Some(seconds * 8_000),
             first_error_at: None,
+            skips: 0,
+            first_skip_at: None,
             stream_error: None,
             bytes: seconds * 16_000 + 44,
         }
@@ -1633,15 +1862,14 @@ mod tests {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(600);
-        let dir = tempfile::tempdir().unwrap();
-        let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("target/bench-data/music-600s-128k-44k1-stereo.mp3");
-        let file = if seconds == 600 && shared.is_file() {
-            shared
-        } else {
-            // The play_vs_mpg123 bench's music: tones, sweeps and pink noise
-            // under a slow tremolo at -3 dBFS, piped from sox into lame.
-            let file = dir.path().join("music.mp3");
+        // Made once and kept beside the play_vs_mpg123 bench's file (the
+        // same music: tones, sweeps and pink noise under a slow tremolo at
+        // -3 dBFS), piped from sox into lame.
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
+        let file = data.join(format!("music-{seconds}s-128k-44k1-stereo.mp3"));
+        if !file.is_file() {
+            std::fs::create_dir_all(&data).unwrap();
+            let part = data.join(format!(".music-{seconds}s.mp3.part"));
             let len = seconds.to_string();
             let len = len.as_str();
             let mut sox = Command::new("sox")
@@ -1654,19 +1882,19 @@ mod tests {
                     "synth", len, "sine", "mix", "110-880", "sine", "mix", "880-110",
                 ])
                 .args(["synth", len, "pinknoise", "mix"])
-                .args(["tremolo", "0.3", "60", "gain", "-3"])
+                .args(["tremolo", "0.3", "60", "gain", "-n", "-3"])
                 .stdout(std::process::Stdio::piped())
                 .spawn()
                 .unwrap();
             let lame = Command::new("lame")
                 .args(["--quiet", "-b", "128", "--cbr", "-"])
-                .arg(&file)
+                .arg(&part)
                 .stdin(sox.stdout.take().unwrap())
                 .status()
                 .unwrap();
             assert!(sox.wait().unwrap().success() && lame.success());
-            file
-        };
+            std::fs::rename(&part, &file).unwrap();
+        }
         let (mut ours, mut ours_cpu, mut theirs, mut theirs_cpu) = (vec![], vec![], vec![], vec![]);
         for _ in 0..5 {
             let (t, c) = (std::time::Instant::now(), own_cpu());

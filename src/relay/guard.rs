@@ -398,17 +398,40 @@ pub fn install_panic_hook() {
 }
 
 fn switch_all_off_after_panic() {
-    let live: Vec<Arc<Shared>> = match LIVE.try_lock() {
-        Ok(l) => l.iter().filter_map(Weak::upgrade).collect(),
-        Err(TryLockError::Poisoned(p)) => p.into_inner().iter().filter_map(Weak::upgrade).collect(),
-        // Only held for a push: a panic cannot happen there.
-        Err(TryLockError::WouldBlock) => return,
-    };
-    for sh in live {
-        match sh.state.try_lock() {
-            Ok(mut st) => sh.panic_off(&mut st),
-            Err(TryLockError::Poisoned(p)) => sh.panic_off(&mut p.into_inner()),
-            Err(TryLockError::WouldBlock) => sh.last_resort(),
+    // A lock held by another thread for a moment (the watchdog looking at
+    // the state, a guard being made) is waited for briefly; one held by the
+    // panicking thread itself never comes free, hence the bounded retry.
+    const TRIES: usize = 50;
+    let mut live: Option<Vec<Arc<Shared>>> = None;
+    for _ in 0..TRIES {
+        match LIVE.try_lock() {
+            Ok(l) => live = Some(l.iter().filter_map(Weak::upgrade).collect()),
+            Err(TryLockError::Poisoned(p)) => {
+                live = Some(p.into_inner().iter().filter_map(Weak::upgrade).collect())
+            }
+            Err(TryLockError::WouldBlock) => {
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
+            }
+        }
+        break;
+    }
+    for sh in live.unwrap_or_default() {
+        let mut done = false;
+        for _ in 0..TRIES {
+            match sh.state.try_lock() {
+                Ok(mut st) => sh.panic_off(&mut st),
+                Err(TryLockError::Poisoned(p)) => sh.panic_off(&mut p.into_inner()),
+                Err(TryLockError::WouldBlock) => {
+                    std::thread::sleep(Duration::from_millis(1));
+                    continue;
+                }
+            }
+            done = true;
+            break;
+        }
+        if !done {
+            sh.last_resort();
         }
     }
 }

@@ -95,6 +95,7 @@ mod tests {
             relay_off: ms(62_000),
             tags: vec![],
             gap: Duration::from_secs(2),
+            skipped: vec![],
             items: vec![PlannedItem {
                 file: "a.mp3".into(),
                 path: "a.mp3".into(),

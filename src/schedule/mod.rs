@@ -79,6 +79,9 @@ pub struct PlannedBroadcast {
     /// The silence between its items.
     pub gap: Duration,
     pub items: Vec<PlannedItem>,
+    /// Items left out because their file cannot be aired (missing,
+    /// rejected, broken): (name, why). At air time they are recorded failed.
+    pub skipped: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -184,12 +187,14 @@ pub fn plan_day(
         let mut items = Vec::new();
         let mut cursor = at_ms;
         // Resolve each distinct file once per broadcast.
+        let mut skipped = Vec::new();
         let resolved: Vec<Option<(Duration, String)>> = b
             .items
             .iter()
             .map(|it| match media(&it.file) {
                 MediaStatus::Playable { duration, path } => Some((duration, path)),
                 MediaStatus::Unplayable(msg) => {
+                    skipped.push((it.file.clone(), msg.clone()));
                     plan.problems.push(Problem::error(
                         &playlist.path,
                         it.pos.line,
@@ -243,6 +248,7 @@ pub fn plan_day(
             tags: b.tags.clone(),
             gap: Duration::from_millis(gap as u64),
             items,
+            skipped,
         };
         let on_for = Duration::from_millis(
             (pb.relay_off.as_millisecond() - pb.relay_on.as_millisecond()) as u64,

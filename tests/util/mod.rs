@@ -11,6 +11,7 @@ use std::process::Command;
 
 use tempfile::TempDir;
 
+pub mod fixtures;
 pub mod service;
 pub mod sound;
 
