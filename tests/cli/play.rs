@@ -336,7 +336,7 @@ fn a_panic_in_the_audio_path_leaves_the_relay_off() {
 #[test]
 fn no_relay_leaves_the_relay_alone() {
     let env = env_with("", "warm-up = \"3s\"");
-    tone_wav(&env.path("audio/tone.wav"), 1000.0, 0.3, 0.5, 48_000);
+    tone_wav(&env.path("audio/tone.wav"), 1000.0, 1.0, 0.5, 48_000);
     let card = SoundCard::unpaced();
     play(&env, &card, &["tone.wav", "--no-relay"]).code(0);
     assert!(edges(&env).is_empty(), "{:?}", edges(&env));
