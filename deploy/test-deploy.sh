@@ -602,6 +602,12 @@ else
             sleep 1
         done
         expect_eq "a scheduled broadcast aired under the sandbox (ALSA, relay, as-run log)" "$aired" yes
+        if as_op loa status 2>/dev/null | grep -q " playlists/$DAY.toml"; then
+            ok "loa status names the playlist as the guide does (playlists/$DAY.toml)"
+        else
+            bad "loa status does not show playlists/$DAY.toml"
+            as_op loa status 2>&1 | sed 's/^/      | /' | head -8
+        fi
         [ -f "$NSROOT/var/lib/loa/audio/rejected/hong.mp3.txt" ] &&
             ok "the service moved a bad upload to rejected/ with a note" || bad "no rejected/hong.mp3.txt"
         sleep 5 # the broadcast's hold, then its relay-off
