@@ -661,10 +661,13 @@ grep -q '^linker = "aarch64-linux-gnu-gcc"' .cargo/config.toml && ok "aarch64 li
 grep -q '^linker = "arm-linux-gnueabihf-gcc"' .cargo/config.toml && ok "armv7 linker configured" ||
     bad "armv7 linker missing in .cargo/config.toml"
 if [ "${LOA_DEPLOY_CROSS:-0}" = 1 ]; then
-    # The samples, with a state folder of the test's own.
-    mkdir -p "$TMP/cross-state"
-    sed -e "s|^audio = .*|audio = \"$REPO/audio\"|" -e "s|^playlists = .*|playlists = \"$REPO/playlists\"|" \
-        -e "s|^state = .*|state = \"$TMP/cross-state\"|" config/loa.toml >"$TMP/cross.toml"
+    # Under qemu-user (Debian's 7.2, on this kind of machine) a Rust program
+    # that starts a thread hangs (aarch64) or crashes (armv7) in glibc's
+    # pthread_create, loa or not; so the binaries run the single-threaded
+    # path: the config, SQLite, the planner, on an empty library.
+    mkdir -p "$TMP/cross/audio" "$TMP/cross/playlists" "$TMP/cross/state"
+    sed -e 's|^audio = .*|audio = "audio"|' -e 's|^playlists = .*|playlists = "playlists"|' \
+        -e 's|^state = .*|state = "state"|' config/loa.toml >"$TMP/cross/loa.toml"
     for t in aarch64-unknown-linux-gnu:aarch64-linux-gnu-gcc:arm64 armv7-unknown-linux-gnueabihf:arm-linux-gnueabihf-gcc:armhf; do
         IFS=: read -r triple gcc darch <<<"$t"
         if ! rustup target list --installed 2>/dev/null | grep -qx "$triple" || ! command -v "$gcc" >/dev/null ||
@@ -682,9 +685,9 @@ if [ "${LOA_DEPLOY_CROSS:-0}" = 1 ]; then
         q=qemu-${triple%%-*}
         [ "$q" = qemu-armv7 ] && q=qemu-arm
         if command -v "$q" >/dev/null; then
-            check "$triple binary runs (qemu): loa check on the samples" \
+            check "$triple binary runs (qemu): loa check, empty library" \
                 env QEMU_LD_PREFIX="/usr/${gcc%-gcc}" LD_LIBRARY_PATH="/usr/lib/${gcc%-gcc}" \
-                LOA_CONFIG="$TMP/cross.toml" "$q" "target/$triple/release/loa" check
+                LOA_CONFIG="$TMP/cross/loa.toml" timeout 120 "$q" "target/$triple/release/loa" check
         else
             skip "$triple binary not run: no $q (apt-get install qemu-user)"
         fi
