@@ -35,7 +35,6 @@
 # LOA_DEPLOY_KEEP=1 keeps the throwaway root for a look afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPO=$(pwd)
 
 PASSED=0
 FAILED=0
