@@ -61,7 +61,7 @@ const PACED_ASOUNDRC: &str = r#"pcm.!default {
 pcm.loa_capture {
   type file
   slave.pcm "null"
-  file { @func concat strings [ "|exec pv -q -L 192000 > " { @func getenv vars [ LOA_TEST_CAPTURE ] default "/dev/null" } ] }
+  file { @func concat strings [ "|exec pv -q -B 4096 -L 192000 > " { @func getenv vars [ LOA_TEST_CAPTURE ] default "/dev/null" } ] }
   format "raw"
 }
 "#;
@@ -192,7 +192,7 @@ fn run(s: &Settings) -> Result<()> {
     );
     println!("ALSA:     paced stand-in (tests/util/sound.rs): plug S16_LE/48000/2 -> file plugin");
     println!(
-        "          \"|exec pv -q -L 192000 > $LOA_TEST_CAPTURE\", via XDG_CONFIG_HOME/alsa/asoundrc"
+        "          \"|exec pv -q -B 4096 -L 192000 > $LOA_TEST_CAPTURE\", via XDG_CONFIG_HOME/alsa/asoundrc"
     );
     println!("config:   language en, timezone {TZ}, [relay] backend sim + sim-file,");
     println!("          [schedule] require-clock-sync = false; paths in a temporary folder");

@@ -91,12 +91,31 @@ pub fn open(state_dir: &Path) -> Result<Connection, DbError> {
         source,
     })?;
     let path = state_dir.join(FILE_NAME);
-    let conn = Connection::open(&path).map_err(|source| DbError::Open {
-        path: path.clone(),
-        source,
-    })?;
-    prepare(&conn).map_err(|source| DbError::Sql { path, source })?;
-    Ok(conn)
+    // Several processes opening a new database at once can be told "busy"
+    // without SQLite's busy handler being asked (switching to WAL, the
+    // first reader recovering the WAL index): such an open is tried again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let conn = Connection::open(&path).map_err(|source| DbError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        match prepare(&conn) {
+            Ok(()) => return Ok(conn),
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                drop(conn);
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            Err(source) => return Err(DbError::Sql { path, source }),
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// A private database in memory, with the same schema (when the state
@@ -143,6 +162,25 @@ fn prepare(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_opening_a_new_database_at_once_all_get_it() {
+        for _ in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let state = dir.path().join("state");
+            let results: Vec<_> = std::thread::scope(|s| {
+                let runs: Vec<_> = (0..12).map(|_| s.spawn(|| open(&state))).collect();
+                runs.into_iter().map(|r| r.join().unwrap()).collect()
+            });
+            for r in results {
+                let c = r.expect("every open succeeds");
+                let v: i64 = c
+                    .query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .unwrap();
+                assert_eq!(v as usize, MIGRATIONS.len());
+            }
+        }
+    }
 
     #[test]
     fn opens_twice_and_migrates_once() {

@@ -139,7 +139,7 @@ fn demo(cfg: &Config) -> Result<i32, String> {
     // Paced at real time through pv when it is there, so that the steps
     // print as they would on air; else as fast as ALSA writes.
     let target = if in_path("pv") {
-        format!("|exec pv -q -L 192000 > {}", capture.display())
+        format!("|exec pv -q -B 4096 -L 192000 > {}", capture.display())
     } else {
         capture.display().to_string()
     };

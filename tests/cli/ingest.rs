@@ -1193,12 +1193,14 @@ fn below_the_free_space_reserve_an_upload_is_left_untaken_with_a_warning() {
     let svc = st.start();
     let bytes = fx.bytes("ban-tin.mp3");
     std::fs::write(st.env.path("audio/tin.mp3"), &bytes).unwrap();
+    // The general warning may come first; then the one about the upload.
     let warnings = wait_for(
         Duration::from_secs(8),
-        "a disk warning in `loa status`",
+        "a disk warning in `loa status` naming the upload",
         || st.story(&svc),
-        || Some(disk_warnings(&st)).filter(|w| !w.is_empty()),
+        || Some(disk_warnings(&st)).filter(|w| w.iter().any(|w| w.contains("tin.mp3"))),
     );
+    let warnings: Vec<&String> = warnings.iter().filter(|w| w.contains("tin.mp3")).collect();
     assert!(
         warnings[0].contains("(at least 1000000 MB needed); \"tin.mp3\" was not taken up"),
         "{warnings:?}"

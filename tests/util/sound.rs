@@ -2,12 +2,18 @@
 //! (into a `null` slave) captures exactly what loa played, through a `plug`
 //! with a fixed format (S16_LE, 48 kHz, stereo), configured by an asoundrc in
 //! a temporary XDG_CONFIG_HOME that only the child process sees. The paced
-//! variant pipes through `pv -L` so time passes as on a real card. Also the
+//! variant writes into a named pipe that a thread of the test drains at the
+//! card's rate, so time passes as on a real card. Also the
 //! analysis of a capture (where the sound is, its pitch and level), and test
 //! tones written as WAV files.
 
+use std::io::{Read, Write};
 use std::ops::Range;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -16,11 +22,103 @@ use super::Loa;
 /// The capture's format: what the plug converts everything to.
 pub const RATE: usize = 48_000;
 pub const CHANNELS: usize = 2;
-/// pv's limit for real time: 48000 frames * 2 channels * 2 bytes.
+/// Real time: 48000 frames * 2 channels * 2 bytes.
 const BYTES_PER_SECOND: usize = RATE * CHANNELS * 2;
+
+/// The paced card's drain: a thread reading the named pipe at real-time
+/// speed into the capture file.
+struct Pacer {
+    stop: Arc<AtomicBool>,
+    fifo: PathBuf,
+    _dir: TempDir,
+}
+
+/// The pacer's step: 10 ms of sound.
+const STEP_BYTES: usize = BYTES_PER_SECOND / 100;
+
+impl Pacer {
+    fn start(dir: TempDir, fifo: PathBuf, capture: PathBuf) -> Pacer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s, f) = (stop.clone(), fifo.clone());
+        std::thread::Builder::new()
+            .name("paced-card".into())
+            .spawn(move || Pacer::drain(&s, &f, &capture))
+            .unwrap();
+        Pacer {
+            stop,
+            fifo,
+            _dir: dir,
+        }
+    }
+
+    fn drain(stop: &AtomicBool, fifo: &Path, capture: &Path) {
+        while !stop.load(Ordering::Acquire) {
+            // Blocks until loa opens the device.
+            let Ok(mut input) = std::fs::File::open(fifo) else {
+                return;
+            };
+            if stop.load(Ordering::Acquire) {
+                return;
+            }
+            // One page: loa can be at most 21 ms ahead of the clock.
+            let _ = rustix::pipe::fcntl_setpipe_size(&input, 4096);
+            let Ok(mut out) = std::fs::File::create(capture) else {
+                return;
+            };
+            let mut buf = vec![0u8; STEP_BYTES];
+            let mut next = Instant::now();
+            loop {
+                if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                let n = read_full(&mut input, &mut buf);
+                if n == 0 {
+                    break;
+                }
+                // After a pause (nothing written), the card starts again from
+                // now: it never catches up with a burst.
+                let now = Instant::now();
+                if now > next + Duration::from_millis(20) {
+                    next = now;
+                }
+                if out.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+                next += Duration::from_secs_f64(n as f64 / BYTES_PER_SECOND as f64);
+            }
+        }
+    }
+}
+
+/// Reads until `buf` is full or the writer has gone; the bytes read.
+fn read_full(input: &mut std::fs::File, buf: &mut [u8]) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    got
+}
+
+impl Drop for Pacer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        // Wakes the thread if it waits in `open` for a writer.
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.fifo);
+    }
+}
 
 /// A stand-in sound card for one test.
 pub struct SoundCard {
+    // Stopped before the folder that holds its pipe goes.
+    _pacer: Option<Pacer>,
     _dir: TempDir,
     xdg: PathBuf,
     capture: PathBuf,
@@ -32,11 +130,27 @@ impl SoundCard {
         SoundCard::new(r#"file { @func getenv vars [ LOA_TEST_CAPTURE ] default "/dev/null" }"#)
     }
 
-    /// Captures at real-time speed, as a card would take the samples.
+    /// Captures at real-time speed, as a card would take the samples: loa
+    /// writes into a named pipe, and a thread takes 10 ms of sound from it
+    /// every 10 ms, with a pipe buffer of one page (21 ms), so loa can never
+    /// run ahead of the clock by more than a real card's buffer. A paused
+    /// stream takes nothing and earns no credit (unlike `pv -L`, which
+    /// bursts up to 5 s after an idle spell). Each time loa opens the
+    /// device, the capture starts afresh.
     pub fn paced() -> SoundCard {
-        SoundCard::new(&format!(
-            r#"file {{ @func concat strings [ "|exec pv -q -L {BYTES_PER_SECOND} > " {{ @func getenv vars [ LOA_TEST_CAPTURE ] default "/dev/null" }} ] }}"#
-        ))
+        let pipe_dir = tempfile::tempdir().unwrap();
+        let fifo = pipe_dir.path().join("card");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("a named pipe for the paced sound card");
+        let mut card = SoundCard::new(&format!(r#"file "{}""#, fifo.display()));
+        card._pacer = Some(Pacer::start(pipe_dir, fifo, card.capture.clone()));
+        card
     }
 
     /// No ALSA device at all: an asoundrc that leaves `default` pointing at
@@ -48,6 +162,7 @@ impl SoundCard {
         std::fs::write(xdg.join("alsa/asoundrc"), "# no devices\n").unwrap();
         let capture = dir.path().join("capture.raw");
         SoundCard {
+            _pacer: None,
             _dir: dir,
             xdg,
             capture,
@@ -74,6 +189,7 @@ pcm.loa_capture {{
         std::fs::write(xdg.join("alsa/asoundrc"), rc).unwrap();
         let capture = dir.path().join("capture.raw");
         SoundCard {
+            _pacer: None,
             _dir: dir,
             xdg,
             capture,
