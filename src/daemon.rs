@@ -301,7 +301,16 @@ struct Daemon {
     uploads: crate::media::ingest::Uploads,
     /// Finished uploads waiting to be validated, one at a time.
     to_ingest: std::collections::VecDeque<PathBuf>,
-    ingesting: Option<tokio::task::JoinHandle<crate::media::ingest::TakeUp>>,
+    /// The upload being validated now, and its path.
+    ingesting: Option<(
+        PathBuf,
+        tokio::task::JoinHandle<crate::media::ingest::TakeUp>,
+    )>,
+    /// The watchdog: called on every turn of the loop, and while the loop
+    /// waits for a broadcast's files to be validated.
+    alive: Box<dyn Fn() + Send + Sync>,
+    /// How often the watchdog must hear from loa (half of WatchdogSec).
+    turn_every: Option<Duration>,
     /// Why uploads are not being taken up (the disk is nearly full).
     ingest_warning: Option<String>,
     /// Free space is below the reserve (logged once per change).
@@ -355,6 +364,8 @@ pub async fn run(
         uploads: crate::media::ingest::Uploads::new(crate::media::ingest::SETTLE),
         to_ingest: std::collections::VecDeque::new(),
         ingesting: None,
+        alive,
+        turn_every,
         ingest_warning: None,
         disk_low: false,
     };
@@ -364,7 +375,7 @@ pub async fn run(
     let mut was_ready = false;
     let mut warned_unsynced = false;
     loop {
-        alive();
+        (d.alive)();
         let now = clock.now();
         // A clock jump: re-plan at once (the agenda then neither bursts
         // nor repeats).
@@ -424,6 +435,13 @@ pub async fn run(
                             continue;
                         }
                         Decision::Air { index, late } => {
+                            if d.validate_first(&plan.broadcasts[index]).await {
+                                // What was just validated changes the plan
+                                // (a file uploaded moments before now airs in
+                                // its place): decide again on the new one.
+                                d.replan(plan.date).await;
+                                continue;
+                            }
                             d.start_broadcast(&plan, index, late, now).await;
                             continue;
                         }
@@ -535,10 +553,13 @@ async fn take_up_on_own_thread(cfg: Config, path: PathBuf) -> crate::media::inge
 }
 
 async fn join_ingest(
-    job: &mut Option<tokio::task::JoinHandle<crate::media::ingest::TakeUp>>,
+    job: &mut Option<(
+        PathBuf,
+        tokio::task::JoinHandle<crate::media::ingest::TakeUp>,
+    )>,
 ) -> Option<crate::media::ingest::TakeUp> {
     match job {
-        Some(j) => j.await.ok(),
+        Some((_, j)) => j.await.ok(),
         None => std::future::pending().await,
     }
 }
@@ -646,7 +667,8 @@ impl Daemon {
             return;
         };
         let cfg = self.cfg.clone();
-        self.ingesting = Some(tokio::spawn(take_up_on_own_thread(cfg, path)));
+        let job = tokio::spawn(take_up_on_own_thread(cfg, path.clone()));
+        self.ingesting = Some((path, job));
     }
 
     fn ingested(&mut self, taken: Option<crate::media::ingest::TakeUp>) {
@@ -707,17 +729,56 @@ impl Daemon {
         self.uploads.contains(&self.cfg.paths.audio.join(rel))
     }
 
-    /// Validates now the broadcast's files that are waiting their turn, so
-    /// that nothing unvalidated is aired.
-    async fn validate_first(&mut self, rels: &[String]) {
-        for rel in rels {
-            let path = self.cfg.paths.audio.join(rel);
+    /// Before a broadcast starts: validates now those of its files (aired
+    /// or left out for now) that are waiting their turn, and waits for the
+    /// one being validated if it is one of them, so that nothing
+    /// unvalidated airs and a file uploaded just before its broadcast still
+    /// airs. Whether any was taken up (then the plan must be made again).
+    /// The watchdog is fed meanwhile: a long file takes a while to validate
+    /// on a Pi, and the loop is not hung.
+    async fn validate_first(&mut self, b: &crate::schedule::PlannedBroadcast) -> bool {
+        let audio = &self.cfg.paths.audio;
+        let paths: Vec<PathBuf> = b
+            .items
+            .iter()
+            .map(|i| audio.join(&i.path))
+            .chain(b.skipped.iter().map(|(file, _)| audio.join(file)))
+            .collect();
+        let mut taken_any = false;
+        if let Some((path, _)) = &self.ingesting
+            && paths.contains(path)
+            && let Some((_, job)) = self.ingesting.take()
+        {
+            let taken = self.feeding_the_watchdog(job).await.ok();
+            self.ingested(taken);
+            taken_any = true;
+        }
+        for path in paths {
             let Some(pos) = self.to_ingest.iter().position(|p| *p == path) else {
                 continue;
             };
             self.to_ingest.remove(pos);
-            let taken = take_up_on_own_thread(self.cfg.clone(), path).await;
+            let job = take_up_on_own_thread(self.cfg.clone(), path);
+            let taken = self.feeding_the_watchdog(job).await;
             self.ingested(Some(taken));
+            taken_any = true;
+        }
+        self.next_ingest();
+        taken_any
+    }
+
+    /// Awaits `work`, telling the watchdog every `turn_every` that loa is
+    /// alive.
+    async fn feeding_the_watchdog<F: std::future::Future>(&self, work: F) -> F::Output {
+        let Some(every) = self.turn_every else {
+            return work.await;
+        };
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                out = &mut work => return out,
+                _ = tokio::time::sleep(every) => (self.alive)(),
+            }
         }
     }
 
@@ -919,8 +980,6 @@ impl Daemon {
         let mut items = self.resolve_files(&queued);
         let mut scheduled: Vec<(Option<Timestamp>, Priority)> =
             items.iter().map(|_| (None, Priority::Priority)).collect();
-        let rels: Vec<String> = b.items.iter().map(|i| i.path.clone()).collect();
-        self.validate_first(&rels).await;
         let library =
             Library::scan(&cfg.paths.audio).unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
         let media_index =

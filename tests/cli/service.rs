@@ -682,3 +682,108 @@ fn loa_status_says_plainly_that_loa_is_not_running() {
     assert!(out.stderr.contains("loa is not running"), "{out}");
     assert!(!out.stderr.contains("os error"), "{out}");
 }
+
+/// Datagrams received on a socket, with their arrival times, until the
+/// returned flag is set.
+fn listen(
+    sock: std::os::unix::net::UnixDatagram,
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<Vec<(Instant, String)>>,
+) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    sock.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let thread = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while !s.load(Ordering::Acquire) {
+            if let Ok(n) = sock.recv(&mut buf) {
+                got.push((
+                    Instant::now(),
+                    String::from_utf8_lossy(&buf[..n]).into_owned(),
+                ));
+            }
+        }
+        got
+    });
+    (stop, thread)
+}
+
+// Issue 6: under systemd (Type=notify, WatchdogSec=), loa says READY=1 once
+// the day is planned and WATCHDOG=1 at least every WatchdogSec/2, also
+// while a broadcast waits for a file uploaded just before it to be
+// validated (a long file takes a while on a Pi, and a debug build is as
+// slow): the watchdog never kills a loop that is working, and the file,
+// validated, still airs.
+#[test]
+fn under_systemd_the_watchdog_is_fed_also_while_a_fresh_upload_is_validated() {
+    let rig = Rig::soon();
+    rig.tone("a.wav", 500.0, 1.0);
+    let (at_text, at) = rig.commune.at(6);
+    rig.playlist(&[(&at_text, "Test", &["a.wav", "long.wav"])]);
+    let dir = tempfile::tempdir().unwrap();
+    let notify = dir.path().join("notify");
+    let sock = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    let (stop, listener) = listen(sock);
+    // systemd kills the service after 1 s without WATCHDOG=1.
+    const WATCHDOG_MS: u128 = 1000;
+    let svc = Service::start_with(
+        &rig.env,
+        &rig.card,
+        &[
+            ("NOTIFY_SOCKET", notify.as_os_str()),
+            ("WATCHDOG_USEC", std::ffi::OsStr::new("1000000")),
+        ],
+    );
+
+    // Uploaded a second before the broadcast starts (half a second before
+    // the relay goes on): validating 80 s of sound takes seconds in a debug
+    // build, and the broadcast waits for it.
+    let relay_at = at - jiff::SignedDuration::from_secs(1);
+    let upload_at = relay_at - jiff::SignedDuration::from_millis(1500);
+    let wait = upload_at.duration_since(Timestamp::now());
+    if wait.is_positive() {
+        std::thread::sleep(Duration::try_from(wait).unwrap());
+    }
+    rig.tone("long.wav", 1000.0, 80.0);
+
+    rig.wait_playing(&svc, "long.wav", 0.2);
+    rig.env.run(&["stop"]).code(0);
+    rig.wait_on_then_off(&svc, Duration::from_secs(10));
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let got = listener.join().unwrap();
+
+    let ready = got
+        .iter()
+        .position(|(_, m)| m == "READY=1")
+        .unwrap_or_else(|| panic!("no READY=1 in {got:?}\n{}", rig.story(&svc)));
+    let pings: Vec<Instant> = got[ready..]
+        .iter()
+        .filter(|(_, m)| m == "WATCHDOG=1")
+        .map(|(t, _)| *t)
+        .collect();
+    assert!(pings.len() >= 6, "{got:?}");
+    eprintln!("{}", rig.story(&svc));
+    let longest = pings
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_millis())
+        .max()
+        .unwrap();
+    assert!(
+        longest < WATCHDOG_MS,
+        "{longest} ms without WATCHDOG=1 (systemd kills after {WATCHDOG_MS} ms)\n{}",
+        rig.story(&svc)
+    );
+    // The upload was validated first, then aired.
+    let rows = rig.log();
+    let r = row(&rows, "long.wav");
+    assert!(!r["started"].is_null(), "{rows:#?}\n{}", rig.story(&svc));
+    assert!(
+        svc.output().contains("upload taken up file=long.wav"),
+        "{}",
+        svc.output()
+    );
+}

@@ -43,6 +43,22 @@ impl Service {
     /// Starts the service without waiting for it. Each start in the same
     /// installation logs to its own files (a restart keeps the first's).
     pub fn spawn(env: &TestEnv, card: &SoundCard) -> Service {
+        Service::spawn_with(env, card, &[])
+    }
+
+    /// Starts the service with these extra environment variables, and waits
+    /// until it answers `loa status`.
+    pub fn start_with(
+        env: &TestEnv,
+        card: &SoundCard,
+        vars: &[(&str, &std::ffi::OsStr)],
+    ) -> Service {
+        let mut svc = Service::spawn_with(env, card, vars);
+        svc.wait_ready(env);
+        svc
+    }
+
+    fn spawn_with(env: &TestEnv, card: &SoundCard, vars: &[(&str, &std::ffi::OsStr)]) -> Service {
         let n = (1..)
             .find(|n| !env.path(&format!("run-{n}.err")).exists())
             .unwrap();
@@ -50,10 +66,13 @@ impl Service {
         let err = env.path(&format!("run-{n}.err"));
         let child = Command::new(BIN)
             .env_remove("LOA_CONFIG")
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
             .env("LOA_LOG", "info")
             .env("NO_COLOR", "1")
             .env("XDG_CONFIG_HOME", card.xdg())
             .env("LOA_TEST_CAPTURE", card.capture_path())
+            .envs(vars.iter().copied())
             .arg("--config")
             .arg(env.config_path())
             .arg("run")
