@@ -9,14 +9,56 @@ fn main() {
     if prints_for_a_pipe(&cli.command) {
         restore_sigpipe();
     }
+    init_logging();
+    std::process::exit(loa::cli::run(cli));
+}
+
+/// Logging, at the level $LOA_LOG sets (default "warn"). Under systemd,
+/// where stderr is the journal, as native journal entries with their fields
+/// (`journalctl -u loa -o verbose` shows BROADCAST=, FILE=...); elsewhere as
+/// lines on stderr, coloured only on a terminal (never escape codes in a
+/// log file) and never when $NO_COLOR is set.
+fn init_logging() {
+    use std::io::IsTerminal;
+    use tracing_subscriber::prelude::*;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("LOA_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+    };
+    if stderr_is_the_journal()
+        && let Ok(journal) = tracing_journald::layer()
+    {
+        tracing_subscriber::registry()
+            .with(filter())
+            .with(
+                journal
+                    .with_syslog_identifier("loa".to_string())
+                    // FILE=, BROADCAST=: none of loa's fields is one of
+                    // journald's own names.
+                    .with_field_prefix(None),
+            )
+            .init();
+        return;
+    }
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("LOA_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_ansi(ansi)
+        .with_env_filter(filter())
         .init();
-    std::process::exit(loa::cli::run(cli));
+}
+
+/// Whether stderr is connected to the journal: systemd sets $JOURNAL_STREAM
+/// to "DEVICE:INODE" of that stream (a child whose stderr was redirected
+/// inherits the variable, but not the stream).
+fn stderr_is_the_journal() -> bool {
+    let Some(var) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(st) = rustix::fs::fstat(std::io::stderr()) else {
+        return false;
+    };
+    var.to_string_lossy() == format!("{}:{}", st.st_dev, st.st_ino)
 }
 
 /// Commands whose output is often piped (`loa log --json | head`): they end

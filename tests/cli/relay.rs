@@ -35,6 +35,24 @@ fn sim_relay_on_off_status() {
     env.run(&["relay", "status"]).code(0).says("OFF");
 }
 
+// Issue 6: logs go to journald; where stderr is a file (or the journal
+// variable was inherited by a redirected child), plain lines without
+// colour codes that would litter the file.
+#[test]
+fn the_log_on_a_redirected_stderr_has_no_colour_codes() {
+    let env = sim_env("en");
+    let out = env
+        .loa()
+        .env("LOA_LOG", "info")
+        .env("JOURNAL_STREAM", "8:12345")
+        .args(&["relay", "on"])
+        .run();
+    out.code(0);
+    assert!(out.stderr.contains("relay edge"), "{out}");
+    assert!(out.stderr.contains("on=true"), "{out}");
+    assert!(!out.stderr.contains('\x1b'), "{:?}", out.stderr);
+}
+
 #[test]
 fn relay_status_in_vietnamese() {
     let env = sim_env("vi");

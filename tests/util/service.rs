@@ -69,7 +69,6 @@ impl Service {
             .env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")
             .env("LOA_LOG", "info")
-            .env("NO_COLOR", "1")
             .env("XDG_CONFIG_HOME", card.xdg())
             .env("LOA_TEST_CAPTURE", card.capture_path())
             .envs(vars.iter().copied())
