@@ -344,6 +344,7 @@ impl AlsaSink {
 impl Drop for AlsaSink {
     fn drop(&mut self) {
         self.shared.closed.store(true, Ordering::Release);
+        self.shared.wake.all();
         // The device first, so that nothing more is written to it.
         drop(self.stream.take());
         drop(self.jobs.take());

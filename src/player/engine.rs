@@ -8,8 +8,9 @@
 //! Per-sample work in the audio thread is a copy and a conversion; nothing
 //! there allocates, locks or decodes.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::Thread;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 use std::time::Instant;
@@ -40,6 +41,57 @@ pub struct Shared {
     /// order, and a gap is exactly its silence).
     pub pending: AtomicU64,
     pub closed: AtomicBool,
+    /// The two threads wake each other instead of polling: the feeder
+    /// sleeps while the ring is full and the callback wakes it once half
+    /// of the ring is free; the callback, waiting for frames that are due,
+    /// is woken once they are there. (A device that takes frames faster
+    /// than real time, like the test stand-in, otherwise makes both sleep
+    /// in turn, and costs CPU in wake-ups.)
+    pub wake: Wake,
+}
+
+/// The threads' handles and what each waits for.
+#[derive(Debug, Default)]
+pub struct Wake {
+    feeder: OnceLock<Thread>,
+    feeder_parked: AtomicBool,
+    callback: OnceLock<Thread>,
+    /// Samples the callback waits for (0: not waiting).
+    callback_needs: AtomicUsize,
+}
+
+impl Wake {
+    /// Wakes both threads (the device is closing).
+    pub fn all(&self) {
+        for t in [self.feeder.get(), self.callback.get()].into_iter().flatten() {
+            t.unpark();
+        }
+    }
+
+    /// From the callback, after taking frames: wakes the feeder if it
+    /// sleeps and at most `readable` samples are left of `capacity`.
+    fn room_made(&self, readable: usize, capacity: usize) {
+        if readable <= capacity / 2
+            && self.feeder_parked.swap(false, Ordering::AcqRel)
+            && let Some(t) = self.feeder.get()
+        {
+            t.unpark();
+        }
+    }
+
+    /// From the feeder, after writing frames (or finishing a job, with
+    /// `usize::MAX`): wakes the callback if it waits for no more than
+    /// `readable` samples.
+    fn frames_ready(&self, readable: usize) {
+        let needs = self.callback_needs.load(Ordering::Acquire);
+        if needs > 0
+            && readable >= needs
+            && self.callback_needs.swap(0, Ordering::AcqRel) > 0
+            && let Some(t) = self.callback.get()
+        {
+            t.unpark();
+        }
+    }
 }
 
 /// One job for the feeder.
@@ -287,6 +339,7 @@ pub fn fill_from<T: Copy>(
     let want = data.len();
     let mut filled = 0;
     let mut waited_since: Option<Instant> = None;
+    let capacity = ring.buffer().capacity();
     loop {
         let avail = ring.slots().min(want - filled) / channels * channels;
         if avail > 0 {
@@ -301,6 +354,7 @@ pub fn fill_from<T: Copy>(
             shared
                 .played
                 .fetch_add((avail / channels) as u64, Ordering::AcqRel);
+            shared.wake.room_made(ring.slots(), capacity);
         }
         if filled >= want
             || shared.pending.load(Ordering::Acquire) == 0
@@ -309,11 +363,23 @@ pub fn fill_from<T: Copy>(
             break;
         }
         let since = *waited_since.get_or_insert_with(Instant::now);
-        if since.elapsed() >= WAIT_FOR_FRAMES {
+        let Some(left) = WAIT_FOR_FRAMES.checked_sub(since.elapsed()) else {
             shared.underruns.fetch_add(1, Ordering::Relaxed);
             break;
+        };
+        // Sleep until the feeder has written what is missing (or its job
+        // ended), at most until the wait is over. Checked again after
+        // saying what is needed, so that no wake-up is lost.
+        shared
+            .wake
+            .callback
+            .get_or_init(std::thread::current);
+        let needs = (want - filled).min(capacity / 2).max(channels);
+        shared.wake.callback_needs.store(needs, Ordering::Release);
+        if ring.slots() < needs && shared.pending.load(Ordering::Acquire) > 0 {
+            std::thread::park_timeout(left);
         }
-        std::thread::sleep(Duration::from_millis(1));
+        shared.wake.callback_needs.store(0, Ordering::Release);
     }
     for d in &mut data[filled..] {
         *d = silence;
@@ -330,6 +396,8 @@ pub fn feeder(
 ) {
     let mut out: Vec<f32> = Vec::with_capacity(16_384);
     let mut input: Vec<f32> = Vec::with_capacity(8192);
+    let _ = shared.wake.feeder.set(std::thread::current());
+    let capacity = ring.buffer().capacity();
     let write = |ring: &mut rtrb::Producer<f32>, shared: &Shared, mut data: &[f32]| -> bool {
         while !data.is_empty() {
             if shared.closed.load(Ordering::Acquire) {
@@ -337,7 +405,14 @@ pub fn feeder(
             }
             let free = ring.slots() / out_ch * out_ch;
             if free == 0 {
-                std::thread::sleep(Duration::from_millis(5));
+                // Asleep until the callback has made room (checked again
+                // after saying so, so that no wake-up is lost); the
+                // timeout only guards against a device that stopped.
+                shared.wake.feeder_parked.store(true, Ordering::Release);
+                if ring.slots() < out_ch {
+                    std::thread::park_timeout(Duration::from_millis(50));
+                }
+                shared.wake.feeder_parked.store(false, Ordering::Release);
                 continue;
             }
             let n = free.min(data.len());
@@ -350,6 +425,7 @@ pub fn feeder(
             shared
                 .written
                 .fetch_add((n / out_ch) as u64, Ordering::Release);
+            shared.wake.frames_ready(capacity - ring.slots());
             data = &data[n..];
         }
         true
@@ -481,6 +557,8 @@ pub fn feeder(
             }
         }
         shared.pending.fetch_sub(1, Ordering::AcqRel);
+        // The callback stops waiting once nothing is pending.
+        shared.wake.frames_ready(usize::MAX);
     }
 }
 
