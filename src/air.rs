@@ -34,6 +34,66 @@ pub struct AirItem {
     pub sample_rate: Option<u32>,
 }
 
+impl AirItem {
+    /// An item from what finding and measuring its file gave: the gain from
+    /// its loudness, the [audio] settings and the item's own `volume-db`;
+    /// or, when the file cannot be aired, the reason.
+    pub fn from_found(
+        name: &str,
+        found: Result<(PathBuf, crate::media::probe::Probe), String>,
+        audio: &crate::config::AudioConfig,
+        item_volume_db: f64,
+    ) -> AirItem {
+        match found {
+            Ok((path, p)) => AirItem {
+                name: name.to_string(),
+                source: Ok(path),
+                gain_db: crate::player::gain::gain_db(
+                    p.loudness_lufs,
+                    p.true_peak_db,
+                    audio.normalize,
+                    audio.target_lufs,
+                    audio.volume_db,
+                    item_volume_db,
+                ),
+                duration: Some(p.duration),
+                sha256: p.sha256,
+                sample_rate: Some(p.sample_rate),
+            },
+            Err(why) => AirItem::failed(name, why),
+        }
+    }
+
+    /// An item that cannot be aired: reported and recorded when its turn
+    /// comes.
+    pub fn failed(name: &str, why: String) -> AirItem {
+        AirItem {
+            name: name.to_string(),
+            source: Err(why),
+            gain_db: 0.0,
+            duration: None,
+            sha256: None,
+            sample_rate: None,
+        }
+    }
+}
+
+/// Finds and measures each of `files` (names below the audio folder, or
+/// paths), as `loa play`, `loa now` and `loa queue` air them.
+pub fn prepare_files(cfg: &crate::config::Config, files: &[String]) -> Vec<AirItem> {
+    use crate::media::{Library, MediaIndex};
+    let library =
+        Library::scan(&cfg.paths.audio).unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
+    let index = MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+    files
+        .iter()
+        .map(|f| {
+            let found = crate::media::find_and_probe(f, &library, &index, cfg.lang);
+            AirItem::from_found(f, found, &cfg.audio, 0.0)
+        })
+        .collect()
+}
+
 /// The timings of the sequence.
 #[derive(Clone, Debug)]
 pub struct AirSettings {

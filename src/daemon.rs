@@ -27,7 +27,6 @@ use crate::control::protocol::{
 use crate::lang::Lang;
 use crate::media::{Library, MediaIndex};
 use crate::player::Output;
-use crate::player::gain::gain_db;
 use crate::playlist;
 use crate::problem::display_path;
 use crate::relay::RelayGuard;
@@ -922,40 +921,7 @@ impl Daemon {
 
     /// Items for files named on the command line (queue, emergency).
     fn resolve_files(&self, files: &[String]) -> Vec<AirItem> {
-        let cfg = &self.cfg;
-        let library =
-            Library::scan(&cfg.paths.audio).unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
-        let index = MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
-        files
-            .iter()
-            .map(
-                |f| match crate::media::find_and_probe(f, &library, &index, cfg.lang) {
-                    Ok((path, p)) => AirItem {
-                        name: f.clone(),
-                        source: Ok(path),
-                        gain_db: gain_db(
-                            p.loudness_lufs,
-                            p.true_peak_db,
-                            cfg.audio.normalize,
-                            cfg.audio.target_lufs,
-                            cfg.audio.volume_db,
-                            0.0,
-                        ),
-                        duration: Some(p.duration),
-                        sha256: p.sha256.clone(),
-                        sample_rate: Some(p.sample_rate),
-                    },
-                    Err(msg) => AirItem {
-                        name: f.clone(),
-                        source: Err(msg),
-                        gain_db: 0.0,
-                        duration: None,
-                        sha256: None,
-                        sample_rate: None,
-                    },
-                },
-            )
-            .collect()
+        crate::air::prepare_files(&self.cfg, files)
     }
 
     fn settings(&self, gap: Option<Duration>) -> AirSettings {
@@ -995,43 +961,17 @@ impl Daemon {
             } else {
                 crate::media::find_and_probe(&it.path, &library, &media_index, cfg.lang)
             };
-            items.push(match probed {
-                Ok((path, p)) => AirItem {
-                    name: it.file.clone(),
-                    source: Ok(path),
-                    gain_db: gain_db(
-                        p.loudness_lufs,
-                        p.true_peak_db,
-                        cfg.audio.normalize,
-                        cfg.audio.target_lufs,
-                        cfg.audio.volume_db,
-                        it.volume_db,
-                    ),
-                    duration: Some(p.duration),
-                    sha256: p.sha256.clone(),
-                    sample_rate: Some(p.sample_rate),
-                },
-                Err(msg) => AirItem {
-                    name: it.file.clone(),
-                    source: Err(msg),
-                    gain_db: 0.0,
-                    duration: None,
-                    sha256: None,
-                    sample_rate: None,
-                },
-            });
+            items.push(AirItem::from_found(
+                &it.file,
+                probed,
+                &cfg.audio,
+                it.volume_db,
+            ));
             scheduled.push((Some(it.start), Priority::Normal));
         }
         // Files that cannot be aired are recorded failed, with the reason.
         for (file, why) in &b.skipped {
-            items.push(AirItem {
-                name: file.clone(),
-                source: Err(why.clone()),
-                gain_db: 0.0,
-                duration: None,
-                sha256: None,
-                sample_rate: None,
-            });
+            items.push(AirItem::failed(file, why.clone()));
             scheduled.push((None, Priority::Normal));
         }
         tracing::info!(broadcast = %key, title = ?b.title, late, items = items.len(), "broadcast starting");

@@ -15,10 +15,8 @@ use crate::air::{self, AirEvents, AirItem, AirSettings, ItemReport, Outcome};
 use crate::config::Config;
 use crate::duration;
 use crate::lang::Lang;
-use crate::media::{Library, MediaIndex};
 use crate::player::AudioError;
 use crate::player::alsa::AlsaOutput;
-use crate::player::gain::gain_db;
 use crate::relay::{self, RelayGuard};
 use crate::schedule::clock::{Clock, SystemClock};
 use crate::schedule::local_time;
@@ -55,7 +53,7 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
         }
     };
 
-    let items = prepare(&cfg, files);
+    let items = air::prepare_files(&cfg, files);
     let output = AlsaOutput {
         device: cfg.audio.device.clone(),
         lang,
@@ -122,45 +120,6 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
     } else {
         exit::PROBLEMS
     }
-}
-
-/// Finds and measures each file; one that cannot be played carries its
-/// reason and is reported when its turn comes.
-fn prepare(cfg: &Config, files: &[String]) -> Vec<AirItem> {
-    let lang = cfg.lang;
-    let library =
-        Library::scan(&cfg.paths.audio).unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
-    let index = MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
-    files
-        .iter()
-        .map(
-            |f| match crate::media::find_and_probe(f, &library, &index, lang) {
-                Ok((path, probe)) => AirItem {
-                    name: f.clone(),
-                    source: Ok(path),
-                    gain_db: gain_db(
-                        probe.loudness_lufs,
-                        probe.true_peak_db,
-                        cfg.audio.normalize,
-                        cfg.audio.target_lufs,
-                        cfg.audio.volume_db,
-                        0.0,
-                    ),
-                    duration: Some(probe.duration),
-                    sha256: probe.sha256.clone(),
-                    sample_rate: Some(probe.sample_rate),
-                },
-                Err(msg) => AirItem {
-                    name: f.clone(),
-                    source: Err(msg),
-                    gain_db: 0.0,
-                    duration: None,
-                    sha256: None,
-                    sample_rate: None,
-                },
-            },
-        )
-        .collect()
 }
 
 /// Prints each step: relay edges, a progress line per item.

@@ -189,7 +189,6 @@ pub fn reject(
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::rename(&from, &to)?;
     let now = jiff::Timestamp::now();
     let when = crate::schedule::rfc3339(now, tz)
         .get(..16)
@@ -200,8 +199,23 @@ pub fn reject(
         "{message}\n\nTệp \"{rel}\" đã được chuyển vào thư mục rejected/ lúc {when} và sẽ không được phát.\nSau khi sửa, hãy tải tệp lên lại vào thư mục âm thanh (có thể xóa tệp trong rejected/).\n",
         "{message}\n\nThe file \"{rel}\" was moved to the rejected/ folder at {when} and will not be aired.\nOnce it is fixed, upload it again into the audio folder (the copy in rejected/ may be deleted).\n"
     );
+    // The note first, whole (a temporary name, then renamed), then the
+    // file: whoever sees the file in rejected/ finds its reason beside it,
+    // never half of it.
     let txt = note_path(&to);
-    std::fs::write(&txt, note)?;
+    let tmp = txt.with_file_name(format!(
+        ".{}.tmp",
+        txt.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    std::fs::write(&tmp, note)?;
+    if let Err(e) = std::fs::rename(&tmp, &txt) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    if let Err(e) = std::fs::rename(&from, &to) {
+        let _ = std::fs::remove_file(&txt);
+        return Err(e);
+    }
     Ok(to)
 }
 

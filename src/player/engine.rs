@@ -9,9 +9,9 @@
 //! there allocates, locks or decodes.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, OnceLock};
 use std::thread::Thread;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 use std::time::Instant;
 
@@ -63,7 +63,10 @@ pub struct Wake {
 impl Wake {
     /// Wakes both threads (the device is closing).
     pub fn all(&self) {
-        for t in [self.feeder.get(), self.callback.get()].into_iter().flatten() {
+        for t in [self.feeder.get(), self.callback.get()]
+            .into_iter()
+            .flatten()
+        {
             t.unpark();
         }
     }
@@ -370,10 +373,7 @@ pub fn fill_from<T: Copy>(
         // Sleep until the feeder has written what is missing (or its job
         // ended), at most until the wait is over. Checked again after
         // saying what is needed, so that no wake-up is lost.
-        shared
-            .wake
-            .callback
-            .get_or_init(std::thread::current);
+        shared.wake.callback.get_or_init(std::thread::current);
         let needs = (want - filled).min(capacity / 2).max(channels);
         shared.wake.callback_needs.store(needs, Ordering::Release);
         if ring.slots() < needs && shared.pending.load(Ordering::Acquire) > 0 {

@@ -807,12 +807,18 @@ fn upload_cut_off(st: &Station, svc: &Service, fx: &Fixtures) {
     let bytes = cut(&fx.bytes("ban-tin.mp3"), 0.5);
     st.env.write("audio/ban-tin.mp3", &bytes);
 
+    // The file in rejected/ comes last, its note already beside it.
     let note_path = st.env.path("audio/rejected/ban-tin.mp3.txt");
     wait_for(
         Duration::from_secs(8),
-        "rejected/ban-tin.mp3.txt",
+        "rejected/ban-tin.mp3",
         || st.story(svc),
-        || note_path.is_file().then_some(()),
+        || {
+            st.env
+                .path("audio/rejected/ban-tin.mp3")
+                .is_file()
+                .then_some(())
+        },
     );
     let note = std::fs::read_to_string(&note_path).unwrap();
     assert!(note.starts_with(CUT_OFF), "{note}");
@@ -858,12 +864,17 @@ fn upload_cut_off(st: &Station, svc: &Service, fx: &Fixtures) {
         }),
         "{out}"
     );
-    let status = service::status(&st.env);
-    assert!(
-        status["last_error"]
-            .as_str()
-            .is_some_and(|e| e.contains("ban-tin.mp3") && e.contains("is cut off")),
-        "{status:#}"
+    // The service says so too, once it has heard the verdict.
+    wait_for(
+        Duration::from_secs(5),
+        "`loa status` to name the rejected file",
+        || format!("{:#}\n{}", service::status(&st.env), st.story(svc)),
+        || {
+            service::status(&st.env)["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("ban-tin.mp3") && e.contains("is cut off"))
+                .then_some(())
+        },
     );
 }
 
