@@ -6,7 +6,7 @@
 # card, or to a WAV file when there is none) and prints the as-run log.
 set -eu
 cd "$(dirname "$0")/.."
-sh deploy/ensure-packages.sh pkg-config libasound2-dev pv
+sh deploy/ensure-packages.sh pkg-config libasound2-dev
 cargo build --release --locked
 LOA=./target/release/loa
 echo "== loa check =="

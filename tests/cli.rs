@@ -14,6 +14,8 @@ mod bad_input;
 mod config;
 #[path = "cli/control.rs"]
 mod control;
+#[path = "cli/demo.rs"]
+mod demo;
 #[path = "cli/exit_codes.rs"]
 mod exit_codes;
 #[path = "cli/ingest.rs"]

@@ -136,12 +136,18 @@ fn demo(cfg: &Config) -> Result<i32, String> {
     };
     let capture = dir.join("demo.raw");
     let card = crate::player::alsa::has_sound_card() && output.check().is_ok();
-    // Paced at real time through pv when it is there, so that the steps
-    // print as they would on air; else as fast as ALSA writes.
-    let target = if in_path("pv") {
-        format!("|exec pv -q -B 4096 -L 192000 > {}", capture.display())
+    // Without a card, ALSA writes into a named pipe that this process
+    // drains at real time into the capture, so that the steps print as
+    // they would on air (and the as-run times are those of a real card).
+    let fifo = dir.join("card");
+    let pacer = if card {
+        None
     } else {
-        capture.display().to_string()
+        PacedCapture::start(&fifo, &capture)
+    };
+    let target = match &pacer {
+        Some(_) => fifo.display().to_string(),
+        None => capture.display().to_string(),
     };
     std::fs::write(
         dir.join("alsa-conf/alsa/asoundrc"),
@@ -251,6 +257,9 @@ fn demo(cfg: &Config) -> Result<i32, String> {
         }
         Err(e) => say(format!("  {e}")),
     }
+    if let Some(p) = pacer {
+        p.stop();
+    }
     if !card {
         let wav = dir.join("demo.wav");
         match raw_to_wav(&capture, &wav) {
@@ -266,10 +275,106 @@ fn demo(cfg: &Config) -> Result<i32, String> {
     result
 }
 
-fn in_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-        .unwrap_or(false)
+/// The demo's stand-in for a sound card: a thread takes 10 ms of sound
+/// every 10 ms from a named pipe (of one page: ALSA can be at most 21 ms
+/// ahead, like with a real card's buffer) and appends it to the capture.
+/// A paused stream takes nothing and catches up with nothing.
+struct PacedCapture {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    fifo: PathBuf,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// S16_LE, 48 kHz, stereo.
+const CAPTURE_BYTES_PER_SECOND: usize = 48_000 * 2 * 2;
+
+impl PacedCapture {
+    /// None if the pipe cannot be made (then ALSA writes the capture
+    /// directly, as fast as it can).
+    fn start(fifo: &Path, capture: &Path) -> Option<PacedCapture> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .ok()?;
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (s, f, c) = (stop.clone(), fifo.to_path_buf(), capture.to_path_buf());
+        let thread = std::thread::Builder::new()
+            .name("demo-card".into())
+            .spawn(move || {
+                let Ok(mut out) = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&c)
+                else {
+                    return;
+                };
+                let step = CAPTURE_BYTES_PER_SECOND / 100;
+                let mut buf = vec![0u8; step];
+                while !s.load(Ordering::Acquire) {
+                    // Blocks until the service opens the device.
+                    let Ok(mut input) = std::fs::File::open(&f) else {
+                        return;
+                    };
+                    let _ = rustix::pipe::fcntl_setpipe_size(&input, 4096);
+                    let mut next = Instant::now();
+                    loop {
+                        if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                            std::thread::sleep(wait);
+                        }
+                        let n = read_full(&mut input, &mut buf);
+                        if n == 0 {
+                            break;
+                        }
+                        let now = Instant::now();
+                        if now > next + Duration::from_millis(20) {
+                            next = now;
+                        }
+                        if out.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                        next += Duration::from_secs_f64(n as f64 / CAPTURE_BYTES_PER_SECOND as f64);
+                    }
+                }
+            })
+            .ok()?;
+        Some(PacedCapture {
+            stop,
+            fifo: fifo.to_path_buf(),
+            thread,
+        })
+    }
+
+    /// Once the service has ended: the thread finishes.
+    fn stop(self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        // Wakes it if it waits for a writer.
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.fifo);
+        let _ = self.thread.join();
+    }
+}
+
+/// Reads until `buf` is full or the writer has gone; the bytes read.
+fn read_full(input: &mut std::fs::File, buf: &mut [u8]) -> usize {
+    use std::io::Read;
+    let mut got = 0;
+    while got < buf.len() {
+        match input.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    got
 }
 
 fn abs(p: &Path) -> String {
