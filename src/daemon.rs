@@ -111,6 +111,9 @@ pub struct Deps {
     pub turn_every: Option<Duration>,
 }
 
+/// Requests from the control socket, each with where to send the answer.
+type Requests = mpsc::Receiver<(Request, oneshot::Sender<Response>)>;
+
 /// A change seen in a watched folder (or a request to re-read everything:
 /// SIGHUP, with no path).
 #[derive(Clone, Debug, Default)]
@@ -434,7 +437,9 @@ pub async fn run(
                             continue;
                         }
                         Decision::Air { index, late } => {
-                            if d.validate_first(&plan.broadcasts[index]).await {
+                            if d.validate_first(&plan.broadcasts[index], &mut requests)
+                                .await
+                            {
                                 // What was just validated changes the plan
                                 // (a file uploaded moments before now airs in
                                 // its place): decide again on the new one.
@@ -722,6 +727,19 @@ impl Daemon {
         }
     }
 
+    /// The files below the audio folder that are not ready: uploads in
+    /// progress, waiting to be validated, or being validated.
+    fn pending_rels(&self) -> std::collections::HashSet<String> {
+        let audio = &self.cfg.paths.audio;
+        self.uploads
+            .paths()
+            .chain(self.to_ingest.iter().map(PathBuf::as_path))
+            .chain(self.ingesting.as_ref().map(|(p, _)| p.as_path()))
+            .filter_map(|p| p.strip_prefix(audio).ok())
+            .map(|r| r.to_string_lossy().into_owned())
+            .collect()
+    }
+
     /// Whether a file (below the audio folder) is still being uploaded: it
     /// must not be aired yet.
     fn not_ready(&self, rel: &str) -> bool {
@@ -735,7 +753,11 @@ impl Daemon {
     /// airs. Whether any was taken up (then the plan must be made again).
     /// The watchdog is fed meanwhile: a long file takes a while to validate
     /// on a Pi, and the loop is not hung.
-    async fn validate_first(&mut self, b: &crate::schedule::PlannedBroadcast) -> bool {
+    async fn validate_first(
+        &mut self,
+        b: &crate::schedule::PlannedBroadcast,
+        requests: &mut Requests,
+    ) -> bool {
         let audio = &self.cfg.paths.audio;
         let paths: Vec<PathBuf> = b
             .items
@@ -748,7 +770,7 @@ impl Daemon {
             && paths.contains(path)
             && let Some((_, job)) = self.ingesting.take()
         {
-            let taken = self.feeding_the_watchdog(job).await.ok();
+            let taken = self.meanwhile(job, requests).await.ok();
             self.ingested(taken);
             taken_any = true;
         }
@@ -758,7 +780,7 @@ impl Daemon {
             };
             self.to_ingest.remove(pos);
             let job = take_up_on_own_thread(self.cfg.clone(), path);
-            let taken = self.feeding_the_watchdog(job).await;
+            let taken = self.meanwhile(job, requests).await;
             self.ingested(Some(taken));
             taken_any = true;
         }
@@ -766,17 +788,31 @@ impl Daemon {
         taken_any
     }
 
-    /// Awaits `work`, telling the watchdog every `turn_every` that loa is
-    /// alive.
-    async fn feeding_the_watchdog<F: std::future::Future>(&self, work: F) -> F::Output {
-        let Some(every) = self.turn_every else {
-            return work.await;
-        };
+    /// Awaits `work` while still answering the control socket (`loa
+    /// status` must not say the service is stuck while it validates a long
+    /// file) and telling the watchdog every `turn_every` that loa is alive.
+    async fn meanwhile<F: std::future::Future>(
+        &mut self,
+        work: F,
+        requests: &mut Requests,
+    ) -> F::Output {
+        let every = self.turn_every.unwrap_or(Duration::from_secs(3600));
+        // A deadline of its own: questions arriving more often than `every`
+        // must not put the watchdog off.
+        let mut ping_at = tokio::time::Instant::now() + every;
         tokio::pin!(work);
         loop {
             tokio::select! {
                 out = &mut work => return out,
-                _ = tokio::time::sleep(every) => (self.alive)(),
+                _ = tokio::time::sleep_until(ping_at) => {
+                    (self.alive)();
+                    ping_at = tokio::time::Instant::now() + every;
+                }
+                Some((req, reply)) = requests.recv() => {
+                    let now = self.deps_clock.now();
+                    let resp = self.handle(req, now).await;
+                    let _ = reply.send(resp);
+                }
             }
         }
     }
@@ -794,6 +830,10 @@ impl Daemon {
     async fn replan(&mut self, day: Date) {
         self.dirty = false;
         let cfg = self.cfg.clone();
+        // Files still being uploaded or waiting to be validated are not
+        // ready: validating them here would hold the loop (no watchdog, no
+        // `loa status`) for as long as a long file takes.
+        let pending = self.pending_rels();
         let planned = tokio::task::spawn_blocking(move || {
             let lang = cfg.lang;
             let set = playlist::load_dir(&cfg.paths.playlists, lang);
@@ -814,7 +854,7 @@ impl Daemon {
             let index =
                 MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
             let names = crate::cli::context::item_names(playlist.as_ref());
-            let media = crate::media::resolve(names, &library, &index, lang);
+            let media = crate::media::resolve_except(names, &library, &index, lang, &pending);
             let look = crate::cli::context::lookup(&media);
             let plan = plan_day(
                 day,
@@ -952,12 +992,7 @@ impl Daemon {
             MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
         for it in &b.items {
             let probed = if self.not_ready(&it.path) {
-                Err(tr!(
-                    cfg.lang,
-                    "tệp \"{}\" đang được tải lên hoặc đang được kiểm tra, chưa phát được",
-                    "the file \"{}\" is still being uploaded or checked, and cannot be aired yet",
-                    it.file
-                ))
+                Err(crate::media::not_ready_message(&it.file, cfg.lang))
             } else {
                 crate::media::find_and_probe(&it.path, &library, &media_index, cfg.lang)
             };

@@ -158,6 +158,11 @@ impl Uploads {
     pub fn contains(&self, path: &Path) -> bool {
         self.pending.contains_key(path)
     }
+
+    /// The uploads in progress.
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.pending.keys().map(PathBuf::as_path)
+    }
 }
 
 /// A file's size and modification time (ns), or None if it is not a file.

@@ -9,7 +9,7 @@ pub mod library;
 pub mod probe;
 pub mod validate;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::lang::Lang;
@@ -28,15 +28,53 @@ pub fn resolve<'a>(
     index: &MediaIndex,
     lang: Lang,
 ) -> HashMap<String, MediaStatus> {
+    resolve_except(names, library, index, lang, &HashSet::new())
+}
+
+/// As `resolve`, but the files in `pending` (paths below the audio folder:
+/// uploads in progress or waiting to be validated) are not ready: they are
+/// neither validated here nor aired until the service has taken them up.
+pub fn resolve_except<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    library: &Library,
+    index: &MediaIndex,
+    lang: Lang,
+    pending: &HashSet<String>,
+) -> HashMap<String, MediaStatus> {
     let mut out = HashMap::new();
     for name in names {
         if out.contains_key(name) {
             continue;
         }
-        let status = status_of(name, library, index, lang);
+        let status = match library.find(name) {
+            // Planned with the length its header announces (cheap); it is
+            // validated before its broadcast airs, and planned again then.
+            Some(entry) if pending.contains(&entry.rel) => {
+                match probe::Decoder::open(&library.root().join(&entry.rel)) {
+                    Ok(d) if d.announced_frames.is_some_and(|n| n > 0) => MediaStatus::Playable {
+                        duration: std::time::Duration::from_secs_f64(
+                            d.announced_frames.unwrap_or(0) as f64
+                                / f64::from(d.sample_rate.max(1)),
+                        ),
+                        path: entry.rel.clone(),
+                    },
+                    _ => MediaStatus::Unplayable(not_ready_message(name, lang)),
+                }
+            }
+            _ => status_of(name, library, index, lang),
+        };
         out.insert(name.to_string(), status);
     }
     out
+}
+
+/// The message for a file that is still being uploaded or validated.
+pub fn not_ready_message(name: &str, lang: Lang) -> String {
+    tr!(
+        lang,
+        "tệp \"{name}\" đang được tải lên hoặc đang được kiểm tra, chưa phát được",
+        "the file \"{name}\" is still being uploaded or checked, and cannot be aired yet"
+    )
 }
 
 /// The message for a playlist item whose file was rejected at upload.
@@ -177,6 +215,50 @@ mod tests {
     use super::*;
     use std::path::Path;
     use std::time::Duration;
+
+    // Issue 5: the service plans a file that is still waiting to be
+    // validated with the length its header announces, without validating
+    // it (that would hold its loop); once it is no longer pending, it is.
+    #[test]
+    fn a_pending_file_is_planned_from_its_header_and_not_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio/nhac-hieu.mp3");
+        std::fs::copy(&sample, dir.path().join("tin.mp3")).unwrap();
+        let lib = Library::scan(dir.path()).unwrap();
+        let entry = lib.find("tin.mp3").unwrap().clone();
+        let index = MediaIndex::in_memory();
+        let pending: HashSet<String> = ["tin.mp3".to_string()].into();
+        let real = probe(&sample).unwrap().duration;
+
+        let got = resolve_except(["tin.mp3"], &lib, &index, Lang::En, &pending);
+        match &got["tin.mp3"] {
+            MediaStatus::Playable { duration, path } => {
+                assert_eq!(path, "tin.mp3");
+                let off = duration.as_secs_f64() - real.as_secs_f64();
+                assert!(
+                    off.abs() < 0.2,
+                    "{duration:?} from the header, {real:?} decoded"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            index
+                .verdict("tin.mp3", entry.size, entry.mtime_ns)
+                .is_none()
+        );
+
+        let got = resolve(["tin.mp3"], &lib, &index, Lang::En);
+        assert!(
+            matches!(got["tin.mp3"], MediaStatus::Playable { .. }),
+            "{got:?}"
+        );
+        assert!(
+            index
+                .verdict("tin.mp3", entry.size, entry.mtime_ns)
+                .is_some()
+        );
+    }
 
     // Issue 2: every sample under audio/ is real, decodable and short.
     #[test]

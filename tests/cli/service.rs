@@ -716,8 +716,8 @@ fn listen(
 // the day is planned and WATCHDOG=1 at least every WatchdogSec/2, also
 // while a broadcast waits for a file uploaded just before it to be
 // validated (a long file takes a while on a Pi, and a debug build is as
-// slow): the watchdog never kills a loop that is working, and the file,
-// validated, still airs.
+// slow): the watchdog never kills a loop that is working, `loa status`
+// still answers, and the file, validated, still airs.
 #[test]
 fn under_systemd_the_watchdog_is_fed_also_while_a_fresh_upload_is_validated() {
     let rig = Rig::soon();
@@ -740,17 +740,25 @@ fn under_systemd_the_watchdog_is_fed_also_while_a_fresh_upload_is_validated() {
     );
 
     // Uploaded a second before the broadcast starts (half a second before
-    // the relay goes on): validating 80 s of sound takes seconds in a debug
-    // build, and the broadcast waits for it.
+    // the relay goes on): validating 150 s of sound takes longer than
+    // `loa status` waits for an answer in a debug build, and the broadcast
+    // waits for it.
     let relay_at = at - jiff::SignedDuration::from_secs(1);
     let upload_at = relay_at - jiff::SignedDuration::from_millis(1500);
     let wait = upload_at.duration_since(Timestamp::now());
     if wait.is_positive() {
         std::thread::sleep(Duration::try_from(wait).unwrap());
     }
-    rig.tone("long.wav", 1000.0, 80.0);
+    rig.tone("long.wav", 1000.0, 150.0);
 
-    rig.wait_playing(&svc, "long.wav", 0.2);
+    // Meanwhile `loa status` answers (it gives up after 5 s, saying the
+    // service may be stuck): every question below must get its answer.
+    wait_for(
+        Duration::from_secs(60),
+        "long.wav to be on air",
+        || rig.story(&svc),
+        || (rig.status()["playing"]["file"] == "long.wav").then_some(()),
+    );
     rig.env.run(&["stop"]).code(0);
     rig.wait_on_then_off(&svc, Duration::from_secs(10));
     stop.store(true, std::sync::atomic::Ordering::Release);
