@@ -18,7 +18,7 @@
 //! Run: `cargo bench --bench daemon` (builds target/release/loa; takes about
 //! seven minutes). A short smoke run, whose figures are not the issue's:
 //! `LOA_BENCH_QUICK=1 cargo bench --bench daemon` (or `-- --quick`).
-//! Needs sox, lame and pv (apt packages `sox lame pv`); the peer needs mpd
+//! Needs sox and lame (apt packages `sox lame`); the peer needs mpd
 //! (apt package `mpd`): without it the peer's columns are skipped.
 //!
 //! CPU time: utime + stime from /proc/PID/stat (clock ticks, converted with
@@ -53,13 +53,80 @@ const MEDIAN_TARGET_MS: f64 = 20.0;
 const MAX_TARGET_MS: f64 = 100.0;
 
 /// A paced ALSA stand-in: a plug to S16_LE, 48 kHz, stereo into the `file`
-/// plugin, piped through `pv -L` at real-time speed, with pv's default
-/// buffer (400 KiB). With a small one (`-B 4096`), 2 of 20 first items came
-/// 0.3-1 s late in two of three runs; with the default buffer one run had
-/// a single +98 ms. Where the device open was logged, it was on time and
-/// the first frames reached ALSA late, as if the "card" took nothing for a
-/// while. Not yet explained (see the README). The times measured are loa's
-/// own: the relay's edges and the hand-off of the first frames to ALSA.
+/// plugin, which writes into a named pipe that a thread of this bench
+/// drains at real time (`paced_card`, as tests/util/sound.rs does). It
+/// replaced `pv -L`, which earns burst credit while idle. With either, a few
+/// of 20 first items come 0.07-1 s late now and then (not yet explained; see
+/// the README). The times measured are loa's own: the relay's edges and the
+/// hand-off of the first frames to ALSA.
+/// A named pipe for ALSA's `file` plugin, drained at real time into
+/// `capture` by a thread of this bench: 10 ms of sound every 10 ms, a pipe
+/// buffer of one page (21 ms), and no catching up after a pause (a real
+/// card takes nothing while the stream is paused and bursts nothing after).
+/// The thread lives until the bench ends.
+fn paced_card(capture: &Path) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "loa-bench-card-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a folder for the paced card");
+    let fifo = dir.join("card");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .expect("a named pipe for the paced card");
+    let (f, capture) = (fifo.clone(), capture.to_path_buf());
+    thread::spawn(move || {
+        let step = CAPTURE_BYTES_PER_SECOND as usize / 100;
+        let mut buf = vec![0u8; step];
+        loop {
+            let Ok(mut input) = File::open(&f) else {
+                return;
+            };
+            let _ = rustix::pipe::fcntl_setpipe_size(&input, 4096);
+            let Ok(mut out) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&capture)
+            else {
+                return;
+            };
+            let mut next = Instant::now();
+            loop {
+                if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                    thread::sleep(wait);
+                }
+                let mut got = 0;
+                while got < step {
+                    match input.read(&mut buf[got..]) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got += n,
+                    }
+                }
+                if got == 0 {
+                    break;
+                }
+                let now = Instant::now();
+                if now > next + Duration::from_millis(20) {
+                    next = now;
+                }
+                if out.write_all(&buf[..got]).is_err() {
+                    return;
+                }
+                next += Duration::from_secs_f64(got as f64 / CAPTURE_BYTES_PER_SECOND);
+            }
+        }
+    });
+    fifo
+}
+
 const PACED_ASOUNDRC: &str = r#"pcm.!default {
   type plug
   slave { pcm "loa_capture"; format S16_LE; rate 48000; channels 2 }
@@ -67,7 +134,7 @@ const PACED_ASOUNDRC: &str = r#"pcm.!default {
 pcm.loa_capture {
   type file
   slave.pcm "null"
-  file { @func concat strings [ "|exec pv -q -L 192000 > " { @func getenv vars [ LOA_TEST_CAPTURE ] default "/dev/null" } ] }
+  file { @func getenv vars [ LOA_TEST_CAPTURE ] default "/dev/null" }
   format "raw"
 }
 "#;
@@ -149,7 +216,7 @@ fn main() {
 }
 
 fn run(s: &Settings) -> Result<()> {
-    let missing: Vec<&str> = ["sox", "lame", "pv"]
+    let missing: Vec<&str> = ["sox", "lame"]
         .into_iter()
         .filter(|t| !on_path(t))
         .collect();
@@ -198,7 +265,7 @@ fn run(s: &Settings) -> Result<()> {
     );
     println!("ALSA:     paced stand-in (tests/util/sound.rs): plug S16_LE/48000/2 -> file plugin");
     println!(
-        "          \"|exec pv -q -L 192000 > $LOA_TEST_CAPTURE\", via XDG_CONFIG_HOME/alsa/asoundrc"
+        "          a named pipe drained at real time by this bench (10 ms every 10 ms, one-page buffer), via XDG_CONFIG_HOME/alsa/asoundrc"
     );
     println!("config:   language en, timezone {TZ}, [relay] backend sim + sim-file,");
     println!("          [schedule] require-clock-sync = false; paths in a temporary folder");
@@ -996,7 +1063,7 @@ require-clock-sync = false
             .args(args)
             .current_dir(&self.root)
             .env("XDG_CONFIG_HOME", &self.xdg)
-            .env("LOA_TEST_CAPTURE", capture)
+            .env("LOA_TEST_CAPTURE", paced_card(capture))
             .env_remove("LOA_CONFIG")
             .env_remove("LOA_LOG")
             .env_remove("RUST_LOG")
@@ -1107,7 +1174,7 @@ impl Mpd {
             .stdin(Stdio::null());
         if let Some((xdg, capture)) = alsa {
             cmd.env("XDG_CONFIG_HOME", xdg)
-                .env("LOA_TEST_CAPTURE", capture);
+                .env("LOA_TEST_CAPTURE", paced_card(capture));
         }
         let mut proc = Proc::spawn("mpd", cmd, root.join("mpd.log"))?;
         let t = Instant::now();
