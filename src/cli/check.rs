@@ -98,7 +98,15 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
                     .map(|b| local_time(b.at, &cfg.tz)[..5].to_string())
                     .collect::<Vec<_>>()
                     .join(", ");
+                // A day left empty by errors in its playlist is not a
+                // silent day the operator chose.
+                let broken = problems.iter().any(|p| p.is_error() && p.path == src);
                 match (n, lang) {
+                    (0, _) if broken => tr!(
+                        lang,
+                        "{d} {wd}: không phát gì vì danh sách phát có lỗi (xem ở trên) ({src})",
+                        "{d} {wd}: nothing airs because the playlist has errors (see above) ({src})"
+                    ),
                     (0, _) => tr!(
                         lang,
                         "{d} {wd}: ngày im lặng, không phát gì ({src})",

@@ -57,6 +57,25 @@ fn a_dated_file_without_broadcasts_is_a_silent_day() {
     out.says("2026-01-19 Monday: a silent day, nothing airs (playlists/2026-01-19.toml)");
 }
 
+// A day that airs nothing because its only broadcast is broken is not
+// called a silent day: the operator meant something to air.
+#[test]
+fn a_dated_file_left_empty_by_its_errors_is_not_a_silent_day() {
+    let env = TestEnv::new();
+    env.audio("nhac-hieu.mp3");
+    env.write_playlist(
+        "2026-01-19.toml",
+        "[[broadcast]]\nat = \"25:00\"\nitems = [\"nhac-hieu.mp3\"]\n",
+    );
+    let out = env.check("2026-01-19");
+    out.code(1);
+    out.error_at("playlists/2026-01-19.toml:2:6", "25:00");
+    out.says(
+        "2026-01-19 Monday: nothing airs because the playlist has errors (see above) (playlists/2026-01-19.toml)",
+    );
+    assert!(!out.stdout.contains("silent day"), "{out}");
+}
+
 #[test]
 fn no_playlist_at_all_airs_nothing() {
     let env = TestEnv::new();
