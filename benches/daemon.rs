@@ -74,56 +74,10 @@ fn paced_card(capture: &Path) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a folder for the paced card");
     let fifo = dir.join("card");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .expect("a named pipe for the paced card");
-    let (f, capture) = (fifo.clone(), capture.to_path_buf());
-    thread::spawn(move || {
-        let step = CAPTURE_BYTES_PER_SECOND as usize / 100;
-        let mut buf = vec![0u8; step];
-        loop {
-            let Ok(mut input) = File::open(&f) else {
-                return;
-            };
-            let _ = rustix::pipe::fcntl_setpipe_size(&input, 4096);
-            let Ok(mut out) = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&capture)
-            else {
-                return;
-            };
-            let mut next = Instant::now();
-            loop {
-                if let Some(wait) = next.checked_duration_since(Instant::now()) {
-                    thread::sleep(wait);
-                }
-                let mut got = 0;
-                while got < step {
-                    match input.read(&mut buf[got..]) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => got += n,
-                    }
-                }
-                if got == 0 {
-                    break;
-                }
-                let now = Instant::now();
-                if now > next + Duration::from_millis(20) {
-                    next = now;
-                }
-                if out.write_all(&buf[..got]).is_err() {
-                    return;
-                }
-                next += Duration::from_secs_f64(got as f64 / CAPTURE_BYTES_PER_SECOND);
-            }
-        }
-    });
+    let card =
+        loa::player::standin::PacedCapture::start(&fifo, capture).expect("the paced card's thread");
+    // It drains the pipe until the bench ends.
+    std::mem::forget(card);
     fifo
 }
 

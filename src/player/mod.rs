@@ -8,6 +8,7 @@
 pub mod alsa;
 pub mod engine;
 pub mod gain;
+pub mod standin;
 
 use std::path::PathBuf;
 use std::sync::Arc;
