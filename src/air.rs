@@ -206,6 +206,8 @@ impl AirEvents for NoEvents {}
 
 /// How often the sequence looks at the playing item (progress, stop, faults).
 const TICK: Duration = Duration::from_millis(5);
+/// How often while an item's first sound is about to be taken.
+const START_TICK: Duration = Duration::from_millis(1);
 /// An item that makes no progress this long means the device is stuck.
 const STALL: Duration = Duration::from_secs(3);
 
@@ -308,17 +310,13 @@ pub fn air(
     if !report.shut_down {
         match output.open(items.iter().find_map(|i| i.sample_rate)) {
             Ok(mut sink) => {
-                if let Some(t) = start
-                    && wait_until(clock, t, shutdown)
-                {
-                    report.shut_down = true;
-                }
                 play_all(
                     items,
                     relay,
                     sink.as_mut(),
                     output,
                     s,
+                    start,
                     clock,
                     shutdown,
                     events,
@@ -432,6 +430,7 @@ fn play_all(
     sink: &mut dyn Sink,
     output: &dyn Output,
     s: &AirSettings,
+    start: Option<Timestamp>,
     clock: &dyn Clock,
     shutdown: &Shutdown,
     events: &mut dyn AirEvents,
@@ -526,6 +525,34 @@ fn play_all(
         queue.clear();
         report.device_error = Some(e);
     };
+
+    // The first items are opened and their first sound decoded now, during
+    // the warm-up; the device starts at the first item's time, so the
+    // sound begins on it and not after the time opening and decoding take.
+    let began = fill(sink, &mut queue).and_then(|()| {
+        if let Some(t) = start
+            && wait_until(clock, t, shutdown)
+        {
+            return Ok(false);
+        }
+        if queue.iter().any(|e| matches!(e, Entry::Ready(_))) {
+            sink.start()?;
+        }
+        Ok(true)
+    });
+    match began {
+        Ok(true) => {}
+        Ok(false) => {
+            report.shut_down = true;
+            stop_queued(&queue);
+            return;
+        }
+        Err(e) => {
+            stop_queued(&queue);
+            device_failed(e, &mut queue, report, events, clock.now());
+            return;
+        }
+    }
 
     loop {
         if let Err(e) = fill(sink, &mut queue) {
@@ -675,7 +702,10 @@ fn play_all(
             // Waiting through the gap before it: not a stall.
             q.last_progress.1 = Instant::now();
         }
-        shutdown.wait_timeout(TICK);
+        // Its start is about to be taken (no gap left before it): looked
+        // for more often, so that the time recorded is that of the sound.
+        let starting = q.started.is_none() && q.gap.as_ref().is_none_or(|g| g.state().is_over());
+        shutdown.wait_timeout(if starting { START_TICK } else { TICK });
     }
 }
 
@@ -807,6 +837,19 @@ mod tests {
         assert!(on.0);
         let first = out.when(&SinkEvent::Started { name: "a".into() }).unwrap();
         assert!(first.duration_since(on.1) >= Duration::from_millis(100));
+        // The items are queued (opened, decoding) during the warm-up, and
+        // the device is started once it is over, once.
+        let queued_a = out
+            .when(&SinkEvent::Queued {
+                name: "a".into(),
+                gap: Duration::ZERO,
+            })
+            .unwrap();
+        let began = out.when(&SinkEvent::Began).unwrap();
+        assert!(queued_a.duration_since(on.1) < Duration::from_millis(50));
+        assert!(began.duration_since(on.1) >= Duration::from_millis(100));
+        assert!(first >= began);
+        assert_eq!(ev.iter().filter(|e| **e == SinkEvent::Began).count(), 1);
         // The hold passes between the device closing and relay off.
         let closed = out.when(&SinkEvent::Closed).unwrap();
         let off = log.relay[1];

@@ -182,6 +182,8 @@ pub enum SinkEvent {
         name: String,
         gap: Duration,
     },
+    /// The sink was started: from here on what is queued plays.
+    Began,
     /// An item began to play (its first samples were taken).
     Started {
         name: String,
@@ -287,13 +289,21 @@ impl crate::player::Output for FakeOutput {
         let queue: Arc<Mutex<Vec<crate::player::Segment>>> = Arc::default();
         let failure: Arc<Mutex<Option<String>>> = Arc::default();
         let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (q, f, c, out) = (queue.clone(), failure.clone(), closed.clone(), self.clone());
-        std::thread::spawn(move || fake_device(out, q, f, c));
+        let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (q, f, c, s, out) = (
+            queue.clone(),
+            failure.clone(),
+            closed.clone(),
+            started.clone(),
+            self.clone(),
+        );
+        std::thread::spawn(move || fake_device(out, q, f, c, s));
         Ok(Box::new(FakeSink {
             output: self.clone(),
             queue,
             failure,
             closed,
+            started,
         }))
     }
 
@@ -307,6 +317,7 @@ struct FakeSink {
     queue: Arc<Mutex<Vec<crate::player::Segment>>>,
     failure: Arc<Mutex<Option<String>>>,
     closed: Arc<std::sync::atomic::AtomicBool>,
+    started: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl crate::player::Sink for FakeSink {
@@ -348,6 +359,13 @@ impl crate::player::Sink for FakeSink {
         Ok((gap, seg))
     }
 
+    fn start(&mut self) -> Result<(), crate::player::AudioError> {
+        if !self.started.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            self.output.record(SinkEvent::Began);
+        }
+        Ok(())
+    }
+
     fn failure(&self) -> Option<String> {
         self.failure.lock().unwrap().clone()
     }
@@ -381,9 +399,17 @@ fn fake_device(
     queue: Arc<Mutex<Vec<crate::player::Segment>>>,
     failure: Arc<Mutex<Option<String>>>,
     closed: Arc<std::sync::atomic::AtomicBool>,
+    started: Arc<std::sync::atomic::AtomicBool>,
 ) {
     use crate::player::{SegmentSpec, State};
     use std::sync::atomic::Ordering;
+    // Nothing plays before the sink is started.
+    while !started.load(Ordering::Acquire) {
+        if closed.load(Ordering::Acquire) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
     let mut played_items = 0usize;
     let mut i = 0usize;
     while !closed.load(Ordering::Acquire) {

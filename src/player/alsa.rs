@@ -23,6 +23,11 @@ const PREFERRED_CHANNELS: u16 = 2;
 /// The device buffer, about 50 ms.
 const BUFFER_FRAMES: u32 = 2048;
 
+/// What `start` waits to have decoded before the device starts (two device
+/// buffers), and for at most how long.
+const START_FRAMES: u64 = 2 * BUFFER_FRAMES as u64;
+const START_WAIT: Duration = Duration::from_millis(500);
+
 /// An ALSA device by name ("default", "hw:1,0", "plughw:CARD=Device,DEV=0").
 #[derive(Clone, Debug)]
 pub struct AlsaOutput {
@@ -201,7 +206,8 @@ impl Output for AlsaOutput {
             }
         }
         .map_err(|e| self.open_error(e.to_string()))?;
-        // Started at the first queued item, so nothing plays before it.
+        // Started by `start` at the first item's time, so nothing plays
+        // before it (cpal does not run the stream before `play`).
         stream.pause().ok();
 
         let (jobs, rx) = std::sync::mpsc::channel();
@@ -212,7 +218,7 @@ impl Output for AlsaOutput {
             .map_err(|e| self.open_error(e.to_string()))?;
         tracing::info!(device = %name, rate, channels, format = %format, "audio device opened");
         Ok(Box::new(AlsaSink {
-            stream: Some(stream),
+            stream: Some(Arc::new(stream)),
             started: false,
             jobs: Some(jobs),
             feeder: Some(feeder),
@@ -233,8 +239,9 @@ where
 }
 
 struct AlsaSink {
-    // Dropping it closes the device (first thing on drop).
-    stream: Option<cpal::Stream>,
+    // Dropping it closes the device (first thing on drop). Shared with the
+    // thread that starts it (see `start`).
+    stream: Option<Arc<cpal::Stream>>,
     started: bool,
     jobs: Option<std::sync::mpsc::Sender<Job>>,
     feeder: Option<std::thread::JoinHandle<()>>,
@@ -252,15 +259,6 @@ impl Sink for AlsaSink {
     ) -> Result<(Option<Segment>, Segment), AudioError> {
         let decoder = Decoder::open(&item.path)
             .map_err(|e| AudioError::Item(e.message(&item.name, self.lang)))?;
-        if !self.started {
-            if let Some(stream) = &self.stream {
-                stream.play().map_err(|e| AudioError::Failed {
-                    name: String::new(),
-                    detail: e.to_string(),
-                })?;
-            }
-            self.started = true;
-        }
         let played = self.shared.played.clone();
         let gap = (!gap_before.is_zero()).then(|| {
             let progress = Progress::in_stream(self.rate, played.clone());
@@ -288,6 +286,48 @@ impl Sink for AlsaSink {
                 progress,
             },
         ))
+    }
+
+    fn start(&mut self) -> Result<(), AudioError> {
+        if self.started {
+            return Ok(());
+        }
+        self.started = true;
+        // The first frames are normally in the ring long before (queued
+        // during the warm-up); without a warm-up, wait for them briefly, so
+        // that the device does not begin with silence the item then lags by.
+        let deadline = Instant::now() + START_WAIT;
+        while Instant::now() < deadline
+            && self.shared.pending.load(Ordering::Acquire) > 0
+            && self.shared.written.load(Ordering::Acquire) < START_FRAMES
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // cpal's `play` lets the stream's thread go first, then asks ALSA
+        // for the stream's state, which waits for ALSA's lock; a device
+        // whose writes block (the `file` plugin on a paced pipe) holds that
+        // lock while the first sound goes out, for up to a few hundred
+        // milliseconds. The sound is already flowing by then, so the wait
+        // is left to a thread of its own, and the broadcast goes on. A
+        // failure to start is seen in `failure`, like any other.
+        if let Some(stream) = &self.stream {
+            let (stream, failure) = (stream.clone(), self.failure.clone());
+            let spawned = std::thread::Builder::new()
+                .name("audio-start".into())
+                .spawn(move || {
+                    if let Err(e) = stream.play() {
+                        let mut g = failure.lock().unwrap_or_else(|e| e.into_inner());
+                        g.get_or_insert(e.to_string());
+                    }
+                });
+            if let Err(e) = spawned {
+                return Err(AudioError::Failed {
+                    name: String::new(),
+                    detail: e.to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn failure(&self) -> Option<String> {
@@ -320,9 +360,8 @@ impl Sink for AlsaSink {
             progress: Progress::in_stream(self.rate, self.shared.played.clone()),
         });
         wait_all_played(self);
-        if let Some(stream) = &self.stream {
-            stream.pause().ok();
-        }
+        // Closing the device (dropping the sink) stops it; pausing first
+        // would only wait for ALSA's lock, like `play` (see `start`).
     }
 
     fn underruns(&self) -> u64 {

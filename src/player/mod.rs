@@ -251,12 +251,17 @@ pub trait Sink: Send {
     /// Queues an item after what is already queued, preceded by exactly
     /// `gap_before` of silence (none when zero). The item is opened first: one
     /// that cannot be (missing, not audio) is an `AudioError::Item` and
-    /// nothing is queued, gap included.
+    /// nothing is queued, gap included. Nothing is heard before `start`:
+    /// items queued ahead are made ready (opened, their first sound decoded)
+    /// so that the first one starts the moment `start` is called.
     fn queue(
         &mut self,
         gap_before: Duration,
         item: ItemSpec,
     ) -> Result<(Option<Segment>, Segment), AudioError>;
+    /// Starts the sound: what is queued plays from now on, in order. Called
+    /// once, at the first item's time; later calls do nothing.
+    fn start(&mut self) -> Result<(), AudioError>;
     /// Why the device stopped working, once it has.
     fn failure(&self) -> Option<String>;
     /// Blocks until what was queued has left the device (its buffer drained).

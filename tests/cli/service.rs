@@ -289,6 +289,10 @@ fn a_broadcast_a_few_seconds_ahead_airs_at_its_time() {
     }
     let gap = secs(sounds[1].start - sounds[0].end);
     assert!((gap - 1.0).abs() < 0.05, "a gap of {gap} s");
+    // The device began with the first item (decoded during the warm-up),
+    // not with silence that the item would then lag behind.
+    let lead = secs(sounds[0].start);
+    assert!(lead < 0.005, "{lead} s of silence before the first item");
 
     // Afterwards: idle, off, and the broadcast aired.
     let after = rig.status();
