@@ -289,6 +289,9 @@ struct Daemon {
     plan: Option<DayPlan>,
     /// The in-effect playlist was broken: the last good plan stays.
     plan_error: Option<String>,
+    /// The first broadcast after the planned day's (`loa status`'s next
+    /// when none is left today).
+    later: Option<crate::schedule::PlannedBroadcast>,
     attempted: HashSet<String>,
     dirty: bool,
     /// Files queued with priority for the next broadcast.
@@ -356,6 +359,7 @@ pub async fn run(
         live: Arc::new(Mutex::new(Live::default())),
         plan: None,
         plan_error: None,
+        later: None,
         attempted: HashSet::new(),
         dirty: true,
         queue: Vec::new(),
@@ -578,6 +582,9 @@ async fn join_opt(cur: &mut Option<Current>) -> AirReport {
 fn ts_after(t: Timestamp, d: Duration) -> Timestamp {
     Timestamp::from_millisecond(t.as_millisecond() + d.as_millis() as i64).unwrap_or(t)
 }
+
+/// How far ahead `loa status` looks for the next broadcast.
+const LOOK_AHEAD_DAYS: i64 = 7;
 
 /// The next local midnight after `now`.
 pub fn next_midnight(now: Timestamp, tz: &jiff::tz::TimeZone) -> Timestamp {
@@ -837,7 +844,24 @@ impl Daemon {
         let planned = tokio::task::spawn_blocking(move || {
             let lang = cfg.lang;
             let set = playlist::load_dir(&cfg.paths.playlists, lang);
-            let playlist = set.for_date(day).playlist().cloned();
+            let library = Library::scan(&cfg.paths.audio)
+                .unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
+            let index =
+                MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+            let plan_of = |day: Date| {
+                let playlist = set.for_date(day).playlist().cloned();
+                let names = crate::cli::context::item_names(playlist.as_ref());
+                let media = crate::media::resolve_except(names, &library, &index, lang, &pending);
+                let look = crate::cli::context::lookup(&media);
+                let plan = plan_day(
+                    day,
+                    playlist.as_ref(),
+                    &look,
+                    &PlanSettings::from_config(&cfg),
+                );
+                (playlist, plan)
+            };
+            let (playlist, plan) = plan_of(day);
             let broken: Vec<String> = match &playlist {
                 Some(p) => {
                     let shown = display_path(&p.path);
@@ -849,25 +873,18 @@ impl Daemon {
                 }
                 None => vec![],
             };
-            let library = Library::scan(&cfg.paths.audio)
-                .unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
-            let index =
-                MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
-            let names = crate::cli::context::item_names(playlist.as_ref());
-            let media = crate::media::resolve_except(names, &library, &index, lang, &pending);
-            let look = crate::cli::context::lookup(&media);
-            let plan = plan_day(
-                day,
-                playlist.as_ref(),
-                &look,
-                &PlanSettings::from_config(&cfg),
-            );
-            (plan, broken)
+            // For `loa status` when nothing is left today: the first
+            // broadcast of the next days that air something (a week ahead).
+            let later = (1..=LOOK_AHEAD_DAYS)
+                .filter_map(|n| day.checked_add(jiff::Span::new().days(n)).ok())
+                .find_map(|d| plan_of(d).1.broadcasts.into_iter().next());
+            (plan, broken, later)
         })
         .await;
-        let Ok((plan, broken)) = planned else {
+        let Ok((plan, broken, later)) = planned else {
             return;
         };
+        self.later = later;
         let same_day = self.plan.as_ref().is_some_and(|p| p.date == day);
         if !broken.is_empty() && same_day {
             let first = broken[0].clone();
@@ -1284,6 +1301,15 @@ impl Daemon {
                 });
             }
         }
+        if next.is_none()
+            && let Some(b) = self.later.as_ref().filter(|b| b.relay_on >= now)
+        {
+            next = Some(NextBroadcast {
+                title: b.title.clone(),
+                at: rfc3339(b.at, tz),
+                relay_on: rfc3339(b.relay_on, tz),
+            });
+        }
         let mut warnings = Vec::new();
         if let Some(w) = &self.ingest_warning {
             warnings.push(w.clone());
@@ -1635,6 +1661,31 @@ mod tests {
                     .iter()
                     .all(|r| r.record.late && r.record.status == RowStatus::Played)
         );
+    }
+
+    // `loa status` late in the evening, today's broadcasts over: the next
+    // one is tomorrow's first, with its date.
+    #[tokio::test(start_paused = true)]
+    async fn status_names_tomorrows_first_broadcast_once_today_is_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = shipped(dir.path());
+        let tomorrow = plans(&cfg, jiff::civil::date(2026, 1, 21), 1).remove(0);
+        let first = tomorrow.broadcasts[0].clone();
+        let rig = start(
+            cfg.clone(),
+            "2026-01-20T23:30:00+07:00",
+            Arc::new(Mutex::new(AsRun::in_memory())),
+        );
+        rig.until("2026-01-20T23:31:00+07:00").await;
+        let st = rig.ask(Request::Status).await.status.unwrap();
+        let next = st.next.expect("tomorrow's first broadcast as next");
+        assert_eq!(next.title, first.title);
+        assert_eq!(next.at, rfc3339(first.at, &cfg.tz));
+        assert!(next.at.starts_with("2026-01-21T"), "{}", next.at);
+        assert_eq!(next.relay_on, rfc3339(first.relay_on, &cfg.tz));
+        // Every broadcast listed for today is today's.
+        assert!(st.today.iter().all(|b| b.at.starts_with("2026-01-20T")));
+        rig.finish().await;
     }
 
     // Issue 4: the Pi's stale boot clock: a jump of +3 months, +1 day and
