@@ -217,7 +217,9 @@ fn run(s: &Settings) -> Result<()> {
         "mpd:      {}",
         mpd_version().unwrap_or_else(|| "missing".into())
     );
-    println!("ALSA:     paced stand-in (tests/util/sound.rs): plug S16_LE/48000/2 -> file plugin");
+    println!(
+        "ALSA:     paced stand-in (loa::player::standin::PacedCapture): plug S16_LE/48000/2 -> file plugin"
+    );
     println!(
         "          a named pipe drained at real time by this bench (10 ms every 10 ms, one-page buffer), via XDG_CONFIG_HOME/alsa/asoundrc"
     );
