@@ -16,7 +16,7 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::util::fixtures::{Fixtures, cut, fixtures, sha256_hex, zeroed_in_the_middle};
-use crate::util::service::{self, Commune, Service, wait_for};
+use crate::util::service::{self, Commune, Service, broadcasts_toml, wait_for};
 use crate::util::sound::{RATE, SoundCard, tone_wav};
 use crate::util::{DEFAULT_CONFIG, Output, TestEnv, list, text};
 
@@ -585,15 +585,8 @@ require-clock-sync = false
 
     /// Today's dated playlist: (at, title, items).
     fn playlist(&self, broadcasts: &[(&str, &str, &[&str])]) {
-        let mut toml = String::new();
-        for (at, title, items) in broadcasts {
-            let items: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
-            toml += &format!(
-                "[[broadcast]]\nat = \"{at}\"\ntitle = \"{title}\"\nitems = [{}]\n\n",
-                items.join(", ")
-            );
-        }
-        self.env.write_playlist(&self.playlist_name(), toml);
+        self.env
+            .write_playlist(&self.playlist_name(), broadcasts_toml(broadcasts));
     }
 
     fn playlist_name(&self) -> String {

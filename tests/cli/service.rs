@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::util::service::{self, Commune, Service, kernel_clock_synced, wait_for};
+use crate::util::service::{
+    self, Commune, Service, broadcasts_toml, kernel_clock_synced, wait_for,
+};
 use crate::util::sound::{RATE, SoundCard, tone_wav};
 use crate::util::{TestEnv, instant, list, ms_between, text};
 
@@ -79,16 +81,10 @@ gap = "1s"
     /// Writes today's dated playlist with these broadcasts: (at, title,
     /// items).
     fn playlist(&self, broadcasts: &[(&str, &str, &[&str])]) {
-        let mut toml = String::new();
-        for (at, title, items) in broadcasts {
-            let items: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
-            toml += &format!(
-                "[[broadcast]]\nat = \"{at}\"\ntitle = \"{title}\"\nitems = [{}]\n\n",
-                items.join(", ")
-            );
-        }
-        self.env
-            .write_playlist(&format!("{}.toml", self.commune.today()), toml);
+        self.env.write_playlist(
+            &format!("{}.toml", self.commune.today()),
+            broadcasts_toml(broadcasts),
+        );
     }
 
     fn start(&self) -> Service {

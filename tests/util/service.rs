@@ -309,3 +309,16 @@ pub fn kernel_clock_synced() -> bool {
     let state = unsafe { libc::adjtimex(&mut tx) };
     state >= 0 && state != libc::TIME_ERROR && tx.status & libc::STA_UNSYNC == 0
 }
+
+/// A playlist with these broadcasts: (at, title, items).
+pub fn broadcasts_toml(broadcasts: &[(&str, &str, &[&str])]) -> String {
+    let mut toml = String::new();
+    for (at, title, items) in broadcasts {
+        let items: Vec<String> = items.iter().map(|i| format!("{i:?}")).collect();
+        toml += &format!(
+            "[[broadcast]]\nat = \"{at}\"\ntitle = \"{title}\"\nitems = [{}]\n\n",
+            items.join(", ")
+        );
+    }
+    toml
+}
