@@ -206,9 +206,8 @@ impl Output for AlsaOutput {
             }
         }
         .map_err(|e| self.open_error(e.to_string()))?;
-        // Started by `start` at the first item's time, so nothing plays
-        // before it (cpal does not run the stream before `play`).
-        stream.pause().ok();
+        // Nothing plays before `start`, at the first item's time: cpal runs
+        // the stream only once it is asked to play.
 
         let (jobs, rx) = std::sync::mpsc::channel();
         let fs = shared.clone();
