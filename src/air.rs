@@ -183,6 +183,8 @@ pub struct AirReport {
     pub preempted: bool,
     /// The relay was left on for the next broadcast.
     pub kept_on: bool,
+    /// An item's decoder stopped producing sound: the broadcast was ended.
+    pub stalled: bool,
 }
 
 impl AirReport {
@@ -210,6 +212,9 @@ const TICK: Duration = Duration::from_millis(5);
 const START_TICK: Duration = Duration::from_millis(1);
 /// An item that makes no progress this long means the device is stuck.
 const STALL: Duration = Duration::from_secs(3);
+/// An item whose decoder produces no sound this long, while the device
+/// waits for it, is stuck.
+const FEED_STALL: Duration = Duration::from_secs(2);
 
 struct Queued {
     /// Asked to skip: it ends as Skipped, not Interrupted.
@@ -331,7 +336,7 @@ pub fn air(
                         .name("close-audio".into())
                         .spawn(move || drop(sink));
                 } else {
-                    if report.device_error.is_none() {
+                    if report.device_error.is_none() && !report.stalled {
                         sink.drain();
                     }
                     // Closing the device before the relay goes off.
@@ -360,6 +365,7 @@ pub fn air(
     if relay.is_some_and(|r| r.is_on())
         && !report.shut_down
         && report.device_error.is_none()
+        && !report.stalled
         && (report.preempted || controls.keep_on.is_some_and(|f| f()))
     {
         report.kept_on = true;
@@ -367,7 +373,7 @@ pub fn air(
     }
     // The hold, unless shutting down or the sound failed; then relay off.
     if relay.is_some() && report.relay_off.is_none() {
-        if !report.shut_down && report.device_error.is_none() {
+        if !report.shut_down && report.device_error.is_none() && !report.stalled {
             report.shut_down = shutdown.wait_timeout(s.hold);
         }
         let shut_down = report.shut_down;
@@ -672,8 +678,55 @@ fn play_all(
             not_aired(report, &why);
             return;
         }
-        // The device failed, or stopped taking samples.
-        let stalled = q.item.state() == State::Playing && q.last_progress.1.elapsed() > STALL;
+        // The item's sound is due (its gap, if any, is over): it must be
+        // making progress. No new sound for FEED_STALL while the device
+        // waits for it means the decoder is stuck (a fault in it, or a
+        // file it loops on): that item fails, and as its thread cannot be
+        // trusted any more, the broadcast ends with the relay off. No
+        // progress while sound waits in the device's buffer means the
+        // device stopped taking it.
+        let due = q.gap.as_ref().is_none_or(|g| g.state().is_over());
+        if due {
+            let e = q.item.elapsed();
+            if e != q.last_progress.0 {
+                q.last_progress = (e, Instant::now());
+                if state == State::Playing {
+                    events.progress(q.index, &items[q.index], e);
+                }
+            }
+        } else {
+            q.last_progress.1 = Instant::now();
+        }
+        let silent_for = q.last_progress.1.elapsed();
+        if silent_for > FEED_STALL && sink.starved() {
+            let why = tr!(
+                lang,
+                "bộ giải mã ngừng tạo âm thanh khi đang phát tệp này (quá {} giây không có âm thanh mới); tệp có thể bị hỏng. Buổi phát đã dừng và ampli đã tắt",
+                "the decoder stopped producing sound while playing this file (no new sound for over {} s); the file may be damaged. The broadcast was ended and the amplifier switched off",
+                FEED_STALL.as_secs()
+            );
+            tracing::error!(file = %items[q.index].name, "the decoder stalled; ending the broadcast");
+            let index = q.index;
+            stop_queued(&queue);
+            let r = &mut report.items[index];
+            r.outcome = Outcome::Failed(why.clone());
+            r.ended = Some(clock.now());
+            events.item_ended(index, &items[index], r);
+            let why = tr!(
+                lang,
+                "buổi phát dừng vì bộ giải mã bị treo ở tệp trước",
+                "the broadcast ended because the decoder stalled on an earlier file"
+            );
+            for (i, r) in report.items.iter_mut().enumerate() {
+                if matches!(&r.outcome, Outcome::NotAired(w) if w.is_empty()) {
+                    r.outcome = Outcome::NotAired(why.clone());
+                    events.item_ended(i, &items[i], r);
+                }
+            }
+            report.stalled = true;
+            return;
+        }
+        let stalled = due && silent_for > STALL;
         if let Some(detail) = sink.failure().or_else(|| {
             stalled.then(|| {
                 lang.pick(
@@ -692,16 +745,6 @@ fn play_all(
             return;
         }
 
-        if state == State::Playing {
-            let e = q.item.elapsed();
-            if e != q.last_progress.0 {
-                q.last_progress = (e, Instant::now());
-                events.progress(q.index, &items[q.index], e);
-            }
-        } else {
-            // Waiting through the gap before it: not a stall.
-            q.last_progress.1 = Instant::now();
-        }
         // Its start is about to be taken (no gap left before it): looked
         // for more often, so that the time recorded is that of the sound.
         let starting = q.started.is_none() && q.gap.as_ref().is_none_or(|g| g.state().is_over());

@@ -14,6 +14,7 @@
 //!   and the sums behind the commune's report.
 //! - `tomlfile`: reading TOML with positions, turning mistakes into located problems.
 //! - `problem`: a located problem in an operator's file, and how it prints.
+//! - `contain`: containing panics in decoders fed with untrusted files.
 //! - `duration`: the "3s" / "1h30m" syntax and human-readable lengths.
 //! - `lang`: the operator's language (Vietnamese or English) and `tr!`.
 //! - `control`: the control socket (JSON lines) between the operator's commands
@@ -25,6 +26,7 @@ pub mod air;
 pub mod asrun;
 pub mod cli;
 pub mod config;
+pub mod contain;
 pub mod control;
 pub mod daemon;
 pub mod db;

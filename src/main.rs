@@ -10,6 +10,7 @@ fn main() {
         restore_sigpipe();
     }
     init_logging();
+    loa::contain::install_hook();
     std::process::exit(loa::cli::run(cli));
 }
 

@@ -59,6 +59,10 @@ pub enum ProbeError {
     Corrupt(String),
     #[error("cannot read: {0}")]
     Io(String),
+    /// The decoder gave up on the file in a way it should not (a panic in
+    /// the codec or demuxer, contained): the file is malformed.
+    #[error("the decoder failed on this file: {0}")]
+    Crashed(String),
     /// The file decodes, but validation refused it (cut off, damaged,
     /// silent...): the media index answers this for a file it has judged, so
     /// that planning never airs it.
@@ -75,6 +79,7 @@ impl ProbeError {
             ProbeError::Unsupported(_) => "unsupported",
             ProbeError::Corrupt(_) => "corrupt",
             ProbeError::Io(_) => "io",
+            ProbeError::Crashed(_) => "crashed",
             ProbeError::Rejected(_) => "rejected",
         }
     }
@@ -83,7 +88,10 @@ impl ProbeError {
     /// index keeps the whole rejection in its `verdict` column).
     pub fn detail(&self) -> &str {
         match self {
-            ProbeError::Unsupported(s) | ProbeError::Corrupt(s) | ProbeError::Io(s) => s,
+            ProbeError::Unsupported(s)
+            | ProbeError::Corrupt(s)
+            | ProbeError::Io(s)
+            | ProbeError::Crashed(s) => s,
             ProbeError::Rejected(r) => r.code(),
             _ => "",
         }
@@ -97,6 +105,7 @@ impl ProbeError {
             "not-audio" => ProbeError::NotAudio,
             "unsupported" => ProbeError::Unsupported(detail.into()),
             "io" => ProbeError::Io(detail.into()),
+            "crashed" => ProbeError::Crashed(detail.into()),
             _ => ProbeError::Corrupt(detail.into()),
         }
     }
@@ -128,6 +137,11 @@ impl ProbeError {
                 lang,
                 "không đọc được tệp \"{name}\" ({detail}); hãy kiểm tra quyền truy cập tệp",
                 "cannot read the file \"{name}\" ({detail}); check the file's permissions"
+            ),
+            ProbeError::Crashed(_) => tr!(
+                lang,
+                "tệp \"{name}\" bị hỏng ở phần đầu tệp (thông tin định dạng sai), bộ giải mã không đọc được; hãy xuất lại tệp thành MP3 rồi tải lên lại",
+                "the file \"{name}\" is damaged in its header (its format information is wrong) and the decoder cannot read it; export it again as MP3 and upload it again"
             ),
             ProbeError::Rejected(r) => r.message(name, lang),
         }
@@ -190,6 +204,8 @@ pub struct Decoder {
     /// `append_planar`.
     buf: Option<SampleBuffer<f32>>,
     planar: Option<AudioBuffer<f32>>,
+    /// The codec or demuxer panicked on this file: it is not used again.
+    crashed: Option<String>,
 }
 
 impl Decoder {
@@ -207,9 +223,16 @@ impl Decoder {
         Decoder::from_source(Box::new(file), path)
     }
 
+    /// As [`Decoder::identify`], with a panic in the demuxer or codec (a
+    /// malformed header) turned into an error for this file alone.
+    fn from_source(source: Box<dyn MediaSource>, path: &Path) -> Result<Decoder, ProbeError> {
+        crate::contain::contained(|| Decoder::identify(source, path))
+            .unwrap_or_else(|panic| Err(ProbeError::Crashed(panic)))
+    }
+
     /// Identifies the audio read from `source`; `path` only gives the
     /// extension as a hint.
-    fn from_source(source: Box<dyn MediaSource>, path: &Path) -> Result<Decoder, ProbeError> {
+    fn identify(source: Box<dyn MediaSource>, path: &Path) -> Result<Decoder, ProbeError> {
         let mss = MediaSourceStream::new(source, Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -258,6 +281,7 @@ impl Decoder {
             announced_frames: params.n_frames,
             buf: None,
             planar: None,
+            crashed: None,
         })
     }
 
@@ -265,6 +289,19 @@ impl Decoder {
     /// until read. Returns Ok(false) at the end of the stream. A packet the
     /// codec rejects is skipped and counted in `decode_errors`.
     fn advance(&mut self) -> Result<bool, ProbeError> {
+        if let Some(why) = &self.crashed {
+            return Err(ProbeError::Crashed(why.clone()));
+        }
+        match crate::contain::contained(|| self.advance_inner()) {
+            Ok(r) => r,
+            Err(why) => {
+                self.crashed = Some(why.clone());
+                Err(ProbeError::Crashed(why))
+            }
+        }
+    }
+
+    fn advance_inner(&mut self) -> Result<bool, ProbeError> {
         loop {
             let packet = match self.format.next_packet() {
                 Ok(p) => p,
@@ -323,10 +360,15 @@ impl Decoder {
             return Ok(false);
         }
         let decoded = self.decoder.last_decoded();
-        let frames = decoded.frames();
+        // Packets vary in length (a Vorbis packet is short or long): the
+        // buffer, counted in samples of all channels, must hold this one.
+        let samples = decoded.frames() * decoded.spec().channels.count();
         let buf = match &mut self.buf {
-            Some(b) if b.capacity() >= frames => b,
-            slot => slot.insert(SampleBuffer::new(frames as u64, *decoded.spec())),
+            Some(b) if b.capacity() >= samples => b,
+            slot => slot.insert(SampleBuffer::new(
+                decoded.capacity() as u64,
+                *decoded.spec(),
+            )),
         };
         buf.copy_interleaved_ref(decoded);
         out.extend_from_slice(buf.samples());

@@ -138,6 +138,12 @@ pub enum RejectKind {
     Unreadable {
         detail: String,
     },
+    /// Its header is malformed (a sample rate of 0, no channels, sizes
+    /// that contradict each other), or the decoder broke down on it:
+    /// `detail` says what, for the log.
+    BadHeader {
+        detail: String,
+    },
 }
 
 impl Rejection {
@@ -160,6 +166,7 @@ impl Rejection {
             RejectKind::TooLong { .. } => "too-long",
             RejectKind::UnusualRate { .. } => "unusual-rate",
             RejectKind::Unreadable { .. } => "unreadable",
+            RejectKind::BadHeader { .. } => "bad-header",
         }
     }
 
@@ -276,6 +283,11 @@ impl Rejection {
                 "không đọc được ({detail})",
                 "cannot be read ({detail})"
             ),
+            RejectKind::BadHeader { .. } => tr!(
+                lang,
+                "có phần đầu tệp (thông tin định dạng) bị sai, không giải mã được",
+                "has a malformed header (its format information is wrong) and cannot be decoded"
+            ),
         }
     }
 
@@ -325,6 +337,11 @@ impl Rejection {
                 "hãy kiểm tra quyền truy cập của tệp rồi thử lại",
                 "check the file's permissions and try again"
             ),
+            RejectKind::BadHeader { .. } => tr!(
+                lang,
+                "hãy xuất lại thành MP3 rồi tải lên lại",
+                "export it again as MP3 and upload it again"
+            ),
         }
     }
 }
@@ -348,6 +365,7 @@ impl From<ProbeError> for Rejection {
                 at: None,
             },
             ProbeError::Io(detail) => RejectKind::Unreadable { detail },
+            ProbeError::Crashed(detail) => RejectKind::BadHeader { detail },
             ProbeError::Rejected(r) => return *r,
         })
     }

@@ -272,11 +272,21 @@ impl Sink for AlsaSink {
             }
         });
         let progress = Progress::in_stream(self.rate, played);
+        let mut source: Box<dyn engine::FrameSource> = Box::new(decoder);
+        if let Some(fault) = engine::injected_fault(&item.name) {
+            source = Box::new(engine::Faulty {
+                inner: source,
+                fault,
+                frames: 0,
+            });
+        }
         self.send(Job::Item {
-            decoder: Box::new(decoder),
+            decoder: source,
             gain: super::gain::db_to_linear(item.gain_db),
             fade: item.fade,
             progress: progress.clone(),
+            name: item.name.clone(),
+            lang: self.lang,
         });
         Ok((
             gap,
@@ -366,6 +376,12 @@ impl Sink for AlsaSink {
     fn underruns(&self) -> u64 {
         self.shared.underruns.load(Ordering::Relaxed)
     }
+
+    fn starved(&self) -> bool {
+        self.shared.pending.load(Ordering::Acquire) > 0
+            && self.shared.played.load(Ordering::Acquire)
+                >= self.shared.written.load(Ordering::Acquire)
+    }
 }
 
 impl AlsaSink {
@@ -386,8 +402,19 @@ impl Drop for AlsaSink {
         // The device first, so that nothing more is written to it.
         drop(self.stream.take());
         drop(self.jobs.take());
+        // The feeder ends within a block once it sees `closed`; one stuck
+        // in a decoder (the stall the airing sequence ended a broadcast
+        // for) is left behind rather than waited for forever.
         if let Some(f) = self.feeder.take() {
-            let _ = f.join();
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while !f.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if f.is_finished() {
+                let _ = f.join();
+            } else {
+                tracing::error!("the audio feeder thread is stuck; it is left behind");
+            }
         }
     }
 }

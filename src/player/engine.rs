@@ -16,7 +16,168 @@ use std::time::Duration;
 use std::time::Instant;
 
 use super::{Progress, State};
-use crate::media::probe::Decoder;
+use crate::lang::Lang;
+use crate::media::probe::{Decoder, ProbeError};
+
+/// Where an item's samples come from: a decoded file (the real one), or a
+/// test's source. Interleaved f32 frames, a packet at a time.
+pub trait FrameSource: Send {
+    fn sample_rate(&self) -> u32;
+    fn channels(&self) -> u16;
+    /// Appends the next packet's samples; Ok(false) at the end.
+    fn next_into(&mut self, out: &mut Vec<f32>) -> Result<bool, ProbeError>;
+    /// The operator's words for an error from `next_into` on this item.
+    fn message(&self, e: &ProbeError, name: &str, lang: Lang) -> String {
+        e.message(name, lang)
+    }
+}
+
+impl FrameSource for Decoder {
+    fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+    fn channels(&self) -> u16 {
+        self.channels
+    }
+    fn next_into(&mut self, out: &mut Vec<f32>) -> Result<bool, ProbeError> {
+        Decoder::next_into(self, out)
+    }
+}
+
+/// A fault to inject into one item's decoding, for the tests of what
+/// follows (`LOA_FAULT_INJECT=decoder-panic:NAME` or
+/// `decoder-stall:NAME`): half a second into the item named NAME, its
+/// decoder panics, or stops producing sound for good.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    Panic,
+    Stall,
+}
+
+/// The fault `LOA_FAULT_INJECT` asks for on the item named `name`.
+pub fn injected_fault(name: &str) -> Option<Fault> {
+    let v = std::env::var("LOA_FAULT_INJECT").ok()?;
+    let (kind, who) = v.split_once(':')?;
+    if who != name {
+        return None;
+    }
+    match kind {
+        "decoder-panic" => Some(Fault::Panic),
+        "decoder-stall" => Some(Fault::Stall),
+        _ => None,
+    }
+}
+
+/// A source with an injected fault (see [`Fault`]).
+pub struct Faulty {
+    pub inner: Box<dyn FrameSource>,
+    pub fault: Fault,
+    pub frames: u64,
+}
+
+impl FrameSource for Faulty {
+    fn sample_rate(&self) -> u32 {
+        self.inner.sample_rate()
+    }
+    fn channels(&self) -> u16 {
+        self.inner.channels()
+    }
+    fn next_into(&mut self, out: &mut Vec<f32>) -> Result<bool, ProbeError> {
+        if self.frames >= u64::from(self.sample_rate() / 2) {
+            match self.fault {
+                Fault::Panic => panic!("injected fault (LOA_FAULT_INJECT): the decoder panics"),
+                Fault::Stall => loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                },
+            }
+        }
+        let before = out.len();
+        let more = self.inner.next_into(out)?;
+        self.frames += ((out.len() - before) / usize::from(self.channels().max(1))) as u64;
+        Ok(more)
+    }
+}
+
+/// One item's run through the feeder.
+struct ItemJob<'a> {
+    decoder: Box<dyn FrameSource>,
+    gain: f32,
+    fade: Duration,
+    progress: &'a Progress,
+    out_rate: u32,
+    out_ch: usize,
+    name: &'a str,
+    lang: Lang,
+}
+
+/// Writes frames into the ring; false when the device was closed.
+type Write<'w> = dyn Fn(&mut rtrb::Producer<f32>, &Shared, &[f32]) -> bool + 'w;
+
+impl ItemJob<'_> {
+    /// Decodes, processes and writes the whole item (or until a stop is
+    /// asked for); its final state, or None when the device was closed.
+    fn run(
+        mut self,
+        ring: &mut rtrb::Producer<f32>,
+        shared: &Shared,
+        input: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+        write: &Write<'_>,
+    ) -> Option<State> {
+        let (out_rate, out_ch, fade) = (self.out_rate, self.out_ch, self.fade);
+        let mut pipe = Pipeline::new(
+            self.decoder.sample_rate(),
+            usize::from(self.decoder.channels()),
+            out_rate,
+            out_ch,
+            self.gain,
+            fade,
+        );
+        loop {
+            if self.progress.stop_requested() {
+                // Fade out from here over a short ramp.
+                let fade_frames = ((fade.max(STOP_FADE_MIN).min(STOP_FADE_MAX)).as_secs_f64()
+                    * out_rate as f64) as usize;
+                out.clear();
+                let mut tail = Vec::new();
+                input.clear();
+                // What the pipeline holds, then silence, ramped down.
+                pipe.finish(&mut tail);
+                tail.truncate(fade_frames * out_ch);
+                tail.resize(fade_frames * out_ch, 0.0);
+                for (i, frame) in tail.chunks_mut(out_ch).enumerate() {
+                    let g = ramp(1.0 - (i as f32 + 0.5) / fade_frames.max(1) as f32);
+                    frame.iter_mut().for_each(|s| *s *= g);
+                }
+                return write(ring, shared, &tail).then_some(State::Stopped);
+            }
+            input.clear();
+            match self.decoder.next_into(input) {
+                Ok(true) => {
+                    out.clear();
+                    pipe.push(input, out);
+                    if !write(ring, shared, out) {
+                        return None;
+                    }
+                }
+                Ok(false) => {
+                    out.clear();
+                    pipe.finish(out);
+                    return write(ring, shared, out).then_some(State::Finished);
+                }
+                Err(e) => {
+                    out.clear();
+                    pipe.finish(out);
+                    let _ = write(ring, shared, out);
+                    tracing::warn!(file = %self.name, error = %e, "decoding failed while playing");
+                    self.progress
+                        .set_error(self.decoder.message(&e, self.name, self.lang));
+                    return Some(State::Failed);
+                }
+            }
+        }
+    }
+}
 
 /// The ring between the feeder and the callback, in frames (about 170 ms at
 /// 48 kHz): a stop is heard within that plus the fade.
@@ -100,10 +261,13 @@ impl Wake {
 /// One job for the feeder.
 pub enum Job {
     Item {
-        decoder: Box<Decoder>,
+        decoder: Box<dyn FrameSource>,
         gain: f32,
         fade: Duration,
         progress: Arc<Progress>,
+        /// For the log and the operator's message when it fails.
+        name: String,
+        lang: Lang,
     },
     Silence {
         frames: u64,
@@ -475,85 +639,46 @@ pub fn feeder(
                 });
             }
             Job::Item {
-                mut decoder,
+                decoder,
                 gain,
                 fade,
                 progress,
+                name,
+                lang,
             } => {
                 let start = shared.written.load(Ordering::Acquire);
                 progress.set_span(start, None);
-                let mut pipe = Pipeline::new(
-                    decoder.sample_rate,
-                    decoder.channels as usize,
-                    out_rate,
-                    out_ch,
+                let job = ItemJob {
+                    decoder,
                     gain,
                     fade,
-                );
-                let panic_after = (std::env::var("LOA_FAULT_INJECT").as_deref()
-                    == Ok("audio-panic"))
-                .then_some(out_rate as u64 / 2);
-                let mut final_state = State::Finished;
-                loop {
-                    if progress.stop_requested() {
-                        // Fade out from here over a short ramp.
-                        let fade_frames = ((fade.max(STOP_FADE_MIN).min(STOP_FADE_MAX))
-                            .as_secs_f64()
-                            * out_rate as f64) as usize;
-                        out.clear();
-                        let mut tail = Vec::new();
-                        input.clear();
-                        // What the pipeline holds, then silence, ramped down.
-                        pipe.finish(&mut tail);
-                        tail.truncate(fade_frames * out_ch);
-                        tail.resize(fade_frames * out_ch, 0.0);
-                        for (i, frame) in tail.chunks_mut(out_ch).enumerate() {
-                            let g = ramp(1.0 - (i as f32 + 0.5) / fade_frames.max(1) as f32);
-                            frame.iter_mut().for_each(|s| *s *= g);
-                        }
-                        if !write(&mut ring, &shared, &tail) {
-                            return;
-                        }
-                        final_state = State::Stopped;
-                        break;
+                    progress: &progress,
+                    out_rate,
+                    out_ch,
+                    name: &name,
+                    lang,
+                };
+                // A decoder that panics on a malformed file, or any fault
+                // in this item's pipeline, fails the item alone: the
+                // feeder goes on with the next job.
+                let state = match crate::contain::contained(|| {
+                    job.run(&mut ring, &shared, &mut input, &mut out, &write)
+                }) {
+                    Ok(Some(state)) => state,
+                    // The device was closed.
+                    Ok(None) => return,
+                    Err(panic) => {
+                        tracing::error!(file = %name, panic = %panic, "the audio pipeline failed on this item");
+                        progress.set_error(lang.pick(
+                            "bộ giải mã bị lỗi khi đang phát tệp này (tệp có thể bị hỏng)",
+                            "the decoder failed while playing this file (the file may be damaged)",
+                        ).to_string());
+                        State::Failed
                     }
-                    input.clear();
-                    match decoder.next_into(&mut input) {
-                        Ok(true) => {
-                            out.clear();
-                            pipe.push(&input, &mut out);
-                            if !write(&mut ring, &shared, &out) {
-                                return;
-                            }
-                            if let Some(n) = panic_after
-                                && shared.played.load(Ordering::Acquire) >= start + n
-                            {
-                                panic!(
-                                    "injected fault (LOA_FAULT_INJECT=audio-panic): a panic in the audio path"
-                                );
-                            }
-                        }
-                        Ok(false) => {
-                            out.clear();
-                            pipe.finish(&mut out);
-                            if !write(&mut ring, &shared, &out) {
-                                return;
-                            }
-                            break;
-                        }
-                        Err(e) => {
-                            out.clear();
-                            pipe.finish(&mut out);
-                            let _ = write(&mut ring, &shared, &out);
-                            progress.set_error(e.to_string());
-                            final_state = State::Failed;
-                            break;
-                        }
-                    }
-                }
+                };
                 let end = shared.written.load(Ordering::Acquire);
                 progress.set_span(start, Some(end));
-                progress.set_state(final_state);
+                progress.set_state(state);
             }
         }
         shared.pending.fetch_sub(1, Ordering::AcqRel);

@@ -271,6 +271,13 @@ pub trait Sink: Send {
     fn underruns(&self) -> u64 {
         0
     }
+    /// Whether the device is waiting for sound that the decoding side has
+    /// not produced: nothing is left in its buffer while an item is due.
+    /// For a while, that is decoding falling behind; for seconds, a stuck
+    /// decoder.
+    fn starved(&self) -> bool {
+        false
+    }
 }
 
 /// Opens a sink; called at the start of each broadcast, so that a device that

@@ -391,7 +391,11 @@ pub fn install_panic_hook() {
     HOOK.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            switch_all_off_after_panic();
+            // A decoder failing on one file, caught where it runs: the
+            // airing sequence fails that item and goes on, the relay with it.
+            if !crate::contain::is_contained() {
+                switch_all_off_after_panic();
+            }
             previous(info);
         }));
     });

@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 
 /// The encoders the fixtures need (and the apt packages that have them).
-const TOOLS: [(&str, &str); 2] = [("sox", "sox"), ("lame", "lame")];
+const TOOLS: [(&str, &str); 3] = [("sox", "sox"), ("lame", "lame"), ("oggenc", "vorbis-tools")];
 
 /// A fixture: its file name, the sox synth options (after `synth SECONDS`),
 /// its length in seconds, sample rate, channels, and how it is encoded.
@@ -32,6 +32,8 @@ struct Recipe {
 enum Encode {
     /// lame, with these options.
     Lame(&'static [&'static str]),
+    /// oggenc (Ogg Vorbis) from a 16-bit WAV, as the Xiph tools make it.
+    Oggenc,
     /// sox writes the file itself (the extension says the format).
     Sox,
 }
@@ -133,6 +135,103 @@ const RECIPES: &[Recipe] = &[
         channels: 1,
         synth: &["sine", "450", "tremolo", "4", "80", "vol", "0.5"],
         encode: Encode::Lame(&["-b", "64"]),
+    }, // One tone (1 kHz, -3 dBFS) in every format loa plays, at three
+    // lengths, rates and channel counts: each must play whole.
+    Recipe {
+        name: "fmt-1_3s-22050-1ch.mp3",
+        seconds: "1.3",
+        rate: 22_050,
+        channels: 1,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Lame(&["-b", "128"]),
+    },
+    Recipe {
+        name: "fmt-2s-44100-2ch.mp3",
+        seconds: "2",
+        rate: 44_100,
+        channels: 2,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Lame(&["-b", "128"]),
+    },
+    Recipe {
+        name: "fmt-7s-48000-2ch.mp3",
+        seconds: "7",
+        rate: 48_000,
+        channels: 2,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Lame(&["-b", "128"]),
+    },
+    Recipe {
+        name: "fmt-1_3s-22050-1ch.ogg",
+        seconds: "1.3",
+        rate: 22_050,
+        channels: 1,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Oggenc,
+    },
+    Recipe {
+        name: "fmt-2s-44100-2ch.ogg",
+        seconds: "2",
+        rate: 44_100,
+        channels: 2,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Oggenc,
+    },
+    Recipe {
+        name: "fmt-7s-48000-2ch.ogg",
+        seconds: "7",
+        rate: 48_000,
+        channels: 2,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Oggenc,
+    },
+    Recipe {
+        name: "fmt-1_3s-22050-1ch.flac",
+        seconds: "1.3",
+        rate: 22_050,
+        channels: 1,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Sox,
+    },
+    Recipe {
+        name: "fmt-2s-44100-2ch.flac",
+        seconds: "2",
+        rate: 44_100,
+        channels: 2,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Sox,
+    },
+    Recipe {
+        name: "fmt-7s-48000-2ch.flac",
+        seconds: "7",
+        rate: 48_000,
+        channels: 2,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Sox,
+    },
+    Recipe {
+        name: "fmt-1_3s-22050-1ch.wav",
+        seconds: "1.3",
+        rate: 22_050,
+        channels: 1,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Sox,
+    },
+    Recipe {
+        name: "fmt-2s-44100-2ch.wav",
+        seconds: "2",
+        rate: 44_100,
+        channels: 2,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Sox,
+    },
+    Recipe {
+        name: "fmt-7s-48000-2ch.wav",
+        seconds: "7",
+        rate: 48_000,
+        channels: 2,
+        synth: &["sine", "1000", "vol", "0.7"],
+        encode: Encode::Sox,
     },
 ];
 
@@ -154,6 +253,15 @@ impl Fixtures {
         std::fs::read(self.path(name)).unwrap()
     }
 
+    /// The names of the tones in every format: (name, seconds).
+    pub fn format_tones(&self) -> Vec<(&'static str, f64)> {
+        RECIPES
+            .iter()
+            .filter(|r| r.name.starts_with("fmt-"))
+            .map(|r| (r.name, r.seconds.parse().unwrap()))
+            .collect()
+    }
+
     /// The names of the 5-20 s announcements.
     pub fn load_names(&self) -> Vec<&'static str> {
         RECIPES
@@ -171,6 +279,12 @@ pub fn fixtures(test: &str) -> Option<&'static Fixtures> {
     match MADE.get_or_init(make) {
         Ok(f) => Some(f),
         Err(why) => {
+            // tests/run.sh installs the encoders: under CI a missing one is
+            // a broken set-up, not a reason to skip.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: {why}, but tests/run.sh should have installed it"
+            );
             eprintln!("SKIPPED {test}: {why}");
             None
         }
@@ -223,6 +337,7 @@ fn recipe_id() -> String {
     for r in RECIPES {
         let encode = match r.encode {
             Encode::Lame(opts) => format!("lame {opts:?}"),
+            Encode::Oggenc => "oggenc".into(),
             Encode::Sox => "sox".into(),
         };
         h.update(format!(
@@ -240,7 +355,7 @@ fn build(r: &Recipe, dir: &Path) {
     let out = dir.join(r.name);
     let wav = match r.encode {
         Encode::Sox => out.clone(),
-        Encode::Lame(_) => dir.join(format!("{}.wav", r.name)),
+        Encode::Lame(_) | Encode::Oggenc => dir.join(format!("{}.wav", r.name)),
     };
     let (rate, channels) = (r.rate.to_string(), r.channels.to_string());
     let mut sox = vec!["-q", "-n", "-r", &rate, "-c", &channels, "-b", "16"];
@@ -253,6 +368,13 @@ fn build(r: &Recipe, dir: &Path) {
         lame.extend(opts);
         lame.extend([wav.to_str().unwrap(), out.to_str().unwrap()]);
         run("lame", &lame);
+        std::fs::remove_file(&wav).unwrap();
+    }
+    if let Encode::Oggenc = r.encode {
+        run(
+            "oggenc",
+            &["-Q", wav.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        );
         std::fs::remove_file(&wav).unwrap();
     }
 }

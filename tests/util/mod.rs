@@ -149,6 +149,56 @@ pub struct Loa {
     args: Vec<OsString>,
     envs: Vec<(String, OsString)>,
     cwd: Option<PathBuf>,
+    /// A run still going after this long is killed and fails the test: a
+    /// hang (the amplifier left on) must fail, not stall the suite.
+    limit: std::time::Duration,
+}
+
+/// How long one run of loa may take unless the test says otherwise.
+pub const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Runs `cmd` to the end, collecting its output; kills it and fails the
+/// test if it takes longer than `limit`.
+fn output_within(mut cmd: Command, limit: std::time::Duration) -> std::process::Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running loa");
+    let read = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = read(Box::new(child.stdout.take().unwrap()));
+    let err = read(Box::new(child.stderr.take().unwrap()));
+    let t = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("waiting for loa") {
+            break s;
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let (o, e) = (out.join().unwrap(), err.join().unwrap());
+            panic!(
+                "loa still running after {limit:?}: killed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                String::from_utf8_lossy(&o),
+                String::from_utf8_lossy(&e)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
 }
 
 impl Loa {
@@ -159,6 +209,7 @@ impl Loa {
             args: Vec::new(),
             envs: Vec::new(),
             cwd: None,
+            limit: RUN_LIMIT,
         }
     }
 
@@ -175,6 +226,12 @@ impl Loa {
 
     pub fn env(mut self, key: &str, value: impl Into<OsString>) -> Loa {
         self.envs.push((key.into(), value.into()));
+        self
+    }
+
+    /// Fails the test if this run takes longer than `limit`.
+    pub fn within(mut self, limit: std::time::Duration) -> Loa {
+        self.limit = limit;
         self
     }
 
@@ -198,7 +255,7 @@ impl Loa {
         if let Some(d) = &self.cwd {
             cmd.current_dir(d);
         }
-        let out = cmd.output().expect("running loa");
+        let out = output_within(cmd, self.limit);
         let mut shown = vec![OsString::from("loa")];
         if let Some(c) = &self.config {
             shown.push("--config".into());
