@@ -5,12 +5,12 @@
 //! later. It does not decide what to air or when.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
 use crate::lang::Lang;
+use crate::media::MediaPath;
 use crate::player::{AudioError, ItemSpec, Output, Segment, Sink, State};
 use crate::relay::RelayGuard;
 use crate::schedule::clock::Clock;
@@ -23,7 +23,7 @@ pub struct AirItem {
     /// The name shown and logged (the playlist's name, or the path given).
     pub name: String,
     /// The file, or why it cannot be aired (it is then reported and skipped).
-    pub source: Result<PathBuf, String>,
+    pub source: Result<MediaPath, String>,
     pub gain_db: f64,
     /// The expected length, for progress.
     pub duration: Option<Duration>,
@@ -40,7 +40,7 @@ impl AirItem {
     /// or, when the file cannot be aired, the reason.
     pub fn from_found(
         name: &str,
-        found: Result<(PathBuf, crate::media::probe::Probe), String>,
+        found: Result<(MediaPath, crate::media::probe::Probe), String>,
         audio: &crate::config::AudioConfig,
         item_volume_db: f64,
     ) -> AirItem {
@@ -92,6 +92,33 @@ pub fn prepare_files(cfg: &crate::config::Config, files: &[String]) -> Vec<AirIt
             AirItem::from_found(f, found, &cfg.audio, 0.0)
         })
         .collect()
+}
+
+/// Finds and measures each of `names` in the audio folder only (what the
+/// control socket takes: no path, no `..`, no link out), validated like an
+/// upload.
+pub fn prepare_named(cfg: &crate::config::Config, names: &[String]) -> Vec<AirItem> {
+    use crate::media::{Library, MediaIndex};
+    let library =
+        Library::scan(&cfg.paths.audio).unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
+    let index = MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+    names
+        .iter()
+        .map(|f| {
+            let found = crate::media::find_named(f, &library, &index, cfg.lang);
+            AirItem::from_found(&display_name(f), found, &cfg.audio, 0.0)
+        })
+        .collect()
+}
+
+/// A name as it may be shown and logged: control characters (a NUL from a
+/// malformed request) escaped.
+pub fn display_name(name: &str) -> String {
+    if name.chars().any(char::is_control) {
+        name.escape_debug().to_string()
+    } else {
+        name.to_string()
+    }
 }
 
 /// The timings of the sequence.
@@ -185,6 +212,8 @@ pub struct AirReport {
     pub kept_on: bool,
     /// An item's decoder stopped producing sound: the broadcast was ended.
     pub stalled: bool,
+    /// No item could be played: the relay was never switched on.
+    pub nothing_playable: bool,
 }
 
 impl AirReport {
@@ -265,6 +294,43 @@ pub fn air(
             events.item_ended(i, it, &report.items[i]);
         }
         report.device_error = Some(e);
+        return report;
+    }
+
+    // Something must be ready to play (opened, its first sound decoded)
+    // before the amplifier goes on: with nothing playable, it never does.
+    let spec = |it: &AirItem| -> Option<ItemSpec> {
+        let path = it.source.as_ref().ok()?.clone();
+        Some(ItemSpec {
+            path,
+            name: it.name.clone(),
+            gain_db: it.gain_db,
+            fade: s.fade,
+            duration: it.duration,
+        })
+    };
+    let mut unready: Vec<(usize, String)> = Vec::new();
+    let any_ready = items.iter().enumerate().any(|(i, it)| match &it.source {
+        Err(why) => {
+            unready.push((i, why.clone()));
+            false
+        }
+        Ok(_) => match spec(it).map(|sp| output.ready(&sp)) {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                unready.push((i, e.message(lang)));
+                false
+            }
+            None => false,
+        },
+    });
+    if !any_ready {
+        tracing::warn!("nothing in this broadcast can be played; the amplifier stays off");
+        for (i, why) in unready {
+            report.items[i].outcome = Outcome::Failed(why);
+            events.item_ended(i, &items[i], &report.items[i]);
+        }
+        report.nothing_playable = true;
         return report;
     }
 
@@ -767,6 +833,7 @@ mod tests {
     use super::*;
     use crate::schedule::clock::SystemClock;
     use crate::testing::{FakeOutput, FakeRelay, SinkEvent};
+    use std::path::PathBuf;
     use std::sync::Arc;
 
     fn settings(warm_up_ms: u64, hold_ms: u64) -> AirSettings {
@@ -786,7 +853,7 @@ mod tests {
             .iter()
             .map(|n| AirItem {
                 name: n.to_string(),
-                source: Ok(PathBuf::from(n)),
+                source: Ok(MediaPath::Given(PathBuf::from(n))),
                 gain_db: 0.0,
                 duration: Some(Duration::from_secs(10)),
                 sha256: None,

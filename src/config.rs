@@ -296,7 +296,23 @@ impl Config {
         }
         cfg.lang = lang;
         let mut w = Walk::new(src, lang);
+        // Every path absolute, once: the service compares the paths the
+        // folder watcher reports with these, and its working folder may
+        // not be the one `--config config/loa.toml` was relative to.
+        let dir = absolute(&dir);
         read_top(&mut w, doc.get_ref(), &mut cfg, &dir);
+        cfg.path = absolute(&cfg.path);
+        for p in [
+            &mut cfg.paths.audio,
+            &mut cfg.paths.playlists,
+            &mut cfg.paths.state,
+            &mut cfg.control.socket,
+        ] {
+            *p = absolute(p);
+        }
+        if let Some(f) = &mut cfg.relay.sim_file {
+            *f = absolute(f);
+        }
         if w.problems.is_empty() {
             Ok(cfg)
         } else {
@@ -458,6 +474,33 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
             cfg.schedule.require_clock_sync = b;
         }
     }
+}
+
+/// `p` as an absolute path without `.` or `..`: the real path when it
+/// exists (links resolved, as the folder watcher reports them), else the
+/// path made absolute against the current folder and tidied.
+pub fn absolute(p: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(p) {
+        return real;
+    }
+    // The nearest existing folder above it, resolved, then the rest.
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    if let Some(parent) = out.parent()
+        && let (Ok(real), Some(name)) = (std::fs::canonicalize(parent), out.file_name())
+    {
+        return real.join(name);
+    }
+    out
 }
 
 fn path_value(w: &mut Walk<'_>, key: &str, v: &Value<'_>, dir: &Path) -> Option<PathBuf> {
@@ -733,7 +776,9 @@ require-clock-sync = false
         assert_eq!(c.lang, Lang::En);
         assert_eq!(c.timezone_name, "Europe/Paris");
         assert_eq!(c.paths.audio, PathBuf::from("/srv/audio"));
-        assert_eq!(c.paths.playlists, PathBuf::from("/etc/loa/../pl"));
+        // Issue 11: every path absolute and tidy, whatever the current
+        // folder later is.
+        assert_eq!(c.paths.playlists, PathBuf::from("/etc/pl"));
         assert_eq!(c.relay.line, LineSpec::Name("GPIO17".into()));
         assert!(c.relay.active_low);
         assert_eq!(c.relay.sim_file, Some(PathBuf::from("/etc/loa/relay.log")));
@@ -827,6 +872,10 @@ mod shipped {
         let c = Config::from_source(&src, sniff_language(text)).expect("shipped config is valid");
         assert_eq!(c.relay.backend, RelayBackend::Sim, "it must run anywhere");
         assert_eq!(c.lang, Lang::Vi);
-        assert_eq!(c.paths.audio, PathBuf::from("config/../audio"));
+        // Issue 11: a relative config gives absolute paths (the service's
+        // folder watcher reports absolute ones).
+        let repo = std::fs::canonicalize(env!("CARGO_MANIFEST_DIR")).unwrap();
+        assert_eq!(c.paths.audio, repo.join("audio"));
+        assert_eq!(c.control.socket, repo.join("state/loa.sock"));
     }
 }

@@ -320,8 +320,14 @@ struct Daemon {
     ingest_warning: Option<String>,
     /// Free space is below the reserve (logged once per change).
     disk_low: bool,
+    /// What the last scan of the audio folder found that is not an
+    /// ordinary file (links, pipes...): shown in status, never aired.
+    odd_names: Vec<String>,
 }
 
+/// The most files one `now` or the priority queue may hold: a request over
+/// it is refused whole.
+const MAX_QUEUE: usize = 50;
 /// How long before a broadcast's relay-on its preparation starts (reading
 /// its files, checking the sound device).
 const PREP_LEAD: Duration = Duration::from_millis(500);
@@ -374,6 +380,7 @@ pub async fn run(
         turn_every,
         ingest_warning: None,
         disk_low: false,
+        odd_names: Vec::new(),
     };
     d.ingest_existing();
     let mono_start = tokio::time::Instant::now();
@@ -491,7 +498,8 @@ pub async fn run(
                 }
             }
             _ = sleep_opt(d.uploads.next_check().map(tokio::time::Instant::from_std)) => {
-                let ready = d.uploads.ready(std::time::Instant::now(), crate::media::ingest::stat);
+                let audio = d.cfg.paths.audio.clone();
+                let ready = d.uploads.ready(std::time::Instant::now(), |p| crate::media::ingest::stat(&audio, p));
                 d.to_ingest.extend(ready);
                 d.next_ingest();
             }
@@ -616,24 +624,47 @@ impl Daemon {
             self.uploads.forget(&path);
             return true;
         }
-        if path.is_dir() {
-            // A folder moved in whole: its files, as uploads.
-            let mut found = Vec::new();
-            collect_files(&path, &mut found);
+        // A link, a pipe or a device: never followed; taken up only to be
+        // reported (a note in rejected/, a warning in status).
+        if ingest::odd(audio, &path).is_some() {
+            if ingest::is_candidate(audio, &path) && !self.to_ingest.contains(&path) {
+                self.to_ingest.push_back(path);
+                self.next_ingest();
+            }
+            return true;
+        }
+        let Ok(rel) = path.strip_prefix(audio) else {
+            return true;
+        };
+        if crate::media::folder::lstat(audio, rel)
+            .is_some_and(|e| e.kind == Some(crate::media::folder::Kind::Directory))
+        {
+            // A folder moved in whole: its files, as uploads (and what is
+            // odd in it, to be reported); no link in it is followed.
+            let Ok((files, odd)) = crate::media::folder::walk_below(audio, rel, &|_, _| false)
+            else {
+                return false;
+            };
             let now = std::time::Instant::now();
-            for f in found {
-                if ingest::is_candidate(audio, &f)
-                    && let Some((size, mtime)) = ingest::stat(&f)
-                {
-                    self.uploads.touched(f, size, mtime, false, now);
+            for f in files {
+                let p = audio.join(&f.rel);
+                if ingest::is_candidate(audio, &p) {
+                    self.uploads.touched(p, f.size, f.mtime_ns, false, now);
                 }
             }
+            for o in odd {
+                let p = audio.join(&o.rel);
+                if ingest::is_candidate(audio, &p) && !self.to_ingest.contains(&p) {
+                    self.to_ingest.push_back(p);
+                }
+            }
+            self.next_ingest();
             return false;
         }
         if !ingest::is_candidate(audio, &path) {
             return false;
         }
-        match ingest::stat(&path) {
+        match ingest::stat(audio, &path) {
             Some((size, mtime)) => {
                 self.uploads
                     .touched(path, size, mtime, c.closed, std::time::Instant::now());
@@ -655,6 +686,12 @@ impl Daemon {
         let index =
             MediaIndex::open(&self.cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
         let audio = self.cfg.paths.audio.clone();
+        for o in library.odd() {
+            let path = audio.join(&o.rel);
+            if crate::media::ingest::is_candidate(&audio, &path) {
+                self.to_ingest.push_back(path);
+            }
+        }
         for (_, e) in library.entries() {
             let path = audio.join(&e.rel);
             if crate::media::ingest::is_candidate(&audio, &path)
@@ -696,6 +733,10 @@ impl Daemon {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .last_error = Some(format!("{rel}: {message}"));
+                self.dirty = true;
+            }
+            Some(TakeUp::Odd { rel, message }) => {
+                tracing::warn!(file = %rel, reason = %message, "not an ordinary file: left alone, never aired");
                 self.dirty = true;
             }
             Some(TakeUp::Refused { rel, message }) => {
@@ -878,13 +919,15 @@ impl Daemon {
             let later = (1..=LOOK_AHEAD_DAYS)
                 .filter_map(|n| day.checked_add(jiff::Span::new().days(n)).ok())
                 .find_map(|d| plan_of(d).1.broadcasts.into_iter().next());
-            (plan, broken, later)
+            let odd: Vec<String> = library.odd().iter().map(|o| o.message(lang)).collect();
+            (plan, broken, later, odd)
         })
         .await;
-        let Ok((plan, broken, later)) = planned else {
+        let Ok((plan, broken, later, odd)) = planned else {
             return;
         };
         self.later = later;
+        self.odd_names = odd;
         let same_day = self.plan.as_ref().is_some_and(|p| p.date == day);
         if !broken.is_empty() && same_day {
             let first = broken[0].clone();
@@ -976,9 +1019,44 @@ impl Daemon {
         }
     }
 
-    /// Items for files named on the command line (queue, emergency).
+    /// Items for files named over the control socket (queue, emergency):
+    /// names in the audio folder only.
     fn resolve_files(&self, files: &[String]) -> Vec<AirItem> {
-        crate::air::prepare_files(&self.cfg, files)
+        crate::air::prepare_named(&self.cfg, files)
+    }
+
+    /// Checks the names sent with `now` or `queue`: each must be a file in
+    /// the audio folder (no path, no `..`, no link) that passes validation.
+    /// The message lists every name that does not, with the nearest name.
+    async fn check_names(&self, files: &[String]) -> Result<(), String> {
+        let lang = self.cfg.lang;
+        if files.is_empty() {
+            return Err(tr!(
+                lang,
+                "Không có tệp nào được nêu tên; không có gì được phát.",
+                "No file was named; nothing was aired."
+            ));
+        }
+        let items = {
+            let cfg = self.cfg.clone();
+            let files = files.to_vec();
+            tokio::task::spawn_blocking(move || crate::air::prepare_named(&cfg, &files))
+                .await
+                .unwrap_or_default()
+        };
+        let bad: Vec<String> = items
+            .iter()
+            .filter_map(|i| i.source.as_ref().err().cloned())
+            .collect();
+        if bad.is_empty() && !items.is_empty() {
+            return Ok(());
+        }
+        Err(tr!(
+            lang,
+            "Không nhận lệnh, không có gì được phát: {}",
+            "Refused, nothing was aired: {}",
+            bad.join("; ")
+        ))
     }
 
     fn settings(&self, gap: Option<Duration>) -> AirSettings {
@@ -1187,6 +1265,17 @@ impl Daemon {
                 ))
             }
             Request::Queue { files } => {
+                if self.queue.len() + files.len() > MAX_QUEUE {
+                    let (n, have) = (files.len(), self.queue.len());
+                    return Response::error(tr!(
+                        lang,
+                        "Không xếp được {n} tệp: hàng đợi ưu tiên đã có {have} tệp, tối đa {MAX_QUEUE}. Chưa xếp tệp nào.",
+                        "Cannot queue {n} file(s): the priority queue already holds {have}, at most {MAX_QUEUE}. Nothing was queued."
+                    ));
+                }
+                if let Err(why) = self.check_names(&files).await {
+                    return Response::error(why);
+                }
                 let n = files.len();
                 self.queue.extend(files);
                 ok(tr!(
@@ -1196,6 +1285,19 @@ impl Daemon {
                 ))
             }
             Request::Now { files } => {
+                if files.len() > MAX_QUEUE {
+                    let n = files.len();
+                    return Response::error(tr!(
+                        lang,
+                        "Không phát được: {n} tệp là quá nhiều cho một lần phát khẩn cấp (tối đa {MAX_QUEUE}). Không có gì được phát.",
+                        "Not aired: {n} files are too many for one emergency (at most {MAX_QUEUE}). Nothing was aired."
+                    ));
+                }
+                // Refused before anything is cut: the broadcast on air goes
+                // on untouched when nothing of this would play.
+                if let Err(why) = self.check_names(&files).await {
+                    return Response::error(why);
+                }
                 if let Some(cur) = &self.current {
                     let _ = cur.commands.send(AirCommand::Preempt);
                 }
@@ -1314,6 +1416,7 @@ impl Daemon {
         if let Some(w) = &self.ingest_warning {
             warnings.push(w.clone());
         }
+        warnings.extend(self.odd_names.iter().cloned());
         for fs in [&self.cfg.paths.audio, &self.cfg.paths.state] {
             if let Some(free) = crate::media::ingest::free_space(fs)
                 && free < self.cfg.ingest.min_free
@@ -1359,20 +1462,6 @@ impl Daemon {
             today,
             queued: self.queue.clone(),
             warnings,
-        }
-    }
-}
-
-fn collect_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect_files(&p, out);
-        } else {
-            out.push(p);
         }
     }
 }

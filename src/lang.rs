@@ -63,3 +63,39 @@ macro_rules! tr {
         }
     };
 }
+
+/// A calendar date as the operator writes it: "02/12/2026" in Vietnamese,
+/// "2026-12-02" in English.
+pub fn date(d: jiff::civil::Date, lang: Lang) -> String {
+    match lang {
+        Lang::Vi => format!("{:02}/{:02}/{:04}", d.day(), d.month(), d.year()),
+        Lang::En => d.to_string(),
+    }
+}
+
+/// An instant as local date and time to the minute: "02/12/2026 10:08" in
+/// Vietnamese, "2026-12-02 10:08" in English.
+pub fn date_time(t: jiff::Timestamp, tz: &jiff::tz::TimeZone, lang: Lang) -> String {
+    let dt = tz.to_offset(t).to_datetime(t);
+    format!(
+        "{} {:02}:{:02}",
+        date(dt.date(), lang),
+        dt.hour(),
+        dt.minute()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_each_language() {
+        let d = jiff::civil::date(2026, 12, 2);
+        assert_eq!(date(d, Lang::Vi), "02/12/2026");
+        assert_eq!(date(d, Lang::En), "2026-12-02");
+        let tz = jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap();
+        let t: jiff::Timestamp = "2026-12-02T03:08:00Z".parse().unwrap();
+        assert_eq!(date_time(t, &tz, Lang::Vi), "02/12/2026 10:08");
+    }
+}

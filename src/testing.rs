@@ -310,6 +310,16 @@ impl crate::player::Output for FakeOutput {
     fn name(&self) -> String {
         "fake".into()
     }
+
+    fn ready(&self, item: &crate::player::ItemSpec) -> Result<(), crate::player::AudioError> {
+        if self.inner.unplayable.lock().unwrap().contains(&item.name) {
+            return Err(crate::player::AudioError::Item(format!(
+                "{} cannot be played",
+                item.name
+            )));
+        }
+        Ok(())
+    }
 }
 
 struct FakeSink {

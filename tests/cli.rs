@@ -20,6 +20,8 @@ mod demo;
 mod exit_codes;
 #[path = "cli/ingest.rs"]
 mod ingest;
+#[path = "cli/links.rs"]
+mod links;
 #[path = "cli/media.rs"]
 mod media;
 #[path = "cli/plan.rs"]

@@ -53,13 +53,20 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
     for pl in all {
         for b in &pl.broadcasts {
             for it in &b.items {
-                if let Some(MediaStatus::Unplayable(msg)) = media.get(&it.file) {
-                    problems.push(Problem::error(
+                match media.get(&it.file) {
+                    Some(MediaStatus::Unplayable(msg)) => problems.push(Problem::error(
                         &pl.path,
                         it.pos.line,
                         it.pos.column,
                         msg.clone(),
-                    ));
+                    )),
+                    Some(MediaStatus::Uploading(msg)) => problems.push(Problem::warning(
+                        &pl.path,
+                        it.pos.line,
+                        it.pos.column,
+                        msg.clone(),
+                    )),
+                    _ => {}
                 }
             }
         }

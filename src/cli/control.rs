@@ -75,22 +75,30 @@ pub fn status(config: Option<&Path>, json: bool) -> i32 {
 
 /// `loa now FILE...`: emergency, at once.
 pub fn now(config: Option<&Path>, files: &[String]) -> i32 {
-    command(
-        config,
-        Request::Now {
-            files: as_sent(files),
-        },
-    )
+    named(config, files, |files| Request::Now { files })
 }
 
 /// `loa queue FILE...`: first in the next broadcast.
 pub fn queue(config: Option<&Path>, files: &[String]) -> i32 {
-    command(
-        config,
-        Request::Queue {
-            files: as_sent(files),
-        },
-    )
+    named(config, files, |files| Request::Queue { files })
+}
+
+/// Sends `now` or `queue` with the files as names in the audio folder.
+fn named(
+    config: Option<&Path>,
+    files: &[String],
+    request: impl FnOnce(Vec<String>) -> Request,
+) -> i32 {
+    let Some(cfg) = load(config) else {
+        return exit::CONFIG;
+    };
+    match as_sent(files, &cfg.paths.audio, cfg.lang) {
+        Ok(names) => command(config, request(names)),
+        Err(why) => {
+            eprintln!("{why}");
+            exit::PROBLEMS
+        }
+    }
 }
 
 /// `loa stop`.
@@ -121,22 +129,40 @@ fn load(config: Option<&Path>) -> Option<Config> {
     }
 }
 
-/// The file arguments as the daemon must see them: the daemon runs in
-/// another folder, so a file found from here is sent as an absolute path;
-/// anything else is a name in the audio folder and goes as typed (the same
-/// order of lookup as `loa play`).
-fn as_sent(files: &[String]) -> Vec<String> {
+/// The file arguments as the daemon takes them: names in the audio folder.
+/// A file given by its path from here (`audio/thong-bao.mp3`, from
+/// /var/lib/loa) is sent as its name in the folder; a file outside the
+/// folder is refused here, with what to do (the service airs only what
+/// is in its folder, validated).
+fn as_sent(files: &[String], audio: &Path, lang: Lang) -> Result<Vec<String>, String> {
+    let root = std::fs::canonicalize(audio).unwrap_or_else(|_| audio.to_path_buf());
     files
         .iter()
         .map(|f| {
             let p = Path::new(f);
-            if p.is_file() {
-                let abs = std::fs::canonicalize(p)
-                    .or_else(|_| std::env::current_dir().map(|d| d.join(p)))
-                    .unwrap_or_else(|_| p.to_path_buf());
-                abs.to_string_lossy().into_owned()
-            } else {
-                f.clone()
+            let Ok(meta) = std::fs::symlink_metadata(p) else {
+                return Ok(f.clone());
+            };
+            // A name that is also a path from here: where is it?
+            if !meta.is_file() && !meta.is_symlink() {
+                return Ok(f.clone());
+            }
+            let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            let parent = abs
+                .parent()
+                .and_then(|d| std::fs::canonicalize(d).ok())
+                .unwrap_or_default();
+            match parent.strip_prefix(&root) {
+                Ok(dir) => Ok(dir
+                    .join(abs.file_name().unwrap_or_default())
+                    .to_string_lossy()
+                    .into_owned()),
+                Err(_) => Err(tr!(
+                    lang,
+                    "\"{f}\" nằm ngoài thư mục âm thanh ({}); loa chỉ phát tệp trong thư mục đó, đã được kiểm tra. Hãy chép tệp vào trước: loa import \"{f}\"",
+                    "\"{f}\" is outside the audio folder ({}); loa airs only files in that folder, checked. Copy it in first: loa import \"{f}\"",
+                    crate::problem::display_path(audio)
+                )),
             }
         })
         .collect()
@@ -655,17 +681,27 @@ Today (2026-01-20):
         assert_eq!(priority_word("emergency", Lang::Vi), "KHẨN CẤP");
     }
 
+    // Issue 11: the control socket takes names in the audio folder only; a
+    // file given by its path from here is sent as its name there, one
+    // outside the folder is refused before anything is sent.
     #[test]
-    fn files_found_here_are_sent_as_absolute_paths() {
+    fn files_are_sent_as_names_in_the_audio_folder() {
         let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("x.mp3");
-        std::fs::write(&f, b"").unwrap();
-        let given = vec![f.display().to_string(), "in-the-library.mp3".into()];
-        let sent = as_sent(&given);
-        assert_eq!(
-            sent[0],
-            std::fs::canonicalize(&f).unwrap().display().to_string()
+        let audio = dir.path().join("audio");
+        std::fs::create_dir_all(audio.join("dai-hoi")).unwrap();
+        std::fs::write(audio.join("dai-hoi/x.mp3"), b"").unwrap();
+        let outside = dir.path().join("y.mp3");
+        std::fs::write(&outside, b"").unwrap();
+        let given = vec![
+            audio.join("dai-hoi/x.mp3").display().to_string(),
+            "in-the-library.mp3".into(),
+        ];
+        let sent = as_sent(&given, &audio, Lang::En).unwrap();
+        assert_eq!(sent, ["dai-hoi/x.mp3", "in-the-library.mp3"]);
+        let e = as_sent(&[outside.display().to_string()], &audio, Lang::En).unwrap_err();
+        assert!(
+            e.contains("outside the audio folder") && e.contains("loa import"),
+            "{e}"
         );
-        assert_eq!(sent[1], "in-the-library.mp3");
     }
 }

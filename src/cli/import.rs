@@ -11,8 +11,8 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::context;
 use super::exit;
-use crate::media::MediaIndex;
 use crate::media::ingest::{stat, verdict};
+use crate::media::{MediaIndex, MediaPath};
 use crate::tr;
 
 /// Files larger than this show a progress line while copied.
@@ -57,11 +57,29 @@ pub fn run(config: Option<&Path>, files: &[String], to: Option<&str>) -> i32 {
             .file_name()
             .map(|n| n.to_string_lossy().nfc().collect())
             .unwrap_or_default();
-        if !src.is_file() {
-            println!(
-                "{}",
-                tr!(lang, "✗ {f}: không có tệp này", "✗ {f}: no such file")
-            );
+        // What it is, before anything reads it: a folder, a pipe or a
+        // device is said as such (reading a pipe would wait forever).
+        if let Err(e) = crate::media::folder::open_given(&src) {
+            use crate::media::folder::OpenError;
+            let what = match e {
+                OpenError::NotRegular(kind) => {
+                    let k = kind.words(lang);
+                    tr!(
+                        lang,
+                        "✗ {f}: đây là {k}, không phải tệp âm thanh",
+                        "✗ {f}: this is {k}, not an audio file"
+                    )
+                }
+                e if e.is_not_found() => {
+                    tr!(lang, "✗ {f}: không có tệp này", "✗ {f}: no such file")
+                }
+                e => tr!(
+                    lang,
+                    "✗ {f}: không đọc được ({e})",
+                    "✗ {f}: cannot be read ({e})"
+                ),
+            };
+            println!("{what}");
             failed += 1;
             continue;
         }
@@ -80,20 +98,20 @@ pub fn run(config: Option<&Path>, files: &[String], to: Option<&str>) -> i32 {
             failed += 1;
             continue;
         }
-        match verdict(&src, &name, lang) {
+        match verdict(&MediaPath::Given(src.clone()), &name, lang) {
             Err(message) => {
                 println!("✗ {name}: {message}");
                 failed += 1;
             }
             Ok(probe) => {
-                let dest = dest_dir.join(&name);
-                match copy_atomically(&src, &dest, lang) {
+                let rel = match &sub {
+                    Some(s) => format!("{s}/{name}"),
+                    None => name.clone(),
+                };
+                let dest = cfg.paths.audio.join(&rel);
+                match copy_atomically(&src, &cfg.paths.audio, &rel, lang) {
                     Ok(()) => {
-                        let rel = match &sub {
-                            Some(s) => format!("{s}/{name}"),
-                            None => name.clone(),
-                        };
-                        if let Some((size, mtime)) = stat(&dest) {
+                        if let Some((size, mtime)) = stat(&cfg.paths.audio, &dest) {
                             index.store_verdict(
                                 &rel,
                                 size,
@@ -132,22 +150,18 @@ pub fn run(config: Option<&Path>, files: &[String], to: Option<&str>) -> i32 {
 }
 
 /// Copies under a hidden temporary name (the service leaves those alone),
-/// syncs, then renames into place, so the service never sees half a file.
-fn copy_atomically(src: &Path, dest: &Path, lang: crate::lang::Lang) -> std::io::Result<()> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.loa-import-{}",
-        dest.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut input = std::fs::File::open(src)?;
-        let total = input.metadata()?.len();
-        let mut out = std::fs::File::create(&tmp)?;
-        let show = total > PROGRESS_OVER && std::io::stdout().is_terminal();
+/// syncs, then renames into place, so the service never sees half a file;
+/// no folder on the way is reached through a link (see `media::folder`).
+fn copy_atomically(
+    src: &Path,
+    audio: &Path,
+    rel: &str,
+    lang: crate::lang::Lang,
+) -> Result<(), crate::media::folder::OpenError> {
+    let mut input = crate::media::folder::open_given(src)?;
+    let total = input.metadata()?.len();
+    let show = total > PROGRESS_OVER && std::io::stdout().is_terminal();
+    crate::media::folder::write_with(audio, Path::new(rel), true, |out| {
         let mut buf = vec![0u8; 1 << 16];
         let mut done: u64 = 0;
         let mut last_pct = u64::MAX;
@@ -173,17 +187,6 @@ fn copy_atomically(src: &Path, dest: &Path, lang: crate::lang::Lang) -> std::io:
         if show {
             println!();
         }
-        out.sync_all()?;
-        drop(out);
-        std::fs::rename(&tmp, dest)?;
-        // The rename itself is durable once the folder is synced.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
         Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    })
 }

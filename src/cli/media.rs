@@ -1,6 +1,10 @@
 //! `loa media [--json]`: the audio library as loa sees it: each file's
 //! length, loudness and the gain it will play at, its status (ok, rejected,
-//! pending), the playlists that use it, and the files no playlist uses.
+//! pending: not judged yet; with `upload` "in-progress" when it is still
+//! being written, "interrupted" for an upload abandoned under its
+//! temporary name), the playlists that use it, and the files no playlist
+//! uses. Links and special files are listed
+//! as rejected, with what they are; they are never opened.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -11,7 +15,7 @@ use super::context;
 use super::exit;
 use crate::duration;
 use crate::media::ingest::name_problems;
-use crate::media::{Library, MediaIndex};
+use crate::media::{Library, MediaIndex, Upload, upload_state};
 use crate::player::gain::gain_db;
 use crate::playlist;
 use crate::problem::display_path;
@@ -69,10 +73,25 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
             .get(name)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default();
-        let (status, reason, p) = match index.lookup(&e.rel, e.size, e.mtime_ns) {
-            Some(Ok(p)) => ("ok", None, Some(p)),
-            Some(Err(err)) => ("rejected", Some(err.message(name, lang)), None),
-            None => ("pending", None, None),
+        let verdict = index.lookup(&e.rel, e.size, e.mtime_ns);
+        // "pending": not judged yet; `upload` says why when it is an
+        // upload still being written, or one abandoned half way.
+        let (status, upload, reason, p) = match (upload_state(e), verdict) {
+            (Some(Upload::Abandoned), _) => (
+                "pending",
+                Some("interrupted"),
+                Some(tr!(
+                    lang,
+                    "Việc tải lên \"{name}\" đã bị ngắt giữa chừng và bỏ dở hơn một ngày; hãy gửi lại tệp rồi xóa tệp dở dang này",
+                    "The upload \"{name}\" was cut off and left unfinished for over a day; send the file again and delete this unfinished one"
+                )),
+                None,
+            ),
+            (Some(Upload::InProgress), Some(Ok(p))) => ("ok", None, None, Some(p)),
+            (Some(Upload::InProgress), _) => ("pending", Some("in-progress"), None, None),
+            (None, Some(Ok(p))) => ("ok", None, None, Some(p)),
+            (None, Some(Err(err))) => ("rejected", None, Some(err.message(name, lang)), None),
+            (None, None) => ("pending", None, None, None),
         };
         let gain = p.as_ref().map(|p| {
             gain_db(
@@ -87,6 +106,7 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
         rows.push(json!({
             "name": name,
             "status": status,
+            "upload": upload,
             "reason": reason,
             "duration_s": p.as_ref().map(|p| p.duration.as_millis() as f64 / 1000.0),
             "loudness_lufs": p.as_ref().and_then(|p| p.loudness_lufs).map(round1),
@@ -99,10 +119,27 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
             "used": !used.is_empty(),
         }));
     }
+    for o in library.odd() {
+        rows.push(json!({
+            "name": o.rel,
+            "status": "rejected",
+            "upload": null,
+            "reason": o.message(lang),
+            "duration_s": null, "loudness_lufs": null, "true_peak_db": null, "gain_db": null,
+            "codec": null, "sample_rate": null, "sha256": null,
+            "playlists": users.get(&o.rel).map(|s| s.iter().cloned().collect::<Vec<_>>()).unwrap_or_default(),
+            "used": users.contains_key(&o.rel),
+        }));
+    }
     for (name, reason) in library.rejected() {
+        // Uploaded again since, and listed above as it is now.
+        if library.find(name).is_some() {
+            continue;
+        }
         rows.push(json!({
             "name": name,
             "status": "rejected",
+            "upload": null,
             "reason": reason,
             "duration_s": null, "loudness_lufs": null, "true_peak_db": null, "gain_db": null,
             "codec": null, "sample_rate": null, "sha256": null,
@@ -115,7 +152,7 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
     if json {
         let out = json!({
             "files": rows,
-            "unused": rows.iter().filter(|r| r["used"] == false && r["status"] != "rejected").map(|r| r["name"].clone()).collect::<Vec<_>>(),
+            "unused": rows.iter().filter(|r| r["used"] == false && r["status"] != "rejected" && r["upload"].is_null()).map(|r| r["name"].clone()).collect::<Vec<_>>(),
             "name_problems": problems.iter().map(|p| p.message(lang)).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
@@ -153,10 +190,12 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
             .as_f64()
             .map(|v| format!("{v:+.1} dB"))
             .unwrap_or_else(|| "-".into());
-        let status = match r["status"].as_str().unwrap_or("") {
-            "ok" => lang.pick("tốt", "ok"),
-            "rejected" => lang.pick("BỊ TỪ CHỐI", "REJECTED"),
-            _ => lang.pick("đang chờ", "pending"),
+        let status = match (r["status"].as_str().unwrap_or(""), r["upload"].as_str()) {
+            ("ok", _) => lang.pick("tốt", "ok"),
+            ("rejected", _) => lang.pick("BỊ TỪ CHỐI", "REJECTED"),
+            (_, Some("in-progress")) => lang.pick("đang tải lên", "uploading"),
+            (_, Some("interrupted")) => lang.pick("TẢI DỞ", "UNFINISHED"),
+            _ => lang.pick("chờ kiểm tra", "to be checked"),
         };
         let used: Vec<&str> = r["playlists"]
             .as_array()
@@ -183,7 +222,7 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
     }
     let unused: Vec<&str> = rows
         .iter()
-        .filter(|r| r["used"] == false && r["status"] != "rejected")
+        .filter(|r| r["used"] == false && r["status"] != "rejected" && r["upload"].is_null())
         .filter_map(|r| r["name"].as_str())
         .collect();
     if !unused.is_empty() {

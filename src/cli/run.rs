@@ -224,7 +224,7 @@ fn watch_folders(
 ) -> Option<notify::RecommendedWatcher> {
     use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
     use notify::{RecursiveMode, Watcher};
-    let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+    let handler = move |res: notify::Result<notify::Event>| {
         let Ok(ev) = res else { return };
         let closed = matches!(
             ev.kind,
@@ -234,7 +234,11 @@ fn watch_folders(
             ev.kind,
             EventKind::Remove(_) | EventKind::Modify(ModifyKind::Name(RenameMode::From))
         );
-        if ev.kind.is_access() && !closed {
+        // Opening or reading a file changes nothing; neither does a new
+        // mode or group (loa sets them itself on what it takes up).
+        if (ev.kind.is_access() && !closed)
+            || matches!(ev.kind, EventKind::Modify(ModifyKind::Metadata(_)))
+        {
             return;
         }
         for path in ev.paths {
@@ -244,9 +248,15 @@ fn watch_folders(
                 removed,
             });
         }
-    })
-    .map_err(|e| tracing::warn!(error = %e, "cannot watch folders; use `loa reload` after changes"))
-    .ok()?;
+    };
+    // Upload accounts write the audio folder: a link there (to the state
+    // folder, to itself) must never be followed, not even to watch it.
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let mut w = notify::RecommendedWatcher::new(handler, config)
+        .map_err(
+            |e| tracing::warn!(error = %e, "cannot watch folders; use `loa reload` after changes"),
+        )
+        .ok()?;
     for (p, mode) in [
         (&cfg.paths.playlists, RecursiveMode::NonRecursive),
         (&cfg.paths.audio, RecursiveMode::Recursive),

@@ -165,63 +165,116 @@ impl Uploads {
     }
 }
 
-/// A file's size and modification time (ns), or None if it is not a file.
-pub fn stat(path: &Path) -> Option<(u64, i64)> {
-    let m = std::fs::metadata(path).ok()?;
-    if !m.is_file() {
-        return None;
+/// A file's size and modification time (ns), or None if it is not a
+/// regular file with one name reached without a link (a link is reported
+/// apart, see `folder::Odd`). `path` is below `audio_root`.
+pub fn stat(audio_root: &Path, path: &Path) -> Option<(u64, i64)> {
+    let rel = path.strip_prefix(audio_root).ok()?;
+    let e = super::folder::lstat(audio_root, rel)?;
+    (e.kind.is_none() && e.nlink == 1).then_some((e.size, e.mtime_ns))
+}
+
+/// What a name below the audio folder is, when it is not an ordinary file
+/// loa may take up: a link, a pipe, a device. None for a regular file (or
+/// a folder, or nothing at all).
+pub fn odd(audio_root: &Path, path: &Path) -> Option<super::folder::Odd> {
+    use super::folder::{Kind, Odd, OddKind};
+    let rel = path.strip_prefix(audio_root).ok()?;
+    let e = super::folder::lstat(audio_root, rel)?;
+    let rel = rel.to_string_lossy().into_owned();
+    match e.kind {
+        None if e.nlink > 1 => Some(Odd {
+            rel,
+            what: OddKind::HardLink(e.nlink),
+        }),
+        None | Some(Kind::Directory) => None,
+        Some(Kind::Link) => {
+            let target = std::fs::read_link(path)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default();
+            Some(Odd {
+                rel,
+                what: OddKind::Symlink(target),
+            })
+        }
+        Some(kind) => Some(Odd {
+            rel,
+            what: OddKind::Special(kind),
+        }),
     }
-    let mtime = m
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0);
-    Some((m.len(), mtime))
 }
 
 /// Moves a rejected file to `rejected/` (keeping its subfolder) and writes
 /// `rejected/NAME.txt` beside it with the message. Returns the new path.
+/// Neither the file nor any folder on the way is reached through a link
+/// (see `folder`). When the file cannot be moved (a folder the service may
+/// not write), the note is still written and the error returned.
 pub fn reject(
     audio_root: &Path,
     rel: &str,
     message: &str,
     lang: Lang,
     tz: &jiff::tz::TimeZone,
-) -> std::io::Result<PathBuf> {
-    let from = audio_root.join(rel);
-    let to = audio_root.join(REJECTED_DIR).join(rel);
-    if let Some(parent) = to.parent() {
-        std::fs::create_dir_all(parent)?;
+) -> Result<PathBuf, super::folder::OpenError> {
+    let to_rel = Path::new(REJECTED_DIR).join(rel);
+    // The note first, whole, then the file: whoever sees the file in
+    // rejected/ finds its reason beside it, never half of it.
+    write_note(audio_root, rel, message, NoteKind::Moved, lang, tz)?;
+    match super::folder::rename(audio_root, Path::new(rel), &to_rel) {
+        Ok(()) => Ok(audio_root.join(to_rel)),
+        Err(e) if e.is_not_found() => {
+            let _ = super::folder::remove(audio_root, &note_path(&to_rel));
+            Err(e)
+        }
+        Err(e) => {
+            // The note stays, saying the file could not be moved.
+            let why = e.to_string();
+            let _ = write_note(audio_root, rel, message, NoteKind::NotMoved(why), lang, tz);
+            Err(e)
+        }
     }
-    let now = jiff::Timestamp::now();
-    let when = crate::schedule::rfc3339(now, tz)
-        .get(..16)
-        .unwrap_or_default()
-        .replace('T', " ");
-    let note = tr!(
-        lang,
-        "{message}\n\nTệp \"{rel}\" đã được chuyển vào thư mục rejected/ lúc {when} và sẽ không được phát.\nSau khi sửa, hãy tải tệp lên lại vào thư mục âm thanh (có thể xóa tệp trong rejected/).\n",
-        "{message}\n\nThe file \"{rel}\" was moved to the rejected/ folder at {when} and will not be aired.\nOnce it is fixed, upload it again into the audio folder (the copy in rejected/ may be deleted).\n"
-    );
-    // The note first, whole (a temporary name, then renamed), then the
-    // file: whoever sees the file in rejected/ finds its reason beside it,
-    // never half of it.
-    let txt = note_path(&to);
-    let tmp = txt.with_file_name(format!(
-        ".{}.tmp",
-        txt.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    std::fs::write(&tmp, note)?;
-    if let Err(e) = std::fs::rename(&tmp, &txt) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    if let Err(e) = std::fs::rename(&from, &to) {
-        let _ = std::fs::remove_file(&txt);
-        return Err(e);
-    }
-    Ok(to)
+}
+
+/// What became of the file a note is about.
+pub enum NoteKind {
+    /// Moved into rejected/ beside the note.
+    Moved,
+    /// Could not be moved (the reason): it stays where it was, not aired.
+    NotMoved(String),
+    /// A link or special file: left where it is, never followed.
+    LeftAlone,
+}
+
+/// Writes `rejected/REL.txt` (atomically, never through a link).
+pub fn write_note(
+    audio_root: &Path,
+    rel: &str,
+    message: &str,
+    kind: NoteKind,
+    lang: Lang,
+    tz: &jiff::tz::TimeZone,
+) -> Result<(), super::folder::OpenError> {
+    let when = crate::lang::date_time(jiff::Timestamp::now(), tz, lang);
+    let what = match kind {
+        NoteKind::Moved => tr!(
+            lang,
+            "Tệp \"{rel}\" đã được chuyển vào thư mục rejected/ lúc {when} và sẽ không được phát.\nSau khi sửa, hãy tải tệp lên lại vào thư mục âm thanh (có thể xóa tệp trong rejected/).",
+            "The file \"{rel}\" was moved to the rejected/ folder at {when} and will not be aired.\nOnce it is fixed, upload it again into the audio folder (the copy in rejected/ may be deleted)."
+        ),
+        NoteKind::NotMoved(why) => tr!(
+            lang,
+            "Tệp \"{rel}\" sẽ không được phát, nhưng loa không chuyển được nó vào thư mục rejected/ ({why}): có lẽ thư mục chứa nó không cho nhóm ghi. Hãy xóa tệp đó rồi tải bản đã sửa lên (ghi lúc {when}).",
+            "The file \"{rel}\" will not be aired, but loa could not move it to the rejected/ folder ({why}): perhaps its folder is not writable for the group. Delete it and upload a fixed copy (written {when})."
+        ),
+        NoteKind::LeftAlone => tr!(
+            lang,
+            "loa để nguyên \"{rel}\" ở chỗ cũ và không bao giờ phát nó (ghi lúc {when}).",
+            "loa leaves \"{rel}\" where it is and never airs it (written {when})."
+        ),
+    };
+    let note = format!("{message}\n\n{what}\n");
+    let txt = note_path(&Path::new(REJECTED_DIR).join(rel));
+    super::folder::write_atomically(audio_root, &txt, note.as_bytes())
 }
 
 /// `rejected/NAME.txt` for `rejected/NAME`.
@@ -235,39 +288,30 @@ pub fn note_path(rejected_file: &Path) -> PathBuf {
 }
 
 /// The rejected files, by NFC name below the audio folder, with the
-/// message of their note (its first paragraph).
+/// message of their note (its first paragraph). Nothing in `rejected/` is
+/// reached through a link.
 pub fn rejected(audio_root: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    let root = audio_root.join(REJECTED_DIR);
-    walk(&root, "", &mut |rel, path| {
-        if rel.ends_with(".txt") {
-            return;
-        }
-        let note = std::fs::read_to_string(note_path(path)).unwrap_or_default();
-        let first = note.split("\n\n").next().unwrap_or("").trim().to_string();
-        out.insert(rel.nfc().collect::<String>(), first);
-    });
-    out
-}
-
-fn walk(dir: &Path, prefix: &str, f: &mut dyn FnMut(&str, &Path)) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+    let Ok((files, _)) =
+        super::folder::walk_below(audio_root, Path::new(REJECTED_DIR), &|_, _| false)
+    else {
+        return out;
     };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let rel = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, &rel, f);
-        } else {
-            f(&rel, &p);
+    for f in files {
+        if f.rel.ends_with(".txt") {
+            continue;
         }
+        let note = super::folder::read_text(audio_root, &note_path(Path::new(&f.rel)), 64 * 1024)
+            .unwrap_or_default();
+        let first = note.split("\n\n").next().unwrap_or("").trim().to_string();
+        let rel = f
+            .rel
+            .strip_prefix(REJECTED_DIR)
+            .unwrap_or(&f.rel)
+            .trim_start_matches('/');
+        out.insert(rel.nfc().collect::<String>(), first);
     }
+    out
 }
 
 /// A problem with a file's name.
@@ -456,13 +500,20 @@ pub enum TakeUp {
     Rejected { rel: String, message: String },
     /// Not taken up: the disk is nearly full (the message says so).
     Refused { rel: String, message: String },
+    /// A link, a hard link, a pipe or a device: never followed or opened,
+    /// left where it is, with a note in `rejected/`; the message says what
+    /// it is and what to do.
+    Odd { rel: String, message: String },
     /// It went away (or could not be read) before it could be looked at.
     Gone { rel: String },
 }
 
 /// Validates one finished upload (`path` below `audio_root`) and files it:
 /// into the media index if it plays, into `rejected/` with a note if not.
-/// Runs at low priority: it must never take the CPU from a broadcast.
+/// First brings it (and its folders) to the audio folder's group and
+/// mode, so the operator can replace what an upload account sent. Runs at
+/// low priority: it must never take the CPU from a broadcast. Nothing is
+/// reached through a link (see `folder`).
 pub fn take_up(
     audio_root: &Path,
     path: &Path,
@@ -477,6 +528,9 @@ pub fn take_up(
         .strip_prefix(audio_root)
         .map(|r| r.to_string_lossy().replace('\\', "/"))
         .unwrap_or_else(|_| path.display().to_string());
+    if path.strip_prefix(audio_root).is_err() {
+        return TakeUp::Gone { rel };
+    }
     for fs in [audio_root, state_dir] {
         if let Some(free) = free_space(fs)
             && free < min_free
@@ -493,33 +547,50 @@ pub fn take_up(
             };
         }
     }
-    let Some((size, mtime)) = stat(path) else {
+    if let Some(o) = odd(audio_root, path) {
+        let message = o.message(lang);
+        if super::folder::read_text(
+            audio_root,
+            &note_path(&Path::new(REJECTED_DIR).join(&rel)),
+            64 * 1024,
+        )
+        .is_none()
+        {
+            let _ = write_note(audio_root, &rel, &message, NoteKind::LeftAlone, lang, tz);
+        }
+        return TakeUp::Odd { rel, message };
+    }
+    for p in super::folder::share(audio_root, Path::new(&rel)) {
+        tracing::warn!(file = %p.rel, problem = %p.detail, "could not make an upload group-writable");
+    }
+    let Some((size, mtime)) = stat(audio_root, path) else {
         return TakeUp::Gone { rel };
     };
     let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-    let v = super::validate::validate(path);
+    let v = super::validate::validate(&super::MediaPath::beneath(audio_root, &rel));
     index.store_verdict(&rel, size, mtime, &v);
-    let result = match v {
-        super::validate::Verdict::Ok(p) => Ok(p),
-        super::validate::Verdict::Rejected(r) => Err(r.message(&name, lang)),
+    let message = match v {
+        super::validate::Verdict::Ok(_) => return TakeUp::Accepted { rel },
+        super::validate::Verdict::Rejected(r) => r.message(&name, lang),
     };
-    match result {
-        Ok(_) => TakeUp::Accepted { rel },
-        Err(message) => match reject(audio_root, &rel, &message, lang, tz) {
-            Ok(_) => TakeUp::Rejected { rel, message },
-            Err(_) if !path.exists() => TakeUp::Gone { rel },
-            Err(e) => TakeUp::Rejected {
-                rel,
-                message: format!("{message} ({e})"),
-            },
-        },
+    match reject(audio_root, &rel, &message, lang, tz) {
+        Ok(_) => TakeUp::Rejected { rel, message },
+        Err(e) if e.is_not_found() => TakeUp::Gone { rel },
+        Err(e) => {
+            let why = tr!(
+                lang,
+                "{message} (loa không chuyển được tệp vào rejected/: {e}; tệp nằm nguyên chỗ cũ và không được phát)",
+                "{message} (loa could not move it to rejected/: {e}; it stays where it is and is not aired)"
+            );
+            TakeUp::Rejected { rel, message: why }
+        }
     }
 }
 
 /// The verdict on one file (a full validation): its probe if it plays,
 /// else the message for the operator.
-pub fn verdict(path: &Path, name: &str, lang: Lang) -> Result<super::Probe, String> {
-    match super::validate::validate(path) {
+pub fn verdict(media: &super::MediaPath, name: &str, lang: Lang) -> Result<super::Probe, String> {
+    match super::validate::validate(media) {
         super::validate::Verdict::Ok(p) => Ok(p),
         super::validate::Verdict::Rejected(r) => Err(r.message(name, lang)),
     }

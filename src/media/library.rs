@@ -1,12 +1,15 @@
 //! The audio folder as the planner sees it: every file below it by its name
 //! in Unicode NFC (a Mac uploads "Thông báo.mp3" decomposed), so playlist
 //! names match whatever form the upload used, and close names can be
-//! suggested for typos. Hidden files and the `rejected/` folder are left out.
+//! suggested for typos. Hidden files and the `rejected/` folder are left out;
+//! links and special files are listed apart, never followed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use unicode_normalization::UnicodeNormalization;
+
+use super::folder::{MediaPath, Odd};
 
 /// One file below the audio folder.
 #[derive(Clone, Debug)]
@@ -26,24 +29,43 @@ pub struct Library {
     /// Every file's name as on disk, also those whose NFC name another file
     /// already has (a clash to report).
     all: Vec<String>,
+    /// Links, pipes and the like found below the folder: never followed,
+    /// never aired, reported to the operator.
+    odd: Vec<Odd>,
 }
 
 /// The folder where rejected uploads are moved (skipped when scanning).
 pub const REJECTED_DIR: &str = "rejected";
 
 impl Library {
-    /// Lists the audio folder. A missing folder is an error for the caller
-    /// to report; unreadable subfolders are skipped.
+    /// Lists the audio folder, without ever following a link (see
+    /// `media::folder`). A missing folder is an error for the caller to
+    /// report; unreadable subfolders are skipped.
     pub fn scan(root: &Path) -> std::io::Result<Library> {
+        let skip = |rel: &str, is_dir: bool| {
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            name.starts_with('.') || (is_dir && rel == REJECTED_DIR)
+        };
+        let (found, odd) = super::folder::walk(root, &skip)?;
         let mut files = BTreeMap::new();
-        std::fs::read_dir(root)?;
         let mut all = Vec::new();
-        walk(root, "", &mut files, &mut all);
+        for f in found {
+            all.push(f.rel.clone());
+            files.insert(
+                f.rel.nfc().collect(),
+                FileEntry {
+                    rel: f.rel,
+                    size: f.size,
+                    mtime_ns: f.mtime_ns,
+                },
+            );
+        }
         Ok(Library {
             root: root.to_path_buf(),
             files,
             rejected: super::ingest::rejected(root),
             all,
+            odd,
         })
     }
 
@@ -54,7 +76,18 @@ impl Library {
             files: BTreeMap::new(),
             rejected: BTreeMap::new(),
             all: Vec::new(),
+            odd: Vec::new(),
         }
+    }
+
+    /// The links, pipes and other odd names found below the folder.
+    pub fn odd(&self) -> &[Odd] {
+        &self.odd
+    }
+
+    /// The file `name` as something to open (never through a link).
+    pub fn media(&self, entry: &FileEntry) -> MediaPath {
+        MediaPath::beneath(&self.root, &entry.rel)
     }
 
     pub fn root(&self) -> &Path {
@@ -112,48 +145,6 @@ impl Library {
         let mut matches = self.files.keys().filter(|k| base(k) == near);
         let first = matches.next()?;
         matches.next().is_none().then_some(first.as_str())
-    }
-}
-
-fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, FileEntry>, all: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let rel = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let Ok(meta) = std::fs::metadata(e.path()) else {
-            continue;
-        };
-        if meta.is_dir() {
-            if prefix.is_empty() && name == REJECTED_DIR {
-                continue;
-            }
-            walk(&e.path(), &rel, out, all);
-        } else if meta.is_file() {
-            let mtime_ns = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_nanos() as i64)
-                .unwrap_or(0);
-            all.push(rel.clone());
-            out.insert(
-                rel.nfc().collect(),
-                FileEntry {
-                    rel,
-                    size: meta.len(),
-                    mtime_ns,
-                },
-            );
-        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! learnt in the media index so a file is probed once until it changes. It
 //! answers the planner's question "does this item play, and for how long".
 
+pub mod folder;
 pub mod index;
 pub mod ingest;
 pub mod library;
@@ -10,12 +11,13 @@ pub mod probe;
 pub mod validate;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::lang::Lang;
 use crate::schedule::MediaStatus;
 use crate::tr;
 
+pub use folder::MediaPath;
 pub use index::MediaIndex;
 pub use library::Library;
 pub use probe::{Probe, ProbeError, probe};
@@ -50,7 +52,7 @@ pub fn resolve_except<'a>(
             // Planned with the length its header announces (cheap); it is
             // validated before its broadcast airs, and planned again then.
             Some(entry) if pending.contains(&entry.rel) => {
-                match probe::Decoder::open(&library.root().join(&entry.rel)) {
+                match probe::Decoder::open(&library.media(entry)) {
                     Ok(d) if d.announced_frames.is_some_and(|n| n > 0) => MediaStatus::Playable {
                         duration: std::time::Duration::from_secs_f64(
                             d.announced_frames.unwrap_or(0) as f64
@@ -66,6 +68,50 @@ pub fn resolve_except<'a>(
         out.insert(name.to_string(), status);
     }
     out
+}
+
+/// A file whose upload may still be going on: written to in the last
+/// [`UPLOAD_QUIET`], or under a temporary name (`.filepart`...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upload {
+    /// Still being written: not judged yet.
+    InProgress,
+    /// A temporary name untouched for over [`ABANDONED_AFTER`]: the
+    /// transfer was cut off and must be sent again.
+    Abandoned,
+}
+
+/// A file written to less than this long ago may still be uploading: it is
+/// neither validated nor reported as cut off by `loa check` or `loa media`.
+pub const UPLOAD_QUIET: std::time::Duration = std::time::Duration::from_secs(10);
+/// A temporary upload name left untouched this long was abandoned.
+pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Whether `entry` is an upload in progress or one that was abandoned.
+pub fn upload_state(entry: &library::FileEntry) -> Option<Upload> {
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    let age = std::time::Duration::from_nanos(now_ns.saturating_sub(entry.mtime_ns).max(0) as u64);
+    let name = entry.rel.rsplit('/').next().unwrap_or(&entry.rel);
+    if ingest::is_temporary(name) {
+        return Some(if age > ABANDONED_AFTER {
+            Upload::Abandoned
+        } else {
+            Upload::InProgress
+        });
+    }
+    (age < UPLOAD_QUIET).then_some(Upload::InProgress)
+}
+
+/// The message for a file whose upload is not finished.
+pub fn uploading_message(name: &str, lang: Lang) -> String {
+    tr!(
+        lang,
+        "tệp \"{name}\" đang được tải lên (vừa có thay đổi cách đây vài giây); loa sẽ kiểm tra khi tải xong. Nếu việc tải lên đã dừng hẳn, hãy tải lại",
+        "the file \"{name}\" is still being uploaded (it changed a few seconds ago); loa checks it once the upload is complete. If the upload has stopped, send it again"
+    )
 }
 
 /// The message for a file that is still being uploaded or validated.
@@ -87,6 +133,13 @@ pub fn rejected_message(name: &str, reason: &str, lang: Lang) -> String {
 }
 
 fn status_of(name: &str, library: &Library, index: &MediaIndex, lang: Lang) -> MediaStatus {
+    if let Some(o) = library
+        .odd()
+        .iter()
+        .find(|o| name == o.rel || name.starts_with(&format!("{}/", o.rel)))
+    {
+        return MediaStatus::Unplayable(o.message(lang));
+    }
     if let Some(reason) = library.rejection(name)
         && library.find(name).is_none()
     {
@@ -107,8 +160,18 @@ fn status_of(name: &str, library: &Library, index: &MediaIndex, lang: Lang) -> M
             ),
         });
     };
+    // Still being written: not judged (a half-uploaded file would look
+    // cut off), unless it was already judged as it is now.
+    if upload_state(entry).is_some()
+        && !matches!(
+            index.lookup(&entry.rel, entry.size, entry.mtime_ns),
+            Some(Ok(_))
+        )
+    {
+        return MediaStatus::Uploading(uploading_message(name, lang));
+    }
     match probe_cached(
-        &library.root().join(&entry.rel),
+        &library.media(entry),
         &entry.rel,
         entry.size,
         entry.mtime_ns,
@@ -125,7 +188,7 @@ fn status_of(name: &str, library: &Library, index: &MediaIndex, lang: Lang) -> M
 /// Probes a file through the index: `key` is its path below the audio
 /// folder (or its absolute path for a file elsewhere).
 pub fn probe_cached(
-    path: &Path,
+    media: &MediaPath,
     key: &str,
     size: u64,
     mtime_ns: i64,
@@ -136,7 +199,7 @@ pub fn probe_cached(
     if let Some(v) = index.verdict(key, size, mtime_ns) {
         return verdict_result(v);
     }
-    let v = validate::validate(path);
+    let v = validate::validate(media);
     let unreadable = matches!(
         &v,
         validate::Verdict::Rejected(r) if r.code() == "unreadable"
@@ -162,52 +225,113 @@ pub fn find_and_probe(
     library: &Library,
     index: &MediaIndex,
     lang: Lang,
-) -> Result<(PathBuf, Probe), String> {
-    use unicode_normalization::UnicodeNormalization;
+) -> Result<(MediaPath, Probe), String> {
     let direct = Path::new(arg);
-    let (path, key) = if direct.is_file() {
+    if direct.is_file() {
         let abs = std::fs::canonicalize(direct).unwrap_or_else(|_| direct.to_path_buf());
         let key = abs.display().to_string();
-        (abs, key)
-    } else {
-        let name: String = arg.trim_start_matches("./").nfc().collect();
-        match library.find(&name) {
-            Some(e) => (library.root().join(&e.rel), e.rel.clone()),
-            None if library.rejection(&name).is_some() => {
-                return Err(rejected_message(
-                    &name,
-                    library.rejection(&name).unwrap_or_default(),
-                    lang,
-                ));
-            }
-            None => {
-                let folder = crate::problem::display_path(library.root());
-                return Err(match library.suggest(&name) {
-                    Some(s) => tr!(
-                        lang,
-                        "không có tệp \"{arg}\" (cũng không có trong thư mục âm thanh \"{folder}\"); có phải ý bạn là \"{s}\"?",
-                        "no file \"{arg}\" (neither as a path nor in the audio folder \"{folder}\"); did you mean \"{s}\"?"
-                    ),
-                    None => tr!(
-                        lang,
-                        "không có tệp \"{arg}\" (cũng không có trong thư mục âm thanh \"{folder}\"); hãy kiểm tra tên tệp",
-                        "no file \"{arg}\" (neither as a path nor in the audio folder \"{folder}\"); check the name"
-                    ),
-                });
-            }
+        return probe_opened(arg, MediaPath::Given(abs), key, index, lang);
+    }
+    find_named(arg, library, index, lang)
+}
+
+/// A file named by its name in the audio folder (what the control socket
+/// takes: never a path, never `..`, never through a link), validated like
+/// an upload. Returns the file and its probe, or the message for the
+/// operator (with the nearest name when there is no such file).
+pub fn find_named(
+    arg: &str,
+    library: &Library,
+    index: &MediaIndex,
+    lang: Lang,
+) -> Result<(MediaPath, Probe), String> {
+    use crate::playlist::PathError;
+    let shown = arg.escape_debug().to_string();
+    let name = match crate::playlist::check_item_path(arg) {
+        Ok(n) => n,
+        Err(PathError::Absolute | PathError::ParentDir | PathError::Backslash) => {
+            return Err(tr!(
+                lang,
+                "\"{shown}\" không phải là tên một tệp trong thư mục âm thanh; hãy ghi tên tệp như trong `loa media` (ví dụ \"dai-hoi/ban-tin.mp3\"), hoặc chép tệp vào trước bằng `loa import`",
+                "\"{shown}\" is not the name of a file in the audio folder; give the name as `loa media` lists it (e.g. \"dai-hoi/ban-tin.mp3\"), or copy the file in first with `loa import`"
+            ));
+        }
+        Err(_) => {
+            return Err(tr!(
+                lang,
+                "\"{shown}\" không phải là một tên tệp hợp lệ (trống, có ký tự điều khiển, hoặc kết thúc bằng /)",
+                "\"{shown}\" is not a valid file name (empty, with a control character, or ending in /)"
+            ));
         }
     };
-    let meta =
-        std::fs::metadata(&path).map_err(|e| ProbeError::Io(e.to_string()).message(arg, lang))?;
+    if let Some(o) = library
+        .odd()
+        .iter()
+        .find(|o| name == o.rel || name.starts_with(&format!("{}/", o.rel)))
+    {
+        return Err(o.message(lang));
+    }
+    let media = match library.find(&name) {
+        Some(e) => library.media(e),
+        None if library.rejection(&name).is_some() => {
+            return Err(rejected_message(
+                &name,
+                library.rejection(&name).unwrap_or_default(),
+                lang,
+            ));
+        }
+        None => return Err(not_found_message(&name, library, lang)),
+    };
+    let key = match &media {
+        MediaPath::Beneath { rel, .. } => rel.clone(),
+        MediaPath::Given(p) => p.display().to_string(),
+    };
+    probe_opened(&name, media, key, index, lang)
+}
+
+/// Opens `media` (never through a link) for its size and time, then its
+/// verdict from the index, or a full validation.
+fn probe_opened(
+    arg: &str,
+    media: MediaPath,
+    key: String,
+    index: &MediaIndex,
+    lang: Lang,
+) -> Result<(MediaPath, Probe), String> {
+    // Size and time of what is really opened (never through a link).
+    let file = media
+        .open()
+        .map_err(|e| ProbeError::from(e).message(arg, lang))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| ProbeError::Io(e.to_string()).message(arg, lang))?;
+    drop(file);
     let mtime_ns = meta
         .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0);
-    let probe =
-        probe_cached(&path, &key, meta.len(), mtime_ns, index).map_err(|e| e.message(arg, lang))?;
-    Ok((path, probe))
+    let probe = probe_cached(&media, &key, meta.len(), mtime_ns, index)
+        .map_err(|e| e.message(arg, lang))?;
+    Ok((media, probe))
+}
+
+/// "no file NAME", with the nearest name in the folder when there is one.
+pub fn not_found_message(arg: &str, library: &Library, lang: Lang) -> String {
+    let folder = crate::problem::display_path(library.root());
+    match library.suggest(arg) {
+        Some(s) => tr!(
+            lang,
+            "không có tệp \"{arg}\" (cũng không có trong thư mục âm thanh \"{folder}\"); có phải là \"{s}\" không?",
+            "no file \"{arg}\" (neither as a path nor in the audio folder \"{folder}\"); did you mean \"{s}\"?"
+        ),
+        None => tr!(
+            lang,
+            "không có tệp \"{arg}\" (cũng không có trong thư mục âm thanh \"{folder}\"); hãy kiểm tra tên tệp",
+            "no file \"{arg}\" (neither as a path nor in the audio folder \"{folder}\"); check the name"
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +348,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio/nhac-hieu.mp3");
         std::fs::copy(&sample, dir.path().join("tin.mp3")).unwrap();
+        // Written a minute ago: a finished upload, not one in progress.
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("tin.mp3"))
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
         let lib = Library::scan(dir.path()).unwrap();
         let entry = lib.find("tin.mp3").unwrap().clone();
         let index = MediaIndex::in_memory();

@@ -22,6 +22,7 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
+use super::folder::{MediaPath, OpenError};
 use super::validate::Rejection;
 use crate::lang::Lang;
 use crate::tr;
@@ -59,6 +60,10 @@ pub enum ProbeError {
     Corrupt(String),
     #[error("cannot read: {0}")]
     Io(String),
+    /// A link, a pipe, a device or a folder where a file was expected:
+    /// never opened (see `media::folder`).
+    #[error("not a regular file: {0}")]
+    NotAFile(String),
     /// The decoder gave up on the file in a way it should not (a panic in
     /// the codec or demuxer, contained): the file is malformed.
     #[error("the decoder failed on this file: {0}")]
@@ -68,6 +73,15 @@ pub enum ProbeError {
     /// that planning never airs it.
     #[error("rejected: {0}")]
     Rejected(Box<Rejection>),
+}
+
+impl From<OpenError> for ProbeError {
+    fn from(e: OpenError) -> ProbeError {
+        match e {
+            OpenError::Io(io) => ProbeError::Io(io.to_string()),
+            other => ProbeError::NotAFile(other.to_string()),
+        }
+    }
 }
 
 impl ProbeError {
@@ -80,6 +94,7 @@ impl ProbeError {
             ProbeError::Corrupt(_) => "corrupt",
             ProbeError::Io(_) => "io",
             ProbeError::Crashed(_) => "crashed",
+            ProbeError::NotAFile(_) => "not-a-file",
             ProbeError::Rejected(_) => "rejected",
         }
     }
@@ -91,7 +106,8 @@ impl ProbeError {
             ProbeError::Unsupported(s)
             | ProbeError::Corrupt(s)
             | ProbeError::Io(s)
-            | ProbeError::Crashed(s) => s,
+            | ProbeError::Crashed(s)
+            | ProbeError::NotAFile(s) => s,
             ProbeError::Rejected(r) => r.code(),
             _ => "",
         }
@@ -106,6 +122,7 @@ impl ProbeError {
             "unsupported" => ProbeError::Unsupported(detail.into()),
             "io" => ProbeError::Io(detail.into()),
             "crashed" => ProbeError::Crashed(detail.into()),
+            "not-a-file" => ProbeError::NotAFile(detail.into()),
             _ => ProbeError::Corrupt(detail.into()),
         }
     }
@@ -137,6 +154,11 @@ impl ProbeError {
                 lang,
                 "không đọc được tệp \"{name}\" ({detail}); hãy kiểm tra quyền truy cập tệp",
                 "cannot read the file \"{name}\" ({detail}); check the file's permissions"
+            ),
+            ProbeError::NotAFile(what) => tr!(
+                lang,
+                "\"{name}\" không phải là một tệp bình thường ({what}); loa không mở nó. Hãy tải chính tệp âm thanh lên",
+                "\"{name}\" is not an ordinary file ({what}); loa does not open it. Upload the audio file itself"
             ),
             ProbeError::Crashed(_) => tr!(
                 lang,
@@ -211,8 +233,8 @@ pub struct Decoder {
 impl Decoder {
     /// Opens and identifies the file; fails when it is empty, not audio, or
     /// in a codec this build cannot decode.
-    pub fn open(path: &Path) -> Result<Decoder, ProbeError> {
-        let file = File::open(path).map_err(|e| ProbeError::Io(e.to_string()))?;
+    pub fn open(media: &MediaPath) -> Result<Decoder, ProbeError> {
+        let file = media.open().map_err(ProbeError::from)?;
         let len = file
             .metadata()
             .map_err(|e| ProbeError::Io(e.to_string()))?
@@ -220,23 +242,23 @@ impl Decoder {
         if len == 0 {
             return Err(ProbeError::Empty);
         }
-        Decoder::from_source(Box::new(file), path)
+        Decoder::from_source(Box::new(file), media.extension().as_deref())
     }
 
     /// As [`Decoder::identify`], with a panic in the demuxer or codec (a
     /// malformed header) turned into an error for this file alone.
-    fn from_source(source: Box<dyn MediaSource>, path: &Path) -> Result<Decoder, ProbeError> {
-        crate::contain::contained(|| Decoder::identify(source, path))
+    fn from_source(source: Box<dyn MediaSource>, ext: Option<&str>) -> Result<Decoder, ProbeError> {
+        crate::contain::contained(|| Decoder::identify(source, ext))
             .unwrap_or_else(|panic| Err(ProbeError::Crashed(panic)))
     }
 
-    /// Identifies the audio read from `source`; `path` only gives the
-    /// extension as a hint.
-    fn identify(source: Box<dyn MediaSource>, path: &Path) -> Result<Decoder, ProbeError> {
+    /// Identifies the audio read from `source`; `ext` (the file's
+    /// extension) is only a hint.
+    fn identify(source: Box<dyn MediaSource>, ext: Option<&str>) -> Result<Decoder, ProbeError> {
         let mss = MediaSourceStream::new(source, Default::default());
         let mut hint = Hint::new();
-        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-            hint.with_extension(&ext.to_ascii_lowercase());
+        if let Some(ext) = ext {
+            hint.with_extension(ext);
         }
         let probed = symphonia::default::get_probe()
             .format(
@@ -452,7 +474,7 @@ impl Measurement {
 /// Decodes the whole file: its length, loudness and true peak. A file that
 /// does not decode at all is an error; skipped packets are counted.
 pub fn probe(path: &Path) -> Result<Probe, ProbeError> {
-    let (m, ()) = measure(path, ())?;
+    let (m, ()) = measure(&MediaPath::Given(path.to_path_buf()), ())?;
     match m.stream_error {
         Some(e) => Err(ProbeError::Corrupt(e)),
         None => Ok(m.probe),
@@ -467,11 +489,14 @@ pub fn probe(path: &Path) -> Result<Probe, ProbeError> {
 /// after some sound ends decoding early and is reported in
 /// `Measurement::stream_error`. Gives the observer back.
 pub fn measure<O: ByteObserver + 'static>(
-    path: &Path,
+    media: &MediaPath,
     observer: O,
 ) -> Result<(Measurement, O), ProbeError> {
     let io = |e: std::io::Error| ProbeError::Io(e.to_string());
-    let file = File::open(path).map_err(io)?;
+    let file = media.open().map_err(ProbeError::from)?;
+    // The same open file, read again from where the decoder stopped: never
+    // opened a second time by name (it may have been swapped meanwhile).
+    let rest = file.try_clone().map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
     if len == 0 {
         return Err(ProbeError::Empty);
@@ -487,7 +512,7 @@ pub fn measure<O: ByteObserver + 'static>(
         len,
         tap: Arc::clone(&tap),
     };
-    let mut dec = Decoder::from_source(Box::new(source), path)?;
+    let mut dec = Decoder::from_source(Box::new(source), media.extension().as_deref())?;
     let (levels, stream_error) = decode_and_meter(&mut dec)?;
     if dec.frames == 0 {
         return Err(match stream_error {
@@ -512,7 +537,7 @@ pub fn measure<O: ByteObserver + 'static>(
     };
     // What the decoder did not read (a trailing tag, or all of it after an
     // early stop) still counts for the hash and the observer.
-    tap.feed_rest(path).map_err(io)?;
+    tap.feed_rest(rest).map_err(io)?;
     tap.observer.end();
     let sha256: String = tap
         .hasher
@@ -637,8 +662,7 @@ impl<O: ByteObserver> Tap<O> {
     }
 
     /// Feeds the rest of the file, from where the decoder stopped reading.
-    fn feed_rest(&mut self, path: &Path) -> std::io::Result<()> {
-        let mut file = File::open(path)?;
+    fn feed_rest(&mut self, mut file: File) -> std::io::Result<()> {
         file.seek(SeekFrom::Start(self.fed))?;
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -1198,7 +1222,7 @@ mod tests {
     #[test]
     fn the_observer_sees_every_byte_once_in_order() {
         let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio/nhac-hieu.mp3");
-        let (m, seen) = measure(&f, Copy::default()).unwrap();
+        let (m, seen) = measure(&MediaPath::Given(f.clone()), Copy::default()).unwrap();
         assert!(seen.1);
         assert_eq!(seen.0, std::fs::read(&f).unwrap());
         assert_eq!(m.bytes, seen.0.len() as u64);
@@ -1209,7 +1233,7 @@ mod tests {
         // The Ogg reader looks at the end of the file before the start.
         let opus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tone.opus");
         assert!(matches!(
-            measure(&opus, Copy::default()),
+            measure(&MediaPath::Given(opus.clone()), Copy::default()),
             Err(ProbeError::Unsupported(_))
         ));
     }
@@ -1219,7 +1243,7 @@ mod tests {
         use ebur128::{EbuR128, Mode};
         let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio/nhac-hieu.mp3");
         let p = probe(&f).unwrap();
-        let mut dec = Decoder::open(&f).unwrap();
+        let mut dec = Decoder::open(&MediaPath::Given(f.clone())).unwrap();
         let mut m = EbuR128::new(
             u32::from(dec.channels),
             dec.sample_rate,

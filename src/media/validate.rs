@@ -45,11 +45,11 @@
 //!   after its ID3 tag, and it plays as nothing.
 
 use std::fmt;
-use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::folder::MediaPath;
 use super::probe::{ByteObserver, Measurement, Probe, ProbeError, measure};
 use crate::duration::{clock, human};
 use crate::lang::Lang;
@@ -138,6 +138,10 @@ pub enum RejectKind {
     Unreadable {
         detail: String,
     },
+    /// A link, pipe, device or folder where a file was expected.
+    NotAFile {
+        detail: String,
+    },
     /// Its header is malformed (a sample rate of 0, no channels, sizes
     /// that contradict each other), or the decoder broke down on it:
     /// `detail` says what, for the log.
@@ -167,6 +171,7 @@ impl Rejection {
             RejectKind::UnusualRate { .. } => "unusual-rate",
             RejectKind::Unreadable { .. } => "unreadable",
             RejectKind::BadHeader { .. } => "bad-header",
+            RejectKind::NotAFile { .. } => "not-a-file",
         }
     }
 
@@ -283,6 +288,11 @@ impl Rejection {
                 "không đọc được ({detail})",
                 "cannot be read ({detail})"
             ),
+            RejectKind::NotAFile { detail } => tr!(
+                lang,
+                "không phải là một tệp bình thường ({detail}), loa không mở nó",
+                "is not an ordinary file ({detail}); loa does not open it"
+            ),
             RejectKind::BadHeader { .. } => tr!(
                 lang,
                 "có phần đầu tệp (thông tin định dạng) bị sai, không giải mã được",
@@ -337,6 +347,11 @@ impl Rejection {
                 "hãy kiểm tra quyền truy cập của tệp rồi thử lại",
                 "check the file's permissions and try again"
             ),
+            RejectKind::NotAFile { .. } => tr!(
+                lang,
+                "hãy xóa nó và tải chính tệp âm thanh lên",
+                "delete it and upload the audio file itself"
+            ),
             RejectKind::BadHeader { .. } => tr!(
                 lang,
                 "hãy xuất lại thành MP3 rồi tải lên lại",
@@ -366,6 +381,7 @@ impl From<ProbeError> for Rejection {
             },
             ProbeError::Io(detail) => RejectKind::Unreadable { detail },
             ProbeError::Crashed(detail) => RejectKind::BadHeader { detail },
+            ProbeError::NotAFile(detail) => RejectKind::NotAFile { detail },
             ProbeError::Rejected(r) => return *r,
         })
     }
@@ -374,8 +390,8 @@ impl From<ProbeError> for Rejection {
 /// Decodes and checks the whole file, reading and decoding it once: about
 /// 1.3x the time `mpg123 -t` takes to decode it, on two threads (twice its
 /// CPU time: loudness and true peak are measured too).
-pub fn validate(path: &Path) -> Verdict {
-    match measure(path, Scan::default()) {
+pub fn validate(media: &MediaPath) -> Verdict {
+    match measure(media, Scan::default()) {
         Err(e) => Verdict::Rejected(e.into()),
         Ok((m, scan)) => match judge(&m, &scan) {
             None => Verdict::Ok(m.probe),
@@ -1137,7 +1153,7 @@ mod opt_millis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
     use std::process::Command;
 
     /// Whether lame and sox are installed; says so when a test is skipped.
@@ -1206,21 +1222,21 @@ mod tests {
     }
 
     fn rejected(path: &Path) -> Rejection {
-        match validate(path) {
+        match validate(&MediaPath::Given(path.to_path_buf())) {
             Verdict::Rejected(r) => r,
             Verdict::Ok(p) => panic!("{} passed: {p:?}", path.display()),
         }
     }
 
     fn passes(path: &Path) -> Probe {
-        match validate(path) {
+        match validate(&MediaPath::Given(path.to_path_buf())) {
             Verdict::Ok(p) => p,
             Verdict::Rejected(r) => panic!("{}: {}", path.display(), r.message("", Lang::En)),
         }
     }
 
     fn scan(path: &Path) -> (Measurement, Scan) {
-        measure(path, Scan::default()).unwrap()
+        measure(&MediaPath::Given(path.to_path_buf()), Scan::default()).unwrap()
     }
 
     #[test]
@@ -1916,7 +1932,7 @@ mod tests {
         let (mut ours, mut ours_cpu, mut theirs, mut theirs_cpu) = (vec![], vec![], vec![], vec![]);
         for _ in 0..5 {
             let (t, c) = (std::time::Instant::now(), own_cpu());
-            let verdict = validate(&file);
+            let verdict = validate(&MediaPath::Given(file.to_path_buf()));
             ours.push(t.elapsed().as_secs_f64());
             ours_cpu.push(own_cpu() - c);
             assert!(matches!(verdict, Verdict::Ok(_)), "{verdict:?}");

@@ -153,6 +153,16 @@ impl Output for AlsaOutput {
         Ok(())
     }
 
+    fn ready(&self, item: &ItemSpec) -> Result<(), AudioError> {
+        let fail = |e: crate::media::ProbeError| AudioError::Item(e.message(&item.name, self.lang));
+        let mut decoder = Decoder::open(&item.path).map_err(fail)?;
+        let mut first = Vec::new();
+        match decoder.next_into(&mut first).map_err(fail)? {
+            true => Ok(()),
+            false => Err(fail(crate::media::ProbeError::NotAudio)),
+        }
+    }
+
     fn open(&self, want_rate: Option<u32>) -> Result<Box<dyn Sink>, AudioError> {
         let _quiet = quiet_alsa();
         let name = self.device.clone();

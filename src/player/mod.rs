@@ -10,7 +10,6 @@ pub mod engine;
 pub mod gain;
 pub mod standin;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
@@ -30,7 +29,7 @@ pub enum SegmentSpec {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ItemSpec {
-    pub path: PathBuf,
+    pub path: crate::media::MediaPath,
     /// The name shown to the operator and written to the log.
     pub name: String,
     /// Total gain (normalisation + volume settings), dB.
@@ -289,6 +288,10 @@ pub trait Output: Send + Sync {
     fn check(&self) -> Result<(), AudioError>;
     /// Opens the device, at `rate` when it takes it (else its preferred rate).
     fn open(&self, rate: Option<u32>) -> Result<Box<dyn Sink>, AudioError>;
+    /// Whether `item` will play: opened and its first sound decoded,
+    /// without playing anything. Asked before the amplifier goes on, so
+    /// that it never goes on with nothing to play.
+    fn ready(&self, item: &ItemSpec) -> Result<(), AudioError>;
     /// The device's name for messages.
     fn name(&self) -> String;
 }

@@ -494,6 +494,12 @@ fn item_path(w: &mut Walk<'_>, raw: &str, span: &Range<usize>) -> Option<String>
                     "tên tệp \"{raw}\" có ký tự điều khiển (như xuống dòng hoặc tab); hãy gõ lại tên",
                     "the file name \"{raw}\" has a control character (like a line break or tab); type the name again"
                 ),
+                PathError::TrailingSlash => tr!(
+                    lang,
+                    "\"{raw}\" kết thúc bằng dấu /, tức là một thư mục; hãy ghi tên tệp, ví dụ \"{}\"",
+                    "\"{raw}\" ends in /, which names a folder; give a file's name, e.g. \"{}\"",
+                    raw.trim_end().trim_end_matches('/')
+                ),
             };
             w.error(span, msg);
             None
@@ -509,6 +515,8 @@ pub enum PathError {
     Backslash,
     ParentDir,
     Control,
+    /// Ends in "/": a folder, not a file.
+    TrailingSlash,
 }
 
 /// The rules for an item path, without messages (for tests and reuse).
@@ -532,6 +540,9 @@ pub fn check_item_path(raw: &str) -> Result<String, PathError> {
         .collect();
     if parts.contains(&"..") {
         return Err(PathError::ParentDir);
+    }
+    if raw.trim_end().ends_with('/') {
+        return Err(PathError::TrailingSlash);
     }
     if parts.is_empty() {
         return Err(PathError::Empty);

@@ -53,6 +53,10 @@ pub enum MediaStatus {
     /// It cannot be aired; the message says why and what to do, already in
     /// the operator's language.
     Unplayable(String),
+    /// It is still being uploaded: not judged yet, not planned yet (the
+    /// service plans it once the upload is complete); a warning, not an
+    /// error.
+    Uploading(String),
 }
 
 /// The day's timeline.
@@ -196,6 +200,16 @@ pub fn plan_day(
                 MediaStatus::Unplayable(msg) => {
                     skipped.push((it.file.clone(), msg.clone()));
                     plan.problems.push(Problem::error(
+                        &playlist.path,
+                        it.pos.line,
+                        it.pos.column,
+                        msg,
+                    ));
+                    None
+                }
+                MediaStatus::Uploading(msg) => {
+                    skipped.push((it.file.clone(), msg.clone()));
+                    plan.problems.push(Problem::warning(
                         &playlist.path,
                         it.pos.line,
                         it.pos.column,

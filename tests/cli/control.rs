@@ -176,14 +176,29 @@ fn commands_send_exactly_what_was_asked() {
     );
 }
 
+// Issue 11: the control socket takes names in the audio folder only. A
+// file given by its path inside the folder is sent as its name there; one
+// outside it is refused here, and nothing is sent.
 #[test]
-fn a_file_given_by_path_is_sent_as_an_absolute_path() {
+fn a_file_given_by_path_is_sent_as_its_name_in_the_audio_folder() {
     let env = env("en");
     let daemon = daemon(&env);
+    env.write("audio/dai-hoi/khan.mp3", b"not really sound");
+    env.run(&["now", "audio/dai-hoi/khan.mp3"]).code(0);
+    assert_eq!(
+        daemon.requests(),
+        [Request::Now {
+            files: vec!["dai-hoi/khan.mp3".into()]
+        }]
+    );
     env.write("uploads/khan.mp3", b"not really sound");
-    env.run(&["now", "uploads/khan.mp3"]).code(0);
-    let abs = env.path("uploads/khan.mp3").display().to_string();
-    assert_eq!(daemon.requests(), [Request::Now { files: vec![abs] }]);
+    let out = env.run(&["now", "uploads/khan.mp3"]);
+    out.code(1);
+    assert!(
+        out.stderr.contains("outside the audio folder") && out.stderr.contains("loa import"),
+        "{out}"
+    );
+    assert_eq!(daemon.requests().len(), 1, "nothing more was sent");
 }
 
 #[test]

@@ -338,7 +338,7 @@ fn placed_directly_is_reported(test: &str, name: &str) {
     };
     let b = bad(fx, name);
     let env = TestEnv::new();
-    env.write(&format!("audio/{name}"), &b.bytes);
+    env.write_old(&format!("audio/{name}"), &b.bytes);
     env.write_playlist("default.toml", one_item_playlist(name));
 
     // Not yet judged: never "ok".
@@ -433,7 +433,7 @@ fn placed_wav_and_flac_that_are_fine_check_clean() {
     };
     let env = TestEnv::new();
     for name in ["tot.wav", "tot.flac"] {
-        std::fs::copy(fx.path(name), env.path(&format!("audio/{name}"))).unwrap();
+        env.write_old(&format!("audio/{name}"), fx.bytes(name));
     }
     env.write_playlist(
         "default.toml",
@@ -461,8 +461,8 @@ fn placed_bad_files_are_reported_in_vietnamese_by_default() {
         return;
     };
     let env = TestEnv::with_config(&DEFAULT_CONFIG.replace("language = \"en\"\n", ""));
-    env.write("audio/rong.mp3", b"");
-    env.write("audio/tone.opus", bad(fx, "tone.opus").bytes);
+    env.write_old("audio/rong.mp3", b"");
+    env.write_old("audio/tone.opus", bad(fx, "tone.opus").bytes);
     env.write_playlist(
         "default.toml",
         "[[broadcast]]\nat = \"06:00\"\nitems = [\"rong.mp3\", \"tone.opus\"]\n",
@@ -493,7 +493,7 @@ fn an_nfd_named_upload_is_found_by_its_nfc_name() {
     let nfc = "Thông báo.mp3";
     let nfd: String = nfc.nfd().collect();
     assert_ne!(nfd, nfc);
-    env.write(&format!("audio/{nfd}"), fx.bytes("ban-tin.mp3"));
+    env.write_old(&format!("audio/{nfd}"), fx.bytes("ban-tin.mp3"));
     env.write_playlist("default.toml", one_item_playlist(nfc));
     env.check(DATE).code(0).no_errors();
     let plan = env.plan_json(DATE);
@@ -522,7 +522,7 @@ fn two_uploads_differing_only_in_unicode_form_are_a_conflict() {
     let env = TestEnv::new();
     let nfc = "Thông báo.mp3";
     let nfd: String = nfc.nfd().collect();
-    env.write(&format!("audio/{nfd}"), fx.bytes("ban-tin.mp3"));
+    env.write_old(&format!("audio/{nfd}"), fx.bytes("ban-tin.mp3"));
     env.write(&format!("audio/{nfc}"), fx.bytes("tone-1000.mp3"));
     let m = media(&env);
     let problems = list(&m, "name_problems");

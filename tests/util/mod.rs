@@ -86,6 +86,15 @@ impl TestEnv {
         p
     }
 
+    /// Writes a file below the root as if it had been put there a while
+    /// ago (a finished upload: loa leaves files written in the last
+    /// seconds alone, as uploads in progress).
+    pub fn write_old(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.write(rel, contents);
+        age(&p);
+        p
+    }
+
     /// Replaces config/loa.toml.
     pub fn write_config(&self, text: &str) {
         self.write("config/loa.toml", text);
@@ -107,6 +116,7 @@ impl TestEnv {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(repo().join("audio").join(sample), &to)
             .unwrap_or_else(|e| panic!("copying sample {sample}: {e}"));
+        age(&to);
     }
 
     /// Copies the fixture tests/data/NAME to audio/DEST.
@@ -114,6 +124,7 @@ impl TestEnv {
         let to = self.path("audio").join(dest);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(data(name), &to).unwrap_or_else(|e| panic!("copying fixture {name}: {e}"));
+        age(&to);
     }
 
     /// `loa --config ROOT/config/loa.toml ...`, run from ROOT.
@@ -139,6 +150,14 @@ impl TestEnv {
         out.code(0);
         out.json()
     }
+}
+
+/// Sets a file's modification time a minute back: a finished upload, not
+/// one still being written.
+pub fn age(p: &Path) {
+    let f = std::fs::File::options().write(true).open(p).unwrap();
+    f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(60))
+        .unwrap();
 }
 
 /// One run of `loa` being set up: its arguments, environment and folder.
