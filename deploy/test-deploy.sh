@@ -380,7 +380,7 @@ if [ -f "$BASE_TAR" ]; then
     mkdir -p "$ROOT/run/sshd"
     check "sshd -t inside the root, snippet installed" in_root sshd -t
     eff=$(in_root sshd -T -C user=tailen,host=h,addr=127.0.0.1 2>/dev/null)
-    for want in 'chrootdirectory /var/lib/loa' 'forcecommand internal-sftp -d /audio -u 0002' \
+    for want in 'chrootdirectory /var/lib/loa' 'forcecommand internal-sftp -d /audio -u 0002 -P symlink,hardlink' \
         'disableforwarding yes' 'allowtcpforwarding no' 'allowagentforwarding no' \
         'allowstreamlocalforwarding no' 'x11forwarding no' 'permittty no' 'permittunnel no'; do
         if printf '%s\n' "$eff" | grep -qx "$want"; then ok "tailen: $want"; else bad "tailen lacks: $want"; fi

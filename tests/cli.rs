@@ -36,3 +36,5 @@ mod relay;
 mod service;
 #[path = "cli/shipped.rs"]
 mod shipped;
+#[path = "cli/upload.rs"]
+mod upload;

@@ -14,6 +14,7 @@ use tempfile::TempDir;
 pub mod fixtures;
 pub mod service;
 pub mod sound;
+pub mod sshd;
 
 /// The `loa` program under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_loa");
