@@ -323,6 +323,9 @@ struct Daemon {
     /// What the last scan of the audio folder found that is not an
     /// ordinary file (links, pipes...): shown in status, never aired.
     odd_names: Vec<String>,
+    /// When loa first ran with a trustworthy clock (from the state
+    /// database): what fell due before was before its installation.
+    first_start: Option<Timestamp>,
 }
 
 /// The most files one `now` or the priority queue may hold: a request over
@@ -381,6 +384,7 @@ pub async fn run(
         ingest_warning: None,
         disk_low: false,
         odd_names: Vec::new(),
+        first_start: None,
     };
     d.ingest_existing();
     let mono_start = tokio::time::Instant::now();
@@ -418,6 +422,11 @@ pub async fn run(
         }
 
         d.clock_synced = clock_synced();
+        if d.first_start.is_none() && (d.clock_synced || !d.cfg.schedule.require_clock_sync) {
+            let installed = installed_at(&d.cfg, now);
+            let asrun = d.asrun.lock().unwrap_or_else(|e| e.into_inner());
+            d.first_start = asrun.first_start(installed).ok();
+        }
         let mut deadline: Option<Timestamp> = None;
         if d.current.is_none() {
             if let Some(files) = d.emergency.take() {
@@ -527,6 +536,18 @@ pub async fn run(
     let _ = d.relay.off_with(crate::relay::EdgeCause::Shutdown);
     tracing::info!("loa stopped; relay off");
     Ok(())
+}
+
+/// When this box was set up, as far as it can tell on its first start:
+/// the earlier of now and the last change to its config file (the
+/// installer writes the config before the service first runs). Stored once,
+/// as the as-run log's first start.
+fn installed_at(cfg: &Config, now: Timestamp) -> Timestamp {
+    std::fs::metadata(&cfg.path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| Timestamp::try_from(t).ok())
+        .map_or(now, |t| t.min(now))
 }
 
 async fn sleep_opt(at: Option<tokio::time::Instant>) {
@@ -979,9 +1000,26 @@ impl Daemon {
     fn record_missed(&mut self, plan: &DayPlan, list: &[usize]) {
         let asrun = self.asrun.lock().unwrap_or_else(|e| e.into_inner());
         let lang = self.cfg.lang;
+        // Broadcasts due before loa first ran were before it was installed:
+        // not missed, and not in the log.
+        let now = self.deps_clock.now();
+        let installed = installed_at(&self.cfg, now);
+        let first_start = *self
+            .first_start
+            .get_or_insert_with(|| asrun.first_start(installed).unwrap_or(installed));
         for &i in list {
             let b = &plan.broadcasts[i];
             let key = broadcast_key(plan.date, b, &self.cfg.tz);
+            if b.at < first_start {
+                tracing::info!(broadcast = %key, "due before loa was installed: not missed");
+                self.attempted.insert(key.clone());
+                self.live
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .results
+                    .insert(key, "before-install".into());
+                continue;
+            }
             let grace = crate::duration::to_config_text(self.cfg.schedule.late_grace);
             let why = tr!(
                 lang,

@@ -63,6 +63,10 @@ const MIGRATIONS: &[&str] = &[
     // when the file was only probed (for planning), 'ok' when it passed,
     // else the rejection as JSON ({"code":"truncated",...}).
     "ALTER TABLE media ADD COLUMN verdict TEXT;",
+    // 4: facts about the service itself, by key: 'first_start' is when
+    // `loa run` first ran with a trustworthy clock (ms since the epoch):
+    // broadcasts due before it were before loa was installed, not missed.
+    "CREATE TABLE service (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -394,14 +394,14 @@ impl AsRun {
             .map_err(|e| self.err(e))
     }
 
-    /// Rows whose day is in [from, to], in order of (day, scheduled or
-    /// started, id).
+    /// Rows whose day is in [from, to], in the order things happened:
+    /// (day, started or else scheduled, id).
     pub fn rows(&self, from: Date, to: Date) -> Result<Vec<Row>, AsRunError> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM asrun_item WHERE day >= ?1 AND day <= ?2
-                 ORDER BY day, coalesce(scheduled, started), id"
+                 ORDER BY day, coalesce(started, scheduled), id"
             ))
             .map_err(|e| self.err(e))?;
         stmt.query_map([from.to_string(), to.to_string()], read_row)
@@ -440,6 +440,29 @@ impl AsRun {
         })
         .and_then(|rows| rows.collect())
         .map_err(|e| self.err(e))
+    }
+
+    /// When the service first ran with a trustworthy clock, recording
+    /// `now` as that time if it is the first; broadcasts due before it
+    /// were before loa was installed.
+    pub fn first_start(&self, now: Timestamp) -> Result<Timestamp, AsRunError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT OR IGNORE INTO service (key, value) VALUES ('first_start', ?1)",
+            [now.as_millisecond().to_string()],
+        )
+        .map_err(|e| self.err(e))?;
+        let v: String = conn
+            .query_row(
+                "SELECT value FROM service WHERE key = 'first_start'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(v.parse::<i64>()
+            .ok()
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            .unwrap_or(now))
     }
 
     /// Where the database is, as messages show it.

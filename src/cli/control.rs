@@ -578,11 +578,12 @@ fn broadcast_word(status: &str, lang: Lang) -> String {
         "pending" => ("chờ phát", "pending"),
         "playing" => ("đang phát", "playing"),
         "aired" => ("đã phát", "aired"),
-        "partial" => ("phát dở", "partly aired"),
+        "partial" => ("phát không trọn vẹn", "partly aired"),
         "late" => ("phát muộn", "aired late"),
         "missed" => ("bị lỡ", "missed"),
         "failed" => ("lỗi", "failed"),
         "skipped" => ("đã bỏ qua", "skipped"),
+        "before-install" => ("trước khi cài đặt loa", "before loa was installed"),
         other => (other, other),
     };
     lang.pick(vi, en).to_string()

@@ -3,8 +3,12 @@
 //! reads: a missing state database means nothing has aired yet, and is not
 //! created.
 //!
-//! The JSON is an array with one object per item attempt, in order of day
-//! and time: "id", "day" (YYYY-MM-DD), "broadcast_key", "broadcast" (title
+//! Rows come in the order things happened (by start, else by the plan's
+//! time); the table shows when each item started, and its planned time
+//! beside it when the two differ (an item after a failed or cut one starts
+//! early; its planned time stays the plan's).
+//!
+//! The JSON is an array with one object per item attempt, in that order: "id", "day" (YYYY-MM-DD), "broadcast_key", "broadcast" (title
 //! or null), "tags", "file", "sha256", "scheduled", "started", "ended" (RFC
 //! 3339 with the commune's offset, or null), "status" (played, failed,
 //! missed, interrupted, skipped), "priority" (normal, priority, emergency),
@@ -246,11 +250,15 @@ fn table(rows: Option<&[Row]>, from: Date, to: Date, cfg: &Config) -> String {
                 let _ = writeln!(o, "{}", day_name(r.day, lang));
             }
         }
-        let time = r
-            .started
-            .or(r.scheduled)
-            .map(|t| local_time(t, &cfg.tz))
-            .unwrap_or_default();
+        // When it happened; the plan's time beside it when they differ.
+        let time = match (r.started, r.scheduled) {
+            (Some(s), Some(p)) if (s.as_millisecond() - p.as_millisecond()).abs() >= 1000 => {
+                let (s, p) = (local_time(s, &cfg.tz), local_time(p, &cfg.tz));
+                tr!(lang, "{s} (lịch {p})", "{s} (planned {p})")
+            }
+            (Some(t), _) | (None, Some(t)) => local_time(t, &cfg.tz),
+            (None, None) => String::new(),
+        };
         let length = match (r.started, r.ended) {
             (Some(_), Some(_)) => {
                 duration::clock(std::time::Duration::from_millis(on_air_ms(r) as u64))

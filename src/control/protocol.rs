@@ -147,8 +147,9 @@ pub struct RelayState {
 pub struct TodayBroadcast {
     pub title: Option<String>,
     pub at: String,
-    /// "pending", "playing", "aired", "partial", "late", "missed", "failed"
-    /// or "skipped".
+    /// "pending", "playing", "aired", "partial", "late", "missed", "failed",
+    /// "skipped", or "before-install" (due before loa first ran on this
+    /// box: not missed, not in the as-run log).
     pub status: String,
 }
 

@@ -569,6 +569,8 @@ fn a_late_start_airs_within_the_grace_and_records_the_older_one_missed() {
         (&long_ago, "Morning", &["a.wav"]),
         (&just_now, "Just now", &["b.wav"]),
     ]);
+    // Installed (configured) half an hour ago; the service was down since.
+    set_mtime(&rig.env.config_path(), 30 * 60);
     let started = Timestamp::now();
     let svc = rig.start();
     let edges = rig.wait_on_then_off(&svc, Duration::from_secs(10));
@@ -794,4 +796,94 @@ fn under_systemd_the_watchdog_is_fed_also_while_a_fresh_upload_is_validated() {
         "{}",
         svc.output()
     );
+}
+
+/// Sets a file's modification time `ago_s` seconds back.
+fn set_mtime(p: &std::path::Path, ago_s: u64) {
+    std::fs::File::options()
+        .write(true)
+        .open(p)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(ago_s))
+        .unwrap();
+}
+
+// Issue 10: on the first day, what fell due before the box was set up
+// (before its config was written and the service first ran) is not
+// "missed": status says it was before installation, and the log has no row.
+#[test]
+fn broadcasts_before_installation_are_not_missed() {
+    let rig = Rig::new(
+        Commune::for_window(Duration::from_secs(21 * 60), Duration::from_secs(60)),
+        "require-clock-sync = false",
+    );
+    rig.tone("a.wav", 1000.0, 2.0);
+    let (long_ago, _) = rig.commune.at(-20 * 60);
+    rig.playlist(&[(&long_ago, "Morning", &["a.wav"])]);
+    let svc = rig.start();
+    let st = wait_for(
+        Duration::from_secs(10),
+        "the morning broadcast to be judged",
+        || svc.output(),
+        || {
+            let st = rig.status();
+            (list(&st, "today")[0]["status"] != "pending").then_some(st)
+        },
+    );
+    assert_eq!(list(&st, "today")[0]["status"], "before-install", "{st:#}");
+    assert!(rig.log().is_empty(), "{:#?}", rig.log());
+    let out = rig.env.run(&["status"]);
+    assert!(out.stdout.contains("before loa was installed"), "{out}");
+}
+
+// Issue 10: an item whose decoder fails is recorded failed with a plain
+// reason (and shown in `loa status`); the items after it start early, and
+// their planned time stays the plan's ("scheduled" is the plan, "started"
+// the truth); `loa log` lists them in the order they aired, with both times
+// where they differ.
+#[test]
+fn a_failed_item_is_logged_with_its_reason_and_the_plan_times_stay() {
+    let rig = Rig::soon();
+    rig.tone("a.wav", 1000.0, 4.0);
+    rig.tone("b.wav", 500.0, 1.5);
+    let (at_text, at) = rig.commune.at(4);
+    rig.playlist(&[(&at_text, "Test", &["a.wav", "b.wav"])]);
+    let mut svc = Service::start_with(
+        &rig.env,
+        &rig.card,
+        &[(
+            "LOA_FAULT_INJECT",
+            std::ffi::OsStr::new("decoder-panic:a.wav"),
+        )],
+    );
+    rig.wait_on_then_off(&svc, Duration::from_secs(20));
+    let rows = rig.log();
+    let a = row(&rows, "a.wav");
+    assert_eq!(a["status"], "failed", "{a:#}");
+    assert!(
+        text(a, "error").contains("the decoder failed while playing this file"),
+        "{a:#}"
+    );
+    let b = row(&rows, "b.wav");
+    assert_eq!(b["status"], "played", "{b:#}");
+    // Planned after a's 4 s and the 1 s gap; aired after a's half second.
+    assert_eq!(ms_between(at, instant(b, "scheduled")), 4000 + STEP_MS);
+    let early = ms_between(instant(b, "started"), instant(b, "scheduled"));
+    assert!(early > 2000, "b started {early} ms before its planned time");
+    let st = rig.status();
+    assert!(
+        st["last_error"].as_str().unwrap_or("").contains("a.wav"),
+        "{st:#}"
+    );
+    // The table: in airing order, b with its planned time beside.
+    let table = rig.env.run(&["log"]);
+    let (ia, ib) = (
+        table.stdout.find("a.wav").unwrap(),
+        table.stdout.find("b.wav").unwrap(),
+    );
+    assert!(ia < ib, "{table}");
+    let b_line = table.stdout.lines().find(|l| l.contains("b.wav")).unwrap();
+    assert!(b_line.contains("(planned "), "{table}");
+    svc.signal("TERM");
+    svc.wait_exit(Duration::from_secs(5));
 }
