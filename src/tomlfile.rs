@@ -105,6 +105,20 @@ impl Source {
     pub fn parse(&self, lang: Lang) -> Result<Spanned<DeTable<'_>>, Problem> {
         DeTable::parse(&self.text).map_err(|e| {
             let span = e.span().unwrap_or(0..0);
+            // Curly quotes, as word processors and phones type them: TOML
+            // takes only straight ones.
+            let (line, _) = self.line_col(span.start);
+            let text_line = self.text.lines().nth(line as usize - 1).unwrap_or("");
+            if text_line.contains(['“', '”', '‘', '’']) {
+                return self.error(
+                    &span,
+                    tr!(
+                        lang,
+                        "dòng này có dấu ngoặc kép cong “ ” (do Word hoặc điện thoại tự đổi); hãy gõ lại bằng dấu ngoặc kép thẳng \" \", ví dụ at = \"06:00\"",
+                        "this line has curly quotes “ ” (a word processor or phone typed them); type them again as straight quotes \" \", e.g. at = \"06:00\""
+                    ),
+                );
+            }
             let detail = e.message().trim().to_string();
             self.error(
                 &span,

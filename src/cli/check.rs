@@ -10,6 +10,7 @@ use jiff::civil::Date;
 
 use super::context::{self, item_names, lookup, weekday_name};
 use super::exit;
+use super::readiness;
 use crate::config::ConfigError;
 use crate::playlist::{self, InEffect};
 use crate::problem::{Problem, display_path, sort_dedup};
@@ -48,11 +49,22 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
     problems.extend(ps);
 
     let all = set.default.iter().chain(set.dated.values());
-    let media = crate::media::resolve(item_names(all.clone()), &library, &index, lang);
+    // Also the items of broadcasts that could not be read whole: one
+    // mistake (a bad `at`) must not hide the others.
+    let unplanned = all.clone().flat_map(|p| p.unplanned_items.iter());
+    let names = item_names(all.clone())
+        .into_iter()
+        .chain(unplanned.map(|i| i.file.as_str()));
+    let media = crate::media::resolve(names, &library, &index, lang);
     // Every playlist's items, in effect in the range or not.
     for pl in all {
-        for b in &pl.broadcasts {
-            for it in &b.items {
+        let items = pl
+            .broadcasts
+            .iter()
+            .flat_map(|b| b.items.iter())
+            .chain(pl.unplanned_items.iter());
+        {
+            for it in items {
                 match media.get(&it.file) {
                     Some(MediaStatus::Unplayable(msg)) => problems.push(Problem::error(
                         &pl.path,
@@ -72,6 +84,8 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
         }
     }
 
+    problems.extend(readiness::check(&cfg));
+
     let settings = PlanSettings::from_config(&cfg);
     let look = lookup(&media);
     let range: Vec<Date> = first
@@ -82,6 +96,7 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
     let mut to_plan: BTreeSet<Date> = range.iter().copied().collect();
     to_plan.extend(set.dated.keys().copied());
     let mut summary = Vec::new();
+    let mut airing_days = 0;
     for d in to_plan {
         let in_effect = set.for_date(d);
         let plan = plan_day(d, in_effect.playlist(), &look, &settings);
@@ -89,12 +104,20 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
         if !range.contains(&d) {
             continue;
         }
+        if !plan.broadcasts.is_empty() {
+            airing_days += 1;
+        }
         let wd = weekday_name(d.weekday(), lang);
+        // "Thứ Ba 20/01/2026" / "2026-01-20 Tuesday".
+        let d = match lang {
+            crate::lang::Lang::Vi => format!("{wd} {}", crate::lang::date(d, lang)),
+            crate::lang::Lang::En => format!("{d} {wd}"),
+        };
         let line = match in_effect {
             InEffect::Nothing => tr!(
                 lang,
-                "{d} {wd}: không có danh sách phát, không phát gì",
-                "{d} {wd}: no playlist, nothing airs"
+                "{d}: không có danh sách phát, không phát gì",
+                "{d}: no playlist, nothing airs"
             ),
             _ => {
                 let src = plan.source.as_deref().map(display_path).unwrap_or_default();
@@ -102,7 +125,7 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
                 let times = plan
                     .broadcasts
                     .iter()
-                    .map(|b| local_time(b.at, &cfg.tz)[..5].to_string())
+                    .map(|b| clock_time(&local_time(b.at, &cfg.tz)))
                     .collect::<Vec<_>>()
                     .join(", ");
                 // A day left empty by errors in its playlist is not a
@@ -111,18 +134,18 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
                 match (n, lang) {
                     (0, _) if broken => tr!(
                         lang,
-                        "{d} {wd}: không phát gì vì danh sách phát có lỗi (xem ở trên) ({src})",
-                        "{d} {wd}: nothing airs because the playlist has errors (see above) ({src})"
+                        "{d}: không phát gì vì danh sách phát có lỗi (xem ở trên) ({src})",
+                        "{d}: nothing airs because the playlist has errors (see above) ({src})"
                     ),
                     (0, _) => tr!(
                         lang,
-                        "{d} {wd}: ngày im lặng, không phát gì ({src})",
-                        "{d} {wd}: a silent day, nothing airs ({src})"
+                        "{d}: ngày im lặng, không phát gì ({src})",
+                        "{d}: a silent day, nothing airs ({src})"
                     ),
                     _ => tr!(
                         lang,
-                        "{d} {wd}: {n} buổi phát lúc {times} ({src})",
-                        "{d} {wd}: {n} broadcast(s) at {times} ({src})"
+                        "{d}: {n} buổi phát lúc {times} ({src})",
+                        "{d}: {n} broadcast(s) at {times} ({src})"
                     ),
                 }
             }
@@ -130,6 +153,18 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
         summary.push(line);
     }
 
+    if airing_days == 0 {
+        problems.push(Problem::warning(
+            &cfg.paths.playlists,
+            1,
+            1,
+            tr!(
+                lang,
+                "không có buổi phát nào trong {days} ngày tới: loa sẽ không phát gì. Hãy tải danh sách phát lên thư mục danh sách phát (default.toml hoặc NĂM-THÁNG-NGÀY.toml)",
+                "no broadcast in the coming {days} day(s): loa will air nothing. Upload a playlist into the playlists folder (default.toml or YEAR-MONTH-DAY.toml)"
+            ),
+        ));
+    }
     sort_dedup(&mut problems);
     for p in &problems {
         println!("{p}");
@@ -142,11 +177,17 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
     }
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
-    let last = range.last().copied().unwrap_or(first);
+    let last = crate::lang::date(range.last().copied().unwrap_or(first), lang);
+    let first = crate::lang::date(first, lang);
     println!();
     println!(
         "{}",
-        match (errors, lang) {
+        match (errors, airing_days) {
+            (0, 0) => tr!(
+                lang,
+                "Đã kiểm tra {days} ngày, từ {first} đến {last}: không có lỗi, {warnings} cảnh báo, nhưng không có buổi phát nào: loa sẽ không phát gì.",
+                "Checked {days} day(s), {first} to {last}: no errors, {warnings} warning(s), but no broadcast at all: loa will air nothing."
+            ),
             (0, _) => tr!(
                 lang,
                 "Đã kiểm tra {days} ngày, từ {first} đến {last}: không có lỗi, {warnings} cảnh báo. Mọi thứ sẵn sàng.",
@@ -160,4 +201,12 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
         }
     );
     if errors > 0 { exit::PROBLEMS } else { exit::OK }
+}
+
+/// "17:00" for a time on the minute, "17:00:30" when it has seconds.
+fn clock_time(hms: &str) -> String {
+    match hms.strip_suffix(":00") {
+        Some(hm) if hm.len() == 5 => hm.to_string(),
+        _ => hms.to_string(),
+    }
 }

@@ -11,6 +11,7 @@ pub mod log;
 pub mod media;
 pub mod plan;
 pub mod play;
+pub mod readiness;
 pub mod relay;
 pub mod report;
 pub mod run;

@@ -31,6 +31,10 @@ pub struct Playlist {
     pub path: PathBuf,
     pub title: Option<String>,
     pub broadcasts: Vec<Broadcast>,
+    /// The items of broadcasts that could not be read whole (a bad `at`,
+    /// say): never planned, but `loa check` still checks their files, so
+    /// that one mistake does not hide the others.
+    pub unplanned_items: Vec<Item>,
 }
 
 /// One amplifier session.
@@ -197,16 +201,19 @@ pub fn load_dir(dir: &Path, lang: Lang) -> PlaylistSet {
             match parse_file_date(stem) {
                 Some(d) => Some(d),
                 None => {
-                    set.problems.push(Problem::error(
-                        &path,
-                        1,
-                        1,
-                        tr!(
+                    let msg = match loose_file_date(stem) {
+                        Some(d) => tr!(
+                            lang,
+                            "tên tệp \"{name}\" phải viết đủ hai chữ số cho tháng và ngày: hãy đổi tên thành {d}.toml",
+                            "the file name \"{name}\" needs two digits for the month and the day: rename it {d}.toml"
+                        ),
+                        None => tr!(
                             lang,
                             "tên tệp \"{name}\" không phải là một ngày có thật; đặt tên default.toml, hoặc NĂM-THÁNG-NGÀY.toml như 2026-01-20.toml",
                             "the file name \"{name}\" is not a real date; name it default.toml, or YEAR-MONTH-DAY.toml like 2026-01-20.toml"
                         ),
-                    ));
+                    };
+                    set.problems.push(Problem::error(&path, 1, 1, msg));
                     continue;
                 }
             }
@@ -219,6 +226,7 @@ pub fn load_dir(dir: &Path, lang: Lang) -> PlaylistSet {
                     path: path.clone(),
                     title: None,
                     broadcasts: vec![],
+                    unplanned_items: vec![],
                 }),
                 vec![p],
             ),
@@ -228,6 +236,7 @@ pub fn load_dir(dir: &Path, lang: Lang) -> PlaylistSet {
             path: path.clone(),
             title: None,
             broadcasts: vec![],
+            unplanned_items: vec![],
         });
         match date {
             None => set.default = Some(playlist),
@@ -239,14 +248,37 @@ pub fn load_dir(dir: &Path, lang: Lang) -> PlaylistSet {
     set
 }
 
-/// "2026-01-20" -> the date; anything else (or an impossible date) -> None.
+/// "2026-01-20" -> the date; anything else (an impossible date, a year
+/// before 1970) -> None.
 pub fn parse_file_date(s: &str) -> Option<Date> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if !(digits(0..4) && digits(5..7) && digits(8..10)) {
+        return None;
+    }
     let y: i16 = s[0..4].parse().ok()?;
     let m: i8 = s[5..7].parse().ok()?;
     let d: i8 = s[8..10].parse().ok()?;
+    if y < 1970 {
+        return None;
+    }
     Date::new(y, m, d).ok()
+}
+
+/// "2026-12-5" (one-digit month or day) -> "2026-12-05", when it is a
+/// real date: what the operator meant.
+fn loose_file_date(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let [y, m, d] = parts[..] else { return None };
+    let num = |x: &str| {
+        (!x.is_empty() && x.len() <= 2 && x.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| x.parse::<u8>().ok())
+            .flatten()
+    };
+    let (m, d) = (num(m)?, num(d)?);
+    let fixed = format!("{y}-{m:02}-{d:02}");
+    parse_file_date(&fixed).map(|_| fixed)
 }

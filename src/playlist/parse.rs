@@ -40,6 +40,7 @@ pub fn parse(src: &Source, lang: Lang) -> (Option<Playlist>, Vec<Problem>) {
         path: src.path.clone(),
         title: None,
         broadcasts: Vec::new(),
+        unplanned_items: Vec::new(),
     };
     if let Some(v) = top.get("title") {
         playlist.title = w.string("title", v, "title = \"Tuyên truyền Đại hội XIV\"");
@@ -50,8 +51,9 @@ pub fn parse(src: &Source, lang: Lang) -> (Option<Playlist>, Vec<Problem>) {
                 for (index, b) in list.iter().enumerate() {
                     match b.get_ref() {
                         DeValue::Table(t) => {
-                            if let Some(b) = broadcast(&mut w, index, t, b.span()) {
-                                playlist.broadcasts.push(b);
+                            match broadcast(&mut w, index, t, b.span()) {
+                                Ok(b) => playlist.broadcasts.push(b),
+                                Err(items) => playlist.unplanned_items.extend(items),
                             }
                         }
                         other => {
@@ -91,7 +93,7 @@ fn broadcast(
     index: usize,
     t: &DeTable<'_>,
     span: Range<usize>,
-) -> Option<Broadcast> {
+) -> Result<Broadcast, Vec<Item>> {
     let lang = w.lang;
     let n = index + 1;
     let section = tr!(
@@ -209,13 +211,13 @@ fn broadcast(
         })
         .unwrap_or_default();
 
-    if !ok {
-        return None;
-    }
-    Some(Broadcast {
+    let Some(at) = at.filter(|_| ok) else {
+        return Err(items);
+    };
+    Ok(Broadcast {
         index,
         pos: at_pos,
-        at: at?,
+        at,
         title,
         items,
         repeat,

@@ -246,8 +246,8 @@ pub fn plan_day(
                 b.pos.column,
                 tr!(
                     lang,
-                    "{label} không có tệp nào phát được nên sẽ không được phát; hãy sửa các lỗi của nó ở trên",
-                    "{label} has no playable file, so it will not air; fix its errors above"
+                    "{label} không có tệp nào phát được nên sẽ không được phát; hãy sửa lỗi của từng tệp trong buổi phát này (ghi ở dòng của tệp đó)",
+                    "{label} has no playable file, so it will not air; fix the error of each of its files (given at that file's line)"
                 ),
             ));
             continue;
@@ -374,6 +374,7 @@ mod tests {
             path: Path::new("/pl/default.toml").into(),
             title: None,
             broadcasts,
+            unplanned_items: vec![],
         }
     }
 

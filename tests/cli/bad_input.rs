@@ -399,6 +399,126 @@ fn messages_are_vietnamese_when_language_is_unset() {
         &at("3:27"),
         "không có tệp \"bao-cao.mp3\" trong thư mục âm thanh",
     );
-    out.says("2026-01-20 Thứ Ba: 1 buổi phát lúc 06:00");
+    // Issue 10: dates in Vietnamese texts are written 20/01/2026.
+    out.says("Thứ Ba 20/01/2026: 1 buổi phát lúc 06:00");
     out.says("Hãy sửa các lỗi ở trên");
+}
+
+// --- Issue 10: `loa check` says "ready" only when loa is -------------------
+
+// With no playlist at all, nothing airs: said in words, and not "Ready".
+#[test]
+fn no_playlist_at_all_is_a_warning_not_ready() {
+    let env = TestEnv::new();
+    let out = env.run(&["check", "--date", "2026-01-20"]);
+    out.code(0);
+    out.problem(
+        "playlists:1:1",
+        "warning",
+        "no broadcast in the coming 8 day(s)",
+    );
+    assert!(!out.stdout.contains("Ready"), "{out}");
+    out.says("but no broadcast at all: loa will air nothing");
+    let vi = TestEnv::with_config(&DEFAULT_CONFIG.replace("\"en\"", "\"vi\""));
+    let out = vi.run(&["check"]);
+    out.says("không có buổi phát nào trong 8 ngày tới");
+    assert!(!out.stdout.contains("Mọi thứ sẵn sàng"), "{out}");
+}
+
+// The relay is checked: a GPIO chip that does not exist is an error.
+#[test]
+fn a_gpio_relay_without_the_chip_is_an_error() {
+    let out = check_config(&format!(
+        "{DEFAULT_CONFIG}[relay]\nbackend = \"gpio\"\nchip = \"gpiochip-loa-test-absent\"\n"
+    ));
+    out.code(1);
+    out.error_at("config/loa.toml:8:1", "gpiochip-loa-test-absent");
+    assert!(!out.stdout.contains("Ready"), "{out}");
+}
+
+// A simulated relay writing to a device (sim-file = "/dev/full") would
+// hang `loa run`: `loa check` says so first.
+#[test]
+fn a_sim_file_that_is_a_device_is_an_error() {
+    let out = check_config(&format!(
+        "{DEFAULT_CONFIG}[relay]\nbackend = \"sim\"\nsim-file = \"/dev/full\"\n"
+    ));
+    out.code(1);
+    out.error_at("config/loa.toml:9:1", "not a regular file");
+}
+
+// The sound device is checked: none at all is a warning (a USB card may be
+// plugged in later), said in words.
+#[test]
+fn no_sound_device_is_a_warning() {
+    let env = TestEnv::new();
+    env.audio("nhac-hieu.mp3");
+    env.write_playlist(
+        "default.toml",
+        "[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3\"]\n",
+    );
+    let card = crate::util::sound::SoundCard::absent();
+    let out = card
+        .attach(
+            env.loa()
+                .args(&["check", "--date", "2026-01-20", "--days", "1"]),
+        )
+        .run();
+    out.code(0);
+    let w = out.problems("warning");
+    assert!(w.iter().any(|l| l.contains("no audio device")), "{out}");
+}
+
+// A bad `at` does not hide the other errors of the same broadcast.
+#[test]
+fn a_bad_at_does_not_hide_a_missing_file() {
+    let out =
+        check_playlist("[[broadcast]]\nat = \"6h\"\nitems = [\"nhac-hieu.mp3\", \"mat.mp3\"]\n");
+    out.code(1);
+    out.error_at(&at("2:6"), "start time \"6h\" is not valid");
+    out.error_at(&at("3:27"), "no file \"mat.mp3\"");
+}
+
+// A warning never points at errors "above" that are printed below it.
+#[test]
+fn a_broadcast_with_nothing_playable_warns_without_pointing_up() {
+    let out = check_playlist("[[broadcast]]\nat = \"06:00\"\nitems = [\"mat.mp3\"]\n");
+    out.code(1);
+    let w = out.problem(&at("2:6"), "warning", "has no playable file");
+    assert!(!w.contains("above"), "{w}");
+}
+
+// Curly quotes, as a phone or a word processor types them.
+#[test]
+fn curly_quotes_get_a_plain_vietnamese_message() {
+    let env = TestEnv::with_config(&DEFAULT_CONFIG.replace("\"en\"", "\"vi\""));
+    env.audio("nhac-hieu.mp3");
+    env.write_playlist(
+        "default.toml",
+        "[[broadcast]]\nat = “06:00”\nitems = [\"nhac-hieu.mp3\"]\n",
+    );
+    let out = env.check("2026-01-20");
+    out.code(1);
+    let line = out.error_at(&at("2:6"), "dấu ngoặc kép cong");
+    assert!(line.contains("dấu ngoặc kép thẳng"), "{line}");
+}
+
+// A dated file with a one-digit day is named as it should be.
+#[test]
+fn a_one_digit_day_in_a_file_name_says_how_to_write_it() {
+    let env = TestEnv::with_config(&DEFAULT_CONFIG.replace("\"en\"", "\"vi\""));
+    env.write_playlist("2026-12-5.toml", "");
+    let out = env.run(&["check"]);
+    out.code(1);
+    out.error_at("playlists/2026-12-5.toml:1:1", "2026-12-05.toml");
+}
+
+// Times with seconds are shown with them (17:00 and 17:00:30 differ).
+#[test]
+fn times_with_seconds_are_shown_with_them() {
+    let out = check_playlist(
+        "[[broadcast]]\nat = \"17:00\"\nitems = [\"nhac-hieu.mp3\"]\n[[broadcast]]\nat = \"17:00:30\"\nitems = [\"nhac-hieu.mp3\"]\n",
+    );
+    out.code(0);
+    out.says("at 17:00, 17:00:30");
 }

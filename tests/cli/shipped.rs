@@ -27,20 +27,24 @@ fn shipped_config_checks_clean_across_the_congress() {
     // and after the Congress.
     let out = shipped_run(&["check", "--date", "2026-01-15", "--days", "20"]);
     out.code(0).no_errors();
-    out.says("Đã kiểm tra 20 ngày, từ 2026-01-15 đến 2026-02-03: không có lỗi");
+    out.says("Đã kiểm tra 20 ngày, từ 15/01/2026 đến 03/02/2026: không có lỗi");
     let day = |d: &str| {
         out.stdout
             .lines()
             .find(|l| l.starts_with(d))
             .unwrap_or_else(|| panic!("no summary line for {d}\n{out}"))
     };
-    let opening = day("2026-01-19 ");
+    let opening = day("Thứ Hai 19/01/2026:");
     assert!(
         opening.contains("3 buổi phát lúc 05:30, 11:30, 17:00")
             && opening.ends_with("playlists/2026-01-19.toml)"),
         "{opening}"
     );
-    for d in ["2026-01-18 ", "2026-01-20 ", "2026-02-03 "] {
+    for d in [
+        "Chủ Nhật 18/01/2026:",
+        "Thứ Ba 20/01/2026:",
+        "Thứ Ba 03/02/2026:",
+    ] {
         let l = day(d);
         assert!(
             l.contains("2 buổi phát lúc 05:30, 17:00") && l.ends_with("playlists/default.toml)"),

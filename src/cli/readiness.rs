@@ -1,0 +1,204 @@
+//! What `loa run` needs from the machine, checked by `loa check` so that
+//! "ready" means ready: the relay's GPIO chip and line exist and are free
+//! (or held by the running service), a simulated relay's file can be
+//! written, the sound device opens, the state folder can be written and the
+//! control socket's path fits in a Unix socket address. Each problem is
+//! located at the config key it concerns. It changes nothing: no line is
+//! requested, no file is created.
+
+use std::path::Path;
+
+use crate::config::{Config, RelayBackend};
+use crate::lang::Lang;
+use crate::player::Output;
+use crate::problem::{Problem, display_path};
+use crate::tr;
+
+/// The longest path a Unix socket address holds (sun_path, less the NUL).
+const SOCKET_PATH_MAX: usize = 107;
+
+/// The problems `loa run` would meet on this machine.
+pub fn check(cfg: &Config) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let lang = cfg.lang;
+    let service_running = crate::control::client::request(
+        &cfg.control.socket,
+        &crate::control::protocol::Request::Status,
+        std::time::Duration::from_secs(2),
+    )
+    .is_ok();
+    relay(cfg, service_running, &mut out);
+    if !service_running {
+        sound(cfg, &mut out);
+    }
+    state(cfg, &mut out);
+    let socket = cfg.control.socket.as_os_str().len();
+    if socket > SOCKET_PATH_MAX {
+        let shown = cfg.control.socket.display();
+        out.push(at_key(
+            cfg,
+            "state",
+            true,
+            tr!(
+                lang,
+                "đường dẫn socket điều khiển \"{shown}\" dài {socket} ký tự, quá giới hạn {SOCKET_PATH_MAX} của hệ điều hành, nên `loa run` không khởi động được; hãy chọn thư mục trạng thái ngắn hơn ([paths] state) hoặc đặt [control] socket",
+                "the control socket's path \"{shown}\" is {socket} characters long, over the system's limit of {SOCKET_PATH_MAX}, so `loa run` could not start; choose a shorter state folder ([paths] state) or set [control] socket"
+            ),
+        ));
+    }
+    if !cfg.paths.audio.is_dir() {
+        let shown = display_path(&cfg.paths.audio);
+        out.push(at_key(
+            cfg,
+            "audio",
+            true,
+            tr!(
+                lang,
+                "không có thư mục âm thanh \"{shown}\"; hãy tạo nó hoặc sửa [paths] audio",
+                "there is no audio folder \"{shown}\"; create it or correct [paths] audio"
+            ),
+        ));
+    }
+    out
+}
+
+/// The relay: the chip and line exist and are free; a simulated relay's
+/// file can be written.
+fn relay(cfg: &Config, service_running: bool, out: &mut Vec<Problem>) {
+    let lang = cfg.lang;
+    match cfg.relay.backend {
+        RelayBackend::Gpio => match crate::relay::gpio::status(&cfg.relay) {
+            Err(e) => out.push(at_key(cfg, "backend", true, e.message(lang))),
+            Ok(st) if st.used && !service_running => {
+                let who = st.consumer.clone();
+                out.push(at_key(
+                    cfg,
+                    "line",
+                    who != crate::relay::CONSUMER,
+                    if who == crate::relay::CONSUMER {
+                        tr!(
+                            lang,
+                            "đường GPIO của rơ-le đang bị một chương trình loa khác giữ (không phải dịch vụ đang chạy); hãy dừng chương trình đó",
+                            "the relay's GPIO line is held by another loa program (not the running service); stop it"
+                        )
+                    } else {
+                        tr!(
+                            lang,
+                            "đường GPIO của rơ-le đang bị chương trình \"{who}\" dùng, nên loa không điều khiển được ampli; hãy dừng chương trình đó hoặc chọn đường khác ([relay] line)",
+                            "the relay's GPIO line is in use by \"{who}\", so loa cannot switch the amplifier; stop that program or choose another line ([relay] line)"
+                        )
+                    },
+                ));
+            }
+            Ok(_) => {}
+        },
+        RelayBackend::Rppal => {
+            #[cfg(not(feature = "rppal"))]
+            out.push(at_key(
+                cfg,
+                "backend",
+                true,
+                crate::relay::RelayError::RppalNotBuilt.message(lang),
+            ));
+        }
+        RelayBackend::Sim => {
+            if let Some(f) = &cfg.relay.sim_file
+                && let Err(why) = writable_file(f, lang)
+            {
+                let shown = display_path(f);
+                out.push(at_key(
+                    cfg,
+                    "sim-file",
+                    true,
+                    tr!(
+                        lang,
+                        "không ghi được tệp rơ-le giả lập \"{shown}\": {why}; hãy sửa [relay] sim-file",
+                        "cannot write the simulated relay's file \"{shown}\": {why}; correct [relay] sim-file"
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// The sound device opens (a warning: a USB card may be plugged in later).
+fn sound(cfg: &Config, out: &mut Vec<Problem>) {
+    let output = crate::player::alsa::AlsaOutput {
+        device: cfg.audio.device.clone(),
+        lang: cfg.lang,
+    };
+    if let Err(e) = output.check() {
+        out.push(at_key(cfg, "device", false, e.message(cfg.lang)));
+    }
+}
+
+/// The state folder (the as-run log) can be written.
+fn state(cfg: &Config, out: &mut Vec<Problem>) {
+    let lang = cfg.lang;
+    let dir = &cfg.paths.state;
+    let target = if dir.exists() {
+        dir.as_path()
+    } else {
+        match dir.parent() {
+            Some(p) => p,
+            None => return,
+        }
+    };
+    let writable = rustix::fs::access(target, rustix::fs::Access::WRITE_OK).is_ok();
+    if !writable {
+        let shown = display_path(dir);
+        out.push(at_key(
+            cfg,
+            "state",
+            true,
+            tr!(
+                lang,
+                "không ghi được vào thư mục trạng thái \"{shown}\" (nơi giữ nhật ký phát), nên `loa run` không ghi lại được những gì đã phát; hãy cho người dùng chạy loa quyền ghi, hoặc sửa [paths] state",
+                "the state folder \"{shown}\" (which holds the as-run log) cannot be written, so `loa run` could not record what it airs; give the user loa runs as write access, or correct [paths] state"
+            ),
+        ));
+    }
+}
+
+/// Whether `f` can be appended to (or created): a regular file, not a
+/// device or a pipe (writing /dev/full never ends).
+fn writable_file(f: &Path, lang: Lang) -> Result<(), String> {
+    match std::fs::metadata(f) {
+        Ok(m) if !m.is_file() => Err(lang
+            .pick(
+                "đây không phải là tệp thường (có thể là thiết bị hoặc thư mục)",
+                "it is not a regular file (perhaps a device or a folder)",
+            )
+            .to_string()),
+        Ok(_) => rustix::fs::access(f, rustix::fs::Access::WRITE_OK)
+            .map_err(|e| std::io::Error::from(e).to_string()),
+        Err(_) => {
+            let parent = f.parent().unwrap_or(Path::new("."));
+            rustix::fs::access(parent, rustix::fs::Access::WRITE_OK).map_err(|_| {
+                lang.pick(
+                    "không tạo được tệp trong thư mục đó",
+                    "the file cannot be created in that folder",
+                )
+                .to_string()
+            })
+        }
+    }
+}
+
+/// A problem at the line of `key` in the config file (the first line that
+/// sets it), else at the top.
+fn at_key(cfg: &Config, key: &str, error: bool, message: String) -> Problem {
+    let text = std::fs::read_to_string(&cfg.path).unwrap_or_default();
+    let line = text
+        .lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with(key) && l[key.len()..].trim_start().starts_with('=')
+        })
+        .map_or(1, |i| i as u32 + 1);
+    if error {
+        Problem::error(&cfg.path, line, 1, message)
+    } else {
+        Problem::warning(&cfg.path, line, 1, message)
+    }
+}
