@@ -286,7 +286,7 @@ pub fn air(
 
     // No sound, no amplifier: the device is checked before the relay.
     if let Err(e) = output.check() {
-        tracing::error!(error = %e, "no usable sound device; the relay stays off");
+        tracing::error!(error = %e, "{}", crate::lang::log("không có thiết bị âm thanh dùng được; ampli vẫn tắt", "no usable sound device; the relay stays off"));
         events.device_error(&e);
         let msg = e.message(lang);
         for (i, it) in items.iter().enumerate() {
@@ -325,7 +325,13 @@ pub fn air(
         },
     });
     if !any_ready {
-        tracing::warn!("nothing in this broadcast can be played; the amplifier stays off");
+        tracing::warn!(
+            "{}",
+            crate::lang::log(
+                "buổi phát này không có tệp nào phát được; ampli vẫn tắt",
+                "nothing in this broadcast can be played; the amplifier stays off"
+            )
+        );
         for (i, why) in unready {
             report.items[i].outcome = Outcome::Failed(why);
             events.item_ended(i, &items[i], &report.items[i]);
@@ -636,7 +642,7 @@ fn play_all(
         while let Some(Entry::Failed(i, _)) = queue.front() {
             let i = *i;
             if let Some(Entry::Failed(_, msg)) = queue.pop_front() {
-                tracing::warn!(item = %items[i].name, reason = %msg, "item skipped");
+                tracing::warn!(item = %items[i].name, reason = %msg, "{}", crate::lang::log("bỏ qua tệp", "item skipped"));
                 report.items[i].outcome = Outcome::Failed(msg);
                 events.item_ended(i, &items[i], &report.items[i]);
             }
@@ -734,7 +740,7 @@ fn play_all(
                 "ampli đã bị tắt vì bật quá thời gian max-on",
                 "the amplifier was switched off: it had been on longer than max-on"
             );
-            tracing::error!(reason = %why, "broadcast cut short");
+            tracing::error!(reason = %why, "{}", crate::lang::log("buổi phát bị ngắt giữa chừng", "broadcast cut short"));
             if let Some(Entry::Ready(q)) = queue.front() {
                 let r = &mut report.items[q.index];
                 r.outcome = Outcome::Interrupted;
@@ -771,7 +777,7 @@ fn play_all(
                 "the decoder stopped producing sound while playing this file (no new sound for over {} s); the file may be damaged. The broadcast was ended and the amplifier switched off",
                 FEED_STALL.as_secs()
             );
-            tracing::error!(file = %items[q.index].name, "the decoder stalled; ending the broadcast");
+            tracing::error!(file = %items[q.index].name, "{}", crate::lang::log("bộ giải mã bị treo; kết thúc buổi phát", "the decoder stalled; ending the broadcast"));
             let index = q.index;
             stop_queued(&queue);
             let r = &mut report.items[index];

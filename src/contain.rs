@@ -44,7 +44,7 @@ pub fn install_hook() {
                     .location()
                     .map(|l| format!("{}:{}", l.file(), l.line()))
                     .unwrap_or_default();
-                tracing::warn!(panic = %message(info.payload()), at = %at, "a decoder failed on a file; that file alone is refused");
+                tracing::warn!(panic = %message(info.payload()), at = %at, "{}", crate::lang::log("bộ giải mã bị lỗi với một tệp; chỉ tệp đó bị từ chối", "a decoder failed on a file; that file alone is refused"));
                 return;
             }
             previous(info);

@@ -202,11 +202,11 @@ impl AirEvents for Recorder {
                 self.rows.insert(index, id);
             }
             Err(e) => {
-                tracing::error!(error = %e, "could not write the as-run log");
+                tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"));
                 self.lock_live().last_error = Some(e.message(self.lang));
             }
         }
-        tracing::info!(broadcast = ?self.meta.title, file = %item.name, "item started");
+        tracing::info!(broadcast = ?self.meta.title, file = %item.name, "{}", crate::lang::log("bắt đầu phát tệp", "item started"));
         let priority = rec.priority.as_str().to_string();
         self.lock_live().playing = Some(Playing {
             broadcast: self.meta.title.clone(),
@@ -251,20 +251,20 @@ impl AirEvents for Recorder {
         };
         drop(asrun);
         if let Err(e) = result {
-            tracing::error!(error = %e, "could not write the as-run log");
+            tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"));
             self.lock_live().last_error = Some(e.message(self.lang));
         }
         if let Some(err) = &error
             && matches!(report.outcome, Outcome::Failed(_))
         {
-            tracing::warn!(file = %item.name, error = %err, "item not aired");
+            tracing::warn!(file = %item.name, error = %err, "{}", crate::lang::log("tệp không được phát", "item not aired"));
             self.lock_live().last_error = Some(format!("{}: {err}", item.name));
         }
         self.lock_live().playing = None;
     }
 
     fn device_error(&mut self, error: &crate::player::AudioError) {
-        tracing::error!(error = %error, "sound device");
+        tracing::error!(error = %error, "{}", crate::lang::log("lỗi thiết bị âm thanh", "sound device"));
         self.lock_live().last_error = Some(error.message(self.lang));
     }
 }
@@ -402,7 +402,11 @@ pub async fn run(
         {
             tracing::warn!(
                 jump_ms = offset - prev,
-                "the wall clock jumped; re-planning"
+                "{}",
+                crate::lang::log(
+                    "đồng hồ vừa nhảy; loa lập lại lịch phát",
+                    "the wall clock jumped; re-planning"
+                )
             );
             d.dirty = true;
         }
@@ -435,7 +439,13 @@ pub async fn run(
             }
             if d.cfg.schedule.require_clock_sync && !d.clock_synced {
                 if !warned_unsynced {
-                    tracing::warn!("the clock is not synchronised: nothing airs until it is");
+                    tracing::warn!(
+                        "{}",
+                        crate::lang::log(
+                            "đồng hồ chưa được đồng bộ: loa không phát gì cho đến khi có giờ đúng",
+                            "the clock is not synchronised: nothing airs until it is"
+                        )
+                    );
                     warned_unsynced = true;
                 }
                 deadline = Some(ts_after(now, SYNC_RECHECK));
@@ -534,7 +544,10 @@ pub async fn run(
         let _ = tokio::time::timeout(Duration::from_secs(2), cur.handle).await;
     }
     let _ = d.relay.off_with(crate::relay::EdgeCause::Shutdown);
-    tracing::info!("loa stopped; relay off");
+    tracing::info!(
+        "{}",
+        crate::lang::log("loa đã dừng; ampli đã tắt", "loa stopped; relay off")
+    );
     Ok(())
 }
 
@@ -744,12 +757,12 @@ impl Daemon {
         use crate::media::ingest::TakeUp;
         match taken {
             Some(TakeUp::Accepted { rel }) => {
-                tracing::info!(file = %rel, "upload taken up");
+                tracing::info!(file = %rel, "{}", crate::lang::log("đã nhận tệp tải lên", "upload taken up"));
                 self.ingest_warning = None;
                 self.dirty = true;
             }
             Some(TakeUp::Rejected { rel, message }) => {
-                tracing::warn!(file = %rel, reason = %message, "upload rejected: moved to rejected/");
+                tracing::warn!(file = %rel, reason = %message, "{}", crate::lang::log("tệp tải lên bị từ chối, đã chuyển vào rejected/", "upload rejected: moved to rejected/"));
                 self.live
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -757,11 +770,11 @@ impl Daemon {
                 self.dirty = true;
             }
             Some(TakeUp::Odd { rel, message }) => {
-                tracing::warn!(file = %rel, reason = %message, "not an ordinary file: left alone, never aired");
+                tracing::warn!(file = %rel, reason = %message, "{}", crate::lang::log("không phải tệp bình thường: để nguyên, không bao giờ phát", "not an ordinary file: left alone, never aired"));
                 self.dirty = true;
             }
             Some(TakeUp::Refused { rel, message }) => {
-                tracing::error!(file = %rel, reason = %message, "upload not taken up");
+                tracing::error!(file = %rel, reason = %message, "{}", crate::lang::log("chưa nhận tệp tải lên", "upload not taken up"));
                 self.ingest_warning = Some(message);
                 // Tried again on its next change, or at the next start.
             }
@@ -783,13 +796,17 @@ impl Daemon {
                 tracing::warn!(
                     folder = %fs.display(),
                     free_mb = free / 1_000_000,
-                    reserve_mb = self.cfg.ingest.min_free / 1_000_000,
-                    "the disk is nearly full; uploads are not taken up"
-                );
+                    reserve_mb = self.cfg.ingest.min_free / 1_000_000, "{}", crate::lang::log("đĩa sắp đầy; loa không nhận thêm tệp tải lên", "the disk is nearly full; uploads are not taken up"));
                 self.disk_low = true;
             }
             (None, true) => {
-                tracing::info!("free disk space is back above the reserve");
+                tracing::info!(
+                    "{}",
+                    crate::lang::log(
+                        "dung lượng trống đã trở lại trên mức dự trữ",
+                        "free disk space is back above the reserve"
+                    )
+                );
                 self.disk_low = false;
             }
             _ => {}
@@ -952,7 +969,7 @@ impl Daemon {
         let same_day = self.plan.as_ref().is_some_and(|p| p.date == day);
         if !broken.is_empty() && same_day {
             let first = broken[0].clone();
-            tracing::error!(problem = %first, "the playlist has errors; the last good plan stays in effect");
+            tracing::error!(problem = %first, "{}", crate::lang::log("danh sách phát có lỗi; loa giữ lịch phát tốt gần nhất", "the playlist has errors; the last good plan stays in effect"));
             self.plan_error = Some(first);
         } else {
             if !broken.is_empty() {
@@ -961,14 +978,12 @@ impl Daemon {
                 self.plan_error = None;
             }
             for p in plan.problems.iter().filter(|p| p.is_error()) {
-                tracing::warn!(problem = %p, "plan problem");
+                tracing::warn!(problem = %p, "{}", crate::lang::log("vấn đề trong lịch phát", "plan problem"));
             }
             tracing::info!(
                 day = %day,
                 broadcasts = plan.broadcasts.len(),
-                source = ?plan.source.as_deref().map(display_path),
-                "day planned"
-            );
+                source = ?plan.source.as_deref().map(display_path), "{}", crate::lang::log("đã lập lịch phát trong ngày", "day planned"));
             self.plan = Some(plan);
         }
         if !same_day {
@@ -1011,7 +1026,7 @@ impl Daemon {
             let b = &plan.broadcasts[i];
             let key = broadcast_key(plan.date, b, &self.cfg.tz);
             if b.at < first_start {
-                tracing::info!(broadcast = %key, "due before loa was installed: not missed");
+                tracing::info!(broadcast = %key, "{}", crate::lang::log("đến giờ trước khi cài đặt loa: không tính là bị lỡ", "due before loa was installed: not missed"));
                 self.attempted.insert(key.clone());
                 self.live
                     .lock()
@@ -1026,7 +1041,7 @@ impl Daemon {
                 "loa không chạy hoặc đồng hồ chưa đúng vào giờ phát, và đã quá thời gian cho phép phát muộn (late-grace = \"{grace}\")",
                 "loa was not running, or the clock was not right, at the broadcast's time, and the late-start grace (late-grace = \"{grace}\") has passed"
             );
-            tracing::warn!(broadcast = %key, "missed");
+            tracing::warn!(broadcast = %key, "{}", crate::lang::log("buổi phát bị lỡ", "missed"));
             for it in &b.items {
                 let rec = ItemRecord {
                     day: plan.date,
@@ -1045,7 +1060,7 @@ impl Daemon {
                     late: false,
                 };
                 if let Err(e) = asrun.record(&rec) {
-                    tracing::error!(error = %e, "could not write the as-run log");
+                    tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"));
                 }
             }
             self.attempted.insert(key.clone());
@@ -1142,7 +1157,7 @@ impl Daemon {
             items.push(AirItem::failed(file, why.clone()));
             scheduled.push((None, Priority::Normal));
         }
-        tracing::info!(broadcast = %key, title = ?b.title, late, items = items.len(), "broadcast starting");
+        tracing::info!(broadcast = %key, title = ?b.title, late, items = items.len(), "{}", crate::lang::log("bắt đầu buổi phát", "broadcast starting"));
         let meta = Meta {
             day: plan.date,
             key: key.clone(),
@@ -1195,7 +1210,7 @@ impl Daemon {
             late: false,
             clock_synced: self.clock_synced,
         };
-        tracing::warn!(files = ?files, "emergency broadcast");
+        tracing::warn!(files = ?files, "{}", crate::lang::log("phát khẩn cấp", "emergency broadcast"));
         // If a broadcast is due right after, keep the relay on for it.
         let plan = self.plan.clone();
         let attempted = self.attempted.clone();
@@ -1266,7 +1281,7 @@ impl Daemon {
             "aired" if cur.late => "late",
             w => w,
         };
-        tracing::info!(broadcast = %cur.key, result = word, emergency = cur.emergency, "broadcast ended");
+        tracing::info!(broadcast = %cur.key, result = word, emergency = cur.emergency, "{}", crate::lang::log("kết thúc buổi phát", "broadcast ended"));
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         live.results.insert(cur.key.clone(), word.to_string());
         live.playing = None;

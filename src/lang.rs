@@ -46,6 +46,28 @@ impl fmt::Display for Lang {
     }
 }
 
+/// The operator's language for this process, once the config says it:
+/// what problem labels ("lỗi:", "cảnh báo:") and the service's log lines
+/// are written in. Vietnamese until set.
+static OPERATOR: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Sets the process's operator language (when the config is read).
+pub fn set_operator(lang: Lang) {
+    let v = match lang {
+        Lang::Vi => 0,
+        Lang::En => 1,
+    };
+    OPERATOR.store(v, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The process's operator language (see [`set_operator`]).
+pub fn operator() -> Lang {
+    match OPERATOR.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => Lang::En,
+        _ => Lang::Vi,
+    }
+}
+
 /// `tr!(lang, "Vietnamese {x}", "English {x}")`: formats only the text in the
 /// chosen language. Both texts capture the same variables from the scope.
 #[macro_export]
@@ -83,6 +105,12 @@ pub fn date_time(t: jiff::Timestamp, tz: &jiff::tz::TimeZone, lang: Lang) -> Str
         dt.hour(),
         dt.minute()
     )
+}
+
+/// A log line's message in the operator's language (see [`operator`]):
+/// the journal is read by the people who run the box.
+pub fn log(vi: &'static str, en: &'static str) -> &'static str {
+    operator().pick(vi, en)
 }
 
 #[cfg(test)]

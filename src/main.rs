@@ -9,7 +9,7 @@ fn main() {
     if prints_for_a_pipe(&cli.command) {
         restore_sigpipe();
     }
-    init_logging();
+    init_logging(is_service(&cli.command));
     loa::contain::install_hook();
     std::process::exit(loa::cli::run(cli));
 }
@@ -19,13 +19,10 @@ fn main() {
 /// (`journalctl -u loa -o verbose` shows BROADCAST=, FILE=...); elsewhere as
 /// lines on stderr, coloured only on a terminal (never escape codes in a
 /// log file) and never when $NO_COLOR is set.
-fn init_logging() {
+fn init_logging(service: bool) {
     use std::io::IsTerminal;
     use tracing_subscriber::prelude::*;
-    let filter = || {
-        tracing_subscriber::EnvFilter::try_from_env("LOA_LOG")
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
-    };
+    let filter = || tracing_subscriber::EnvFilter::new(log_directives(service));
     if stderr_is_the_journal()
         && let Ok(journal) = tracing_journald::layer()
     {
@@ -47,6 +44,29 @@ fn init_logging() {
         .with_ansi(ansi)
         .with_env_filter(filter())
         .init();
+}
+
+/// What is logged. Only loa's own events, never its dependencies' (a
+/// decoder's "skipping junk" warnings are not for the operator; loa says
+/// what matters itself, in the operator's language). $LOA_LOG gives the
+/// level ("info") or, with `=` or `,` in it, full tracing directives. The
+/// service logs warnings by default (the unit sets info); the other
+/// commands print their own messages and log nothing unless asked.
+fn log_directives(service: bool) -> String {
+    match std::env::var("LOA_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(v) if v.contains('=') || v.contains(',') => v,
+        Some(level) => format!("loa={}", level.trim()),
+        None if service => "loa=warn".into(),
+        None => "off".into(),
+    }
+}
+
+/// The commands that run unattended and whose log is their record.
+fn is_service(c: &Command) -> bool {
+    matches!(c, Command::Run | Command::Demo)
 }
 
 /// Whether stderr is connected to the journal: systemd sets $JOURNAL_STREAM

@@ -55,9 +55,12 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // In the operator's language (see `lang::operator`): "lỗi",
+        // "cảnh báo" when the config says Vietnamese.
+        let lang = crate::lang::operator();
         let sev = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+            Severity::Error => lang.pick("lỗi", "error"),
+            Severity::Warning => lang.pick("cảnh báo", "warning"),
         };
         if self.line == 0 {
             // No position: the file itself is the problem (e.g. it is missing).

@@ -19,6 +19,9 @@ use crate::tr;
 /// Finds and loads the config. Returns the error and the problems to print.
 pub fn load_config(cli: Option<&Path>) -> Result<Config, (ConfigError, Vec<Problem>)> {
     let loaded = config::locate(cli).and_then(|p| Config::load(&p));
+    if let Ok(cfg) = &loaded {
+        crate::lang::set_operator(cfg.lang);
+    }
     loaded.map_err(|e| {
         let lang = match &e {
             ConfigError::Invalid { config, .. } => config.lang,
@@ -28,6 +31,7 @@ pub fn load_config(cli: Option<&Path>) -> Result<Config, (ConfigError, Vec<Probl
                 .unwrap_or_default(),
             ConfigError::NotFound { .. } => Lang::Vi,
         };
+        crate::lang::set_operator(lang);
         let problems = e.problems(lang);
         (e, problems)
     })

@@ -169,7 +169,7 @@ pub fn serve(
             alive: Box::new(|| sd_notify("WATCHDOG=1")),
             turn_every: watchdog_half(),
         };
-        tracing::info!(config = %cfg.path.display(), "loa starting");
+        tracing::info!(config = %cfg.path.display(), "{}", crate::lang::log("loa khởi động", "loa starting"));
         let result = daemon::run(cfg, deps, stop_rx).await;
         let _ = stop_tx.send(true);
         let _ = server.await;
@@ -203,7 +203,13 @@ fn spawn_signals(
             signal(SignalKind::interrupt()),
             signal(SignalKind::hangup()),
         ) else {
-            tracing::error!("cannot listen for signals");
+            tracing::error!(
+                "{}",
+                crate::lang::log(
+                    "không nhận được tín hiệu dừng của hệ thống",
+                    "cannot listen for signals"
+                )
+            );
             return;
         };
         loop {
@@ -262,7 +268,7 @@ fn watch_folders(
         (&cfg.paths.audio, RecursiveMode::Recursive),
     ] {
         if let Err(e) = w.watch(p, mode) {
-            tracing::warn!(error = %e, folder = %p.display(), "cannot watch folder");
+            tracing::warn!(error = %e, folder = %p.display(), "{}", crate::lang::log("không theo dõi được thư mục", "cannot watch folder"));
         }
     }
     Some(w)

@@ -181,7 +181,7 @@ impl MediaIndex {
             ],
         );
         if let Err(e) = r {
-            tracing::warn!(file = rel, error = %e, "could not write the media index");
+            tracing::warn!(file = rel, error = %e, "{}", crate::lang::log("không ghi được chỉ mục tệp âm thanh", "could not write the media index"));
         }
     }
 }

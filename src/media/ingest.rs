@@ -561,7 +561,7 @@ pub fn take_up(
         return TakeUp::Odd { rel, message };
     }
     for p in super::folder::share(audio_root, Path::new(&rel)) {
-        tracing::warn!(file = %p.rel, problem = %p.detail, "could not make an upload group-writable");
+        tracing::warn!(file = %p.rel, problem = %p.detail, "{}", crate::lang::log("không cấp được quyền ghi cho nhóm trên tệp tải lên", "could not make an upload group-writable"));
     }
     let Some((size, mtime)) = stat(audio_root, path) else {
         return TakeUp::Gone { rel };

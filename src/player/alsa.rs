@@ -181,7 +181,10 @@ impl Output for AlsaOutput {
         let on_error = move |e: cpal::Error| {
             // An underrun is not a failure of the device.
             if e.kind() == cpal::ErrorKind::Xrun {
-                tracing::warn!("audio underrun");
+                tracing::warn!(
+                    "{}",
+                    crate::lang::log("thiếu âm thanh gửi tới card (underrun)", "audio underrun")
+                );
                 return;
             }
             let mut g = f.lock().unwrap_or_else(|e| e.into_inner());
@@ -225,7 +228,7 @@ impl Output for AlsaOutput {
             .name("audio-feed".into())
             .spawn(move || engine::feeder(rx, producer, fs, rate, channels))
             .map_err(|e| self.open_error(e.to_string()))?;
-        tracing::info!(device = %name, rate, channels, format = %format, "audio device opened");
+        tracing::info!(device = %name, rate, channels, format = %format, "{}", crate::lang::log("đã mở thiết bị âm thanh", "audio device opened"));
         Ok(Box::new(AlsaSink {
             stream: Some(Arc::new(stream)),
             started: false,
@@ -423,7 +426,13 @@ impl Drop for AlsaSink {
             if f.is_finished() {
                 let _ = f.join();
             } else {
-                tracing::error!("the audio feeder thread is stuck; it is left behind");
+                tracing::error!(
+                    "{}",
+                    crate::lang::log(
+                        "luồng giải mã âm thanh bị treo; loa bỏ nó lại",
+                        "the audio feeder thread is stuck; it is left behind"
+                    )
+                );
             }
         }
     }

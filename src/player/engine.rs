@@ -169,7 +169,7 @@ impl ItemJob<'_> {
                     out.clear();
                     pipe.finish(out);
                     let _ = write(ring, shared, out);
-                    tracing::warn!(file = %self.name, error = %e, "decoding failed while playing");
+                    tracing::warn!(file = %self.name, error = %e, "{}", crate::lang::log("giải mã bị lỗi khi đang phát", "decoding failed while playing"));
                     self.progress
                         .set_error(self.decoder.message(&e, self.name, self.lang));
                     return Some(State::Failed);
@@ -668,7 +668,7 @@ pub fn feeder(
                     // The device was closed.
                     Ok(None) => return,
                     Err(panic) => {
-                        tracing::error!(file = %name, panic = %panic, "the audio pipeline failed on this item");
+                        tracing::error!(file = %name, panic = %panic, "{}", crate::lang::log("khâu xử lý âm thanh bị lỗi ở tệp này", "the audio pipeline failed on this item"));
                         progress.set_error(lang.pick(
                             "bộ giải mã bị lỗi khi đang phát tệp này (tệp có thể bị hỏng)",
                             "the decoder failed while playing this file (the file may be damaged)",

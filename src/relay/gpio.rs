@@ -54,7 +54,7 @@ impl GpioRelay {
     pub fn open(cfg: &RelayConfig) -> Result<GpioRelay, RelayError> {
         let (chip, located) = locate(cfg)?;
         if let Some(from) = &located.moved_from {
-            warn!(line = %located.describe(), configured_chip = %from, "the relay line is not on the configured chip; using the chip it is on");
+            warn!(line = %located.describe(), configured_chip = %from, "{}", crate::lang::log("đường GPIO của rơ-le không nằm trên chip đã cấu hình; loa dùng chip chứa nó", "the relay line is not on the configured chip; using the chip it is on"));
         }
         let mut builder = Request::builder();
         builder

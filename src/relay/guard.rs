@@ -129,7 +129,7 @@ impl RelayGuard {
         let describe = relay.describe();
         relay.set(false)?;
         let at = clock.now();
-        info!(relay = %describe, on = false, cause = EdgeCause::StartUp.name(), %at, "relay switched");
+        info!(relay = %describe, on = false, cause = EdgeCause::StartUp.name(), %at, "{}", crate::lang::log("đã bật/tắt ampli", "relay switched"));
         let shared = Arc::new(Shared {
             emergency: relay.emergency_off(),
             state: Mutex::new(State {
@@ -283,7 +283,7 @@ impl Shared {
             }
             Ok(()) => {}
             Err(e) => {
-                error!(relay = %self.describe, error = %e, "cannot switch the relay off after a panic");
+                error!(relay = %self.describe, error = %e, "{}", crate::lang::log("không tắt được ampli sau một lỗi nghiêm trọng", "cannot switch the relay off after a panic"));
                 self.last_resort();
             }
         }
@@ -310,7 +310,7 @@ impl Shared {
             v.on = edge.on;
             v.since = edge.at;
         }
-        info!(relay = %self.describe, on = edge.on, cause = edge.cause.name(), at = %edge.at, "relay switched");
+        info!(relay = %self.describe, on = edge.on, cause = edge.cause.name(), at = %edge.at, "{}", crate::lang::log("đã bật/tắt ampli", "relay switched"));
         let listeners = lock(&self.listeners).clone();
         for f in listeners {
             if panic::catch_unwind(AssertUnwindSafe(|| f(&edge))).is_err() {
@@ -347,9 +347,9 @@ fn watchdog(sh: Arc<Shared>) {
             continue;
         }
         let max_on = crate::duration::to_config_text(sh.max_on);
-        error!(relay = %sh.describe, %max_on, "the relay has been on longer than max-on: the watchdog switches it off");
+        error!(relay = %sh.describe, %max_on, "{}", crate::lang::log("ampli đã bật quá thời gian tối đa (max-on): loa tự tắt nó", "the relay has been on longer than max-on: the watchdog switches it off"));
         if let Err(e) = sh.switch(&mut st, false, EdgeCause::Watchdog) {
-            error!(relay = %sh.describe, error = %e, "the watchdog cannot switch the relay off; trying again in 1 s");
+            error!(relay = %sh.describe, error = %e, "{}", crate::lang::log("không tắt được ampli khi quá thời gian tối đa; thử lại sau 1 giây", "the watchdog cannot switch the relay off; trying again in 1 s"));
             st.retry_at = Some(now + Duration::from_secs(1));
         }
     }
@@ -361,7 +361,7 @@ impl Drop for Handle {
         {
             let mut st = sh.lock_state();
             if let Err(e) = sh.switch(&mut st, false, EdgeCause::Shutdown) {
-                error!(relay = %sh.describe, error = %e, "cannot switch the relay off on the way out");
+                error!(relay = %sh.describe, error = %e, "{}", crate::lang::log("không tắt được ampli khi loa dừng", "cannot switch the relay off on the way out"));
                 if let Some(off) = &sh.emergency {
                     off();
                 }

@@ -364,9 +364,10 @@ fn missing_config_file() {
             .args(args)
             .run();
         out.code(2);
-        // The file names the language, so without it both are given; no
-        // line and column, since there is no file to point into.
-        let line = out.error_at("config/nope.toml", "không tìm thấy tệp cấu hình");
+        // The file names the language, so without it both are given (the
+        // label in Vietnamese, the default); no line and column, since
+        // there is no file to point into.
+        let line = out.problem("config/nope.toml", "lỗi", "không tìm thấy tệp cấu hình");
         assert!(line.contains("no config file found"), "{line}");
         assert!(line.contains("--config"), "{line}");
     }
@@ -384,7 +385,8 @@ fn messages_are_vietnamese_with_language_vi() {
     );
     let out = env.check("2026-01-20");
     out.code(1);
-    out.error_at(&at("2:6"), "giờ phát \"25:00\" không hợp lệ");
+    // Issue 10: the severity in Vietnamese too.
+    out.problem(&at("2:6"), "lỗi", "giờ phát \"25:00\" không hợp lệ");
     out.says("Đã kiểm tra 1 ngày");
 }
 
@@ -395,8 +397,9 @@ fn messages_are_vietnamese_when_language_is_unset() {
     env.write_playlist("default.toml", with_item("\"bao-cao.mp3\""));
     let out = env.check("2026-01-20");
     out.code(1);
-    out.error_at(
+    out.problem(
         &at("3:27"),
+        "lỗi",
         "không có tệp \"bao-cao.mp3\" trong thư mục âm thanh",
     );
     // Issue 10: dates in Vietnamese texts are written 20/01/2026.
@@ -499,7 +502,7 @@ fn curly_quotes_get_a_plain_vietnamese_message() {
     );
     let out = env.check("2026-01-20");
     out.code(1);
-    let line = out.error_at(&at("2:6"), "dấu ngoặc kép cong");
+    let line = out.problem(&at("2:6"), "lỗi", "dấu ngoặc kép cong");
     assert!(line.contains("dấu ngoặc kép thẳng"), "{line}");
 }
 
@@ -510,7 +513,7 @@ fn a_one_digit_day_in_a_file_name_says_how_to_write_it() {
     env.write_playlist("2026-12-5.toml", "");
     let out = env.run(&["check"]);
     out.code(1);
-    out.error_at("playlists/2026-12-5.toml:1:1", "2026-12-05.toml");
+    out.problem("playlists/2026-12-5.toml:1:1", "lỗi", "2026-12-05.toml");
 }
 
 // Times with seconds are shown with them (17:00 and 17:00:30 differ).

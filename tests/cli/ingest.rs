@@ -469,10 +469,10 @@ fn placed_bad_files_are_reported_in_vietnamese_by_default() {
     );
     let out = env.check(DATE);
     out.code(1);
-    out.problem(ITEM_AT, "error", "tệp \"rong.mp3\" rỗng (0 byte)");
+    out.problem(ITEM_AT, "lỗi", "tệp \"rong.mp3\" rỗng (0 byte)");
     out.problem(
         "playlists/default.toml:3:22",
-        "error",
+        "lỗi",
         "tệp \"tone.opus\" dùng định dạng Opus, loa không phát được",
     );
     let m = media(&env);

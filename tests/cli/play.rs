@@ -363,16 +363,22 @@ fn every_format_plays_whole_at_every_rate_and_length() {
             .run();
         out.code(0);
         let cap = card.capture();
+        // The tone's frames, wherever they fell: on this unpaced stand-in a
+        // busy machine can make the device wait for the decoder, and the
+        // wait comes out as silence inside the tone (a real card waits in
+        // its buffer instead).
+        let pieces = cap.sounds(RATE / 200);
+        let got = pieces.iter().map(|r| r.len()).sum::<usize>() as f64 / RATE as f64;
         let items = cap.items(RATE / 10);
-        assert_eq!(items.len(), 1, "{name}: {items:?}\n{out}");
-        let got = items[0].len() as f64 / RATE as f64;
+        assert!(!items.is_empty(), "{name}: no sound\n{out}");
         // Encoders add up to ~50 ms of delay and padding (trimmed later
         // by gapless decoding, issue 13).
         assert!(
             (got - seconds).abs() < 0.08,
             "{name}: {got:.3} s of sound for a {seconds} s tone"
         );
-        let f = cap.frequency(items[0].start + RATE / 10..items[0].end - RATE / 10);
+        let longest = items.iter().max_by_key(|r| r.len()).unwrap();
+        let f = cap.frequency(longest.start + RATE / 20..longest.end - RATE / 20);
         assert!((f - 1000.0).abs() < 15.0, "{name}: {f} Hz");
     }
 }
@@ -445,4 +451,38 @@ fn a_decoder_stall_ends_the_broadcast_with_the_relay_off() {
     assert!(took < Duration::from_secs(8), "took {took:?}\n{out}");
     let (on, off) = on_then_off(&env);
     assert!(ms(on, off) < 6000, "relay on for {} ms", ms(on, off));
+}
+
+// Issue 10: no English decoder noise on the operator's screen (symphonia's
+// "WARN ... skipping junk" lines, with UTC times): loa says what matters
+// itself, in the operator's language; the service logs only loa's own
+// events, also at LOA_LOG=info.
+#[test]
+fn no_decoder_noise_reaches_the_operator() {
+    let Some(fx) = crate::util::fixtures::fixtures("no_decoder_noise_reaches_the_operator") else {
+        return;
+    };
+    let env = TestEnv::with_config(
+        &config("", "warm-up = \"0s\"\nhold = \"0s\"")
+            .replace("language = \"en\"", "language = \"vi\""),
+    );
+    let damaged = crate::util::fixtures::zeroed_in_the_middle(&fx.bytes("ban-tin.mp3"), 4096);
+    env.write_old("audio/hong.mp3", &damaged);
+    let card = SoundCard::unpaced();
+    for args in [
+        &["play", "--no-relay", "hong.mp3"][..],
+        &["check", "--days", "1"][..],
+        &["media"][..],
+    ] {
+        let out = card.attach(env.loa().args(args)).run();
+        assert!(
+            !out.stderr.contains("symphonia") && !out.stderr.contains("WARN"),
+            "{out}"
+        );
+    }
+    let out = card
+        .attach(env.loa().args(&["play", "--no-relay", "hong.mp3"]))
+        .env("LOA_LOG", "info")
+        .run();
+    assert!(!out.stderr.contains("symphonia"), "{out}");
 }
