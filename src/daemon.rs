@@ -22,7 +22,7 @@ use crate::air::{
 use crate::asrun::{AsRun, ItemRecord, Priority, Status as RowStatus};
 use crate::config::Config;
 use crate::control::protocol::{
-    NextBroadcast, Playing, RelayState, Request, Response, Status, TodayBroadcast,
+    NextBroadcast, Playing, RelayState, Request, Response, Status, TodayBroadcast, WarmingUp,
 };
 use crate::lang::Lang;
 use crate::media::{Library, MediaIndex};
@@ -109,6 +109,9 @@ pub struct Deps {
     /// Under a systemd watchdog the loop must turn at least this often
     /// (half of WatchdogSec), even with nothing to do.
     pub turn_every: Option<Duration>,
+    /// Whether to keep TINH-TRANG.txt in the audio folder (not for `loa
+    /// demo`, which airs the shipped samples where they are, nor tests).
+    pub status_note: bool,
 }
 
 /// Requests from the control socket, each with where to send the answer.
@@ -142,9 +145,49 @@ struct Meta {
 #[derive(Default)]
 struct Live {
     playing: Option<Playing>,
-    last_error: Option<String>,
+    warming_up: Option<WarmingUp>,
+    last_error: Option<LastError>,
     /// Broadcast key -> status word for today's list.
     results: HashMap<String, String>,
+}
+
+/// The last thing that went wrong, with when and what it concerns, so that
+/// it can be cleared once its cause is gone (the file was replaced or
+/// removed, the sound device played again...).
+#[derive(Clone, Debug)]
+struct LastError {
+    message: String,
+    at: Timestamp,
+    cause: Cause,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Cause {
+    /// A file below the audio folder (its name there).
+    File(String),
+    /// The sound device.
+    Device,
+    /// Writing the as-run log.
+    Log,
+    /// Switching the relay.
+    Relay,
+}
+
+impl Live {
+    fn error(&mut self, cause: Cause, message: String) {
+        self.last_error = Some(LastError {
+            message,
+            at: Timestamp::now(),
+            cause,
+        });
+    }
+
+    /// Forgets the last error if `gone` says its cause is gone.
+    fn clear_if(&mut self, gone: impl Fn(&Cause) -> bool) {
+        if self.last_error.as_ref().is_some_and(|e| gone(&e.cause)) {
+            self.last_error = None;
+        }
+    }
 }
 
 /// Records what happens while a broadcast airs: as-run rows and the live
@@ -156,6 +199,9 @@ struct Recorder {
     items: Vec<AirItem>,
     rows: HashMap<usize, i64>,
     lang: Lang,
+    /// For `loa status` while the amplifier warms up.
+    warm_up: Duration,
+    tz: jiff::tz::TimeZone,
 }
 
 impl Recorder {
@@ -190,6 +236,18 @@ impl Recorder {
 }
 
 impl AirEvents for Recorder {
+    fn relay(&mut self, on: bool, at: Timestamp) {
+        let warm = self.warm_up;
+        let tz = self.tz.clone();
+        let title = self.meta.title.clone();
+        let mut live = self.lock_live();
+        live.warming_up = on.then(|| WarmingUp {
+            broadcast: title,
+            since: rfc3339(at, &tz),
+            until: rfc3339(ts_after(at, warm), &tz),
+        });
+    }
+
     fn item_started(&mut self, index: usize, item: &AirItem, at: Timestamp) {
         let rec = self.record(index, Some(at));
         match self
@@ -203,18 +261,21 @@ impl AirEvents for Recorder {
             }
             Err(e) => {
                 tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"));
-                self.lock_live().last_error = Some(e.message(self.lang));
+                self.lock_live().error(Cause::Log, e.message(self.lang));
             }
         }
         tracing::info!(broadcast = ?self.meta.title, file = %item.name, "{}", crate::lang::log("bắt đầu phát tệp", "item started"));
         let priority = rec.priority.as_str().to_string();
-        self.lock_live().playing = Some(Playing {
+        let mut live = self.lock_live();
+        live.warming_up = None;
+        live.playing = Some(Playing {
             broadcast: self.meta.title.clone(),
             file: item.name.clone(),
             elapsed_s: 0.0,
             total_s: item.duration.map(|d| d.as_secs_f64()),
             priority,
-            index,
+            // 1-based: the first of four is "1 of 4".
+            index: index + 1,
             count: self.items.len(),
         });
     }
@@ -250,22 +311,37 @@ impl AirEvents for Recorder {
             }
         };
         drop(asrun);
-        if let Err(e) = result {
-            tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"));
-            self.lock_live().last_error = Some(e.message(self.lang));
+        let mut live = self.lock_live();
+        match result {
+            Err(e) => {
+                tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"));
+                live.error(Cause::Log, e.message(self.lang));
+            }
+            Ok(()) => live.clear_if(|c| *c == Cause::Log),
         }
         if let Some(err) = &error
             && matches!(report.outcome, Outcome::Failed(_))
         {
             tracing::warn!(file = %item.name, error = %err, "{}", crate::lang::log("tệp không được phát", "item not aired"));
-            self.lock_live().last_error = Some(format!("{}: {err}", item.name));
+            live.error(
+                Cause::File(item.name.clone()),
+                format!("{}: {err}", item.name),
+            );
         }
+        // Played whole: what was wrong with this file, or with the sound
+        // device, is gone.
+        if report.outcome == Outcome::Played {
+            let name = item.name.clone();
+            live.clear_if(|c| *c == Cause::Device || *c == Cause::File(name.clone()));
+        }
+        drop(live);
         self.lock_live().playing = None;
     }
 
     fn device_error(&mut self, error: &crate::player::AudioError) {
         tracing::error!(error = %error, "{}", crate::lang::log("lỗi thiết bị âm thanh", "sound device"));
-        self.lock_live().last_error = Some(error.message(self.lang));
+        self.lock_live()
+            .error(Cause::Device, error.message(self.lang));
     }
 }
 
@@ -326,6 +402,13 @@ struct Daemon {
     /// When loa first ran with a trustworthy clock (from the state
     /// database): what fell due before was before its installation.
     first_start: Option<Timestamp>,
+    /// Uploads taken up today, for the status note (TINH-TRANG.txt).
+    uploads_today: Vec<crate::status_note::Upload>,
+    /// The status note as last written: rewritten only when it changes
+    /// (an SD card is not written for nothing).
+    note: Option<crate::status_note::Note>,
+    /// Whether the status note is kept at all (see `Deps::status_note`).
+    status_note: bool,
 }
 
 /// The most files one `now` or the priority queue may hold: a request over
@@ -358,6 +441,7 @@ pub async fn run(
         ready,
         alive,
         turn_every,
+        status_note,
     } = deps;
     let mut d = Daemon {
         cfg,
@@ -385,6 +469,9 @@ pub async fn run(
         disk_low: false,
         odd_names: Vec::new(),
         first_start: None,
+        uploads_today: Vec::new(),
+        note: None,
+        status_note,
     };
     d.ingest_existing();
     let mono_start = tokio::time::Instant::now();
@@ -495,6 +582,7 @@ pub async fn run(
             deadline = Some(deadline.map_or(midnight, |t| t.min(midnight)));
         }
 
+        d.update_note(now);
         let sleep_for = deadline
             .map(|t| {
                 Duration::from_millis((t.as_millisecond() - now.as_millisecond()).max(0) as u64)
@@ -656,6 +744,16 @@ impl Daemon {
         }
         if c.removed {
             self.uploads.forget(&path);
+            // The operator deleted the rejected copy: the complaint about it
+            // is done with. (The original's removal is the move to
+            // rejected/ itself, not a sign the cause is gone.)
+            if let Ok(rel) = path.strip_prefix(audio.join(crate::media::library::REJECTED_DIR)) {
+                let rel = rel.to_string_lossy().into_owned();
+                self.live
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear_if(|c| *c == Cause::File(rel.clone()));
+            }
             return true;
         }
         // A link, a pipe or a device: never followed; taken up only to be
@@ -757,19 +855,28 @@ impl Daemon {
         use crate::media::ingest::TakeUp;
         match taken {
             Some(TakeUp::Accepted { rel }) => {
+                self.note_upload(&rel, None);
                 tracing::info!(file = %rel, "{}", crate::lang::log("đã nhận tệp tải lên", "upload taken up"));
                 self.ingest_warning = None;
                 self.dirty = true;
+                // A good file in place of a rejected one: the old complaint
+                // is gone.
+                self.live
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clear_if(|c| *c == Cause::File(rel.clone()));
             }
             Some(TakeUp::Rejected { rel, message }) => {
+                self.note_upload(&rel, Some(message.clone()));
                 tracing::warn!(file = %rel, reason = %message, "{}", crate::lang::log("tệp tải lên bị từ chối, đã chuyển vào rejected/", "upload rejected: moved to rejected/"));
                 self.live
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .last_error = Some(format!("{rel}: {message}"));
+                    .error(Cause::File(rel.clone()), format!("{rel}: {message}"));
                 self.dirty = true;
             }
             Some(TakeUp::Odd { rel, message }) => {
+                self.note_upload(&rel, Some(message.clone()));
                 tracing::warn!(file = %rel, reason = %message, "{}", crate::lang::log("không phải tệp bình thường: để nguyên, không bao giờ phát", "not an ordinary file: left alone, never aired"));
                 self.dirty = true;
             }
@@ -779,6 +886,86 @@ impl Daemon {
                 // Tried again on its next change, or at the next start.
             }
             Some(TakeUp::Gone { .. }) | None => {}
+        }
+    }
+
+    /// An upload taken up (None) or refused (why), for the status note.
+    fn note_upload(&mut self, rel: &str, refused: Option<String>) {
+        let now = self.deps_clock.now();
+        let today = self.today(now);
+        self.uploads_today.retain(|u| {
+            self.cfg.tz.to_offset(u.at).to_datetime(u.at).date() == today && u.rel != rel
+        });
+        self.uploads_today.push(crate::status_note::Upload {
+            at: now,
+            rel: rel.to_string(),
+            refused,
+        });
+    }
+
+    /// Rewrites TINH-TRANG.txt at the top of the audio folder when what it
+    /// says has changed: today's uploads, the coming broadcasts, what needs
+    /// attention. For upload-only accounts, which cannot run `loa status`.
+    fn update_note(&mut self, now: Timestamp) {
+        use crate::status_note::{Coming, Note};
+        if !self.status_note {
+            return;
+        }
+        let today = self.today(now);
+        let tz = self.cfg.tz.clone();
+        let st = self.status(now);
+        let mut coming: Vec<Coming> = Vec::new();
+        if let Some(plan) = &self.plan {
+            for b in &plan.broadcasts {
+                let key = broadcast_key(plan.date, b, &tz);
+                if b.relay_on >= now && !self.attempted.contains(&key) {
+                    coming.push(Coming {
+                        at: b.at,
+                        title: b.title.clone(),
+                        items: b.items.len(),
+                    });
+                }
+            }
+        }
+        if let Some(b) = &self.later
+            && coming.is_empty()
+        {
+            coming.push(Coming {
+                at: b.at,
+                title: b.title.clone(),
+                items: b.items.len(),
+            });
+        }
+        let mut attention = st.warnings.clone();
+        attention.extend(st.plan_error.clone());
+        attention.extend(st.last_error.clone());
+        let note = Note {
+            uploads: self
+                .uploads_today
+                .iter()
+                .filter(|u| tz.to_offset(u.at).to_datetime(u.at).date() == today)
+                .cloned()
+                .collect(),
+            coming,
+            attention,
+        };
+        if self.note.as_ref() == Some(&note) {
+            return;
+        }
+        let text = note.render(now, &tz, self.cfg.lang);
+        match crate::media::folder::write_atomically(
+            &self.cfg.paths.audio,
+            std::path::Path::new(crate::status_note::FILE_NAME),
+            text.as_bytes(),
+        ) {
+            Ok(()) => self.note = Some(note),
+            Err(e) => {
+                if self.note.is_some() {
+                    tracing::warn!(error = %e, "{}", crate::lang::log("không ghi được tệp TINH-TRANG.txt", "could not write TINH-TRANG.txt"));
+                }
+                // Tried again at the next turn only if something changes.
+                self.note = Some(note);
+            }
         }
     }
 
@@ -1249,6 +1436,8 @@ impl Daemon {
             items: items.clone(),
             rows: HashMap::new(),
             lang: self.cfg.lang,
+            warm_up: settings.warm_up,
+            tz: self.cfg.tz.clone(),
         };
         let job = Job {
             items,
@@ -1285,11 +1474,14 @@ impl Daemon {
         let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
         live.results.insert(cur.key.clone(), word.to_string());
         live.playing = None;
+        live.warming_up = None;
         if let Some(e) = &report.device_error {
-            live.last_error = Some(e.message(self.cfg.lang));
+            live.error(Cause::Device, e.message(self.cfg.lang));
         }
         if let Some(e) = &report.relay_error {
-            live.last_error = Some(e.clone());
+            live.error(Cause::Relay, e.clone());
+        } else if report.relay_on.is_some() {
+            live.clear_if(|c| *c == Cause::Relay);
         }
         drop(live);
         // A file change during the broadcast is taken up now.
@@ -1497,6 +1689,7 @@ impl Daemon {
             now: rfc3339(now, tz),
             timezone: self.cfg.timezone_name.clone(),
             playing: live.playing.clone(),
+            warming_up: live.warming_up.clone(),
             next,
             relay: RelayState {
                 on: self.relay.is_on(),
@@ -1505,7 +1698,8 @@ impl Daemon {
             },
             clock_synced: self.clock_synced,
             audio_device: self.cfg.audio.device.clone(),
-            last_error: live.last_error.clone(),
+            last_error: live.last_error.as_ref().map(|e| e.message.clone()),
+            last_error_at: live.last_error.as_ref().map(|e| rfc3339(e.at, tz)),
             plan_error: self.plan_error.clone(),
             playlist: self
                 .plan
@@ -1596,6 +1790,7 @@ mod tests {
             ready: Box::new(|| {}),
             alive: Box::new(|| {}),
             turn_every: None,
+            status_note: false,
         };
         let task = tokio::spawn(run(cfg, deps, stop_rx));
         Rig {

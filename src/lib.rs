@@ -17,6 +17,7 @@
 //! - `contain`: containing panics in decoders fed with untrusted files.
 //! - `duration`: the "3s" / "1h30m" syntax and human-readable lengths.
 //! - `lang`: the operator's language (Vietnamese or English) and `tr!`.
+//! - `status_note`: TINH-TRANG.txt, the status note in the audio folder for upload-only accounts.
 //! - `control`: the control socket (JSON lines) between the operator's commands
 //!   and the running daemon: protocol, server, client, a fake daemon for tests.
 //! - `cli`: the operator's commands, one file each.
@@ -39,5 +40,6 @@ pub mod problem;
 pub mod relay;
 pub mod schedule;
 pub mod shutdown;
+pub mod status_note;
 pub mod testing;
 pub mod tomlfile;

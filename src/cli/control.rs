@@ -345,6 +345,32 @@ fn relay_status(cfg: &Config) {
     }
 }
 
+/// "(lúc 10:08:15)" / "(at 10:08:15)", with the date when it is not today.
+fn when_bracket(at: &str, now: &str, lang: Lang) -> String {
+    let t = when(at, now);
+    tr!(lang, "(lúc {t})", "(at {t})")
+}
+
+/// "the amplifier is warming up for "Bản tin sáng" (its first item at
+/// 05:30:00)".
+fn warming_up_text(w: &crate::control::protocol::WarmingUp) -> impl Fn(Lang, &str) -> String + '_ {
+    move |lang, now| {
+        let at = when(&w.until, now);
+        match &w.broadcast {
+            Some(b) => tr!(
+                lang,
+                "chưa phát: ampli đang khởi động cho buổi \"{b}\" (bắt đầu phát lúc {at})",
+                "nothing yet: the amplifier is warming up for \"{b}\" (its first item at {at})"
+            ),
+            None => tr!(
+                lang,
+                "chưa phát: ampli đang khởi động (bắt đầu phát lúc {at})",
+                "nothing yet: the amplifier is warming up (the first item at {at})"
+            ),
+        }
+    }
+}
+
 /// `loa status` for a person: a few labelled lines, then today's
 /// broadcasts. `require_clock_sync` is the config's (the status does not
 /// say): it decides whether an unsynchronised clock holds broadcasts back.
@@ -353,6 +379,10 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
     let mut row = |label: &str, value: String| rows.push((label.to_string(), value));
 
     let playing = match &s.playing {
+        None if s.warming_up.is_some() => {
+            let w = s.warming_up.as_ref().map(warming_up_text);
+            w.map(|f| f(lang, &s.now)).unwrap_or_default()
+        }
         None => lang.pick("không có gì", "nothing").to_string(),
         Some(p) => {
             let elapsed = duration::clock(secs(p.elapsed_s));
@@ -441,7 +471,11 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
         );
     }
     if let Some(e) = &s.last_error {
-        row(lang.pick("Lỗi gần nhất", "Last error"), e.clone());
+        let e = match &s.last_error_at {
+            Some(at) => format!("{} {e}", when_bracket(at, &s.now, lang)),
+            None => e.clone(),
+        };
+        row(lang.pick("Lỗi gần nhất", "Last error"), e);
     }
     if let Some(e) = &s.plan_error {
         row(
@@ -674,6 +708,25 @@ Today (2026-01-20):
             Some(Duration::from_secs(90))
         );
         assert_eq!(between("2026-01-21T00:00:30+07:00", now), None);
+    }
+
+    // Issue 10: during the warm-up, status says for which broadcast.
+    #[test]
+    fn the_warm_up_is_said_with_its_broadcast() {
+        let mut s = sample_status();
+        s.playing = None;
+        s.warming_up = Some(crate::control::protocol::WarmingUp {
+            broadcast: Some("Bản tin sáng".into()),
+            since: "2026-01-20T06:01:10+07:00".into(),
+            until: "2026-01-20T06:01:13+07:00".into(),
+        });
+        let text = render_status(&s, Lang::Vi, true);
+        assert!(
+            text.contains(
+                "ampli đang khởi động cho buổi \"Bản tin sáng\" (bắt đầu phát lúc 06:01:13)"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

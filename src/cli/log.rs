@@ -235,6 +235,17 @@ fn table(rows: Option<&[Row]>, from: Date, to: Date, cfg: &Config) -> String {
         lang.pick("Lỗi", "Error"),
     ]
     .map(String::from);
+    if !cfg.schedule.require_clock_sync && rows.iter().any(|r| !r.record.clock_synced) {
+        let _ = writeln!(
+            o,
+            "{}",
+            tr!(
+                lang,
+                "Giờ theo đồng hồ của máy (require-clock-sync = false): hệ thống chưa xác nhận giờ qua mạng.",
+                "Times by this box's own clock (require-clock-sync = false): the system has not confirmed the time over the network."
+            )
+        );
+    }
     let mut day = None;
     let mut table: Vec<[String; 7]> = Vec::new();
     for row in rows {
@@ -269,7 +280,10 @@ fn table(rows: Option<&[Row]>, from: Date, to: Date, cfg: &Config) -> String {
         if r.late {
             status += lang.pick(", muộn", ", late");
         }
-        if !r.clock_synced {
+        // With require-clock-sync = false (a box with a battery clock),
+        // the kernel's "not synchronised" is the normal state: said once
+        // above the table, not on every row.
+        if !r.clock_synced && cfg.schedule.require_clock_sync {
             status += lang.pick(", đồng hồ chưa đồng bộ", ", clock not synced");
         }
         table.push([

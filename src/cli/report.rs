@@ -119,11 +119,39 @@ pub fn run(config: Option<&Path>, from: &str, to: &str, format: &str) -> i32 {
     };
     let summary = Summary::new(from, to, &rows);
     let out = match fmt {
-        Format::Markdown => markdown(&summary, &cfg.timezone_name, &cfg.tz, lang),
+        Format::Markdown => {
+            let unsynced = rows.iter().filter(|r| !r.record.clock_synced).count();
+            let mut md = markdown(&summary, &cfg.timezone_name, &cfg.tz, lang);
+            md.push_str(&clock_note(cfg.schedule.require_clock_sync, unsynced, lang));
+            md
+        }
         Format::Csv => csv(&summary, &cfg.tz, lang),
     };
     super::log::emit(&out);
     exit::OK
+}
+
+/// What the report's times rest on: the clock policy in force, and how
+/// many rows were written while the kernel did not vouch for the clock.
+fn clock_note(require_clock_sync: bool, unsynced: usize, lang: Lang) -> String {
+    let note = match (require_clock_sync, unsynced) {
+        (true, 0) => tr!(
+            lang,
+            "Giờ trong báo cáo theo đồng hồ đã được đồng bộ qua mạng (NTP); loa không phát khi đồng hồ chưa đồng bộ.",
+            "The times in this report come from a clock synchronised over the network (NTP); loa airs nothing while the clock is not."
+        ),
+        (true, n) => tr!(
+            lang,
+            "Giờ trong báo cáo theo đồng hồ đã được đồng bộ qua mạng (NTP); {n} dòng được ghi khi đồng hồ chưa đồng bộ (các buổi bị lỡ vì thế).",
+            "The times in this report come from a clock synchronised over the network (NTP); {n} row(s) were written while it was not (broadcasts missed for that reason)."
+        ),
+        (false, n) => tr!(
+            lang,
+            "Máy này đặt require-clock-sync = false (có đồng hồ chạy pin): loa phát theo đồng hồ của máy mà không chờ mạng xác nhận giờ; {n} dòng được ghi khi hệ thống chưa xác nhận giờ qua mạng.",
+            "This box is set to require-clock-sync = false (it has a battery clock): loa airs by its own clock without waiting for the network to confirm the time; {n} row(s) were written while the system had not confirmed the time over the network."
+        ),
+    };
+    format!("\n{note}\n")
 }
 
 /// Minutes with one decimal, in the language's notation ("12,5" / "12.5").

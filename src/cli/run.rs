@@ -41,6 +41,7 @@ pub fn serve(
     stop: Option<watch::Receiver<bool>>,
 ) -> i32 {
     let lang = cfg.lang;
+    let status_note = stop.is_none();
     relay::install_panic_hook();
     // One service at a time: a second `loa run` must not air the schedule
     // again. Binding the control socket tells.
@@ -168,6 +169,9 @@ pub fn serve(
             ready: Box::new(|| sd_notify("READY=1")),
             alive: Box::new(|| sd_notify("WATCHDOG=1")),
             turn_every: watchdog_half(),
+            // `loa demo` airs the shipped samples where they are: their
+            // folder is left as it is.
+            status_note,
         };
         tracing::info!(config = %cfg.path.display(), "{}", crate::lang::log("loa khởi động", "loa starting"));
         let result = daemon::run(cfg, deps, stop_rx).await;

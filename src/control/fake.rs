@@ -109,6 +109,7 @@ pub fn sample_status() -> Status {
             index: 2,
             count: 3,
         }),
+        warming_up: None,
         next: Some(NextBroadcast {
             title: Some("Bản tin chiều".into()),
             at: "2026-01-20T17:00:00+07:00".into(),
@@ -122,6 +123,7 @@ pub fn sample_status() -> Status {
         clock_synced: true,
         audio_device: "default".into(),
         last_error: None,
+        last_error_at: None,
         plan_error: None,
         playlist: Some("playlists/default.toml".into()),
         today: vec![

@@ -85,12 +85,18 @@ pub struct Status {
     pub now: String,
     pub timezone: String,
     pub playing: Option<Playing>,
+    /// The amplifier is on and warming up for a broadcast whose first item
+    /// has not started yet.
+    pub warming_up: Option<WarmingUp>,
     pub next: Option<NextBroadcast>,
     pub relay: RelayState,
     /// False: nothing airs until the clock is synchronised.
     pub clock_synced: bool,
     pub audio_device: String,
     pub last_error: Option<String>,
+    /// When the last error happened (it is cleared once its cause is gone:
+    /// the file replaced or removed, the sound device playing again).
+    pub last_error_at: Option<String>,
     /// A broken playlist edit: the last good plan stays in effect.
     pub plan_error: Option<String>,
     /// The playlist file in effect today.
@@ -114,9 +120,22 @@ pub struct Playing {
     pub total_s: Option<f64>,
     /// "normal", "priority" or "emergency".
     pub priority: String,
-    /// 1-based position of the item in what airs now.
+    /// 1-based position of the item in what airs now (priority items
+    /// first, then the broadcast's own), of `count`.
     pub index: usize,
     pub count: usize,
+}
+
+/// A broadcast whose amplifier is warming up.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct WarmingUp {
+    /// The broadcast's title; None for an untitled one or an emergency.
+    pub broadcast: Option<String>,
+    /// When the amplifier went on.
+    pub since: String,
+    /// When the first item starts.
+    pub until: String,
 }
 
 /// The next broadcast due.
@@ -227,6 +246,7 @@ mod tests {
                 index: 2,
                 count: 3,
             }),
+            warming_up: None,
             next: Some(NextBroadcast {
                 title: None,
                 at: "2026-01-20T17:00:00+07:00".into(),
@@ -240,6 +260,7 @@ mod tests {
             clock_synced: true,
             audio_device: "default".into(),
             last_error: None,
+            last_error_at: None,
             plan_error: Some("bad".into()),
             playlist: Some("playlists/default.toml".into()),
             today: vec![TodayBroadcast {
@@ -261,6 +282,7 @@ mod tests {
                     "elapsed_s": 72.5, "total_s": 185.0, "priority": "normal",
                     "index": 2, "count": 3
                 },
+                "warming_up": null,
                 "next": {
                     "title": null, "at": "2026-01-20T17:00:00+07:00",
                     "relay_on": "2026-01-20T16:59:57+07:00"
@@ -269,6 +291,7 @@ mod tests {
                 "clock_synced": true,
                 "audio_device": "default",
                 "last_error": null,
+                "last_error_at": null,
                 "plan_error": "bad",
                 "playlist": "playlists/default.toml",
                 "today": [{"title": "Bản tin sáng", "at": "2026-01-20T06:00:00+07:00", "status": "playing"}],

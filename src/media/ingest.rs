@@ -38,7 +38,8 @@ pub fn is_candidate(audio_root: &Path, path: &Path) -> bool {
     };
     let mut parts = rel.components();
     if let Some(first) = parts.next()
-        && first.as_os_str() == REJECTED_DIR
+        && (first.as_os_str() == REJECTED_DIR
+            || (first.as_os_str() == crate::status_note::FILE_NAME && parts.next().is_none()))
     {
         return false;
     }
@@ -570,7 +571,16 @@ pub fn take_up(
     let v = super::validate::validate(&super::MediaPath::beneath(audio_root, &rel));
     index.store_verdict(&rel, size, mtime, &v);
     let message = match v {
-        super::validate::Verdict::Ok(_) => return TakeUp::Accepted { rel },
+        super::validate::Verdict::Ok(_) => {
+            // A good upload under the name of one rejected before: the old
+            // copy and its note in rejected/ are out of date.
+            let old = Path::new(REJECTED_DIR).join(&rel);
+            if super::folder::lstat(audio_root, &old).is_some_and(|e| e.kind.is_none()) {
+                let _ = super::folder::remove(audio_root, &old);
+                let _ = super::folder::remove(audio_root, &note_path(&old));
+            }
+            return TakeUp::Accepted { rel };
+        }
         super::validate::Verdict::Rejected(r) => r.message(&name, lang),
     };
     match reject(audio_root, &rel, &message, lang, tz) {

@@ -44,7 +44,9 @@ impl Library {
     pub fn scan(root: &Path) -> std::io::Result<Library> {
         let skip = |rel: &str, is_dir: bool| {
             let name = rel.rsplit('/').next().unwrap_or(rel);
-            name.starts_with('.') || (is_dir && rel == REJECTED_DIR)
+            name.starts_with('.')
+                || (is_dir && rel == REJECTED_DIR)
+                || (!is_dir && rel == crate::status_note::FILE_NAME)
         };
         let (found, odd) = super::folder::walk(root, &skip)?;
         let mut files = BTreeMap::new();

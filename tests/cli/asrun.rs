@@ -437,3 +437,35 @@ fn report_rejects_bad_input_with_exit_2() {
     out.says("| **Total** | **0** |");
     assert!(out.stderr.contains("has not aired anything"), "{out}");
 }
+
+// Issue 10: with require-clock-sync = false (a box with a battery clock),
+// the kernel's "not synchronised" is the normal state: rows keep it as it
+// is, but `loa log` does not stamp every row with it, and the report says
+// what the setting was.
+#[test]
+fn a_battery_clock_box_is_not_stamped_unsynchronised_on_every_row() {
+    let env = crate::util::TestEnv::with_config(
+        "language = \"en\"\n[paths]\naudio = \"../audio\"\nplaylists = \"../playlists\"\nstate = \"../state\"\n[relay]\nwarm-up = \"0s\"\nhold = \"0s\"\n[schedule]\nrequire-clock-sync = false\n",
+    );
+    crate::util::sound::tone_wav(&env.path("audio/a.wav"), 1000.0, 1.0, 0.5, 48_000);
+    let card = crate::util::sound::SoundCard::unpaced();
+    let svc = crate::util::service::Service::start(&env, &card);
+    env.run(&["now", "a.wav"]).code(0);
+    let today = crate::util::service::status(&env)["now"].as_str().unwrap()[..10].to_string();
+    crate::util::service::wait_for(
+        std::time::Duration::from_secs(20),
+        "the emergency to be logged",
+        || svc.output(),
+        || {
+            let rows = crate::util::service::log(&env, &today);
+            rows.iter().any(|r| r["status"] == "played").then_some(rows)
+        },
+    );
+    let table = env.run(&["log", "--date", &today]);
+    assert!(!table.stdout.contains("clock not synced"), "{table}");
+    let report = env.run(&["report", "--from", &today, "--to", &today]);
+    assert!(
+        report.stdout.contains("require-clock-sync = false"),
+        "{report}"
+    );
+}

@@ -43,8 +43,16 @@ fn media_row(media: &Value, name: &str) -> Option<Value> {
         .cloned()
 }
 
-/// Every file below `dir`, as "/"-separated paths (sorted).
+/// Every file below `dir`, as "/"-separated paths (sorted), but for the
+/// service's own status note (TINH-TRANG.txt, issue 10).
 fn files_below(dir: &Path) -> Vec<String> {
+    let mut all = files_below_all(dir);
+    all.retain(|f| f != "TINH-TRANG.txt");
+    all
+}
+
+/// Every file below `dir`, as "/"-separated paths (sorted).
+fn files_below_all(dir: &Path) -> Vec<String> {
     fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -1396,4 +1404,46 @@ fn fifty_uploads_during_a_broadcast_leave_its_sound_unbroken() {
         "{}",
         st.story(&svc)
     );
+}
+
+// Issue 10: an upload-only account cannot run `loa media`; the service
+// keeps TINH-TRANG.txt at the top of the audio folder: what was accepted
+// and rejected today and why, and the next broadcasts. It is rewritten as
+// things change and is never taken up as an upload itself.
+#[test]
+fn tinh_trang_txt_tells_an_upload_only_account_what_happened() {
+    let Some(fx) = fixtures("tinh_trang_txt_tells_an_upload_only_account_what_happened") else {
+        return;
+    };
+    let st = Station::new(SoundCard::unpaced(), 30);
+    st.tone("nhac-hieu.wav", 800.0, 2.0);
+    let (at, _) = st.commune.at(20 * 60);
+    st.playlist(&[(&at, "Bản tin trưa", &["nhac-hieu.wav"])]);
+    let svc = st.start();
+    std::fs::write(st.env.path("audio/tot.mp3"), fx.bytes("ban-tin.mp3")).unwrap();
+    std::fs::write(
+        st.env.path("audio/cut.mp3"),
+        cut(&fx.bytes("ban-tin.mp3"), 0.5),
+    )
+    .unwrap();
+    let note_path = st.env.path("audio/TINH-TRANG.txt");
+    let note = wait_for(
+        Duration::from_secs(20),
+        "TINH-TRANG.txt to name both uploads",
+        || st.story(&svc),
+        || {
+            let t = std::fs::read_to_string(&note_path).ok()?;
+            (t.contains("tot.mp3") && t.contains("cut.mp3")).then_some(t)
+        },
+    );
+    assert!(note.contains("ACCEPTED     tot.mp3"), "{note}");
+    assert!(note.contains("REFUSED      cut.mp3"), "{note}");
+    assert!(note.contains("is cut off"), "{note}");
+    assert!(note.contains("Bản tin trưa (1 file(s))"), "{note}");
+    assert!(note.contains("\r\n"), "CRLF for Notepad: {note:?}");
+    // Not an upload: never judged, never moved.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(note_path.is_file());
+    assert!(!st.env.path("audio/rejected/TINH-TRANG.txt").exists());
+    assert!(media_row(&st.media(), "TINH-TRANG.txt").is_none());
 }

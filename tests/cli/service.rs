@@ -887,3 +887,69 @@ fn a_failed_item_is_logged_with_its_reason_and_the_plan_times_stay() {
     svc.signal("TERM");
     svc.wait_exit(Duration::from_secs(5));
 }
+
+// Issue 10: `loa status` during the warm-up says the amplifier is warming
+// up, and for which broadcast; an emergency's first item is "item 1 of 2",
+// never "item 0".
+#[test]
+fn status_says_warming_up_then_counts_items_from_one() {
+    let rig = Rig::soon();
+    rig.tone("a.wav", 1000.0, 2.0);
+    rig.tone("b.wav", 500.0, 1.0);
+    let svc = rig.start();
+    rig.env.run(&["now", "a.wav", "b.wav"]).code(0);
+    let warm = wait_for(
+        Duration::from_secs(10),
+        "`loa status` to say the amplifier warms up",
+        || rig.story(&svc),
+        || {
+            let st = rig.status();
+            (!st["warming_up"].is_null()).then_some(st)
+        },
+    );
+    assert!(warm["playing"].is_null(), "{warm:#}");
+    assert_eq!(warm["warming_up"]["broadcast"], "Emergency", "{warm:#}");
+    let st = rig.wait_playing(&svc, "a.wav", 0.2);
+    let p = &st["playing"];
+    assert_eq!(
+        (p["index"].as_u64(), p["count"].as_u64()),
+        (Some(1), Some(2)),
+        "{st:#}"
+    );
+    assert_eq!(p["priority"], "emergency", "{st:#}");
+    assert!(st["warming_up"].is_null(), "{st:#}");
+    rig.wait_on_then_off(&svc, Duration::from_secs(15));
+}
+
+// Issue 10: the last error carries its time, and clears once its cause is
+// gone (here: the operator deletes the rejected copy).
+#[test]
+fn the_last_error_has_its_time_and_clears_when_its_cause_is_gone() {
+    let rig = Rig::soon();
+    let svc = rig.start();
+    rig.env
+        .write("audio/hong.mp3", "not audio at all\n".repeat(100));
+    let st = wait_for(
+        Duration::from_secs(15),
+        "`loa status` to name the rejected upload",
+        || rig.story(&svc),
+        || {
+            let st = rig.status();
+            st["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("hong.mp3"))
+                .then_some(st)
+        },
+    );
+    let at = instant(&st, "last_error_at");
+    assert!(ms_between(at, Timestamp::now()).abs() < 30_000, "{st:#}");
+    let human = rig.env.run(&["status"]);
+    assert!(human.stdout.contains("(at "), "{human}");
+    std::fs::remove_file(rig.env.path("audio/rejected/hong.mp3")).unwrap();
+    wait_for(
+        Duration::from_secs(10),
+        "the last error to clear",
+        || rig.story(&svc),
+        || rig.status()["last_error"].is_null().then_some(()),
+    );
+}
