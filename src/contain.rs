@@ -16,13 +16,24 @@ thread_local! {
     static DEPTH: Cell<u32> = const { Cell::new(0) };
 }
 
+/// Panics contained so far in this process (the fuzz tests count them).
+static CAUGHT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many panics [`contained`] has caught in this process.
+pub fn caught() -> u64 {
+    CAUGHT.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Runs `f`; a panic inside it comes back as `Err` with the panic's
 /// message instead of unwinding further.
 pub fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     DEPTH.with(|d| d.set(d.get() + 1));
     let out = panic::catch_unwind(AssertUnwindSafe(f));
     DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
-    out.map_err(|payload| message(payload.as_ref()))
+    out.map_err(|payload| {
+        CAUGHT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        message(payload.as_ref())
+    })
 }
 
 /// Whether the current thread is inside [`contained`] (for the panic hook).

@@ -242,6 +242,7 @@ impl Decoder {
         if len == 0 {
             return Err(ProbeError::Empty);
         }
+        check_header(&file)?;
         Decoder::from_source(Box::new(file), media.extension().as_deref())
     }
 
@@ -501,6 +502,7 @@ pub fn measure<O: ByteObserver + 'static>(
     if len == 0 {
         return Err(ProbeError::Empty);
     }
+    check_header(&file)?;
     let tap = Arc::new(Mutex::new(Tap {
         hasher: Sha256::new(),
         observer,
@@ -567,6 +569,23 @@ pub fn measure<O: ByteObserver + 'static>(
         bytes: len,
     };
     Ok((measurement, tap.observer))
+}
+
+/// Refuses a file whose container header is impossible (a rate of 0, no
+/// channels...) before a decoder sees it (see `header`).
+fn check_header(file: &File) -> Result<(), ProbeError> {
+    use std::os::unix::fs::FileExt;
+    let mut head = vec![0u8; super::header::LOOK_AT];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read_at(&mut head[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ProbeError::Io(e.to_string())),
+        }
+    }
+    super::header::check(&head[..got]).map_err(ProbeError::Crashed)
 }
 
 /// Frames per block handed to the meter thread: large enough that the
