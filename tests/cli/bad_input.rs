@@ -366,7 +366,7 @@ fn missing_config_file() {
         out.code(2);
         // The file names the language, so without it both are given; no
         // line and column, since there is no file to point into.
-        let line = out.error_at("config/nope.toml", "không tìm thấy tệp cấu hình");
+        let line = out.error_at("config/nope.toml", "Không tìm thấy tệp cấu hình");
         assert!(line.contains("no config file found"), "{line}");
         assert!(line.contains("--config"), "{line}");
     }
@@ -384,7 +384,7 @@ fn messages_are_vietnamese_with_language_vi() {
     );
     let out = env.check("2026-01-20");
     out.code(1);
-    out.error_at(&at("2:6"), "giờ phát \"25:00\" không hợp lệ");
+    out.error_at(&at("2:6"), "Giờ phát \"25:00\" không hợp lệ");
     out.says("Đã kiểm tra 1 ngày");
 }
 
@@ -397,7 +397,7 @@ fn messages_are_vietnamese_when_language_is_unset() {
     out.code(1);
     out.error_at(
         &at("3:27"),
-        "không có tệp \"bao-cao.mp3\" trong thư mục âm thanh",
+        "Không có tệp \"bao-cao.mp3\" trong thư mục âm thanh",
     );
     // Issue 10: dates in Vietnamese texts are written 20/01/2026.
     out.says("Thứ Ba 20/01/2026: 1 buổi phát lúc 06:00");
@@ -421,7 +421,7 @@ fn no_playlist_at_all_is_a_warning_not_ready() {
     out.says("but no broadcast at all: loa will air nothing");
     let vi = TestEnv::with_config(&DEFAULT_CONFIG.replace("\"en\"", "\"vi\""));
     let out = vi.run(&["check"]);
-    out.says("không có buổi phát nào trong 8 ngày tới");
+    out.says("Không có buổi phát nào trong 8 ngày tới");
     assert!(!out.stdout.contains("Mọi thứ sẵn sàng"), "{out}");
 }
 
