@@ -105,7 +105,7 @@ pub fn run_with(
                     "{}",
                     tr!(
                         lang,
-                        "(--for chỉ có tác dụng với GPIO thật; ampli giả lập sẽ BẬT cho đến khi chạy `loa relay off`.)",
+                        "(--for chỉ có tác dụng với GPIO thật; ampli giả lập giữ nguyên trạng thái BẬT cho đến khi chạy `loa relay off`.)",
                         "(--for is for real GPIO only; the simulated relay stays on until `loa relay off`)"
                     )
                 );
@@ -172,15 +172,16 @@ fn sim_switch(
             match before {
                 Some(b) if b.on == on => {
                     let stamp = b.stamp;
+                    let local = local_stamp(b.at, &cfg.tz, lang);
                     tr!(
                         lang,
-                        "Ampli (giả lập) đã {word} từ trước ({stamp}); {shown} giữ nguyên.",
+                        "Ampli (giả lập) đã {word} từ trước (từ lúc {local}); {shown} giữ nguyên.",
                         "The simulated relay was already {word} (since {stamp}); {shown} is unchanged."
                     )
                 }
                 _ if on => tr!(
                     lang,
-                    "Ampli (giả lập): {word}, đã ghi vào {shown}. Ampli sẽ BẬT cho đến khi chạy `loa relay off`.",
+                    "Ampli (giả lập): {word}, đã ghi vào {shown}. Ampli giữ nguyên trạng thái BẬT cho đến khi chạy `loa relay off`.",
                     "Simulated relay: {word}, recorded in {shown}. It stays on until `loa relay off`."
                 ),
                 _ => tr!(
@@ -407,6 +408,17 @@ fn rppal_status(cfg: &Config, _out: &mut dyn Write) -> Result<(), String> {
     Err(relay::RelayError::RppalNotBuilt.message(cfg.lang))
 }
 
+/// A relay edge's local date and time: "20/01/2026 05:59:57" in
+/// Vietnamese, "2026-01-20 05:59:57" in English.
+fn local_stamp(at: jiff::Timestamp, tz: &jiff::tz::TimeZone, lang: Lang) -> String {
+    let zoned = at.to_zoned_datetime(tz.clone());
+    format!(
+        "{} {}",
+        crate::lang::date(zoned.date(), lang),
+        zoned.strftime("%H:%M:%S")
+    )
+}
+
 fn sim_status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Result<(), String> {
     let lang = cfg.lang;
     let Some(path) = &cfg.relay.sim_file else {
@@ -430,12 +442,7 @@ fn sim_status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Resul
         ),
         Ok(Some(e)) => {
             let word = on_word(e.on, lang);
-            let zoned = e.at.to_zoned_datetime(cfg.tz.clone());
-            let local = format!(
-                "{} {}",
-                crate::lang::date(zoned.date(), lang),
-                zoned.strftime("%H:%M:%S")
-            );
+            let local = local_stamp(e.at, &cfg.tz, lang);
             // A clock set back makes "ago" negative: show no length then.
             let ago = Duration::try_from(clock.now().duration_since(e.at))
                 .map(|d| duration::human(d, lang))
