@@ -705,7 +705,7 @@ fn play_all(
                             report.stopped = true;
                             tr!(
                                 lang,
-                                "buổi phát bị dừng (loa stop)",
+                                "buổi phát đã bị dừng bằng lệnh loa stop",
                                 "the broadcast was stopped (loa stop)"
                             )
                         } else {
@@ -737,7 +737,7 @@ fn play_all(
             stop_queued(&queue);
             let why = tr!(
                 lang,
-                "ampli đã bị tắt vì bật quá thời gian max-on",
+                "ampli đã bị tắt vì bật quá thời gian tối đa cho phép ([relay] max-on)",
                 "the amplifier was switched off: it had been on longer than max-on"
             );
             tracing::error!(reason = %why, "{}", crate::lang::log("buổi phát bị ngắt giữa chừng", "broadcast cut short"));
@@ -773,7 +773,7 @@ fn play_all(
         if silent_for > FEED_STALL && sink.starved() {
             let why = tr!(
                 lang,
-                "bộ giải mã ngừng tạo âm thanh khi đang phát tệp này (quá {} giây không có âm thanh mới); tệp có thể bị hỏng. Buổi phát đã dừng và ampli đã tắt",
+                "Bộ giải mã ngừng tạo âm thanh khi đang phát tệp này (quá {} giây không có âm thanh mới); có thể tệp bị hỏng. Buổi phát đã dừng và ampli đã tắt.",
                 "the decoder stopped producing sound while playing this file (no new sound for over {} s); the file may be damaged. The broadcast was ended and the amplifier switched off",
                 FEED_STALL.as_secs()
             );
@@ -786,7 +786,7 @@ fn play_all(
             events.item_ended(index, &items[index], r);
             let why = tr!(
                 lang,
-                "buổi phát dừng vì bộ giải mã bị treo ở tệp trước",
+                "buổi phát đã dừng vì bộ giải mã bị treo ở tệp trước",
                 "the broadcast ended because the decoder stalled on an earlier file"
             );
             for (i, r) in report.items.iter_mut().enumerate() {

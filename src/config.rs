@@ -160,7 +160,7 @@ impl ConfigError {
                     0,
                     0,
                     format!(
-                        "không tìm thấy tệp cấu hình (đã tìm: {list}); hãy chỉ ra bằng --config ĐƯỜNG-DẪN hoặc biến LOA_CONFIG — no config file found (looked at: {list}); name one with --config PATH or the LOA_CONFIG variable"
+                        "Không tìm thấy tệp cấu hình (đã tìm: {list}); hãy chỉ rõ tệp bằng --config ĐƯỜNG-DẪN hoặc biến LOA_CONFIG — no config file found (looked at: {list}); name one with --config PATH or the LOA_CONFIG variable"
                     ),
                 )]
             }
@@ -375,7 +375,7 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
                         &v.span(),
                         tr!(
                             lang,
-                            "múi giờ \"{name}\" không tồn tại; hãy dùng tên IANA như \"{hint}\" (giờ Việt Nam là \"Asia/Ho_Chi_Minh\")",
+                            "Múi giờ \"{name}\" không tồn tại; hãy dùng tên múi giờ IANA, ví dụ \"{hint}\" (giờ Việt Nam là \"Asia/Ho_Chi_Minh\").",
                             "unknown time zone \"{name}\"; use an IANA name such as \"{hint}\" (Vietnam is \"Asia/Ho_Chi_Minh\")"
                         ),
                     );
@@ -390,7 +390,7 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
                     &v.span(),
                     tr!(
                         lang,
-                        "ngôn ngữ \"{s}\" không được hỗ trợ; hãy viết \"vi\" (tiếng Việt) hoặc \"en\" (tiếng Anh)",
+                        "Ngôn ngữ \"{s}\" không được hỗ trợ; hãy ghi \"vi\" (tiếng Việt) hoặc \"en\" (tiếng Anh).",
                         "language \"{s}\" is not supported; write \"vi\" (Vietnamese) or \"en\" (English)"
                     ),
                 );
@@ -438,7 +438,7 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
                     &v.span(),
                     tr!(
                         lang,
-                        "`min-free-mb` = {n} nằm ngoài khoảng cho phép, từ 0 đến 1000000",
+                        "`min-free-mb` = {n} nằm ngoài khoảng cho phép (từ 0 đến 1000000).",
                         "`min-free-mb` = {n} is out of range: it must be from 0 to 1000000"
                     ),
                 );
@@ -511,7 +511,7 @@ fn path_value(w: &mut Walk<'_>, key: &str, v: &Value<'_>, dir: &Path) -> Option<
             &v.span(),
             tr!(
                 lang,
-                "`{key}` không được để trống",
+                "`{key}` không được để trống.",
                 "`{key}` must not be empty"
             ),
         );
@@ -542,7 +542,7 @@ fn duration_key(
             &v.span(),
             tr!(
                 lang,
-                "`{key}` = \"{text}\" nằm ngoài khoảng cho phép, từ \"{lo}\" đến \"{hi}\"",
+                "`{key}` = \"{text}\" nằm ngoài khoảng cho phép (từ \"{lo}\" đến \"{hi}\").",
                 "`{key}` = \"{text}\" is out of range: it must be from \"{lo}\" to \"{hi}\""
             ),
         );
@@ -567,7 +567,7 @@ fn number_key(
             &v.span(),
             tr!(
                 lang,
-                "`{key}` = {x} nằm ngoài khoảng cho phép, từ {min} đến {max}",
+                "`{key}` = {x} nằm ngoài khoảng cho phép (từ {min} đến {max}).",
                 "`{key}` = {x} is out of range: it must be from {min} to {max}"
             ),
         );
@@ -590,7 +590,7 @@ fn read_relay(w: &mut Walk<'_>, t: &DeTable<'_>, r: &mut RelayConfig, dir: &Path
                     &v.span(),
                     tr!(
                         lang,
-                        "kiểu rơ-le \"{s}\" không có; hãy chọn \"gpio\" (mọi bo mạch, kể cả Pi 5), \"rppal\" (Raspberry Pi) hoặc \"sim\" (giả lập, không cần phần cứng)",
+                        "Không có kiểu rơ-le \"{s}\"; hãy chọn \"gpio\" (mọi bo mạch, kể cả Pi 5), \"rppal\" (Raspberry Pi) hoặc \"sim\" (giả lập, không cần phần cứng).",
                         "no relay backend \"{s}\"; choose \"gpio\" (any board, Pi 5 included), \"rppal\" (Raspberry Pi) or \"sim\" (simulated, no hardware)"
                     ),
                 ),
@@ -604,7 +604,7 @@ fn read_relay(w: &mut Walk<'_>, t: &DeTable<'_>, r: &mut RelayConfig, dir: &Path
                 &v.span(),
                 tr!(
                     lang,
-                    "`chip` không được để trống",
+                    "`chip` không được để trống.",
                     "`chip` must not be empty"
                 ),
             );
@@ -623,7 +623,7 @@ fn read_relay(w: &mut Walk<'_>, t: &DeTable<'_>, r: &mut RelayConfig, dir: &Path
                             &v.span(),
                             tr!(
                                 lang,
-                                "số chân GPIO {n} không hợp lệ; hãy ghi số thứ tự chân (ví dụ 17) hoặc tên chân (ví dụ \"GPIO17\")",
+                                "Số chân GPIO {n} không hợp lệ; hãy ghi số thứ tự chân (ví dụ 17) hoặc tên chân (ví dụ \"GPIO17\").",
                                 "GPIO line {n} is not valid; give the line offset (e.g. 17) or its name (e.g. \"GPIO17\")"
                             ),
                         );
@@ -641,7 +641,7 @@ fn read_relay(w: &mut Walk<'_>, t: &DeTable<'_>, r: &mut RelayConfig, dir: &Path
                     &v.span(),
                     tr!(
                         lang,
-                        "`line` phải là số chân (ví dụ line = 17) hoặc tên chân trong ngoặc kép (ví dụ line = \"GPIO17\")",
+                        "`line` phải là số chân (ví dụ line = 17) hoặc tên chân trong ngoặc kép (ví dụ line = \"GPIO17\").",
                         "`line` must be a line offset (e.g. line = 17) or a quoted line name (e.g. line = \"GPIO17\")"
                     ),
                 );
@@ -686,7 +686,7 @@ fn read_audio(w: &mut Walk<'_>, t: &DeTable<'_>, a: &mut AudioConfig) {
                     &v.span(),
                     tr!(
                         lang,
-                        "`device` không được để trống; dùng \"default\" hoặc một tên do lệnh `loa devices` liệt kê",
+                        "`device` không được để trống; hãy dùng \"default\" hoặc một tên do lệnh `loa devices` liệt kê.",
                         "`device` must not be empty; use \"default\" or a name listed by `loa devices`"
                     ),
                 );
@@ -841,7 +841,7 @@ require-clock-sync = false
         let p = e.problems(Lang::Vi);
         assert_eq!(p[0].line, 1);
         assert!(
-            p[0].message.contains("sai cú pháp TOML"),
+            p[0].message.contains("Sai cú pháp TOML"),
             "{}",
             p[0].message
         );

@@ -1223,9 +1223,10 @@ impl Daemon {
                 continue;
             }
             let grace = crate::duration::to_config_text(self.cfg.schedule.late_grace);
+            let grace_h = crate::duration::human(self.cfg.schedule.late_grace, lang);
             let why = tr!(
                 lang,
-                "loa không chạy hoặc đồng hồ chưa đúng vào giờ phát, và đã quá thời gian cho phép phát muộn (late-grace = \"{grace}\")",
+                "Đến giờ phát, loa không chạy hoặc đồng hồ chưa đúng, và đã trễ quá thời gian cho phép phát muộn ({grace_h}, late-grace = \"{grace}\").",
                 "loa was not running, or the clock was not right, at the broadcast's time, and the late-start grace (late-grace = \"{grace}\") has passed"
             );
             tracing::warn!(broadcast = %key, "{}", crate::lang::log("buổi phát bị lỡ", "missed"));
@@ -1273,7 +1274,7 @@ impl Daemon {
         if files.is_empty() {
             return Err(tr!(
                 lang,
-                "Không có tệp nào được nêu tên; không có gì được phát.",
+                "Chưa ghi tên tệp nào nên không có gì được phát.",
                 "No file was named; nothing was aired."
             ));
         }
@@ -1293,9 +1294,9 @@ impl Daemon {
         }
         Err(tr!(
             lang,
-            "Không nhận lệnh, không có gì được phát: {}",
+            "Lệnh bị từ chối, không có gì được phát. {}",
             "Refused, nothing was aired: {}",
-            bad.join("; ")
+            bad.join(lang.pick(" ", "; "))
         ))
     }
 
@@ -1514,7 +1515,7 @@ impl Daemon {
                     let (n, have) = (files.len(), self.queue.len());
                     return Response::error(tr!(
                         lang,
-                        "Không xếp được {n} tệp: hàng đợi ưu tiên đã có {have} tệp, tối đa {MAX_QUEUE}. Chưa xếp tệp nào.",
+                        "Không xếp thêm được {n} tệp: hàng chờ phát ưu tiên đã có {have} tệp, tối đa là {MAX_QUEUE} tệp. Chưa tệp nào được xếp thêm.",
                         "Cannot queue {n} file(s): the priority queue already holds {have}, at most {MAX_QUEUE}. Nothing was queued."
                     ));
                 }
@@ -1525,7 +1526,7 @@ impl Daemon {
                 self.queue.extend(files);
                 ok(tr!(
                     lang,
-                    "Đã xếp {n} tệp phát trước tiên trong buổi phát tới.",
+                    "Đã xếp {n} tệp để phát đầu tiên trong buổi phát tới.",
                     "{n} file(s) queued to air first in the next broadcast."
                 ))
             }
@@ -1534,7 +1535,7 @@ impl Daemon {
                     let n = files.len();
                     return Response::error(tr!(
                         lang,
-                        "Không phát được: {n} tệp là quá nhiều cho một lần phát khẩn cấp (tối đa {MAX_QUEUE}). Không có gì được phát.",
+                        "Không phát được: {n} tệp là quá nhiều cho một lần phát khẩn cấp (tối đa {MAX_QUEUE} tệp). Chưa có gì được phát.",
                         "Not aired: {n} files are too many for one emergency (at most {MAX_QUEUE}). Nothing was aired."
                     ));
                 }
@@ -1550,17 +1551,18 @@ impl Daemon {
                 self.emergency = Some(files);
                 ok(tr!(
                     lang,
-                    "Phát khẩn cấp {n} tệp ngay bây giờ.",
+                    "Đang phát khẩn cấp {n} tệp ngay bây giờ.",
                     "Airing {n} emergency file(s) now."
                 ))
             }
             Request::Stop => match &self.current {
                 Some(cur) => {
                     let _ = cur.commands.send(AirCommand::Stop);
+                    let hold = crate::duration::human(self.cfg.relay.hold, lang);
                     ok(tr!(
                         lang,
-                        "Đang dừng buổi phát; ampli sẽ tắt sau thời gian giữ.",
-                        "Stopping the broadcast; the amplifier goes off after the hold."
+                        "Đang dừng buổi phát; ampli sẽ tắt sau {hold}.",
+                        "Stopping the broadcast; the amplifier goes off after {hold}."
                     ))
                 }
                 None => ok(tr!(
@@ -1601,12 +1603,13 @@ impl Daemon {
                 } else {
                     self.relay.off()
                 };
+                let max_on = crate::duration::human(self.cfg.relay.max_on, lang);
                 match r {
                     Ok(()) => ok(if on {
                         tr!(
                             lang,
-                            "Ampli đã BẬT (loa run đang giữ). Tự tắt sau max-on.",
-                            "Amplifier ON (held by loa run). It goes off after max-on."
+                            "Ampli đã BẬT (do dịch vụ loa giữ). Ampli sẽ tự tắt sau {max_on}.",
+                            "Amplifier ON (held by loa run). It goes off after {max_on}."
                         )
                     } else {
                         tr!(lang, "Ampli đã TẮT.", "Amplifier OFF.")
@@ -1670,7 +1673,7 @@ impl Daemon {
                 let shown = display_path(fs);
                 let w = tr!(
                     self.cfg.lang,
-                    "đĩa sắp đầy: chỉ còn {mb} MB trống ở {shown} (cần ít nhất {min} MB); loa không nhận thêm tệp tải lên. Hãy xóa bớt tệp âm thanh cũ.",
+                    "Đĩa sắp đầy: {shown} chỉ còn trống {mb} MB (cần ít nhất {min} MB), nên loa không nhận thêm tệp tải lên. Hãy xóa bớt tệp âm thanh cũ.",
                     "the disk is nearly full: only {mb} MB free on {shown} (at least {min} MB needed); uploads are not taken up. Delete old audio files."
                 );
                 if !warnings.contains(&w) {
@@ -1681,7 +1684,7 @@ impl Daemon {
         if self.cfg.schedule.require_clock_sync && !self.clock_synced {
             warnings.push(tr!(
                 self.cfg.lang,
-                "Đồng hồ chưa được đồng bộ: loa không phát gì cho đến khi có giờ đúng. Hãy kiểm tra mạng (NTP).",
+                "Đồng hồ chưa được đồng bộ: loa sẽ không phát gì cho đến khi có giờ đúng. Hãy kiểm tra kết nối mạng (NTP).",
                 "The clock is not synchronised: nothing airs until it is. Check the network (NTP)."
             ));
         }

@@ -60,7 +60,7 @@ pub fn parse(text: &str) -> Option<Duration> {
 pub fn error_message(key: &str, text: &str, lang: Lang) -> String {
     tr!(
         lang,
-        "`{key}` = \"{text}\" không phải là một khoảng thời gian hợp lệ; hãy viết số liền với đơn vị h (giờ), m (phút), s (giây) hoặc ms (mili giây), ví dụ: {ACCEPTED}",
+        "`{key}` = \"{text}\" không phải là cách viết khoảng thời gian hợp lệ. Hãy viết số nguyên liền với đơn vị h (giờ), m (phút), s (giây) hoặc ms (mili giây), ví dụ: {ACCEPTED}.",
         "`{key}` = \"{text}\" is not a valid length of time; write whole numbers followed by h (hours), m (minutes), s (seconds) or ms (milliseconds), for example: {ACCEPTED}"
     )
 }
@@ -88,7 +88,8 @@ pub fn to_config_text(d: Duration) -> String {
     out
 }
 
-/// A length for people: "3 phút 40 giây" / "3 min 40 s"; under a minute with
+/// A length for people: "3 phút 40 giây" / "3 min 40 s", "20 phút",
+/// "1 giờ 30 phút" (parts that are zero are left out); under a minute with
 /// one decimal ("12,3 giây" / "12.3 s").
 pub fn human(d: Duration, lang: Lang) -> String {
     let total = d.as_secs_f64();
@@ -105,12 +106,18 @@ pub fn human(d: Duration, lang: Lang) -> String {
     }
     let secs = total.round() as u64;
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    match lang {
-        Lang::Vi if h > 0 => format!("{h} giờ {m} phút {s} giây"),
-        Lang::Vi => format!("{m} phút {s} giây"),
-        Lang::En if h > 0 => format!("{h} h {m} min {s} s"),
-        Lang::En => format!("{m} min {s} s"),
-    }
+    // Parts that are zero are left out: "20 phút", "1 giờ 30 phút".
+    let units = match lang {
+        Lang::Vi => ["giờ", "phút", "giây"],
+        Lang::En => ["h", "min", "s"],
+    };
+    let parts: Vec<String> = [h, m, s]
+        .iter()
+        .zip(units)
+        .filter(|(n, _)| **n > 0)
+        .map(|(n, u)| format!("{n} {u}"))
+        .collect();
+    parts.join(" ")
 }
 
 /// "m:ss" (or "h:mm:ss") for tables.
@@ -173,6 +180,10 @@ mod tests {
         assert_eq!(human(Duration::from_secs(72), Lang::En), "1 min 12 s");
         assert_eq!(human(Duration::from_millis(12_345), Lang::Vi), "12,3 giây");
         assert_eq!(human(Duration::from_secs(3), Lang::Vi), "3 giây");
+        assert_eq!(human(Duration::from_secs(1200), Lang::Vi), "20 phút");
+        assert_eq!(human(Duration::from_secs(5400), Lang::Vi), "1 giờ 30 phút");
+        assert_eq!(human(Duration::from_secs(7201), Lang::Vi), "2 giờ 1 giây");
+        assert_eq!(human(Duration::from_secs(3600), Lang::En), "1 h");
         assert_eq!(clock(Duration::from_secs(3725)), "1:02:05");
         assert_eq!(clock(Duration::from_millis(5_600)), "0:06");
     }

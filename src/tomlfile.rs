@@ -37,7 +37,7 @@ impl Source {
                 1,
                 tr!(
                     lang,
-                    "không đọc được tệp: {reason}",
+                    "Không đọc được tệp ({reason}).",
                     "cannot read the file: {reason}"
                 ),
             )
@@ -56,7 +56,7 @@ impl Source {
                     col,
                     tr!(
                         lang,
-                        "tệp không phải văn bản UTF-8 (có thể do lưu bằng bảng mã khác, như Windows-1258 hoặc TCVN3); hãy mở lại bằng Notepad++ hoặc VS Code và lưu với bảng mã UTF-8",
+                        "Tệp không phải là văn bản UTF-8 (có lẽ đã được lưu bằng bảng mã khác, như Windows-1258 hoặc TCVN3). Hãy mở tệp bằng Notepad++ hoặc VS Code rồi lưu lại với bảng mã UTF-8.",
                         "the file is not UTF-8 text (it was probably saved in another encoding, such as Windows-1258 or TCVN3); open it in Notepad++ or VS Code and save it as UTF-8"
                     ),
                 ))
@@ -114,7 +114,7 @@ impl Source {
                     &span,
                     tr!(
                         lang,
-                        "dòng này có dấu ngoặc kép cong “ ” (do Word hoặc điện thoại tự đổi); hãy gõ lại bằng dấu ngoặc kép thẳng \" \", ví dụ at = \"06:00\"",
+                        "Dòng này có dấu ngoặc kép cong “ ” (do Word hoặc điện thoại tự đổi); hãy gõ lại bằng dấu ngoặc kép thẳng \" \", ví dụ at = \"06:00\"",
                         "this line has curly quotes “ ” (a word processor or phone typed them); type them again as straight quotes \" \", e.g. at = \"06:00\""
                     ),
                 );
@@ -124,7 +124,7 @@ impl Source {
                 &span,
                 tr!(
                     lang,
-                    "sai cú pháp TOML ({detail}); kiểm tra dấu ngoặc kép, dấu bằng và dấu phẩy ở dòng này",
+                    "Sai cú pháp TOML ({detail}); hãy kiểm tra dấu ngoặc kép, dấu bằng và dấu phẩy ở dòng này.",
                     "TOML syntax error ({detail}); check the quotes, equals signs and commas on this line"
                 ),
             )
@@ -136,7 +136,7 @@ impl Source {
 pub fn io_reason(e: &std::io::Error, lang: Lang) -> String {
     use std::io::ErrorKind::*;
     match e.kind() {
-        NotFound => lang.pick("không có tệp này", "no such file").to_string(),
+        NotFound => lang.pick("không tồn tại", "no such file").to_string(),
         PermissionDenied => lang
             .pick("không có quyền đọc", "permission denied")
             .to_string(),
@@ -153,13 +153,13 @@ pub fn io_reason(e: &std::io::Error, lang: Lang) -> String {
 /// The kind of a TOML value, in words the operator understands.
 pub fn kind_name(v: &DeValue<'_>, lang: Lang) -> &'static str {
     match v {
-        DeValue::String(_) => lang.pick("chuỗi chữ", "text"),
-        DeValue::Integer(_) => lang.pick("số nguyên", "a whole number"),
-        DeValue::Float(_) => lang.pick("số thập phân", "a decimal number"),
+        DeValue::String(_) => lang.pick("chữ", "text"),
+        DeValue::Integer(_) => lang.pick("một số nguyên", "a whole number"),
+        DeValue::Float(_) => lang.pick("một số thập phân", "a decimal number"),
         DeValue::Boolean(_) => lang.pick("true/false", "true/false"),
         DeValue::Datetime(_) => lang.pick("ngày giờ không có ngoặc kép", "an unquoted date"),
-        DeValue::Array(_) => lang.pick("danh sách [ ]", "a list [ ]"),
-        DeValue::Table(_) => lang.pick("bảng", "a table"),
+        DeValue::Array(_) => lang.pick("một danh sách [ ]", "a list [ ]"),
+        DeValue::Table(_) => lang.pick("một bảng", "a table"),
     }
 }
 
@@ -204,12 +204,12 @@ impl<'s> Walk<'s> {
             let msg = match nearest(name, allowed.iter().copied()) {
                 Some(s) => tr!(
                     lang,
-                    "khóa không hợp lệ `{name}` trong {section}; có phải ý bạn là `{s}`? Các khóa được dùng: {known}",
+                    "Không có khóa `{name}` trong {section}. Có phải là `{s}` không? Các khóa hợp lệ: {known}.",
                     "unknown key `{name}` in {section}; did you mean `{s}`? Allowed keys: {known}"
                 ),
                 None => tr!(
                     lang,
-                    "khóa không hợp lệ `{name}` trong {section}; hãy xóa hoặc sửa nó. Các khóa được dùng: {known}",
+                    "Không có khóa `{name}` trong {section}; hãy xóa hoặc sửa dòng này. Các khóa hợp lệ: {known}.",
                     "unknown key `{name}` in {section}; remove or correct it. Allowed keys: {known}"
                 ),
             };
@@ -224,7 +224,7 @@ impl<'s> Walk<'s> {
             &v.span(),
             tr!(
                 lang,
-                "`{key}` phải là {expected}, nhưng ở đây là {found}; ví dụ: {example}",
+                "`{key}` phải là {expected}, nhưng ở đây lại là {found}. Ví dụ: {example}",
                 "`{key}` must be {expected}, but it is {found}; for example: {example}"
             ),
         );
@@ -235,7 +235,7 @@ impl<'s> Walk<'s> {
         match v.get_ref() {
             DeValue::String(s) => Some(s.to_string()),
             _ => {
-                let expected = self.lang.pick("chuỗi chữ trong ngoặc kép", "quoted text");
+                let expected = self.lang.pick("chữ đặt trong ngoặc kép", "quoted text");
                 self.wrong_type(key, v, expected, example);
                 None
             }
@@ -263,14 +263,18 @@ impl<'s> Walk<'s> {
                         let lang = self.lang;
                         self.error(
                             &v.span(),
-                            tr!(lang, "`{key}`: số quá lớn", "`{key}`: number too large"),
+                            tr!(
+                                lang,
+                                "Số ghi ở `{key}` quá lớn.",
+                                "`{key}`: number too large"
+                            ),
                         );
                         None
                     }
                 }
             }
             _ => {
-                let expected = self.lang.pick("số nguyên", "a whole number");
+                let expected = self.lang.pick("một số nguyên", "a whole number");
                 self.wrong_type(key, v, expected, example);
                 None
             }
@@ -290,7 +294,7 @@ impl<'s> Walk<'s> {
                             &v.span(),
                             tr!(
                                 lang,
-                                "`{key}` phải là một số thông thường; ví dụ: {example}",
+                                "`{key}` phải là một số bình thường. Ví dụ: {example}",
                                 "`{key}` must be an ordinary number; for example: {example}"
                             ),
                         );
@@ -318,7 +322,7 @@ impl<'s> Walk<'s> {
             _ => {
                 let expected = self
                     .lang
-                    .pick("danh sách trong ngoặc vuông", "a list in brackets");
+                    .pick("một danh sách trong ngoặc vuông [ ]", "a list in brackets");
                 self.wrong_type(key, v, expected, example);
                 None
             }

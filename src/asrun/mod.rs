@@ -68,9 +68,9 @@ impl Status {
         match self {
             Status::Played => lang.pick("đã phát", "played"),
             Status::Failed => lang.pick("lỗi", "failed"),
-            Status::Missed => lang.pick("bỏ lỡ", "missed"),
+            Status::Missed => lang.pick("bị lỡ", "missed"),
             Status::Interrupted => lang.pick("bị ngắt", "interrupted"),
-            Status::Skipped => lang.pick("bỏ qua", "skipped"),
+            Status::Skipped => lang.pick("đã bỏ qua", "skipped"),
         }
     }
 }
@@ -215,32 +215,32 @@ impl AsRunError {
         match self {
             AsRunError::DiskFull { path, .. } => tr!(
                 lang,
-                "ổ đĩa chứa nhật ký phát {path} đã đầy: không ghi được những gì đã phát; hãy xoá bớt tệp (ví dụ tệp âm thanh cũ) để giải phóng chỗ trống",
+                "Ổ đĩa chứa nhật ký phát {path} đã đầy nên không ghi lại được những gì đã phát; hãy xóa bớt tệp (ví dụ tệp âm thanh cũ) để có thêm chỗ trống.",
                 "the disk holding the as-run log {path} is full: what airs cannot be recorded; delete some files (old audio, for example) to free space"
             ),
             AsRunError::ReadOnly { path, .. } => tr!(
                 lang,
-                "không ghi được nhật ký phát {path}: thư mục trạng thái không cho phép ghi (hoặc thẻ nhớ bị khoá chỉ đọc); hãy cho người dùng chạy loa quyền ghi vào thư mục đó, hoặc sửa [paths] state",
+                "Không ghi được nhật ký phát {path}: thư mục trạng thái không cho phép ghi (hoặc thẻ nhớ đã bị khóa, chỉ cho đọc). Hãy cấp quyền ghi vào thư mục đó cho người dùng chạy loa, hoặc sửa [paths] state.",
                 "cannot write the as-run log {path}: the state folder is not writable (or the SD card went read-only); give the user loa runs as write access to it, or correct [paths] state"
             ),
             AsRunError::Busy { path, .. } => tr!(
                 lang,
-                "nhật ký phát {path} đang bị một chương trình khác khoá; hãy đóng chương trình đó (ví dụ sqlite3) rồi thử lại",
+                "Nhật ký phát {path} đang bị một chương trình khác khóa; hãy đóng chương trình đó (ví dụ sqlite3) rồi thử lại.",
                 "the as-run log {path} is locked by another program; close it (sqlite3, for example) and try again"
             ),
             AsRunError::Corrupt { path, source } => tr!(
                 lang,
-                "nhật ký phát {path} bị hỏng ({source}); hãy dừng loa, đổi tên tệp đó để giữ lại, rồi khởi động lại loa để bắt đầu nhật ký mới",
+                "Nhật ký phát {path} bị hỏng ({source}). Hãy dừng loa, đổi tên tệp đó để giữ lại, rồi khởi động lại loa để bắt đầu một nhật ký mới.",
                 "the as-run log {path} is damaged ({source}); stop loa, rename that file to keep it, and start loa again to begin a new log"
             ),
             AsRunError::Sql { path, source } => tr!(
                 lang,
-                "lỗi khi dùng nhật ký phát {path}: {source}",
+                "Lỗi khi dùng nhật ký phát {path} ({source}).",
                 "error using the as-run log {path}: {source}"
             ),
             AsRunError::NoSuchRow { id } => tr!(
                 lang,
-                "nhật ký phát không có dòng số {id} (lỗi của loa, hãy báo lại)",
+                "Nhật ký phát không có dòng số {id} (đây là lỗi của loa, hãy báo lại).",
                 "the as-run log has no row {id} (a bug in loa: please report it)"
             ),
         }
@@ -727,7 +727,7 @@ mod tests {
                 serde_json::Value::from(p.as_str())
             );
         }
-        assert_eq!(Status::Missed.label(Lang::Vi), "bỏ lỡ");
+        assert_eq!(Status::Missed.label(Lang::Vi), "bị lỡ");
         assert_eq!(Status::parse("Played"), None);
     }
 

@@ -116,7 +116,7 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
         let line = match in_effect {
             InEffect::Nothing => tr!(
                 lang,
-                "{d}: không có danh sách phát, không phát gì",
+                "{d}: không có danh sách phát nên không phát gì",
                 "{d}: no playlist, nothing airs"
             ),
             _ => {
@@ -134,12 +134,12 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
                 match (n, lang) {
                     (0, _) if broken => tr!(
                         lang,
-                        "{d}: không phát gì vì danh sách phát có lỗi (xem ở trên) ({src})",
+                        "{d}: không phát gì vì danh sách phát có lỗi, xem ở trên ({src})",
                         "{d}: nothing airs because the playlist has errors (see above) ({src})"
                     ),
                     (0, _) => tr!(
                         lang,
-                        "{d}: ngày im lặng, không phát gì ({src})",
+                        "{d}: không có buổi phát nào ({src})",
                         "{d}: a silent day, nothing airs ({src})"
                     ),
                     _ => tr!(
@@ -160,7 +160,7 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
             1,
             tr!(
                 lang,
-                "không có buổi phát nào trong {days} ngày tới: loa sẽ không phát gì. Hãy tải danh sách phát lên thư mục danh sách phát (default.toml hoặc NĂM-THÁNG-NGÀY.toml)",
+                "Không có buổi phát nào trong {days} ngày tới, nên loa sẽ không phát gì. Hãy tải danh sách phát (default.toml hoặc NĂM-THÁNG-NGÀY.toml) lên thư mục danh sách phát.",
                 "no broadcast in the coming {days} day(s): loa will air nothing. Upload a playlist into the playlists folder (default.toml or YEAR-MONTH-DAY.toml)"
             ),
         ));
@@ -185,7 +185,7 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
         match (errors, airing_days) {
             (0, 0) => tr!(
                 lang,
-                "Đã kiểm tra {days} ngày, từ {first} đến {last}: không có lỗi, {warnings} cảnh báo, nhưng không có buổi phát nào: loa sẽ không phát gì.",
+                "Đã kiểm tra {days} ngày, từ {first} đến {last}: không có lỗi, {warnings} cảnh báo, nhưng không có buổi phát nào, nên loa sẽ không phát gì.",
                 "Checked {days} day(s), {first} to {last}: no errors, {warnings} warning(s), but no broadcast at all: loa will air nothing."
             ),
             (0, _) => tr!(

@@ -44,7 +44,7 @@ pub fn day(arg: Option<&str>, cfg: &Config, clock: &dyn Clock) -> Result<Date, S
         Some(s) => crate::playlist::parse_file_date(s.trim()).ok_or_else(|| {
             tr!(
                 lang,
-                "--date \"{s}\" không phải là một ngày có thật; hãy viết NĂM-THÁNG-NGÀY, ví dụ 2026-01-20",
+                "--date \"{s}\" không phải là một ngày hợp lệ; hãy viết theo dạng NĂM-THÁNG-NGÀY, ví dụ 2026-01-20.",
                 "--date \"{s}\" is not a real date; write YEAR-MONTH-DAY, e.g. 2026-01-20"
             )
         }),
@@ -85,7 +85,7 @@ pub fn open_media(cfg: &Config) -> (Library, MediaIndex, Vec<Problem>) {
                 1,
                 tr!(
                     lang,
-                    "không mở được thư mục âm thanh {shown}: {reason}; hãy tạo thư mục hoặc sửa [paths] audio",
+                    "Không mở được thư mục âm thanh {shown} ({reason}); hãy tạo thư mục này, hoặc sửa [paths] audio.",
                     "cannot open the audio folder {shown}: {reason}; create it or correct [paths] audio"
                 ),
             ));
@@ -100,7 +100,7 @@ pub fn open_media(cfg: &Config) -> (Library, MediaIndex, Vec<Problem>) {
                 "{}",
                 tr!(
                     lang,
-                    "lưu ý: không ghi được thư mục trạng thái {shown} ({e}); các tệp sẽ được đo lại mỗi lần",
+                    "Lưu ý: không ghi được vào thư mục trạng thái {shown} ({e}), nên các tệp sẽ phải đo lại mỗi lần.",
                     "note: cannot write the state folder {shown} ({e}); files will be probed every time"
                 )
             );

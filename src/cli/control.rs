@@ -63,7 +63,7 @@ pub fn status(config: Option<&Path>, json: bool) -> i32 {
             let text = r.message.unwrap_or_else(|| {
                 tr!(
                     lang,
-                    "dịch vụ loa không gửi trạng thái; hãy xem `journalctl -u loa -n 50`",
+                    "Dịch vụ loa không gửi trạng thái về; hãy xem `journalctl -u loa -n 50`.",
                     "the loa service sent no status; see `journalctl -u loa -n 50`"
                 )
             });
@@ -159,7 +159,7 @@ fn as_sent(files: &[String], audio: &Path, lang: Lang) -> Result<Vec<String>, St
                     .into_owned()),
                 Err(_) => Err(tr!(
                     lang,
-                    "\"{f}\" nằm ngoài thư mục âm thanh ({}); loa chỉ phát tệp trong thư mục đó, đã được kiểm tra. Hãy chép tệp vào trước: loa import \"{f}\"",
+                    "Tệp \"{f}\" nằm ngoài thư mục âm thanh ({}); loa chỉ phát các tệp trong thư mục đó, sau khi đã kiểm tra. Hãy chép tệp vào trước bằng lệnh: loa import \"{f}\"",
                     "\"{f}\" is outside the audio folder ({}); loa airs only files in that folder, checked. Copy it in first: loa import \"{f}\"",
                     crate::problem::display_path(audio)
                 )),
@@ -189,7 +189,7 @@ fn command(config: Option<&Path>, req: Request) -> i32 {
                     "{}",
                     tr!(
                         lang,
-                        "Chưa phát gì cả. Để phát ngay mà không cần dịch vụ, dùng `loa play TỆP...`.",
+                        "Chưa phát gì cả. Muốn phát ngay mà không cần dịch vụ, hãy dùng `loa play TỆP...`.",
                         "Nothing was aired. To air files now without the service, use `loa play FILE...`."
                     )
                 );
@@ -216,7 +216,7 @@ fn show_answer(r: Response, lang: Lang) -> i32 {
         let text = r.message.unwrap_or_else(|| {
             tr!(
                 lang,
-                "dịch vụ loa từ chối lệnh mà không nói lý do; hãy xem `loa status` và `journalctl -u loa -n 50`",
+                "Dịch vụ loa từ chối lệnh mà không cho biết lý do; hãy xem `loa status` và `journalctl -u loa -n 50`.",
                 "the loa service refused the command without a reason; see `loa status` and `journalctl -u loa -n 50`"
             )
         });
@@ -257,7 +257,7 @@ pub fn relay(cfg: &Config, action: &RelayAction) -> Option<i32> {
                     "{}",
                     tr!(
                         lang,
-                        "không theo dõi được tín hiệu Ctrl-C/SIGTERM ({e}); rơ-le không được bật",
+                        "Không theo dõi được tín hiệu Ctrl-C/SIGTERM ({e}), nên ampli chưa được bật.",
                         "cannot watch for Ctrl-C/SIGTERM ({e}); the relay was not switched on"
                     )
                 );
@@ -275,7 +275,7 @@ pub fn relay(cfg: &Config, action: &RelayAction) -> Option<i32> {
                 "{}",
                 tr!(
                     lang,
-                    "Thử tự tắt rơ-le trực tiếp.",
+                    "Đang thử tắt ampli trực tiếp, không qua dịch vụ.",
                     "Trying to switch the relay off directly."
                 )
             );
@@ -295,7 +295,7 @@ pub fn relay(cfg: &Config, action: &RelayAction) -> Option<i32> {
         "{}",
         tr!(
             lang,
-            "Dịch vụ loa giữ rơ-le bật trong {shown}; bấm Ctrl-C để tắt sớm hơn.",
+            "Dịch vụ loa giữ ampli bật trong {shown}; bấm Ctrl-C để tắt sớm hơn.",
             "The loa service keeps the relay on for {shown}; press Ctrl-C to switch it off sooner."
         )
     );
@@ -323,7 +323,7 @@ fn relay_status(cfg: &Config) {
                 "{}",
                 tr!(
                     lang,
-                    "Dịch vụ loa: rơ-le {state}.",
+                    "Dịch vụ loa: ampli {state}.",
                     "The loa service: relay {state}."
                 )
             );
@@ -347,7 +347,7 @@ fn relay_status(cfg: &Config) {
 
 /// "(lúc 10:08:15)" / "(at 10:08:15)", with the date when it is not today.
 fn when_bracket(at: &str, now: &str, lang: Lang) -> String {
-    let t = when(at, now);
+    let t = when(at, now, lang);
     tr!(lang, "(lúc {t})", "(at {t})")
 }
 
@@ -355,7 +355,7 @@ fn when_bracket(at: &str, now: &str, lang: Lang) -> String {
 /// 05:30:00)".
 fn warming_up_text(w: &crate::control::protocol::WarmingUp) -> impl Fn(Lang, &str) -> String + '_ {
     move |lang, now| {
-        let at = when(&w.until, now);
+        let at = when(&w.until, now, lang);
         match &w.broadcast {
             Some(b) => tr!(
                 lang,
@@ -398,7 +398,7 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
             };
             tr!(
                 lang,
-                "{file} ({progress}), mục {index}/{count}{of}, mức {priority}",
+                "{file} ({progress}), bài {index}/{count}{of}, mức {priority}",
                 "{file} ({progress}), item {index} of {count}{of}, {priority}"
             )
         }
@@ -411,39 +411,39 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
             .to_string(),
         Some(n) => {
             let title = title_text(n.title.as_deref(), lang);
-            let at = when(&n.at, &s.now);
-            let relay_on = when(&n.relay_on, &s.now);
+            let at = when(&n.at, &s.now, lang);
+            let relay_on = when(&n.relay_on, &s.now, lang);
             match between(&s.now, &n.at) {
                 Some(d) => {
                     let d = duration::human(d, lang);
                     tr!(
                         lang,
-                        "{title} lúc {at} (sau {d}; bật rơ-le lúc {relay_on})",
+                        "{title} lúc {at} (còn {d} nữa; bật ampli lúc {relay_on})",
                         "{title} at {at} (in {d}; relay on at {relay_on})"
                     )
                 }
                 None => tr!(
                     lang,
-                    "{title} lúc {at} (bật rơ-le lúc {relay_on})",
+                    "{title} lúc {at} (bật ampli lúc {relay_on})",
                     "{title} at {at} (relay on at {relay_on})"
                 ),
             }
         }
     };
     row(lang.pick("Tiếp theo", "Next"), next);
-    row(lang.pick("Rơ-le", "Relay"), relay_text(s, lang));
+    row(lang.pick("Ampli", "Relay"), relay_text(s, lang));
 
     let clock = if s.clock_synced {
         lang.pick("đã đồng bộ", "synchronised").to_string()
     } else if !require_clock_sync {
         lang.pick(
-            "CHƯA đồng bộ; vẫn phát theo giờ của máy vì require-clock-sync = false; hãy kiểm tra mạng và NTP (`timedatectl status`)",
+            "CHƯA đồng bộ. Máy vẫn phát theo giờ hiện có vì require-clock-sync = false. Hãy kiểm tra kết nối mạng và NTP (`timedatectl status`).",
             "NOT synchronised; broadcasts air by this machine's time anyway (require-clock-sync = false); check the network and NTP (`timedatectl status`)",
         )
         .to_string()
     } else {
         lang.pick(
-            "CHƯA đồng bộ: không phát gì cho đến khi đồng bộ; hãy kiểm tra mạng và NTP (`timedatectl status`)",
+            "CHƯA đồng bộ: sẽ không phát gì cho đến khi đồng hồ được đồng bộ. Hãy kiểm tra kết nối mạng và NTP (`timedatectl status`).",
             "NOT synchronised: nothing airs until it is; check the network and NTP (`timedatectl status`)",
         )
         .to_string()
@@ -457,15 +457,15 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
         lang.pick("Danh sách phát", "Playlist"),
         s.playlist
             .clone()
-            .unwrap_or_else(|| lang.pick("không có cho hôm nay", "none for today").into()),
+            .unwrap_or_else(|| lang.pick("hôm nay không có", "none for today").into()),
     );
     if !s.queued.is_empty() {
         let files = s.queued.join(", ");
         row(
-            lang.pick("Chờ ưu tiên", "Queued"),
+            lang.pick("Chờ phát ưu tiên", "Queued"),
             tr!(
                 lang,
-                "{files} (phát đầu tiên trong buổi phát tới)",
+                "{files} (sẽ phát đầu tiên trong buổi phát tới)",
                 "{files} (first in the next broadcast)"
             ),
         );
@@ -482,7 +482,7 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
             lang.pick("Lỗi danh sách phát", "Playlist error"),
             tr!(
                 lang,
-                "{e}\nKế hoạch đúng gần nhất vẫn được dùng. Hãy sửa tệp: loa tự đọc lại khi tệp thay đổi (`loa check` liệt kê mọi lỗi).",
+                "{e}\nLịch phát đúng gần nhất vẫn đang được dùng. Hãy sửa tệp; loa sẽ tự đọc lại khi tệp thay đổi (`loa check` liệt kê mọi lỗi).",
                 "{e}\nThe last good plan stays in effect. Correct the file: loa reads it again when it changes (`loa check` lists every problem)."
             ),
         );
@@ -506,7 +506,9 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
         }
     }
 
-    let day = date_of(&s.now).unwrap_or_default();
+    let day = date_of(&s.now)
+        .map(|d| shown_date(d, lang))
+        .unwrap_or_default();
     out.push('\n');
     if s.today.is_empty() {
         out += &tr!(
@@ -524,7 +526,7 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
         let tw = titles.iter().map(|t| t.chars().count()).max().unwrap_or(0);
         for (b, title) in s.today.iter().zip(&titles) {
             let pad = " ".repeat(tw - title.chars().count());
-            let at = when(&b.at, &s.now);
+            let at = when(&b.at, &s.now, lang);
             let word = broadcast_word(&b.status, lang);
             out += &format!("  {at}  {title}{pad}  {word}\n");
         }
@@ -532,7 +534,7 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
     out
 }
 
-/// "BẬT từ 05:59:57 (1 phút 15 giây), sim".
+/// "BẬT từ 05:59:57, đã 1 phút 15 giây (giả lập)" / "ON since 05:59:57 (1 min 15 s), sim".
 fn relay_text(s: &Status, lang: Lang) -> String {
     let word = match (s.relay.on, lang) {
         (true, Lang::Vi) => "BẬT",
@@ -542,18 +544,22 @@ fn relay_text(s: &Status, lang: Lang) -> String {
     };
     let mut text = word.to_string();
     if let Some(since) = &s.relay.since {
-        let at = when(since, &s.now);
+        let at = when(since, &s.now, lang);
         text += &match between(since, &s.now) {
             Some(d) => {
                 let d = duration::human(d, lang);
-                tr!(lang, " từ {at} ({d})", " since {at} ({d})")
+                tr!(lang, " từ {at}, đã {d}", " since {at} ({d})")
             }
             None => tr!(lang, " từ {at}", " since {at}"),
         };
     }
-    if !s.relay.backend.is_empty() {
-        text += ", ";
-        text += &s.relay.backend;
+    match (s.relay.backend.as_str(), lang) {
+        ("", _) => {}
+        ("sim", Lang::Vi) => text += " (giả lập)",
+        (backend, _) => {
+            text += ", ";
+            text += backend;
+        }
     }
     text
 }
@@ -565,7 +571,7 @@ fn secs(s: f64) -> Duration {
 fn title_text(title: Option<&str>, lang: Lang) -> String {
     match title {
         Some(t) => format!("\"{t}\""),
-        None => lang.pick("(không tên)", "(untitled)").to_string(),
+        None => lang.pick("(không có tên)", "(untitled)").to_string(),
     }
 }
 
@@ -575,17 +581,27 @@ fn date_of(t: &str) -> Option<&str> {
     t.get(..10)
 }
 
-/// "06:00:00" for a time on the daemon's today, "2026-01-21 06:00:00" for
-/// another day; the text as sent when it is not RFC 3339. The daemon sends
-/// the commune's local time, so the text itself is read, not converted.
-fn when(t: &str, now: &str) -> String {
+/// A date sent as "2026-01-21", as the operator writes it ("21/01/2026" in
+/// Vietnamese).
+fn shown_date(d: &str, lang: Lang) -> String {
+    match d.parse::<jiff::civil::Date>() {
+        Ok(d) => crate::lang::date(d, lang),
+        Err(_) => d.to_string(),
+    }
+}
+
+/// "06:00:00" for a time on the daemon's today, "2026-01-21 06:00:00"
+/// ("21/01/2026 06:00:00" in Vietnamese) for another day; the text as sent
+/// when it is not RFC 3339. The daemon sends the commune's local time, so
+/// the text itself is read, not converted.
+fn when(t: &str, now: &str, lang: Lang) -> String {
     let (Some(date), Some(time)) = (date_of(t), t.get(11..19)) else {
         return t.to_string();
     };
     if date_of(now) == Some(date) {
         time.to_string()
     } else {
-        format!("{date} {time}")
+        format!("{} {time}", shown_date(date, lang))
     }
 }
 
@@ -666,14 +682,14 @@ Today (2026-01-20):
             "Đang phát:",
             "không có gì",
             "không có buổi phát nào sắp tới",
-            "Rơ-le:",
-            "TẮT, sim",
-            "CHƯA đồng bộ: không phát gì cho đến khi đồng bộ",
+            "Ampli:",
+            "TẮT (giả lập)",
+            "CHƯA đồng bộ: sẽ không phát gì cho đến khi đồng hồ được đồng bộ",
             "Lỗi gần nhất:",
             "Lỗi danh sách phát: playlists/2026-01-20.toml:3:1: lỗi\n",
-            "Kế hoạch đúng gần nhất vẫn được dùng",
-            "a.mp3 (phát đầu tiên",
-            "Hôm nay (2026-01-20):",
+            "Lịch phát đúng gần nhất vẫn đang được dùng",
+            "a.mp3 (sẽ phát đầu tiên",
+            "Hôm nay (20/01/2026):",
             "\"Bản tin sáng\"   bị lỡ",
             "phát muộn",
         ] {
@@ -698,11 +714,18 @@ Today (2026-01-20):
     fn times_on_another_day_show_the_date() {
         let now = "2026-01-20T23:59:00+07:00";
         assert_eq!(
-            when("2026-01-21T06:00:00+07:00", now),
+            when("2026-01-21T06:00:00+07:00", now, Lang::En),
             "2026-01-21 06:00:00"
         );
-        assert_eq!(when("2026-01-20T06:00:00.250+07:00", now), "06:00:00");
-        assert_eq!(when("soon", now), "soon");
+        assert_eq!(
+            when("2026-01-21T06:00:00+07:00", now, Lang::Vi),
+            "21/01/2026 06:00:00"
+        );
+        assert_eq!(
+            when("2026-01-20T06:00:00.250+07:00", now, Lang::En),
+            "06:00:00"
+        );
+        assert_eq!(when("soon", now, Lang::En), "soon");
         assert_eq!(
             between(now, "2026-01-21T00:00:30+07:00"),
             Some(Duration::from_secs(90))

@@ -82,7 +82,7 @@ fn demo(cfg: &Config) -> Result<i32, String> {
     let Some(b) = pick_broadcast(cfg, today) else {
         return Err(tr!(
             lang,
-            "không có buổi phát nào trong danh sách phát mẫu",
+            "danh sách phát mẫu không có buổi phát nào",
             "the sample playlists have no broadcast"
         ));
     };
@@ -181,21 +181,21 @@ fn demo(cfg: &Config) -> Result<i32, String> {
 
     say(tr!(
         lang,
-        "loa demo: chạy dịch vụ thật trên dữ liệu mẫu, rơ-le giả lập. Buổi phát \"{title}\" lúc {at} ({n} tệp).",
+        "loa demo: chạy dịch vụ thật với dữ liệu mẫu, ampli giả lập. Buổi phát \"{title}\" lúc {at} ({n} tệp).",
         "loa demo: the real service on the shipped samples, relay simulated. Broadcast \"{title}\" at {at} ({n} file(s)).",
         n = b.items.len()
     ));
     if !card {
         say(tr!(
             lang,
-            "Không có thiết bị âm thanh (no audio device): âm thanh sẽ được ghi vào tệp WAV thay vì phát ra loa.",
+            "Không có thiết bị âm thanh: âm thanh sẽ được ghi vào một tệp WAV thay vì phát ra loa.",
             "No audio device: the sound will be written to a WAV file instead of played."
         ));
     }
     if !kernel_clock_synced() {
         say(tr!(
             lang,
-            "Lưu ý: đồng hồ máy chưa được đồng bộ; bản demo vẫn phát (require-clock-sync = false), dịch vụ thật thì chờ đến khi có giờ đúng.",
+            "Lưu ý: đồng hồ của máy chưa được đồng bộ. Bản chạy thử vẫn phát (require-clock-sync = false), còn dịch vụ thật sẽ chờ đến khi có giờ đúng.",
             "Note: this machine's clock is not synchronised; the demo airs anyway (require-clock-sync = false), the real service would wait until it is."
         ));
     }
@@ -232,9 +232,7 @@ fn demo(cfg: &Config) -> Result<i32, String> {
 
     // The as-run log.
     say(String::new());
-    say(lang
-        .pick("Nhật ký phát (as-run):", "As-run log:")
-        .to_string());
+    say(lang.pick("Nhật ký phát:", "As-run log:").to_string());
     match crate::asrun::AsRun::open(&dir.join("state")) {
         Ok(asrun) => {
             for r in asrun.rows(today, today).unwrap_or_default() {
@@ -265,8 +263,9 @@ fn demo(cfg: &Config) -> Result<i32, String> {
         match raw_to_wav(&capture, &wav) {
             Ok(secs) => say(tr!(
                 lang,
-                "Âm thanh đã phát ({secs:.1} giây) được ghi vào {}",
-                "What was played ({secs:.1} s) is in {}",
+                "Âm thanh đã phát ({} giây) được ghi vào {}.",
+                "What was played ({} s) is in {}",
+                lang.pick(format!("{secs:.1}").replace('.', ","), format!("{secs:.1}")),
                 wav.display()
             )),
             Err(e) => say(format!("{e}")),
@@ -316,7 +315,7 @@ fn follow(
                     saw_on = true;
                     say(tr!(
                         lang,
-                        "{when}  BẬT AMPLI (rơ-le giả lập)",
+                        "{when}  BẬT AMPLI (giả lập)",
                         "{when}  RELAY ON (simulated)"
                     ));
                 }
@@ -372,7 +371,7 @@ fn follow(
     }
     Err(tr!(
         lang,
-        "buổi phát demo không kết thúc đúng hạn",
+        "buổi phát thử không kết thúc đúng hạn",
         "the demo broadcast did not finish in time"
     ))
 }

@@ -20,7 +20,7 @@ pub fn run(config: Option<&Path>) -> i32 {
             "{}",
             tr!(
                 lang,
-                "Không có thiết bị âm thanh nào (no audio device). Hãy cắm card âm thanh USB hoặc HAT, rồi chạy lại `loa devices`.",
+                "Không có thiết bị âm thanh nào. Hãy cắm card âm thanh USB hoặc HAT vào máy, rồi chạy lại `loa devices`.",
                 "No audio device. Plug in the USB or HAT sound card, then run `loa devices` again."
             )
         );
@@ -30,13 +30,13 @@ pub fn run(config: Option<&Path>) -> i32 {
         "{}",
         tr!(
             lang,
-            "Các thiết bị âm thanh ALSA (ghi tên vào [audio] device trong tệp cấu hình):",
+            "Các thiết bị âm thanh có trên máy (chép tên thiết bị muốn dùng vào mục [audio] device trong tệp cấu hình):",
             "ALSA sound devices (write the name as [audio] device in the config):"
         )
     );
     for d in &devices {
         let mark = if configured.as_deref() == Some(d.name.as_str()) {
-            lang.pick("  <- đang dùng", "  <- configured")
+            lang.pick("  <- đang dùng theo cấu hình", "  <- configured")
         } else {
             ""
         };
@@ -52,7 +52,7 @@ pub fn run(config: Option<&Path>) -> i32 {
             "{}",
             tr!(
                 lang,
-                "Lưu ý: máy không có card âm thanh thật (no audio device); chỉ có các thiết bị ảo ở trên.",
+                "Lưu ý: máy không có card âm thanh thật; các thiết bị ở trên chỉ là thiết bị ảo, không phát ra tiếng.",
                 "Note: this machine has no real sound card (no audio device); only the virtual devices above."
             )
         );
@@ -62,7 +62,7 @@ pub fn run(config: Option<&Path>) -> i32 {
         "{}",
         tr!(
             lang,
-            "Gợi ý: card USB thường là \"plughw:CARD=Device,DEV=0\"; \"default\" là thiết bị mặc định của hệ thống. Dùng \"plughw:\" thay cho \"hw:\" để ALSA tự đổi tần số mẫu.",
+            "Gợi ý: card âm thanh USB thường có tên \"plughw:CARD=Device,DEV=0\"; \"default\" là thiết bị mặc định của hệ thống. Nên dùng tên bắt đầu bằng \"plughw:\" thay vì \"hw:\", để máy tự chuyển đổi tần số lấy mẫu cho hợp với card.",
             "Hint: a USB card is usually \"plughw:CARD=Device,DEV=0\"; \"default\" is the system default. Prefer \"plughw:\" to \"hw:\" so ALSA converts the sample rate."
         )
     );

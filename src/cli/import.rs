@@ -37,7 +37,7 @@ pub fn run(config: Option<&Path>, files: &[String], to: Option<&str>) -> i32 {
                 "{}",
                 tr!(
                     lang,
-                    "--to \"{}\" không hợp lệ: hãy ghi tên một thư mục con trong thư mục âm thanh, ví dụ --to dai-hoi",
+                    "--to \"{}\" không hợp lệ; hãy ghi tên một thư mục con trong thư mục âm thanh, ví dụ --to dai-hoi.",
                     "--to \"{}\" is not valid: name a folder inside the audio folder, e.g. --to dai-hoi",
                     to.unwrap_or_default()
                 )
@@ -66,16 +66,16 @@ pub fn run(config: Option<&Path>, files: &[String], to: Option<&str>) -> i32 {
                     let k = kind.words(lang);
                     tr!(
                         lang,
-                        "✗ {f}: đây là {k}, không phải tệp âm thanh",
+                        "✗ {f}: Đây là {k}, không phải tệp âm thanh.",
                         "✗ {f}: this is {k}, not an audio file"
                     )
                 }
                 e if e.is_not_found() => {
-                    tr!(lang, "✗ {f}: không có tệp này", "✗ {f}: no such file")
+                    tr!(lang, "✗ {f}: Không có tệp này.", "✗ {f}: no such file")
                 }
                 e => tr!(
                     lang,
-                    "✗ {f}: không đọc được ({e})",
+                    "✗ {f}: Không đọc được tệp ({e}).",
                     "✗ {f}: cannot be read ({e})"
                 ),
             };
@@ -91,7 +91,7 @@ pub fn run(config: Option<&Path>, files: &[String], to: Option<&str>) -> i32 {
                 "{}",
                 tr!(
                     lang,
-                    "✗ {name}: đĩa sắp đầy (còn {mb} MB, cần giữ {min} MB cho nhật ký phát); hãy xóa bớt tệp âm thanh cũ",
+                    "✗ {name}: Đĩa sắp đầy (còn trống {mb} MB, cần giữ lại {min} MB cho nhật ký phát); hãy xóa bớt tệp âm thanh cũ.",
                     "✗ {name}: the disk is nearly full ({mb} MB free, {min} MB are kept for the as-run log); delete old audio files"
                 )
             );
@@ -124,7 +124,7 @@ pub fn run(config: Option<&Path>, files: &[String], to: Option<&str>) -> i32 {
                             "{}",
                             tr!(
                                 lang,
-                                "✓ {rel}: đã nhận ({len}, {} Hz); dùng tên \"{rel}\" trong danh sách phát",
+                                "✓ {rel}: Đã nhận ({len}, {} Hz); hãy dùng tên \"{rel}\" trong danh sách phát.",
                                 "✓ {rel}: accepted ({len}, {} Hz); use the name \"{rel}\" in playlists",
                                 probe.sample_rate
                             )
@@ -135,7 +135,7 @@ pub fn run(config: Option<&Path>, files: &[String], to: Option<&str>) -> i32 {
                             "{}",
                             tr!(
                                 lang,
-                                "✗ {name}: không chép được vào {}: {e}",
+                                "✗ {name}: Không chép được vào {} ({e}).",
                                 "✗ {name}: could not copy into {}: {e}",
                                 dest_dir.display()
                             )

@@ -88,16 +88,17 @@ pub fn date_range(from: &str, to: &str, lang: Lang) -> Result<(Date, Date), Stri
         crate::playlist::parse_file_date(s.trim()).ok_or_else(|| {
             tr!(
                 lang,
-                "{flag} \"{s}\" không phải là một ngày có thật; hãy viết NĂM-THÁNG-NGÀY, ví dụ 2026-01-20",
+                "{flag} \"{s}\" không phải là một ngày hợp lệ; hãy viết theo dạng NĂM-THÁNG-NGÀY, ví dụ 2026-01-20.",
                 "{flag} \"{s}\" is not a real date; write YEAR-MONTH-DAY, e.g. 2026-01-20"
             )
         })
     };
     let (f, t) = (parse("--from", from)?, parse("--to", to)?);
     if f > t {
+        let (f, t) = (crate::lang::date(f, lang), crate::lang::date(t, lang));
         return Err(tr!(
             lang,
-            "--from {f} ở sau --to {t}; ngày bắt đầu phải trước hoặc bằng ngày kết thúc",
+            "Ngày --from ({f}) ở sau ngày --to ({t}); ngày bắt đầu không được muộn hơn ngày kết thúc.",
             "--from {f} is after --to {t}; the first day must come before or be the last day"
         ));
     }
@@ -114,7 +115,7 @@ pub fn read(cfg: &Config, from: Date, to: Date) -> Result<Option<Vec<Row>>, Stri
         Err(e) => {
             return Err(tr!(
                 lang,
-                "không đọc được nhật ký phát: {e}; hãy kiểm tra quyền đọc thư mục trạng thái ([paths] state)",
+                "Không đọc được nhật ký phát ({e}); hãy kiểm tra quyền đọc của thư mục trạng thái ([paths] state).",
                 "cannot read the as-run log: {e}; check the permissions of the state folder ([paths] state)"
             ));
         }
@@ -165,7 +166,7 @@ pub fn reason(row: &Row, lang: Lang) -> String {
         Some(e) => e.replace(['\n', '\r'], " "),
         None if r.status == Status::Interrupted && r.ended.is_none() => tr!(
             lang,
-            "chưa ghi giờ kết thúc: đang phát, hoặc loa đã bị dừng đột ngột (mất điện, khởi động lại)",
+            "chưa ghi giờ kết thúc: đang phát, hoặc loa đã bị dừng đột ngột (mất điện, khởi động lại máy)",
             "no end recorded: playing now, or loa was stopped abruptly (power cut, restart)"
         ),
         None => String::new(),
@@ -184,7 +185,7 @@ fn table(rows: Option<&[Row]>, from: Date, to: Date, cfg: &Config) -> String {
             "{}",
             tr!(
                 lang,
-                "Nhật ký phát thanh {day} (giờ {zone})",
+                "Nhật ký phát {day} (giờ {zone})",
                 "As-run log for {day} ({zone} time)"
             )
         );
@@ -195,7 +196,7 @@ fn table(rows: Option<&[Row]>, from: Date, to: Date, cfg: &Config) -> String {
             "{}",
             tr!(
                 lang,
-                "Nhật ký phát thanh từ ngày {f} đến ngày {t} (giờ {zone})",
+                "Nhật ký phát từ ngày {f} đến ngày {t} (giờ {zone})",
                 "As-run log from {f} to {t} ({zone} time)"
             )
         );
@@ -219,7 +220,7 @@ fn table(rows: Option<&[Row]>, from: Date, to: Date, cfg: &Config) -> String {
             "{}",
             tr!(
                 lang,
-                "Không có gì trong nhật ký phát cho thời gian này.",
+                "Nhật ký phát không có gì trong khoảng thời gian này.",
                 "Nothing in the as-run log for this time."
             )
         );
@@ -229,7 +230,7 @@ fn table(rows: Option<&[Row]>, from: Date, to: Date, cfg: &Config) -> String {
         lang.pick("Giờ", "Time"),
         lang.pick("Buổi phát", "Broadcast"),
         lang.pick("Tệp", "File"),
-        lang.pick("Dài", "Length"),
+        lang.pick("Độ dài", "Length"),
         lang.pick("Tình trạng", "Status"),
         lang.pick("Ưu tiên", "Priority"),
         lang.pick("Lỗi", "Error"),
@@ -265,7 +266,7 @@ fn table(rows: Option<&[Row]>, from: Date, to: Date, cfg: &Config) -> String {
         let time = match (r.started, r.scheduled) {
             (Some(s), Some(p)) if (s.as_millisecond() - p.as_millisecond()).abs() >= 1000 => {
                 let (s, p) = (local_time(s, &cfg.tz), local_time(p, &cfg.tz));
-                tr!(lang, "{s} (lịch {p})", "{s} (planned {p})")
+                tr!(lang, "{s} (theo lịch {p})", "{s} (planned {p})")
             }
             (Some(t), _) | (None, Some(t)) => local_time(t, &cfg.tz),
             (None, None) => String::new(),

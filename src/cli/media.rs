@@ -14,6 +14,7 @@ use serde_json::json;
 use super::context;
 use super::exit;
 use crate::duration;
+use crate::lang::Lang;
 use crate::media::ingest::name_problems;
 use crate::media::{Library, MediaIndex, Upload, upload_state};
 use crate::player::gain::gain_db;
@@ -40,7 +41,7 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
                 "{}",
                 tr!(
                     lang,
-                    "không mở được thư mục âm thanh {shown}: {e}",
+                    "Không mở được thư mục âm thanh {shown} ({e}).",
                     "cannot open the audio folder {shown}: {e}"
                 )
             );
@@ -82,7 +83,7 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
                 Some("interrupted"),
                 Some(tr!(
                     lang,
-                    "Việc tải lên \"{name}\" đã bị ngắt giữa chừng và bỏ dở hơn một ngày; hãy gửi lại tệp rồi xóa tệp dở dang này",
+                    "Tệp \"{name}\" tải lên dở dang và đã bị bỏ đó hơn một ngày; hãy tải lại tệp rồi xóa tệp dở dang này.",
                     "The upload \"{name}\" was cut off and left unfinished for over a day; send the file again and delete this unfinished one"
                 )),
                 None,
@@ -171,9 +172,9 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
     println!(
         "  {:<36} {:>6} {:>9} {:>8}  {:<10} {}",
         lang.pick("Tệp", "File"),
-        lang.pick("Dài", "Length"),
+        lang.pick("Độ dài", "Length"),
         "LUFS",
-        lang.pick("Tăng", "Gain"),
+        lang.pick("Chỉnh", "Gain"),
         lang.pick("Tình trạng", "Status"),
         lang.pick("Dùng trong", "Used in"),
     );
@@ -184,14 +185,14 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
             .unwrap_or_else(|| "-".into());
         let lufs = r["loudness_lufs"]
             .as_f64()
-            .map(|v| format!("{v:.1}"))
+            .map(|v| decimal(format!("{v:.1}"), lang))
             .unwrap_or_else(|| "-".into());
         let gain = r["gain_db"]
             .as_f64()
-            .map(|v| format!("{v:+.1} dB"))
+            .map(|v| decimal(format!("{v:+.1} dB"), lang))
             .unwrap_or_else(|| "-".into());
         let status = match (r["status"].as_str().unwrap_or(""), r["upload"].as_str()) {
-            ("ok", _) => lang.pick("tốt", "ok"),
+            ("ok", _) => lang.pick("hợp lệ", "ok"),
             ("rejected", _) => lang.pick("BỊ TỪ CHỐI", "REJECTED"),
             (_, Some("in-progress")) => lang.pick("đang tải lên", "uploading"),
             (_, Some("interrupted")) => lang.pick("TẢI DỞ", "UNFINISHED"),
@@ -202,8 +203,7 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
             .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
             .unwrap_or_default();
         let used = if used.is_empty() {
-            lang.pick("(không danh sách nào)", "(no playlist)")
-                .to_string()
+            lang.pick("(không có)", "(no playlist)").to_string()
         } else {
             used.join(", ")
         };
@@ -231,7 +231,7 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
             "{}",
             tr!(
                 lang,
-                "Các tệp không danh sách phát nào dùng: {}",
+                "Các tệp chưa có trong danh sách phát nào: {}",
                 "Files no playlist uses: {}",
                 unused.join(", ")
             )
@@ -241,6 +241,14 @@ pub fn run(config: Option<&Path>, json: bool) -> i32 {
         println!("{}: {}", lang.pick("Lưu ý", "Note"), p.message(lang));
     }
     exit::OK
+}
+
+/// A number as the operator writes it: a decimal comma in Vietnamese.
+fn decimal(text: String, lang: Lang) -> String {
+    match lang {
+        Lang::Vi => text.replace('.', ","),
+        Lang::En => text,
+    }
 }
 
 fn round1(x: f64) -> f64 {

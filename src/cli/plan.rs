@@ -115,7 +115,7 @@ fn print_table(plan: &DayPlan, cfg: &Config, title: Option<&str>) {
             "{}",
             tr!(
                 lang,
-                "Không có danh sách phát cho ngày này (không có default.toml hay tệp theo ngày): không phát gì.",
+                "Ngày này không có danh sách phát (không có default.toml, cũng không có tệp riêng cho ngày này), nên không phát gì.",
                 "No playlist for this day (no default.toml and no dated file): nothing airs."
             )
         );
@@ -132,7 +132,7 @@ fn print_table(plan: &DayPlan, cfg: &Config, title: Option<&str>) {
     if plan.broadcasts.is_empty() {
         println!(
             "{}",
-            tr!(lang, "Hôm nay không phát gì.", "Nothing airs this day.")
+            tr!(lang, "Ngày này không phát gì.", "Nothing airs this day.")
         );
         return;
     }
@@ -141,7 +141,7 @@ fn print_table(plan: &DayPlan, cfg: &Config, title: Option<&str>) {
     let (h_time, h_what, h_len) = (
         lang.pick("Giờ", "Time"),
         lang.pick("Nội dung", "What"),
-        lang.pick("Dài", "Length"),
+        lang.pick("Độ dài", "Length"),
     );
     for b in &plan.broadcasts {
         println!();
@@ -162,7 +162,7 @@ fn print_table(plan: &DayPlan, cfg: &Config, title: Option<&str>) {
         println!("  {h_time:<9} {h_what:<44} {h_len:>7}");
         let on = tr!(
             lang,
-            "BẬT LOA (chờ khởi động {warm})",
+            "BẬT AMPLI (chờ ổn định {warm})",
             "RELAY ON (warm-up {warm})"
         );
         println!("  {:<9} {on}", local_time(b.relay_on, tz));
@@ -176,7 +176,7 @@ fn print_table(plan: &DayPlan, cfg: &Config, title: Option<&str>) {
         }
         let end = lang.pick("kết thúc", "end");
         println!("  {:<9} {end}", local_time(b.end, tz));
-        let off = tr!(lang, "TẮT LOA (sau {hold})", "RELAY OFF (after {hold})");
+        let off = tr!(lang, "TẮT AMPLI (sau {hold})", "RELAY OFF (after {hold})");
         println!("  {:<9} {off}", local_time(b.relay_off, tz));
     }
     let _ = hhmm;

@@ -104,7 +104,7 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
         } else if played == total {
             tr!(
                 lang,
-                "Xong: đã phát cả {total} tệp.",
+                "Xong: đã phát đủ {total} tệp.",
                 "Done: all {total} file(s) played."
             )
         } else {
@@ -170,7 +170,7 @@ impl AirEvents for Printer {
             if on {
                 tr!(
                     lang,
-                    "{t}  BẬT AMPLI (chờ khởi động {warm})",
+                    "{t}  BẬT AMPLI (chờ ổn định {warm})",
                     "{t}  RELAY ON (warm-up {warm})"
                 )
             } else {
@@ -216,11 +216,11 @@ impl AirEvents for Printer {
         match &report.outcome {
             Outcome::Played => println!("{cr}{line}  {}", lang.pick("đã phát", "played")),
             Outcome::Interrupted => println!("{cr}{line}  {}", lang.pick("bị ngắt", "interrupted")),
-            Outcome::Skipped => println!("{cr}{line}  {}", lang.pick("bỏ qua", "skipped")),
+            Outcome::Skipped => println!("{cr}{line}  {}", lang.pick("đã bỏ qua", "skipped")),
             Outcome::Failed(msg) => {
                 println!(
                     "{cr}{line}  {}",
-                    lang.pick("LỖI, bỏ qua", "FAILED, skipped")
+                    lang.pick("LỖI, đã bỏ qua", "FAILED, skipped")
                 );
                 eprintln!("{}: {msg}", item.name);
             }

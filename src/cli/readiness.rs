@@ -41,7 +41,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
             true,
             tr!(
                 lang,
-                "đường dẫn socket điều khiển \"{shown}\" dài {socket} ký tự, quá giới hạn {SOCKET_PATH_MAX} của hệ điều hành, nên `loa run` không khởi động được; hãy chọn thư mục trạng thái ngắn hơn ([paths] state) hoặc đặt [control] socket",
+                "Đường dẫn socket điều khiển \"{shown}\" dài {socket} ký tự, vượt giới hạn {SOCKET_PATH_MAX} ký tự của hệ điều hành, nên `loa run` sẽ không khởi động được. Hãy chọn thư mục trạng thái có đường dẫn ngắn hơn ([paths] state), hoặc đặt [control] socket.",
                 "the control socket's path \"{shown}\" is {socket} characters long, over the system's limit of {SOCKET_PATH_MAX}, so `loa run` could not start; choose a shorter state folder ([paths] state) or set [control] socket"
             ),
         ));
@@ -54,7 +54,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
             true,
             tr!(
                 lang,
-                "không có thư mục âm thanh \"{shown}\"; hãy tạo nó hoặc sửa [paths] audio",
+                "Không có thư mục âm thanh \"{shown}\"; hãy tạo thư mục này, hoặc sửa [paths] audio.",
                 "there is no audio folder \"{shown}\"; create it or correct [paths] audio"
             ),
         ));
@@ -78,13 +78,13 @@ fn relay(cfg: &Config, service_running: bool, out: &mut Vec<Problem>) {
                     if who == crate::relay::CONSUMER {
                         tr!(
                             lang,
-                            "đường GPIO của rơ-le đang bị một chương trình loa khác giữ (không phải dịch vụ đang chạy); hãy dừng chương trình đó",
+                            "Chân GPIO của rơ-le đang bị một chương trình loa khác giữ (không phải dịch vụ đang chạy); hãy dừng chương trình đó.",
                             "the relay's GPIO line is held by another loa program (not the running service); stop it"
                         )
                     } else {
                         tr!(
                             lang,
-                            "đường GPIO của rơ-le đang bị chương trình \"{who}\" dùng, nên loa không điều khiển được ampli; hãy dừng chương trình đó hoặc chọn đường khác ([relay] line)",
+                            "Chân GPIO của rơ-le đang bị chương trình \"{who}\" dùng, nên loa không điều khiển được ampli; hãy dừng chương trình đó, hoặc chọn chân khác ([relay] line).",
                             "the relay's GPIO line is in use by \"{who}\", so loa cannot switch the amplifier; stop that program or choose another line ([relay] line)"
                         )
                     },
@@ -112,7 +112,7 @@ fn relay(cfg: &Config, service_running: bool, out: &mut Vec<Problem>) {
                     true,
                     tr!(
                         lang,
-                        "không ghi được tệp rơ-le giả lập \"{shown}\": {why}; hãy sửa [relay] sim-file",
+                        "Không ghi được tệp \"{shown}\" của ampli giả lập ({why}); hãy sửa [relay] sim-file.",
                         "cannot write the simulated relay's file \"{shown}\": {why}; correct [relay] sim-file"
                     ),
                 ));
@@ -153,7 +153,7 @@ fn state(cfg: &Config, out: &mut Vec<Problem>) {
             true,
             tr!(
                 lang,
-                "không ghi được vào thư mục trạng thái \"{shown}\" (nơi giữ nhật ký phát), nên `loa run` không ghi lại được những gì đã phát; hãy cho người dùng chạy loa quyền ghi, hoặc sửa [paths] state",
+                "Không ghi được vào thư mục trạng thái \"{shown}\" (nơi lưu nhật ký phát), nên `loa run` sẽ không ghi lại được những gì đã phát. Hãy cấp quyền ghi cho người dùng chạy loa, hoặc sửa [paths] state.",
                 "the state folder \"{shown}\" (which holds the as-run log) cannot be written, so `loa run` could not record what it airs; give the user loa runs as write access, or correct [paths] state"
             ),
         ));
@@ -166,7 +166,7 @@ fn writable_file(f: &Path, lang: Lang) -> Result<(), String> {
     match std::fs::metadata(f) {
         Ok(m) if !m.is_file() => Err(lang
             .pick(
-                "đây không phải là tệp thường (có thể là thiết bị hoặc thư mục)",
+                "đây không phải là tệp thông thường, có thể là thiết bị hoặc thư mục",
                 "it is not a regular file (perhaps a device or a folder)",
             )
             .to_string()),

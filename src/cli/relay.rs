@@ -55,7 +55,7 @@ pub fn run(config: Option<&Path>, action: RelayAction) -> i32 {
                         "{}",
                         tr!(
                             lang,
-                            "không theo dõi được tín hiệu Ctrl-C/SIGTERM ({e}); rơ-le không được bật",
+                            "Không theo dõi được tín hiệu Ctrl-C/SIGTERM ({e}), nên ampli chưa được bật.",
                             "cannot watch for Ctrl-C/SIGTERM ({e}); the relay was not switched on"
                         )
                     );
@@ -89,7 +89,7 @@ pub fn run_with(
                     "{}",
                     tr!(
                         lang,
-                        "`loa relay on` với GPIO thật phải giữ chân trong khi chạy",
+                        "Với GPIO thật, `loa relay on` phải giữ chân GPIO trong suốt thời gian chạy.",
                         "`loa relay on` with real GPIO must hold the line while it runs"
                     )
                 );
@@ -105,7 +105,7 @@ pub fn run_with(
                     "{}",
                     tr!(
                         lang,
-                        "(--for chỉ dùng với GPIO thật; rơ-le giả lập giữ trạng thái bật cho đến `loa relay off`)",
+                        "(--for chỉ có tác dụng với GPIO thật; ampli giả lập giữ nguyên trạng thái BẬT cho đến khi chạy `loa relay off`.)",
                         "(--for is for real GPIO only; the simulated relay stays on until `loa relay off`)"
                     )
                 );
@@ -164,7 +164,7 @@ fn sim_switch(
     let text = match file {
         None => tr!(
             lang,
-            "Rơ-le giả lập: {word}. Không có [relay] sim-file nên chỉ ghi vào nhật ký; không có gì giữ lại trạng thái.",
+            "Ampli (giả lập): {word}. Vì không có [relay] sim-file nên việc này chỉ được ghi vào nhật ký hệ thống; trạng thái không được lưu lại.",
             "Simulated relay: {word}. There is no [relay] sim-file, so this is only logged; nothing keeps the state."
         ),
         Some(p) => {
@@ -172,20 +172,21 @@ fn sim_switch(
             match before {
                 Some(b) if b.on == on => {
                     let stamp = b.stamp;
+                    let local = local_stamp(b.at, &cfg.tz, lang);
                     tr!(
                         lang,
-                        "Rơ-le giả lập đã {word} từ trước ({stamp}); {shown} không đổi.",
+                        "Ampli (giả lập) đã {word} từ trước (từ lúc {local}); {shown} giữ nguyên.",
                         "The simulated relay was already {word} (since {stamp}); {shown} is unchanged."
                     )
                 }
                 _ if on => tr!(
                     lang,
-                    "Rơ-le giả lập: {word}, đã ghi vào {shown}. Rơ-le giữ trạng thái bật cho đến khi chạy `loa relay off`.",
+                    "Ampli (giả lập): {word}, đã ghi vào {shown}. Ampli giữ nguyên trạng thái BẬT cho đến khi chạy `loa relay off`.",
                     "Simulated relay: {word}, recorded in {shown}. It stays on until `loa relay off`."
                 ),
                 _ => tr!(
                     lang,
-                    "Rơ-le giả lập: {word}, đã ghi vào {shown}.",
+                    "Ampli (giả lập): {word}, đã ghi vào {shown}.",
                     "Simulated relay: {word}, recorded in {shown}."
                 ),
             }
@@ -208,7 +209,7 @@ fn hardware_off(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Res
         "{}",
         tr!(
             lang,
-            "Rơ-le: TẮT. {what} đã được đưa về mức tắt và trả lại.",
+            "Ampli: TẮT. Chân {what} đã được đưa về mức tắt và được nhả ra.",
             "Relay: OFF. {what} was driven off and released."
         )
     );
@@ -263,7 +264,7 @@ fn hold(
             let d = duration::human(d, lang);
             tr!(
                 lang,
-                "Rơ-le: BẬT. {what} được giữ bật trong {d}; bấm Ctrl-C để tắt sớm hơn.",
+                "Ampli: BẬT. Chân {what} được giữ ở mức bật trong {d}; bấm Ctrl-C để tắt sớm hơn.",
                 "Relay: ON. Holding {what} on for {d}; press Ctrl-C to switch it off sooner."
             )
         }
@@ -271,13 +272,13 @@ fn hold(
             let d = duration::human(d, lang);
             tr!(
                 lang,
-                "Rơ-le: BẬT. {what} được giữ bật trong {max_text} (giới hạn [relay] max-on, ngắn hơn --for {d}); bấm Ctrl-C để tắt sớm hơn.",
+                "Ampli: BẬT. Chân {what} được giữ ở mức bật trong {max_text} (giới hạn [relay] max-on, ngắn hơn --for {d}); bấm Ctrl-C để tắt sớm hơn.",
                 "Relay: ON. Holding {what} on for {max_text} (the [relay] max-on limit, shorter than --for {d}); press Ctrl-C to switch it off sooner."
             )
         }
         None => tr!(
             lang,
-            "Rơ-le: BẬT. {what} được giữ bật cho đến khi bấm Ctrl-C (hoặc nhận SIGTERM), lâu nhất {max_text} ([relay] max-on).",
+            "Ampli: BẬT. Chân {what} được giữ ở mức bật cho đến khi bấm Ctrl-C (hoặc nhận tín hiệu SIGTERM), lâu nhất {max_text} ([relay] max-on).",
             "Relay: ON. Holding {what} on until you press Ctrl-C (or SIGTERM arrives), at most {max_text} ([relay] max-on)."
         ),
     };
@@ -295,7 +296,7 @@ fn hold(
         "{}",
         tr!(
             lang,
-            "Rơ-le: TẮT ({why}). {what} đã được tắt.",
+            "Ampli: TẮT ({why}). Chân {what} đã được tắt.",
             "Relay: OFF ({why}). {what} is off."
         )
     );
@@ -320,7 +321,7 @@ fn status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Result<()
                 let chip = &s.located.chip_name;
                 lines.push(tr!(
                     lang,
-                    "  (không nằm trên {from} như trong cấu hình mà trên {chip}; nên sửa [relay] chip = \"{chip}\")",
+                    "  (chân này không nằm trên {from} như trong cấu hình mà nằm trên {chip}; nên sửa thành [relay] chip = \"{chip}\")",
                     "  (not on {from} as configured but on {chip}; consider setting [relay] chip = \"{chip}\")"
                 ));
             }
@@ -338,25 +339,25 @@ fn status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Result<()
             lines.push(if !s.used {
                 tr!(
                     lang,
-                    "Trạng thái: rảnh — không chương trình nào giữ chân ({direction}). Nếu có điện trở kéo xuống (xem README), rơ-le đang tắt.",
+                    "Trạng thái: rảnh, không chương trình nào giữ chân này ({direction}). Nếu đã lắp điện trở kéo xuống (xem README) thì rơ-le đang tắt, tức ampli TẮT.",
                     "State: free, no program holds the line ({direction}). With the pull-down fitted (see the README), the relay is off."
                 )
             } else if consumer == relay::CONSUMER {
                 tr!(
                     lang,
-                    "Trạng thái: loa đang giữ chân ({direction}, active-low: {line_low}) — dịch vụ loa hoặc một lệnh `loa relay on` đang chạy; không đọc được mức từ bên ngoài.",
+                    "Trạng thái: loa đang giữ chân này ({direction}, active-low: {line_low}) vì dịch vụ loa hoặc một lệnh `loa relay on` đang chạy; không đọc được mức của chân từ bên ngoài.",
                     "State: held by loa ({direction}, active-low: {line_low}), the loa service or a `loa relay on` is running; its level cannot be read from outside."
                 )
             } else if consumer.is_empty() {
                 tr!(
                     lang,
-                    "Trạng thái: bị một chương trình khác giữ (không rõ tên; {direction}); loa không dùng được chân này khi nó còn giữ.",
+                    "Trạng thái: một chương trình khác (không rõ tên) đang giữ chân này ({direction}); loa không dùng được chân khi chương trình đó còn giữ.",
                     "State: held by another program (no name given; {direction}); loa cannot use the line while it does."
                 )
             } else {
                 tr!(
                     lang,
-                    "Trạng thái: bị \"{consumer}\" giữ ({direction}); loa không dùng được chân này khi nó còn giữ.",
+                    "Trạng thái: chương trình \"{consumer}\" đang giữ chân này ({direction}); loa không dùng được chân khi chương trình đó còn giữ.",
                     "State: held by \"{consumer}\" ({direction}); loa cannot use the line while it does."
                 )
             });
@@ -394,7 +395,7 @@ fn rppal_status(cfg: &Config, out: &mut dyn Write) -> Result<(), String> {
     } else {
         tr!(
             lang,
-            "GPIO{bcm} (rppal): chế độ {mode}, không ai điều khiển; mức {level} (do điện trở kéo) → ampli {word}.",
+            "GPIO{bcm} (rppal): chế độ {mode}, không chương trình nào điều khiển; mức {level} (do điện trở kéo) → ampli {word}.",
             "GPIO{bcm} (rppal): mode {mode}, nobody drives it; level {level} (set by the pull resistor) → amplifier {word}."
         )
     };
@@ -407,6 +408,17 @@ fn rppal_status(cfg: &Config, _out: &mut dyn Write) -> Result<(), String> {
     Err(relay::RelayError::RppalNotBuilt.message(cfg.lang))
 }
 
+/// A relay edge's local date and time: "20/01/2026 05:59:57" in
+/// Vietnamese, "2026-01-20 05:59:57" in English.
+fn local_stamp(at: jiff::Timestamp, tz: &jiff::tz::TimeZone, lang: Lang) -> String {
+    let zoned = at.to_zoned_datetime(tz.clone());
+    format!(
+        "{} {}",
+        crate::lang::date(zoned.date(), lang),
+        zoned.strftime("%H:%M:%S")
+    )
+}
+
 fn sim_status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Result<(), String> {
     let lang = cfg.lang;
     let Some(path) = &cfg.relay.sim_file else {
@@ -415,7 +427,7 @@ fn sim_status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Resul
             "{}",
             tr!(
                 lang,
-                "Rơ-le giả lập không lưu trạng thái khi không có [relay] sim-file; hãy đặt sim-file để ghi lại mỗi lần bật/tắt.",
+                "Ampli (giả lập) không lưu trạng thái khi không có [relay] sim-file; hãy đặt sim-file để ghi lại mỗi lần bật/tắt.",
                 "The simulated relay keeps no state without [relay] sim-file; set sim-file to record every switching."
             )
         );
@@ -425,29 +437,26 @@ fn sim_status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Resul
     let text = match sim::last_edge(path) {
         Ok(None) => tr!(
             lang,
-            "Rơ-le giả lập: chưa có lần bật/tắt nào trong {shown}; coi như đang TẮT.",
+            "Ampli (giả lập): {shown} chưa ghi lần bật/tắt nào; coi như đang TẮT.",
             "Simulated relay: no switching recorded in {shown} yet; it counts as OFF."
         ),
         Ok(Some(e)) => {
             let word = on_word(e.on, lang);
-            let local =
-                e.at.to_zoned_datetime(cfg.tz.clone())
-                    .strftime("%Y-%m-%d %H:%M:%S")
-                    .to_string();
+            let local = local_stamp(e.at, &cfg.tz, lang);
             // A clock set back makes "ago" negative: show no length then.
             let ago = Duration::try_from(clock.now().duration_since(e.at))
                 .map(|d| duration::human(d, lang))
                 .unwrap_or_else(|_| "?".into());
             tr!(
                 lang,
-                "Rơ-le giả lập: {word} từ {local} ({ago} trước), theo {shown}.",
+                "Ampli (giả lập): {word} từ {local} ({ago} trước), theo {shown}.",
                 "Simulated relay: {word} since {local} ({ago} ago), according to {shown}."
             )
         }
         Err(e) => {
             return Err(tr!(
                 lang,
-                "không đọc được tệp của rơ-le giả lập {shown}: {e}; hãy xóa dòng hỏng hoặc cả tệp",
+                "Không đọc được tệp {shown} của ampli giả lập: {e}; hãy xóa dòng bị hỏng, hoặc xóa cả tệp.",
                 "cannot read the simulated relay's file {shown}: {e}; remove the broken line or the whole file"
             ));
         }
@@ -610,7 +619,7 @@ mod tests {
         assert_eq!(fake.calls(), [false, true, false]);
         let out = String::from_utf8(out).unwrap();
         assert!(out.contains("until you press Ctrl-C"), "{out}");
-        assert!(out.contains("at most 1 h 0 min 0 s"), "{out}");
+        assert!(out.contains("at most 1 h ([relay] max-on)"), "{out}");
         assert!(out.contains("OFF (stopped by signal)"), "{out}");
     }
 

@@ -85,7 +85,7 @@ pub fn run(config: Option<&Path>, from: &str, to: &str, format: &str) -> i32 {
             "{}",
             tr!(
                 lang,
-                "--format \"{format}\" không có; hãy chọn md (Markdown) hoặc csv",
+                "Không có định dạng --format \"{format}\"; hãy chọn md (Markdown) hoặc csv.",
                 "there is no --format \"{format}\"; choose md (Markdown) or csv"
             )
         );
@@ -106,7 +106,7 @@ pub fn run(config: Option<&Path>, from: &str, to: &str, format: &str) -> i32 {
                 "{}",
                 tr!(
                     lang,
-                    "lưu ý: chưa có nhật ký phát trong thư mục trạng thái {state} (loa chưa phát gì): báo cáo toàn số 0",
+                    "Lưu ý: thư mục trạng thái {state} chưa có nhật ký phát (loa chưa phát gì), nên mọi số liệu trong báo cáo đều bằng 0.",
                     "note: no as-run log in the state folder {state} yet (loa has not aired anything): the report is all zeros"
                 )
             );
@@ -278,7 +278,7 @@ pub fn markdown(s: &Summary, zone: &str, tz: &TimeZone, lang: Lang) -> String {
             o,
             "\n{}\n",
             lang.pick(
-                "Một buổi phát có thể mang nhiều chủ đề, nên cộng các dòng theo chủ đề có thể lớn hơn tổng cộng.",
+                "Một buổi phát có thể thuộc nhiều chủ đề, nên tổng các dòng theo chủ đề có thể lớn hơn dòng tổng cộng.",
                 "A broadcast may carry several tags, so the tag rows may add up to more than the total."
             )
         );
@@ -504,7 +504,7 @@ mod tests {
         assert!(md.contains("| dai-hoi | 1 | 1 | 1,5 | 1 |"), "{md}");
         assert!(
             md.contains(
-                "| 20/01/2026 | 18:00:00 | Chiều, \"tin\" \\| mới | dai-hoi/ban-tin-1.mp3 | bỏ lỡ | loa không chạy, mất điện |"
+                "| 20/01/2026 | 18:00:00 | Chiều, \"tin\" \\| mới | dai-hoi/ban-tin-1.mp3 | bị lỡ | loa không chạy, mất điện |"
             ),
             "{md}"
         );

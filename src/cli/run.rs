@@ -69,7 +69,7 @@ pub fn serve(
                 "{}",
                 tr!(
                     lang,
-                    "không mở được nhật ký phát trong thư mục trạng thái: {e}; hãy kiểm tra quyền ghi và dung lượng đĩa",
+                    "Không mở được nhật ký phát trong thư mục trạng thái ({e}); hãy kiểm tra quyền ghi và dung lượng còn trống của đĩa.",
                     "cannot open the as-run log in the state folder: {e}; check write permission and free disk space"
                 )
             );

@@ -170,7 +170,7 @@ impl ClientError {
                 let shown = display_path(socket);
                 tr!(
                     lang,
-                    "loa không chạy: không có dịch vụ loa nào trả lời trên {shown}. Hãy khởi động bằng `sudo systemctl start loa`; `journalctl -u loa -n 50` cho biết vì sao nó dừng.",
+                    "Dịch vụ loa không chạy: không có dịch vụ loa nào trả lời qua {shown}. Hãy khởi động dịch vụ bằng `sudo systemctl start loa`; lệnh `journalctl -u loa -n 50` cho biết vì sao dịch vụ đã dừng.",
                     "loa is not running: no loa service answers on {shown}. Start it with `sudo systemctl start loa`; `journalctl -u loa -n 50` shows why it stopped."
                 )
             }
@@ -179,12 +179,12 @@ impl ClientError {
                 match group {
                     Some(g) => tr!(
                         lang,
-                        "bạn không có quyền dùng socket điều khiển {shown} của dịch vụ loa. Hãy nhờ quản trị viên thêm bạn vào nhóm `{g}`: `sudo usermod -aG {g} $USER`, rồi đăng xuất và đăng nhập lại; hoặc chạy lệnh này với sudo.",
+                        "Bạn không có quyền dùng socket điều khiển {shown} của dịch vụ loa. Hãy nhờ quản trị viên thêm bạn vào nhóm `{g}` (`sudo usermod -aG {g} $USER`), rồi đăng xuất và đăng nhập lại; hoặc chạy lệnh này bằng sudo.",
                         "you may not use the loa service's control socket {shown}. Ask an administrator to add you to the group `{g}`: `sudo usermod -aG {g} $USER`, then log out and back in; or run this command with sudo."
                     ),
                     None => tr!(
                         lang,
-                        "bạn không có quyền dùng socket điều khiển {shown} của dịch vụ loa. Hãy nhờ quản trị viên thêm bạn vào nhóm sở hữu nó (xem `ls -l {shown}`), rồi đăng xuất và đăng nhập lại; hoặc chạy lệnh này với sudo.",
+                        "Bạn không có quyền dùng socket điều khiển {shown} của dịch vụ loa. Hãy nhờ quản trị viên thêm bạn vào nhóm sở hữu socket này (xem `ls -l {shown}`), rồi đăng xuất và đăng nhập lại; hoặc chạy lệnh này bằng sudo.",
                         "you may not use the loa service's control socket {shown}. Ask an administrator to add you to the group that owns it (see `ls -l {shown}`), then log out and back in; or run this command with sudo."
                     ),
                 }
@@ -193,13 +193,15 @@ impl ClientError {
                 let after = duration::human(*after, lang);
                 tr!(
                     lang,
-                    "dịch vụ loa không trả lời trong {after}; có thể nó đang bận hoặc bị treo. Hãy xem `journalctl -u loa -n 50`; nếu nó vẫn im lặng, khởi động lại bằng `sudo systemctl restart loa`.",
+                    "Dịch vụ loa không trả lời trong {after}; có thể dịch vụ đang bận hoặc bị treo. Hãy xem `journalctl -u loa -n 50`; nếu vẫn không có trả lời, hãy khởi động lại bằng `sudo systemctl restart loa`.",
                     "the loa service did not answer within {after}; it may be busy or stuck. See `journalctl -u loa -n 50`; if it stays silent, restart it with `sudo systemctl restart loa`."
                 )
             }
             ClientError::Protocol { problem, .. } => {
                 let what = match (problem, lang) {
-                    (BadAnswer::Closed, Lang::Vi) => "nó đóng kết nối mà không trả lời".to_string(),
+                    (BadAnswer::Closed, Lang::Vi) => {
+                        "dịch vụ đóng kết nối mà không trả lời".to_string()
+                    }
                     (BadAnswer::Closed, Lang::En) => {
                         "it closed the connection without answering".to_string()
                     }
@@ -211,7 +213,7 @@ impl ClientError {
                 };
                 tr!(
                     lang,
-                    "dịch vụ loa không trả lời đúng cách ({what}). Hãy xem `journalctl -u loa -n 50`; nếu dịch vụ và lệnh `loa` khác phiên bản (vừa cập nhật), hãy khởi động lại bằng `sudo systemctl restart loa`.",
+                    "Dịch vụ loa trả lời không đúng cách ({what}). Hãy xem `journalctl -u loa -n 50`; nếu dịch vụ và lệnh `loa` khác phiên bản (vừa cập nhật), hãy khởi động lại bằng `sudo systemctl restart loa`.",
                     "the loa service did not answer properly ({what}). See `journalctl -u loa -n 50`; if the service and the `loa` command are different versions (just updated), restart it with `sudo systemctl restart loa`."
                 )
             }
@@ -228,7 +230,7 @@ impl ClientError {
                 };
                 tr!(
                     lang,
-                    "không kết nối được tới dịch vụ loa qua {shown}: {reason}; hãy kiểm tra [control] socket trong tệp cấu hình",
+                    "Không kết nối được tới dịch vụ loa qua {shown} ({reason}); hãy kiểm tra [control] socket trong tệp cấu hình.",
                     "cannot reach the loa service through {shown}: {reason}; check [control] socket in the config"
                 )
             }

@@ -226,7 +226,7 @@ async fn answer(stream: UnixStream, requests: Requests, lang: Option<Lang>) {
     let response = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut reader)).await {
         Err(_) => Response::error(say(
             lang,
-            "không nhận được yêu cầu trọn vẹn trong 10 giây; hãy gửi một dòng JSON kết thúc bằng xuống dòng, ví dụ {\"cmd\":\"status\"}",
+            "Không nhận được yêu cầu trọn vẹn trong 10 giây; hãy gửi một dòng JSON kết thúc bằng dấu xuống dòng, ví dụ {\"cmd\":\"status\"}.",
             "no complete request within 10 s; send one JSON line ending in a newline, e.g. {\"cmd\":\"status\"}",
         )),
         Ok(Err(e)) => {
@@ -238,7 +238,7 @@ async fn answer(stream: UnixStream, requests: Requests, lang: Option<Lang>) {
             warn!("control socket: a request longer than 64 KiB was refused");
             Response::error(say(
                 lang,
-                "yêu cầu dài quá 64 KiB nên bị từ chối; hãy gửi ít tệp hơn trong một lệnh",
+                "Yêu cầu dài quá 64 KiB nên bị từ chối; hãy ghi ít tệp hơn trong một lệnh.",
                 "a request longer than 64 KiB was refused; name fewer files in one command",
             ))
         }
@@ -250,7 +250,7 @@ async fn answer(stream: UnixStream, requests: Requests, lang: Option<Lang>) {
                 Response::error(say(
                     lang,
                     &format!(
-                        "yêu cầu không hợp lệ ({e}); mỗi yêu cầu là một đối tượng JSON trên một dòng, ví dụ {{\"cmd\":\"status\"}}; hoặc dùng các lệnh `loa status`, `loa now`, `loa stop`"
+                        "Yêu cầu không hợp lệ ({e}); mỗi yêu cầu phải là một đối tượng JSON trên một dòng, ví dụ {{\"cmd\":\"status\"}}; hoặc hãy dùng các lệnh `loa status`, `loa now`, `loa stop`."
                     ),
                     &format!(
                         "invalid request ({e}); send one JSON object on one line, e.g. {{\"cmd\":\"status\"}}, or use the commands `loa status`, `loa now`, `loa stop`"
@@ -289,7 +289,7 @@ async fn ask_daemon(request: Request, requests: &Requests, lang: Option<Lang>) -
     if requests.send((request, tx)).await.is_err() {
         return Response::error(say(
             lang,
-            "dịch vụ loa đang dừng và không nhận lệnh nữa; hãy thử lại khi nó chạy lại (`systemctl status loa`)",
+            "Dịch vụ loa đang dừng và không nhận lệnh nữa; hãy thử lại khi dịch vụ chạy lại (`systemctl status loa`).",
             "the loa service is stopping and takes no more commands; try again once it runs again (`systemctl status loa`)",
         ));
     }
@@ -297,12 +297,12 @@ async fn ask_daemon(request: Request, requests: &Requests, lang: Option<Lang>) -
         Ok(Ok(response)) => response,
         Ok(Err(_)) => Response::error(say(
             lang,
-            "dịch vụ loa bỏ dở lệnh này mà không trả lời; hãy xem `journalctl -u loa -n 50` rồi thử lại",
+            "Dịch vụ loa bỏ dở lệnh này mà không trả lời; hãy xem `journalctl -u loa -n 50` rồi thử lại.",
             "the loa service dropped this command without an answer; see `journalctl -u loa -n 50`, then try again",
         )),
         Err(_) => Response::error(say(
             lang,
-            "dịch vụ loa không trả lời trong 60 giây; hãy xem `journalctl -u loa -n 50`",
+            "Dịch vụ loa không trả lời trong 60 giây; hãy xem `journalctl -u loa -n 50`.",
             "the loa service did not answer within 60 s; see `journalctl -u loa -n 50`",
         )),
     }
@@ -404,7 +404,7 @@ impl ServeError {
                 let shown = display_path(socket);
                 tr!(
                     lang,
-                    "một dịch vụ loa khác đang chạy (nó trả lời trên {shown}); chỉ được chạy một dịch vụ: hãy dừng nó bằng `sudo systemctl stop loa` trước, hoặc xem nó đang làm gì bằng `loa status`",
+                    "Một dịch vụ loa khác đang chạy (trả lời qua {shown}), mà mỗi lúc chỉ được chạy một dịch vụ. Hãy dừng dịch vụ đó trước bằng `sudo systemctl stop loa`, hoặc xem nó đang làm gì bằng `loa status`.",
                     "a loa service is already running (it answers on {shown}); only one may run: stop it first with `sudo systemctl stop loa`, or see what it does with `loa status`"
                 )
             }
@@ -412,7 +412,7 @@ impl ServeError {
                 let shown = display_path(path);
                 tr!(
                     lang,
-                    "{shown} đã có và không phải là socket điều khiển; hãy chuyển tệp đó đi chỗ khác hoặc đặt [control] socket sang đường dẫn khác",
+                    "Đã có tệp {shown}, nhưng đó không phải là socket điều khiển; hãy chuyển tệp đó đi chỗ khác, hoặc đặt [control] socket sang đường dẫn khác.",
                     "{shown} exists and is not a control socket; move it away or set [control] socket to another path"
                 )
             }
@@ -425,7 +425,7 @@ impl ServeError {
                 let reason = match source.kind() {
                     io::ErrorKind::PermissionDenied => tr!(
                         lang,
-                        "không có quyền; người dùng chạy dịch vụ phải ghi được vào {folder}",
+                        "không có quyền: người dùng chạy dịch vụ phải ghi được vào {folder}",
                         "permission denied; the user running the service must be able to write to {folder}"
                     ),
                     io::ErrorKind::InvalidInput => tr!(
@@ -438,27 +438,27 @@ impl ServeError {
                 match step {
                     Step::CreateFolder => tr!(
                         lang,
-                        "không tạo được thư mục {folder} cho socket điều khiển: {reason}",
+                        "Không tạo được thư mục {folder} cho socket điều khiển: {reason}.",
                         "cannot create the folder {folder} for the control socket: {reason}"
                     ),
                     Step::CheckExisting => tr!(
                         lang,
-                        "không kiểm tra được socket điều khiển cũ {shown}: {reason}",
+                        "Không kiểm tra được socket điều khiển cũ {shown}: {reason}.",
                         "cannot check the old control socket {shown}: {reason}"
                     ),
                     Step::RemoveStale => tr!(
                         lang,
-                        "không xóa được socket điều khiển cũ {shown} (không còn ai trả lời trên đó): {reason}",
+                        "Không xóa được socket điều khiển cũ {shown} (không còn ai trả lời qua socket này): {reason}.",
                         "cannot remove the old control socket {shown} (nobody answers on it): {reason}"
                     ),
                     Step::Bind => tr!(
                         lang,
-                        "không mở được socket điều khiển {shown}: {reason}",
+                        "Không mở được socket điều khiển {shown}: {reason}.",
                         "cannot open the control socket {shown}: {reason}"
                     ),
                     Step::SetMode => tr!(
                         lang,
-                        "không đặt được quyền 0660 cho socket điều khiển {shown}: {reason}",
+                        "Không đặt được quyền 0660 cho socket điều khiển {shown}: {reason}.",
                         "cannot set mode 0660 on the control socket {shown}: {reason}"
                     ),
                 }
@@ -476,7 +476,7 @@ pub fn error_message(e: &io::Error, lang: Lang) -> String {
         Some(se) => se.message(lang),
         None => tr!(
             lang,
-            "socket điều khiển gặp lỗi: {e}",
+            "Socket điều khiển gặp lỗi: {e}",
             "the control socket failed: {e}"
         ),
     }
@@ -589,7 +589,7 @@ mod tests {
             assert!(!r.ok);
             let m = r.message.unwrap();
             assert!(
-                m.contains("invalid request") && m.contains("yêu cầu không hợp lệ"),
+                m.contains("invalid request") && m.contains("Yêu cầu không hợp lệ"),
                 "{m}"
             );
         }

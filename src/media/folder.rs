@@ -135,10 +135,10 @@ impl Kind {
     pub fn words(self, lang: crate::lang::Lang) -> &'static str {
         match self {
             Kind::Directory => lang.pick("một thư mục", "a folder"),
-            Kind::Fifo => lang.pick("một đường ống (FIFO)", "a named pipe (FIFO)"),
+            Kind::Fifo => lang.pick("một đường ống có tên (FIFO)", "a named pipe (FIFO)"),
             Kind::Socket => lang.pick("một socket", "a socket"),
             Kind::CharDevice | Kind::BlockDevice => lang.pick("một tệp thiết bị", "a device file"),
-            Kind::Link => lang.pick("một liên kết (symlink)", "a symbolic link"),
+            Kind::Link => lang.pick("một liên kết tượng trưng (symlink)", "a symbolic link"),
             Kind::Unknown => lang.pick("một tệp đặc biệt", "a special file"),
         }
     }
@@ -423,19 +423,19 @@ impl Odd {
         match &self.what {
             OddKind::Symlink(target) => crate::tr!(
                 lang,
-                "\"{rel}\" là một liên kết (symlink) tới \"{target}\", không phải tệp âm thanh; loa không đi theo liên kết và không phát nó. Hãy xóa liên kết này và tải chính tệp âm thanh lên",
+                "Mục \"{rel}\" là một liên kết (symlink) trỏ tới \"{target}\", không phải tệp âm thanh, nên loa không đi theo và không phát nó. Hãy xóa liên kết này và tải lên chính tệp âm thanh.",
                 "\"{rel}\" is a symbolic link to \"{target}\", not an audio file; loa does not follow links and will not air it. Delete the link and upload the audio file itself"
             ),
             OddKind::HardLink(n) => crate::tr!(
                 lang,
-                "\"{rel}\" là một liên kết cứng (cùng một tệp có {n} tên, có thể nằm ngoài thư mục âm thanh); loa không dùng nó. Hãy xóa nó và tải lên một bản sao của tệp",
+                "Tệp \"{rel}\" là một liên kết cứng (cùng một tệp mang {n} tên, có thể có tên nằm ngoài thư mục âm thanh), nên loa không dùng nó. Hãy xóa nó và tải lên một bản sao của tệp.",
                 "\"{rel}\" is a hard link (one file with {n} names, perhaps outside the audio folder); loa does not use it. Delete it and upload a copy of the file"
             ),
             OddKind::Special(kind) => {
                 let what = kind.words(lang);
                 crate::tr!(
                     lang,
-                    "\"{rel}\" là {what}, không phải tệp âm thanh; loa bỏ qua nó. Hãy xóa nó khỏi thư mục âm thanh",
+                    "Mục \"{rel}\" là {what}, không phải tệp âm thanh, nên loa bỏ qua. Hãy xóa nó khỏi thư mục âm thanh.",
                     "\"{rel}\" is {what}, not an audio file; loa leaves it alone. Delete it from the audio folder"
                 )
             }

@@ -19,9 +19,16 @@ use super::probe::Decoder;
 use super::validate::{Verdict, validate};
 
 fn data(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz").join(dir);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fuzz")
+        .join(dir);
     let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -117,9 +124,10 @@ fn read_everything(path: &Path, limit: Duration) -> Result<(), String> {
             let _ = super::header::check(&head[..head.len().min(super::header::LOOK_AT)]);
             verdict
         });
-        let _ = tx.send(r.map(|v| matches!(v, Verdict::Ok(_))).map_err(|e| {
-            crate::contain::message(e.as_ref())
-        }));
+        let _ = tx.send(
+            r.map(|v| matches!(v, Verdict::Ok(_)))
+                .map_err(|e| crate::contain::message(e.as_ref())),
+        );
     });
     match rx.recv_timeout(limit) {
         Ok(Ok(_)) => Ok(()),
@@ -169,7 +177,11 @@ fn mutated_media_never_panics_out_of_loa_nor_hangs() {
         if let Err(why) = read_everything(&file, Duration::from_secs(30)) {
             let keep = dir.path().join(format!("failing-{runs}.{ext}"));
             std::fs::copy(&file, &keep).unwrap();
-            panic!("seed {seed}, run {runs}, from {}: {why}; input kept at {}", path.display(), keep.display());
+            panic!(
+                "seed {seed}, run {runs}, from {}: {why}; input kept at {}",
+                path.display(),
+                keep.display()
+            );
         }
         if crate::contain::caught() > before
             && let Some(save) = &save
@@ -191,7 +203,8 @@ fn mutated_media_never_panics_out_of_loa_nor_hangs() {
 #[test]
 fn found_inputs_are_refused_without_a_panic() {
     for f in data("found") {
-        read_everything(&f, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        read_everything(&f, Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         let v = validate(&MediaPath::Given(f.clone()));
         assert!(matches!(v, Verdict::Rejected(_)), "{}: {v:?}", f.display());
     }

@@ -68,7 +68,9 @@ fn wav(b: &[u8]) -> Result<(), String> {
                 return Err("the WAV format chunk is cut short".into());
             };
             if size < 16 {
-                return Err(format!("the WAV format chunk is {size} bytes (at least 16)"));
+                return Err(format!(
+                    "the WAV format chunk is {size} bytes (at least 16)"
+                ));
             }
             rate_and_channels(rate, channels)?;
             if align == 0 {
@@ -185,7 +187,11 @@ mod tests {
     #[test]
     fn impossible_wav_headers_are_refused_before_decoding() {
         assert_eq!(check(&wav_header(44_100, 2, 4, 16)), Ok(()));
-        assert!(check(&wav_header(0, 2, 4, 16)).unwrap_err().contains("0 Hz"));
+        assert!(
+            check(&wav_header(0, 2, 4, 16))
+                .unwrap_err()
+                .contains("0 Hz")
+        );
         assert!(check(&wav_header(44_100, 0, 4, 16)).is_err());
         assert!(check(&wav_header(44_100, 2, 0, 16)).is_err());
         assert!(check(&wav_header(44_100, 2, 3, 16)).is_err());

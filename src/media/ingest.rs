@@ -259,17 +259,17 @@ pub fn write_note(
     let what = match kind {
         NoteKind::Moved => tr!(
             lang,
-            "Tệp \"{rel}\" đã được chuyển vào thư mục rejected/ lúc {when} và sẽ không được phát.\nSau khi sửa, hãy tải tệp lên lại vào thư mục âm thanh (có thể xóa tệp trong rejected/).",
+            "Lúc {when}, tệp \"{rel}\" đã được chuyển vào thư mục rejected/ và sẽ không được phát.\nSửa xong, hãy tải tệp lên lại thư mục âm thanh. Có thể xóa bản nằm trong rejected/.",
             "The file \"{rel}\" was moved to the rejected/ folder at {when} and will not be aired.\nOnce it is fixed, upload it again into the audio folder (the copy in rejected/ may be deleted)."
         ),
         NoteKind::NotMoved(why) => tr!(
             lang,
-            "Tệp \"{rel}\" sẽ không được phát, nhưng loa không chuyển được nó vào thư mục rejected/ ({why}): có lẽ thư mục chứa nó không cho nhóm ghi. Hãy xóa tệp đó rồi tải bản đã sửa lên (ghi lúc {when}).",
+            "Tệp \"{rel}\" sẽ không được phát, nhưng loa không chuyển được nó vào thư mục rejected/ ({why}); có lẽ thư mục chứa tệp không cho phép nhóm ghi. Hãy xóa tệp đó rồi tải bản đã sửa lên.\n(Ghi chú này được viết lúc {when}.)",
             "The file \"{rel}\" will not be aired, but loa could not move it to the rejected/ folder ({why}): perhaps its folder is not writable for the group. Delete it and upload a fixed copy (written {when})."
         ),
         NoteKind::LeftAlone => tr!(
             lang,
-            "loa để nguyên \"{rel}\" ở chỗ cũ và không bao giờ phát nó (ghi lúc {when}).",
+            "Mục \"{rel}\" được để nguyên ở chỗ cũ và sẽ không bao giờ được phát.\n(Ghi chú này được viết lúc {when}.)",
             "loa leaves \"{rel}\" where it is and never airs it (written {when})."
         ),
     };
@@ -331,18 +331,18 @@ impl NameProblem {
         match self {
             NameProblem::Conflict(a, b) => tr!(
                 lang,
-                "hai tệp \"{a}\" và \"{b}\" có tên chỉ khác nhau ở chữ hoa/thường hoặc cách gõ dấu; danh sách phát không phân biệt được, hãy xóa hoặc đổi tên một tệp",
+                "Hai tệp \"{a}\" và \"{b}\" có tên chỉ khác nhau ở chữ hoa/thường hoặc ở cách gõ dấu, nên danh sách phát không phân biệt được; hãy xóa hoặc đổi tên một trong hai tệp.",
                 "two files \"{a}\" and \"{b}\" have names that differ only in case or in how the accents were typed; playlists cannot tell them apart: delete or rename one"
             ),
             NameProblem::Control(a) => tr!(
                 lang,
-                "tên tệp \"{}\" có ký tự điều khiển (xuống dòng, tab); hãy đổi tên tệp",
+                "Tên tệp \"{}\" có ký tự điều khiển (dấu xuống dòng hoặc tab); hãy đổi tên tệp.",
                 "the file name \"{}\" has a control character (line break, tab); rename the file",
                 a.escape_debug()
             ),
             NameProblem::Spaces(a) => tr!(
                 lang,
-                "tên tệp \"{a}\" có dấu cách ở đầu hoặc cuối (khó thấy); hãy đổi tên tệp cho bỏ dấu cách đó",
+                "Tên tệp \"{a}\" có dấu cách ở đầu hoặc cuối (khó nhìn thấy); hãy đổi tên để bỏ dấu cách đó.",
                 "the file name \"{a}\" has a space at its start or end (hard to see); rename the file without it"
             ),
         }
@@ -542,7 +542,7 @@ pub fn take_up(
                 rel: rel.clone(),
                 message: tr!(
                     lang,
-                    "đĩa sắp đầy: chỉ còn {mb} MB trống ở {shown} (cần ít nhất {min} MB); tệp \"{rel}\" chưa được nhận. Hãy xóa bớt tệp âm thanh cũ hoặc tệp trong rejected/",
+                    "Đĩa sắp đầy: {shown} chỉ còn trống {mb} MB (cần ít nhất {min} MB), nên tệp \"{rel}\" chưa được nhận. Hãy xóa bớt tệp âm thanh cũ hoặc các tệp trong rejected/.",
                     "the disk is nearly full: only {mb} MB free on {shown} (at least {min} MB needed); \"{rel}\" was not taken up. Delete old audio files or those in rejected/"
                 ),
             };
@@ -589,7 +589,7 @@ pub fn take_up(
         Err(e) => {
             let why = tr!(
                 lang,
-                "{message} (loa không chuyển được tệp vào rejected/: {e}; tệp nằm nguyên chỗ cũ và không được phát)",
+                "{message} (Không chuyển được tệp vào rejected/: {e}; tệp vẫn nằm ở chỗ cũ và sẽ không được phát.)",
                 "{message} (loa could not move it to rejected/: {e}; it stays where it is and is not aired)"
             );
             TakeUp::Rejected { rel, message: why }

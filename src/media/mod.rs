@@ -111,7 +111,7 @@ pub fn upload_state(entry: &library::FileEntry) -> Option<Upload> {
 pub fn uploading_message(name: &str, lang: Lang) -> String {
     tr!(
         lang,
-        "tệp \"{name}\" đang được tải lên (vừa có thay đổi cách đây vài giây); loa sẽ kiểm tra khi tải xong. Nếu việc tải lên đã dừng hẳn, hãy tải lại",
+        "Tệp \"{name}\" đang được tải lên (vừa thay đổi cách đây vài giây); loa sẽ kiểm tra tệp khi tải xong. Nếu việc tải lên đã dừng hẳn, hãy tải lại.",
         "the file \"{name}\" is still being uploaded (it changed a few seconds ago); loa checks it once the upload is complete. If the upload has stopped, send it again"
     )
 }
@@ -120,7 +120,7 @@ pub fn uploading_message(name: &str, lang: Lang) -> String {
 pub fn not_ready_message(name: &str, lang: Lang) -> String {
     tr!(
         lang,
-        "tệp \"{name}\" đang được tải lên hoặc đang được kiểm tra, chưa phát được",
+        "Tệp \"{name}\" đang được tải lên hoặc đang được kiểm tra, nên chưa phát được.",
         "the file \"{name}\" is still being uploaded or checked, and cannot be aired yet"
     )
 }
@@ -129,7 +129,7 @@ pub fn not_ready_message(name: &str, lang: Lang) -> String {
 pub fn rejected_message(name: &str, reason: &str, lang: Lang) -> String {
     tr!(
         lang,
-        "tệp \"{name}\" đã bị từ chối khi tải lên và nằm trong thư mục rejected/: {reason}",
+        "Tệp \"{name}\" đã bị từ chối khi tải lên và đang nằm trong thư mục rejected/. Lý do: {reason}",
         "the file \"{name}\" was rejected when uploaded and is in the rejected/ folder: {reason}"
     )
 }
@@ -152,12 +152,12 @@ fn status_of(name: &str, library: &Library, index: &MediaIndex, lang: Lang) -> M
         return MediaStatus::Unplayable(match library.suggest(name) {
             Some(s) => tr!(
                 lang,
-                "không có tệp \"{name}\" trong thư mục âm thanh \"{folder}\"; có phải ý bạn là \"{s}\"? Hãy sửa tên trong danh sách phát hoặc tải tệp lên",
+                "Không có tệp \"{name}\" trong thư mục âm thanh \"{folder}\". Có phải là \"{s}\" không? Hãy sửa tên trong danh sách phát, hoặc tải tệp lên.",
                 "no file \"{name}\" in the audio folder \"{folder}\"; did you mean \"{s}\"? Correct the name in the playlist or upload the file"
             ),
             None => tr!(
                 lang,
-                "không có tệp \"{name}\" trong thư mục âm thanh \"{folder}\"; hãy tải tệp lên hoặc sửa tên trong danh sách phát",
+                "Không có tệp \"{name}\" trong thư mục âm thanh \"{folder}\"; hãy tải tệp lên, hoặc sửa tên trong danh sách phát.",
                 "no file \"{name}\" in the audio folder \"{folder}\"; upload the file or correct the name in the playlist"
             ),
         });
@@ -254,14 +254,14 @@ pub fn find_named(
         Err(PathError::Absolute | PathError::ParentDir | PathError::Backslash) => {
             return Err(tr!(
                 lang,
-                "\"{shown}\" không phải là tên một tệp trong thư mục âm thanh; hãy ghi tên tệp như trong `loa media` (ví dụ \"dai-hoi/ban-tin.mp3\"), hoặc chép tệp vào trước bằng `loa import`",
+                "\"{shown}\" không phải là tên một tệp trong thư mục âm thanh. Hãy ghi tên tệp như `loa media` liệt kê (ví dụ \"dai-hoi/ban-tin.mp3\"), hoặc chép tệp vào trước bằng `loa import`.",
                 "\"{shown}\" is not the name of a file in the audio folder; give the name as `loa media` lists it (e.g. \"dai-hoi/ban-tin.mp3\"), or copy the file in first with `loa import`"
             ));
         }
         Err(_) => {
             return Err(tr!(
                 lang,
-                "\"{shown}\" không phải là một tên tệp hợp lệ (trống, có ký tự điều khiển, hoặc kết thúc bằng /)",
+                "\"{shown}\" không phải là tên tệp hợp lệ (tên trống, có ký tự điều khiển, hoặc kết thúc bằng /).",
                 "\"{shown}\" is not a valid file name (empty, with a control character, or ending in /)"
             ));
         }
@@ -325,12 +325,12 @@ pub fn not_found_message(arg: &str, library: &Library, lang: Lang) -> String {
     match library.suggest(arg) {
         Some(s) => tr!(
             lang,
-            "không có tệp \"{arg}\" (cũng không có trong thư mục âm thanh \"{folder}\"); có phải là \"{s}\" không?",
+            "Không có tệp \"{arg}\", kể cả trong thư mục âm thanh \"{folder}\". Có phải là \"{s}\" không?",
             "no file \"{arg}\" (neither as a path nor in the audio folder \"{folder}\"); did you mean \"{s}\"?"
         ),
         None => tr!(
             lang,
-            "không có tệp \"{arg}\" (cũng không có trong thư mục âm thanh \"{folder}\"); hãy kiểm tra tên tệp",
+            "Không có tệp \"{arg}\", kể cả trong thư mục âm thanh \"{folder}\"; hãy kiểm tra lại tên tệp.",
             "no file \"{arg}\" (neither as a path nor in the audio folder \"{folder}\"); check the name"
         ),
     }

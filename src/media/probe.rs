@@ -132,37 +132,37 @@ impl ProbeError {
         match self {
             ProbeError::Empty => tr!(
                 lang,
-                "tệp \"{name}\" rỗng (0 byte), có lẽ việc tải lên bị hỏng; hãy tải tệp lên lại",
+                "Tệp \"{name}\" rỗng (0 byte): có lẽ việc tải lên bị lỗi; hãy tải lại.",
                 "the file \"{name}\" is empty (0 bytes), probably a failed upload; upload it again"
             ),
             ProbeError::NotAudio => tr!(
                 lang,
-                "tệp \"{name}\" không phải là tệp âm thanh (hoặc đã hỏng hoàn toàn); hãy xuất lại thành MP3 và tải lên lại",
+                "Tệp \"{name}\" không phải là tệp âm thanh, hoặc đã hỏng hoàn toàn; hãy xuất lại thành MP3 rồi tải lên lại.",
                 "the file \"{name}\" is not an audio file (or is completely damaged); export it again as MP3 and upload it again"
             ),
             ProbeError::Unsupported(codec) => tr!(
                 lang,
-                "tệp \"{name}\" dùng định dạng {codec}, loa không phát được; hãy chuyển sang MP3, WAV, FLAC hoặc OGG Vorbis (ví dụ bằng Audacity hoặc ffmpeg) rồi tải lên lại",
+                "Tệp \"{name}\" dùng định dạng {codec}, loa không phát được; hãy chuyển sang MP3, WAV, FLAC hoặc OGG Vorbis (ví dụ bằng Audacity hoặc ffmpeg) rồi tải lên lại.",
                 "the file \"{name}\" uses the {codec} format, which loa cannot play; convert it to MP3, WAV, FLAC or OGG Vorbis (e.g. with Audacity or ffmpeg) and upload it again"
             ),
             ProbeError::Corrupt(detail) => tr!(
                 lang,
-                "tệp \"{name}\" bị hỏng, không giải mã được ({detail}); hãy tải tệp lên lại",
+                "Tệp \"{name}\" bị hỏng, không giải mã được ({detail}); hãy tải lại.",
                 "the file \"{name}\" is damaged and cannot be decoded ({detail}); upload it again"
             ),
             ProbeError::Io(detail) => tr!(
                 lang,
-                "không đọc được tệp \"{name}\" ({detail}); hãy kiểm tra quyền truy cập tệp",
+                "Không đọc được tệp \"{name}\" ({detail}); hãy kiểm tra quyền truy cập của tệp.",
                 "cannot read the file \"{name}\" ({detail}); check the file's permissions"
             ),
             ProbeError::NotAFile(what) => tr!(
                 lang,
-                "\"{name}\" không phải là một tệp bình thường ({what}); loa không mở nó. Hãy tải chính tệp âm thanh lên",
+                "\"{name}\" không phải là tệp thông thường ({what}) nên loa không mở. Hãy tải lên chính tệp âm thanh.",
                 "\"{name}\" is not an ordinary file ({what}); loa does not open it. Upload the audio file itself"
             ),
             ProbeError::Crashed(_) => tr!(
                 lang,
-                "tệp \"{name}\" bị hỏng ở phần đầu tệp (thông tin định dạng sai), bộ giải mã không đọc được; hãy xuất lại tệp thành MP3 rồi tải lên lại",
+                "Tệp \"{name}\" bị hỏng ở phần đầu (thông tin định dạng sai) nên không giải mã được; hãy xuất lại thành MP3 rồi tải lên lại.",
                 "the file \"{name}\" is damaged in its header (its format information is wrong) and the decoder cannot read it; export it again as MP3 and upload it again"
             ),
             ProbeError::Rejected(r) => r.message(name, lang),

@@ -181,7 +181,7 @@ impl Rejection {
         let (problem, advice) = (self.problem(lang), self.advice(lang));
         tr!(
             lang,
-            "tệp \"{name}\" {problem}; {advice}",
+            "Tệp \"{name}\" {problem}; {advice}.",
             "the file \"{name}\" {problem}; {advice}"
         )
     }
@@ -191,12 +191,12 @@ impl Rejection {
         match &self.kind {
             RejectKind::Empty => tr!(
                 lang,
-                "rỗng (0 byte): việc tải lên chưa bắt đầu hoặc đã thất bại",
+                "rỗng (0 byte): việc tải lên chưa bắt đầu hoặc đã bị lỗi",
                 "is empty (0 bytes): the upload did not start or failed"
             ),
             RejectKind::NotAudio => tr!(
                 lang,
-                "không phải là tệp âm thanh (hoặc đã hỏng hoàn toàn)",
+                "không phải là tệp âm thanh, hoặc đã hỏng hoàn toàn",
                 "is not an audio file (or is completely damaged)"
             ),
             RejectKind::Unsupported { codec } => tr!(
@@ -211,7 +211,7 @@ impl Rejection {
                 let (d, a) = (human(*decoded, lang), human(*announced, lang));
                 tr!(
                     lang,
-                    "bị cắt cụt: chỉ có {d} trong số {a} mà phần đầu tệp ghi, có lẽ việc tải lên chưa xong hoặc bị gián đoạn",
+                    "bị thiếu phần cuối: chỉ nghe được {d}, trong khi đầu tệp ghi dài {a}. Có thể việc tải lên bị ngắt giữa chừng",
                     "is cut off: it holds {d} of the {a} its header announces, probably because the upload did not finish"
                 )
             }
@@ -222,25 +222,25 @@ impl Rejection {
                 let d = human(*decoded, lang);
                 tr!(
                     lang,
-                    "bị cắt cụt: âm thanh dừng đột ngột sau {d} và phần cuối tệp bị thiếu, có lẽ việc tải lên chưa xong hoặc bị gián đoạn",
+                    "bị thiếu phần cuối: âm thanh dừng đột ngột sau {d}. Có thể việc tải lên bị ngắt giữa chừng",
                     "is cut off: its sound stops abruptly after {d} and the end of the file is missing, probably because the upload did not finish"
                 )
             }
             RejectKind::Damaged { gaps, at, .. } => {
                 let what = tr!(
                     lang,
-                    "một đoạn dữ liệu âm thanh bị mất hoặc không đọc được, nếu phát sẽ bị ngắt quãng hoặc rè",
+                    "có đoạn dữ liệu âm thanh bị mất hoặc không đọc được, nên khi phát sẽ bị ngắt quãng hoặc rè",
                     "part of its audio data is missing or unreadable, so it would play with a gap or noise"
                 );
                 match at.map(clock) {
                     Some(t) if *gaps > 1 => tr!(
                         lang,
-                        "bị hỏng ở {gaps} chỗ, chỗ đầu tiên tại {t} (phút:giây): {what}",
+                        "bị hỏng {gaps} chỗ, chỗ đầu tiên ở {t} (phút:giây): {what}",
                         "is damaged in {gaps} places, the first at {t} (min:s): {what}"
                     ),
                     Some(t) => tr!(
                         lang,
-                        "bị hỏng tại {t} (phút:giây): {what}",
+                        "bị hỏng ở {t} (phút:giây): {what}",
                         "is damaged at {t} (min:s): {what}"
                     ),
                     None => tr!(lang, "bị hỏng: {what}", "is damaged: {what}"),
@@ -248,16 +248,16 @@ impl Rejection {
             }
             RejectKind::Silent { loudness_lufs, .. } => {
                 let level = match loudness_lufs {
-                    Some(l) => tr!(lang, "độ to {l:.0} LUFS", "loudness {l:.0} LUFS"),
+                    Some(l) => tr!(lang, "độ to đo được {l:.0} LUFS", "loudness {l:.0} LUFS"),
                     None => tr!(
                         lang,
-                        "không có âm thanh nào đủ to để đo",
+                        "không đo được độ to",
                         "no sound loud enough to measure"
                     ),
                 };
                 tr!(
                     lang,
-                    "im lặng hoặc gần như im lặng ({level}), có lẽ micrô bị tắt hoặc xuất nhầm bản ghi",
+                    "không có tiếng hoặc tiếng quá nhỏ ({level}). Có lẽ micrô bị tắt khi thu, hoặc đã xuất nhầm bản ghi",
                     "is silent or almost silent ({level}), perhaps the microphone was off or the wrong recording was exported"
                 )
             }
@@ -265,7 +265,7 @@ impl Rejection {
                 let (d, min) = (human(*duration, lang), human(MIN_DURATION, lang));
                 tr!(
                     lang,
-                    "quá ngắn ({d}, cần ít nhất {min}), có lẽ việc ghi âm hoặc xuất tệp bị lỗi",
+                    "quá ngắn ({d}, cần ít nhất {min}). Có lẽ việc thu âm hoặc xuất tệp bị lỗi",
                     "is too short ({d}; at least {min} is needed), perhaps the recording or the export went wrong"
                 )
             }
@@ -290,12 +290,12 @@ impl Rejection {
             ),
             RejectKind::NotAFile { detail } => tr!(
                 lang,
-                "không phải là một tệp bình thường ({detail}), loa không mở nó",
+                "không phải là tệp thông thường ({detail}) nên loa không mở",
                 "is not an ordinary file ({detail}); loa does not open it"
             ),
             RejectKind::BadHeader { .. } => tr!(
                 lang,
-                "có phần đầu tệp (thông tin định dạng) bị sai, không giải mã được",
+                "có phần đầu (thông tin định dạng) bị sai nên không giải mã được",
                 "has a malformed header (its format information is wrong) and cannot be decoded"
             ),
         }
@@ -305,7 +305,7 @@ impl Rejection {
     pub fn advice(&self, lang: Lang) -> String {
         match &self.kind {
             RejectKind::Empty | RejectKind::Truncated { .. } => {
-                tr!(lang, "hãy tải tệp lên lại", "upload it again")
+                tr!(lang, "hãy tải lại", "upload it again")
             }
             RejectKind::NotAudio => tr!(
                 lang,
@@ -319,17 +319,17 @@ impl Rejection {
             ),
             RejectKind::Damaged { .. } => tr!(
                 lang,
-                "hãy tải tệp lên lại từ bản gốc",
+                "hãy tải lại từ bản gốc",
                 "upload it again from the original"
             ),
             RejectKind::Silent { .. } => tr!(
                 lang,
-                "hãy nghe thử, ghi âm hoặc xuất lại rồi tải lên lại",
+                "hãy nghe thử, thu âm hoặc xuất lại rồi tải lên lại",
                 "listen to it, record or export it again, and upload it again"
             ),
             RejectKind::TooShort { .. } => tr!(
                 lang,
-                "hãy kiểm tra bản ghi rồi tải lên lại",
+                "hãy nghe lại bản ghi, xuất lại rồi tải lên lại",
                 "check the recording and upload it again"
             ),
             RejectKind::TooLong { .. } => tr!(
@@ -349,7 +349,7 @@ impl Rejection {
             ),
             RejectKind::NotAFile { .. } => tr!(
                 lang,
-                "hãy xóa nó và tải chính tệp âm thanh lên",
+                "hãy xóa nó và tải lên chính tệp âm thanh",
                 "delete it and upload the audio file itself"
             ),
             RejectKind::BadHeader { .. } => tr!(
@@ -1310,8 +1310,8 @@ mod tests {
                 assert_eq!(
                     r.message("ban-tin.mp3", Lang::Vi),
                     format!(
-                        "tệp \"ban-tin.mp3\" bị cắt cụt: chỉ có {d} trong số {a} mà phần đầu tệp \
-                         ghi, có lẽ việc tải lên chưa xong hoặc bị gián đoạn; hãy tải tệp lên lại"
+                        "Tệp \"ban-tin.mp3\" bị thiếu phần cuối: chỉ nghe được {d}, trong khi đầu \
+                         tệp ghi dài {a}. Có thể việc tải lên bị ngắt giữa chừng; hãy tải lại."
                     )
                 );
             }
@@ -1385,9 +1385,9 @@ mod tests {
             assert_eq!(
                 r.message(name, Lang::Vi),
                 format!(
-                    "tệp \"{name}\" bị hỏng tại 0:05 (phút:giây): một đoạn dữ liệu âm thanh bị mất \
-                     hoặc không đọc được, nếu phát sẽ bị ngắt quãng hoặc rè; hãy tải tệp lên lại từ \
-                     bản gốc"
+                    "Tệp \"{name}\" bị hỏng ở 0:05 (phút:giây): có đoạn dữ liệu âm thanh bị mất \
+                     hoặc không đọc được, nên khi phát sẽ bị ngắt quãng hoặc rè; hãy tải lại từ \
+                     bản gốc."
                 )
             );
             assert_eq!(
@@ -1489,9 +1489,9 @@ mod tests {
         assert!(true_peak_db.is_none_or(|p| p < -80.0), "{r:?}");
         assert_eq!(
             r.message("im-lang.mp3", Lang::Vi),
-            "tệp \"im-lang.mp3\" im lặng hoặc gần như im lặng (không có âm thanh nào đủ to để đo), \
-             có lẽ micrô bị tắt hoặc xuất nhầm bản ghi; hãy nghe thử, ghi âm hoặc xuất lại rồi tải \
-             lên lại"
+            "Tệp \"im-lang.mp3\" không có tiếng hoặc tiếng quá nhỏ (không đo được độ to). Có lẽ \
+             micrô bị tắt khi thu, hoặc đã xuất nhầm bản ghi; hãy nghe thử, thu âm hoặc xuất lại rồi \
+             tải lên lại."
         );
         // A tone at -66 dBFS: measurable, but nobody would hear it.
         let faint = wav(dir.path(), "faint.wav", "5", 44_100, "0.0005");
@@ -1654,8 +1654,8 @@ mod tests {
         assert_eq!((r.kind.clone(), r.code()), (RejectKind::Empty, "empty"));
         assert_eq!(
             r.message("rong.mp3", Lang::Vi),
-            "tệp \"rong.mp3\" rỗng (0 byte): việc tải lên chưa bắt đầu hoặc đã thất bại; hãy tải \
-             tệp lên lại"
+            "Tệp \"rong.mp3\" rỗng (0 byte): việc tải lên chưa bắt đầu hoặc đã bị lỗi; hãy tải \
+             lại."
         );
 
         let text = dir.path().join("van-ban.mp3");
@@ -1686,7 +1686,7 @@ mod tests {
         );
         assert!(
             r.message("tone.opus", Lang::Vi)
-                .starts_with("tệp \"tone.opus\" dùng định dạng Opus, loa không phát được; ")
+                .starts_with("Tệp \"tone.opus\" dùng định dạng Opus, loa không phát được; ")
         );
 
         let r = rejected(&dir.path().join("khong-co.mp3"));
@@ -1750,12 +1750,12 @@ mod tests {
         let r = Rejection::new(kind);
         assert_eq!(
             r.message("dai.wav", Lang::Vi),
-            "tệp \"dai.wav\" quá dài (2 giờ 0 phút 1 giây, tối đa 2 giờ); hãy chia thành các tệp \
-             ngắn hơn rồi tải lên"
+            "Tệp \"dai.wav\" quá dài (2 giờ 1 giây, tối đa 2 giờ); hãy chia thành các tệp \
+             ngắn hơn rồi tải lên."
         );
         assert_eq!(
             r.message("dai.wav", Lang::En),
-            "the file \"dai.wav\" is too long (2 h 0 min 1 s; at most 2 h); split it into shorter \
+            "the file \"dai.wav\" is too long (2 h 1 s; at most 2 h); split it into shorter \
              files and upload those"
         );
     }
@@ -1850,8 +1850,17 @@ mod tests {
         // The issue's example.
         assert_eq!(
             r.message("ban-tin.mp3", Lang::Vi),
-            "tệp \"ban-tin.mp3\" bị cắt cụt: chỉ có 1 phút 12 giây trong số 3 phút 40 giây mà phần \
-             đầu tệp ghi, có lẽ việc tải lên chưa xong hoặc bị gián đoạn; hãy tải tệp lên lại"
+            "Tệp \"ban-tin.mp3\" bị thiếu phần cuối: chỉ nghe được 1 phút 12 giây, trong khi đầu \
+             tệp ghi dài 3 phút 40 giây. Có thể việc tải lên bị ngắt giữa chừng; hãy tải lại."
+        );
+        let cut = Rejection::new(RejectKind::Truncated {
+            decoded: Duration::from_secs(473),
+            announced: Some(Duration::from_secs(1200)),
+        });
+        assert_eq!(
+            cut.message("x.mp3", Lang::Vi),
+            "Tệp \"x.mp3\" bị thiếu phần cuối: chỉ nghe được 7 phút 53 giây, trong khi đầu tệp \
+             ghi dài 20 phút. Có thể việc tải lên bị ngắt giữa chừng; hãy tải lại."
         );
         assert_eq!(
             r.to_string(),

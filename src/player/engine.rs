@@ -670,7 +670,7 @@ pub fn feeder(
                     Err(panic) => {
                         tracing::error!(file = %name, panic = %panic, "{}", crate::lang::log("khâu xử lý âm thanh bị lỗi ở tệp này", "the audio pipeline failed on this item"));
                         progress.set_error(lang.pick(
-                            "bộ giải mã bị lỗi khi đang phát tệp này (tệp có thể bị hỏng)",
+                            "Bộ giải mã bị lỗi khi đang phát tệp này; có thể tệp bị hỏng.",
                             "the decoder failed while playing this file (the file may be damaged)",
                         ).to_string());
                         State::Failed

@@ -329,7 +329,7 @@ impl AudioError {
         match self {
             AudioError::NoDevice => tr!(
                 lang,
-                "không có thiết bị âm thanh (no audio device): máy không thấy card âm thanh nào; hãy kiểm tra card âm thanh USB hoặc HAT đã cắm chặt, rồi chạy `loa devices`",
+                "Không có thiết bị âm thanh: máy không thấy card âm thanh nào. Hãy kiểm tra xem card âm thanh USB hoặc HAT đã được cắm chặt chưa, rồi chạy `loa devices`.",
                 "no audio device: ALSA offers no sound output; check that the USB or HAT sound card is plugged in, then run `loa devices`"
             ),
             AudioError::NotFound { name, available } => {
@@ -340,18 +340,18 @@ impl AudioError {
                 };
                 tr!(
                     lang,
-                    "không có thiết bị âm thanh \"{name}\" (no audio device); các thiết bị hiện có: {list}. Hãy chạy `loa devices` và sửa [audio] device trong tệp cấu hình",
+                    "Không có thiết bị âm thanh \"{name}\"; các thiết bị hiện có: {list}. Hãy chạy `loa devices` rồi sửa [audio] device trong tệp cấu hình.",
                     "no audio device \"{name}\"; the devices present are: {list}. Run `loa devices` and correct [audio] device in the config"
                 )
             }
             AudioError::Open { name, detail } => tr!(
                 lang,
-                "không mở được thiết bị âm thanh \"{name}\" ({detail}); có thể chương trình khác đang dùng nó, hoặc card âm thanh bị rút ra",
+                "Không mở được thiết bị âm thanh \"{name}\" ({detail}); có thể một chương trình khác đang dùng nó, hoặc card âm thanh đã bị rút ra.",
                 "cannot open the audio device \"{name}\" ({detail}); another program may be using it, or the sound card was unplugged"
             ),
             AudioError::Failed { name, detail } => tr!(
                 lang,
-                "thiết bị âm thanh \"{name}\" bị lỗi khi đang phát ({detail}); loa đã tắt ampli và sẽ thử lại ở buổi phát sau. Hãy kiểm tra card âm thanh",
+                "Thiết bị âm thanh \"{name}\" bị lỗi khi đang phát ({detail}). Ampli đã được tắt; loa sẽ thử lại thiết bị này ở buổi phát sau. Hãy kiểm tra card âm thanh.",
                 "the audio device \"{name}\" failed while playing ({detail}); the amplifier was switched off and the device will be tried again at the next broadcast. Check the sound card"
             ),
             AudioError::Item(msg) => msg.clone(),

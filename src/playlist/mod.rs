@@ -83,7 +83,7 @@ impl Broadcast {
     /// A name for messages: its title, or "the broadcast at 06:00".
     pub fn label(&self, lang: Lang) -> String {
         match &self.title {
-            Some(t) => format!("\"{t}\""),
+            Some(t) => tr!(lang, "buổi phát \"{t}\"", "\"{t}\""),
             None => {
                 let at = hhmm(self.at);
                 tr!(lang, "buổi phát lúc {at}", "the broadcast at {at}")
@@ -161,7 +161,7 @@ pub fn load_dir(dir: &Path, lang: Lang) -> PlaylistSet {
                 1,
                 tr!(
                     lang,
-                    "không mở được thư mục danh sách phát {shown}: {reason}; hãy tạo thư mục hoặc sửa [paths] playlists trong tệp cấu hình",
+                    "Không mở được thư mục danh sách phát {shown} ({reason}); hãy tạo thư mục này, hoặc sửa [paths] playlists trong tệp cấu hình.",
                     "cannot open the playlists folder {shown}: {reason}; create it or correct [paths] playlists in the config"
                 ),
             ));
@@ -189,7 +189,7 @@ pub fn load_dir(dir: &Path, lang: Lang) -> PlaylistSet {
                 1,
                 tr!(
                     lang,
-                    "tệp này không được dùng: danh sách phát phải tên là default.toml hoặc NĂM-THÁNG-NGÀY.toml (ví dụ 2026-01-20.toml)",
+                    "Tệp này không được dùng: danh sách phát phải có tên là default.toml hoặc NĂM-THÁNG-NGÀY.toml (ví dụ 2026-01-20.toml).",
                     "this file is not used: playlists must be named default.toml or YEAR-MONTH-DAY.toml (e.g. 2026-01-20.toml)"
                 ),
             ));
@@ -204,12 +204,12 @@ pub fn load_dir(dir: &Path, lang: Lang) -> PlaylistSet {
                     let msg = match loose_file_date(stem) {
                         Some(d) => tr!(
                             lang,
-                            "tên tệp \"{name}\" phải viết đủ hai chữ số cho tháng và ngày: hãy đổi tên thành {d}.toml",
+                            "Tên tệp \"{name}\" phải viết đủ hai chữ số cho tháng và ngày; hãy đổi tên thành {d}.toml.",
                             "the file name \"{name}\" needs two digits for the month and the day: rename it {d}.toml"
                         ),
                         None => tr!(
                             lang,
-                            "tên tệp \"{name}\" không phải là một ngày có thật; đặt tên default.toml, hoặc NĂM-THÁNG-NGÀY.toml như 2026-01-20.toml",
+                            "Tên tệp \"{name}\" không phải là một ngày hợp lệ; hãy đặt tên là default.toml, hoặc NĂM-THÁNG-NGÀY.toml như 2026-01-20.toml.",
                             "the file name \"{name}\" is not a real date; name it default.toml, or YEAR-MONTH-DAY.toml like 2026-01-20.toml"
                         ),
                     };

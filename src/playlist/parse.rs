@@ -62,7 +62,7 @@ pub fn parse(src: &Source, lang: Lang) -> (Option<Playlist>, Vec<Problem>) {
                                 &b.span(),
                                 tr!(
                                     lang,
-                                    "mỗi buổi phát phải là một bảng [[broadcast]], nhưng ở đây là {found}",
+                                    "Mỗi buổi phát phải là một bảng [[broadcast]], nhưng ở đây lại là {found}.",
                                     "each broadcast must be a [[broadcast]] table, but this is {found}"
                                 ),
                             );
@@ -74,7 +74,7 @@ pub fn parse(src: &Source, lang: Lang) -> (Option<Playlist>, Vec<Problem>) {
                 &v.span(),
                 tr!(
                     lang,
-                    "hãy viết [[broadcast]] với hai dấu ngoặc vuông: mỗi buổi phát là một mục [[broadcast]] riêng",
+                    "Hãy viết [[broadcast]] với hai cặp dấu ngoặc vuông: mỗi buổi phát là một khối [[broadcast]] riêng.",
                     "write [[broadcast]] with double brackets: each broadcast is its own [[broadcast]] entry"
                 ),
             ),
@@ -115,7 +115,7 @@ fn broadcast(
                 &span,
                 tr!(
                     lang,
-                    "{section} thiếu giờ phát `at`; hãy thêm, ví dụ: at = \"06:00\"",
+                    "Thiếu giờ phát `at` trong {section}; hãy thêm vào, ví dụ: at = \"06:00\"",
                     "{section} has no start time `at`; add one, for example: at = \"06:00\""
                 ),
             );
@@ -131,7 +131,7 @@ fn broadcast(
                 &span,
                 tr!(
                     lang,
-                    "{section} thiếu danh sách tệp `items`; ví dụ: items = [\"nhac-hieu.mp3\", \"ban-tin.mp3\"]",
+                    "Thiếu danh sách tệp `items` trong {section}; hãy thêm vào, ví dụ: items = [\"nhac-hieu.mp3\", \"ban-tin.mp3\"]",
                     "{section} has no `items` list; for example: items = [\"nhac-hieu.mp3\", \"ban-tin.mp3\"]"
                 ),
             );
@@ -156,7 +156,7 @@ fn broadcast(
                     &v.span(),
                     tr!(
                         lang,
-                        "khoảng lặng `gap` = \"{text}\" quá dài; tối đa là \"10m\"",
+                        "Khoảng nghỉ giữa các bài `gap` = \"{text}\" quá dài; tối đa là \"10m\".",
                         "`gap` = \"{text}\" is too long; the most is \"10m\""
                     ),
                 );
@@ -174,11 +174,12 @@ fn broadcast(
     if let (Some(f), Some(u), Some(uv)) = (from, until, t.get("until"))
         && u < f
     {
+        let (u, f) = (crate::lang::date(u, lang), crate::lang::date(f, lang));
         w.error(
                 &uv.span(),
                 tr!(
                     lang,
-                    "ngày kết thúc `until` ({u}) trước ngày bắt đầu `from` ({f}), nên buổi phát này không bao giờ được phát; hãy sửa lại một trong hai ngày",
+                    "Ngày kết thúc `until` ({u}) ở trước ngày bắt đầu `from` ({f}), nên buổi phát này sẽ không bao giờ được phát; hãy sửa lại một trong hai ngày.",
                     "`until` ({u}) is before `from` ({f}), so this broadcast would never air; correct one of the two dates"
                 ),
             );
@@ -193,7 +194,7 @@ fn broadcast(
                 &v.span(),
                 tr!(
                     lang,
-                    "`days` trống nên buổi phát này không bao giờ được phát; hãy liệt kê các thứ, ví dụ days = [\"mon\", \"wed\", \"fri\"], hoặc xóa dòng này để phát mọi ngày",
+                    "`days` để trống nên buổi phát này sẽ không bao giờ được phát; hãy liệt kê các thứ trong tuần, ví dụ days = [\"t2\", \"t4\", \"t6\"], hoặc xóa dòng này để phát mọi ngày.",
                     "`days` is empty, so this broadcast never airs; list weekdays, e.g. days = [\"mon\", \"wed\", \"fri\"], or remove the line to air every day"
                 ),
             );
@@ -243,7 +244,7 @@ fn time_of_day(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Time> {
                 &v.span(),
                 tr!(
                     lang,
-                    "giờ phát \"{text}\" không hợp lệ; hãy viết GIỜ:PHÚT theo 24 giờ, như \"06:00\", \"17:30\" hoặc \"06:00:30\" (giờ từ 00 đến 23, phút và giây từ 00 đến 59)",
+                    "Giờ phát \"{text}\" không hợp lệ; hãy viết GIỜ:PHÚT theo kiểu 24 giờ, như \"06:00\", \"17:30\" hoặc \"06:00:30\" (giờ từ 00 đến 23, phút và giây từ 00 đến 59).",
                     "start time \"{text}\" is not valid; write HOUR:MINUTE on the 24-hour clock, like \"06:00\", \"17:30\" or \"06:00:30\" (hours 00 to 23, minutes and seconds 00 to 59)"
                 ),
             );
@@ -288,7 +289,7 @@ fn date(w: &mut Walk<'_>, key: &str, v: &Value<'_>) -> Option<Date> {
                 &v.span(),
                 tr!(
                     lang,
-                    "`{key}` = \"{text}\" không phải là một ngày có thật; hãy viết NĂM-THÁNG-NGÀY, ví dụ \"2026-01-19\"",
+                    "`{key}` = \"{text}\" không phải là một ngày hợp lệ; hãy viết theo dạng NĂM-THÁNG-NGÀY, ví dụ \"2026-01-19\".",
                     "`{key}` = \"{text}\" is not a real date; write YEAR-MONTH-DAY, e.g. \"2026-01-19\""
                 ),
             );
@@ -341,7 +342,7 @@ fn days(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Weekday>> {
                 &d.span(),
                 tr!(
                     lang,
-                    "không có thứ \"{s}\"; hãy dùng \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\" (hoặc \"t2\" đến \"t7\" và \"cn\")",
+                    "Không có thứ \"{s}\"; hãy dùng \"t2\" đến \"t7\" và \"cn\" (hoặc \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\").",
                     "no weekday \"{s}\"; use \"mon\", \"tue\", \"wed\", \"thu\", \"fri\", \"sat\", \"sun\" (or \"t2\" to \"t7\" and \"cn\")"
                 ),
             ),
@@ -360,7 +361,7 @@ fn repeat(w: &mut Walk<'_>, key: &str, v: &Value<'_>) -> Option<u32> {
             &v.span(),
             tr!(
                 lang,
-                "`{key}` = {n} không hợp lệ; số lần phát phải từ 1 đến 100",
+                "`{key}` = {n} không hợp lệ; số lần phát phải từ 1 đến 100.",
                 "`{key}` = {n} is not valid; the number of plays must be from 1 to 100"
             ),
         );
@@ -377,7 +378,7 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
             &v.span(),
             tr!(
                 lang,
-                "danh sách `items` trống: buổi phát không có gì để phát; hãy thêm tên tệp, ví dụ: {example}",
+                "Danh sách `items` để trống nên buổi phát không có gì để phát; hãy thêm tên tệp, ví dụ: {example}",
                 "the `items` list is empty: the broadcast has nothing to air; add file names, for example: {example}"
             ),
         );
@@ -400,14 +401,14 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
                 w.unknown_keys(
                     t,
                     ITEM_KEYS,
-                    lang.pick("mục của `items`", "an `items` entry"),
+                    lang.pick("một mục của `items`", "an `items` entry"),
                 );
                 let Some(fv) = t.get("file") else {
                     w.error(
                         &entry.span(),
                         tr!(
                             lang,
-                            "mục này thiếu `file`; ví dụ: {{ file = \"thong-bao.mp3\", repeat = 2 }}",
+                            "Mục này thiếu `file`; hãy thêm vào, ví dụ: {{ file = \"thong-bao.mp3\", repeat = 2 }}",
                             "this entry has no `file`; for example: {{ file = \"thong-bao.mp3\", repeat = 2 }}"
                         ),
                     );
@@ -429,7 +430,7 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
                                 &v.span(),
                                 tr!(
                                     lang,
-                                    "`volume-db` = {x} nằm ngoài khoảng cho phép, từ -60 đến 20",
+                                    "`volume-db` = {x} nằm ngoài khoảng cho phép (từ -60 đến 20).",
                                     "`volume-db` = {x} is out of range: it must be from -60 to 20"
                                 ),
                             );
@@ -453,7 +454,7 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
                     &entry.span(),
                     tr!(
                         lang,
-                        "mỗi mục của `items` phải là tên tệp trong ngoặc kép hoặc {{ file = \"...\" }}, nhưng ở đây là {found}",
+                        "Mỗi mục của `items` phải là tên tệp trong ngoặc kép hoặc {{ file = \"...\" }}, nhưng ở đây lại là {found}.",
                         "each `items` entry must be a quoted file name or {{ file = \"...\" }}, but this is {found}"
                     ),
                 );
@@ -473,32 +474,32 @@ fn item_path(w: &mut Walk<'_>, raw: &str, span: &Range<usize>) -> Option<String>
             let msg = match kind {
                 PathError::Empty => tr!(
                     lang,
-                    "tên tệp trống; hãy ghi tên một tệp trong thư mục audio, ví dụ \"ban-tin.mp3\"",
+                    "Tên tệp để trống; hãy ghi tên một tệp trong thư mục âm thanh, ví dụ \"ban-tin.mp3\".",
                     "the file name is empty; name a file in the audio folder, e.g. \"ban-tin.mp3\""
                 ),
                 PathError::Absolute => tr!(
                     lang,
-                    "\"{raw}\" là đường dẫn tuyệt đối; hãy ghi đường dẫn tính từ thư mục audio, ví dụ \"dai-hoi/ban-tin-1.mp3\"",
+                    "Tên tệp \"{raw}\" là đường dẫn tuyệt đối; hãy ghi đường dẫn tính từ thư mục âm thanh, ví dụ \"dai-hoi/ban-tin-1.mp3\".",
                     "\"{raw}\" is an absolute path; write the path from inside the audio folder, e.g. \"dai-hoi/ban-tin-1.mp3\""
                 ),
                 PathError::Backslash => tr!(
                     lang,
-                    "\"{raw}\" có dấu gạch ngược \\; hãy dùng dấu gạch chéo /, ví dụ \"dai-hoi/ban-tin-1.mp3\"",
+                    "Tên tệp \"{raw}\" có dấu gạch ngược \\; hãy dùng dấu gạch chéo /, ví dụ \"dai-hoi/ban-tin-1.mp3\".",
                     "\"{raw}\" has a backslash \\; use forward slashes, e.g. \"dai-hoi/ban-tin-1.mp3\""
                 ),
                 PathError::ParentDir => tr!(
                     lang,
-                    "\"{raw}\" có \"..\" (ra ngoài thư mục audio), điều này không được phép; hãy chép tệp vào thư mục audio và ghi đường dẫn bên trong nó",
+                    "Tên tệp \"{raw}\" có \"..\" (trỏ ra ngoài thư mục âm thanh) nên không được phép; hãy chép tệp vào thư mục âm thanh rồi ghi đường dẫn tính từ thư mục đó.",
                     "\"{raw}\" has \"..\" (it leaves the audio folder), which is not allowed; copy the file into the audio folder and give its path inside it"
                 ),
                 PathError::Control => tr!(
                     lang,
-                    "tên tệp \"{raw}\" có ký tự điều khiển (như xuống dòng hoặc tab); hãy gõ lại tên",
+                    "Tên tệp \"{raw}\" có ký tự điều khiển (như dấu xuống dòng hoặc tab); hãy gõ lại tên.",
                     "the file name \"{raw}\" has a control character (like a line break or tab); type the name again"
                 ),
                 PathError::TrailingSlash => tr!(
                     lang,
-                    "\"{raw}\" kết thúc bằng dấu /, tức là một thư mục; hãy ghi tên tệp, ví dụ \"{}\"",
+                    "Tên \"{raw}\" kết thúc bằng dấu /, tức là tên một thư mục; hãy ghi tên tệp, ví dụ \"{}\".",
                     "\"{raw}\" ends in /, which names a folder; give a file's name, e.g. \"{}\"",
                     raw.trim_end().trim_end_matches('/')
                 ),
@@ -735,7 +736,7 @@ tags = ["dai-hoi-xiv", "truoc-dai-hoi"]
         );
         let (_, p) = parse(&src, Lang::Vi);
         assert!(
-            p[0].message.contains("giờ phát \"25:00\" không hợp lệ"),
+            p[0].message.contains("Giờ phát \"25:00\" không hợp lệ"),
             "{}",
             p[0].message
         );

@@ -132,25 +132,25 @@ impl RelayError {
         match self {
             RelayError::ChipMissing { chip, available } if available.is_empty() => tr!(
                 lang,
-                "không có chip GPIO \"{chip}\", và máy này không có chip GPIO nào; trên máy không có GPIO hãy đặt [relay] backend = \"sim\" để chạy thử",
+                "Không có chip GPIO \"{chip}\"; máy này không có chip GPIO nào. Trên máy không có GPIO, hãy đặt [relay] backend = \"sim\" để chạy thử.",
                 "there is no GPIO chip \"{chip}\", and this machine has no GPIO chip at all; on a machine without GPIO set [relay] backend = \"sim\" to try loa out"
             ),
             RelayError::ChipMissing { chip, available } => {
                 let list = available.join(", ");
                 tr!(
                     lang,
-                    "không có chip GPIO \"{chip}\"; các chip có trên máy này: {list}. Hãy sửa [relay] chip (trên Raspberry Pi thường là \"gpiochip0\"; lệnh `gpiodetect` liệt kê các chip)",
+                    "Không có chip GPIO \"{chip}\"; các chip có trên máy này: {list}. Hãy sửa [relay] chip (trên Raspberry Pi thường là \"gpiochip0\"; lệnh `gpiodetect` liệt kê các chip).",
                     "there is no GPIO chip \"{chip}\"; the chips on this machine are: {list}. Correct [relay] chip (on a Raspberry Pi it is usually \"gpiochip0\"; `gpiodetect` lists the chips)"
                 )
             }
             RelayError::NotAChip { chip } => tr!(
                 lang,
-                "\"{chip}\" không phải là chip GPIO; hãy ghi [relay] chip là tên như \"gpiochip0\" hoặc đường dẫn như \"/dev/gpiochip0\"",
+                "\"{chip}\" không phải là chip GPIO; hãy ghi [relay] chip bằng tên, như \"gpiochip0\", hoặc bằng đường dẫn, như \"/dev/gpiochip0\".",
                 "\"{chip}\" is not a GPIO chip; set [relay] chip to a name such as \"gpiochip0\" or a path such as \"/dev/gpiochip0\""
             ),
             RelayError::PermissionDenied { path } => tr!(
                 lang,
-                "không có quyền dùng {path}; hãy thêm người dùng chạy loa vào nhóm gpio (`sudo usermod -aG gpio TÊN-NGƯỜI-DÙNG`, rồi đăng nhập lại), hoặc chạy loa bằng dịch vụ systemd đã có nhóm này",
+                "Không có quyền dùng {path}; hãy thêm người dùng chạy loa vào nhóm gpio (`sudo usermod -aG gpio TÊN-NGƯỜI-DÙNG`, rồi đăng nhập lại), hoặc chạy loa bằng dịch vụ systemd, vốn đã có nhóm này.",
                 "no permission to use {path}; add the user running loa to the group gpio (`sudo usermod -aG gpio USERNAME`, then log in again), or run loa as the systemd service, which has that group"
             ),
             RelayError::LineOutOfRange {
@@ -161,48 +161,48 @@ impl RelayError {
                 let last = lines.saturating_sub(1);
                 tr!(
                     lang,
-                    "chip {chip} chỉ có các chân 0 đến {last}; không có chân {offset}. Hãy sửa [relay] line (lệnh `gpioinfo {chip}` liệt kê các chân)",
+                    "Chip {chip} chỉ có các chân từ 0 đến {last}, không có chân {offset}. Hãy sửa [relay] line (lệnh `gpioinfo {chip}` liệt kê các chân).",
                     "chip {chip} has lines 0 to {last}; there is no line {offset}. Correct [relay] line (`gpioinfo {chip}` lists the lines)"
                 )
             }
             RelayError::LineNotFound { chip, name } => tr!(
                 lang,
-                "không có chân GPIO nào tên \"{name}\" (đã tìm trên {chip} và mọi chip khác); hãy xem tên đúng bằng lệnh `gpioinfo`, hoặc ghi số chân, ví dụ line = 17",
+                "Không có chân GPIO nào tên \"{name}\" (đã tìm trên {chip} và mọi chip khác); hãy xem tên đúng bằng lệnh `gpioinfo`, hoặc ghi số chân, ví dụ line = 17.",
                 "no GPIO line is named \"{name}\" (looked on {chip} and on every other chip); look up the right name with `gpioinfo`, or give the line number, e.g. line = 17"
             ),
             RelayError::LineBusy { line, consumer } if consumer == crate::relay::CONSUMER => tr!(
                 lang,
-                "{line} đang được một chương trình loa khác giữ (thường là dịch vụ loa đang chạy); hãy dừng nó trước (`sudo systemctl stop loa`) rồi thử lại",
+                "Chân {line} đang bị một chương trình loa khác giữ (thường là dịch vụ loa đang chạy); hãy dừng nó trước (`sudo systemctl stop loa`) rồi thử lại.",
                 "{line} is held by another loa (usually the loa service, which is running); stop it first (`sudo systemctl stop loa`) and try again"
             ),
             RelayError::LineBusy { line, consumer } if consumer.is_empty() => tr!(
                 lang,
-                "{line} đang bị một chương trình khác giữ (không rõ tên); hãy dừng chương trình đó, hoặc chọn chân khác trong [relay] line",
+                "Chân {line} đang bị một chương trình khác (không rõ tên) giữ; hãy dừng chương trình đó, hoặc chọn chân khác trong [relay] line.",
                 "{line} is held by another program (it gave no name); stop that program, or choose another line in [relay] line"
             ),
             RelayError::LineBusy { line, consumer } => tr!(
                 lang,
-                "{line} đang bị \"{consumer}\" giữ; hãy dừng chương trình đó (hoặc bỏ dtoverlay dùng chân này trong /boot/firmware/config.txt), hoặc chọn chân khác trong [relay] line",
+                "Chân {line} đang bị chương trình \"{consumer}\" giữ; hãy dừng chương trình đó (hoặc bỏ dòng dtoverlay dùng chân này trong /boot/firmware/config.txt), hoặc chọn chân khác trong [relay] line.",
                 "{line} is held by \"{consumer}\"; stop that program (or remove the dtoverlay using this line from /boot/firmware/config.txt), or choose another line in [relay] line"
             ),
             RelayError::RppalNotBuilt => tr!(
                 lang,
-                "bản loa này được dịch không có rppal; hãy dịch lại với `cargo build --release --features rppal`, hoặc đặt [relay] backend = \"gpio\" (chạy trên mọi bo mạch, kể cả Pi 5)",
+                "Bản loa này được biên dịch không kèm rppal; hãy biên dịch lại bằng `cargo build --release --features rppal`, hoặc đặt [relay] backend = \"gpio\" (chạy được trên mọi bo mạch, kể cả Pi 5).",
                 "this build of loa has no rppal support; rebuild it with `cargo build --release --features rppal`, or set [relay] backend = \"gpio\" (works on every board, the Pi 5 included)"
             ),
             RelayError::NotRaspberryPi => tr!(
                 lang,
-                "rppal không nhận ra bo mạch này là Raspberry Pi; hãy đặt [relay] backend = \"gpio\"",
+                "Thư viện rppal không nhận ra bo mạch này là Raspberry Pi; hãy đặt [relay] backend = \"gpio\".",
                 "rppal does not recognise this board as a Raspberry Pi; set [relay] backend = \"gpio\""
             ),
             RelayError::PinNotAvailable { pin } => tr!(
                 lang,
-                "Raspberry Pi này không có GPIO {pin}; hãy ghi số GPIO kiểu BCM (0 đến 27) trong [relay] line, ví dụ 17",
+                "Raspberry Pi này không có GPIO {pin}; hãy ghi số GPIO kiểu BCM (từ 0 đến 27) vào [relay] line, ví dụ 17.",
                 "this Raspberry Pi has no GPIO {pin}; give a BCM GPIO number (0 to 27) in [relay] line, e.g. 17"
             ),
             RelayError::NotABcmNumber { name } => tr!(
                 lang,
-                "với backend \"rppal\", [relay] line phải là số GPIO kiểu BCM; \"{name}\" không phải: hãy ghi line = 17 hoặc line = \"GPIO17\"",
+                "Với kiểu rơ-le \"rppal\", [relay] line phải là số GPIO kiểu BCM, mà \"{name}\" thì không phải; hãy ghi line = 17 hoặc line = \"GPIO17\".",
                 "with backend \"rppal\", [relay] line must be a BCM GPIO number; \"{name}\" is not one: write line = 17 or line = \"GPIO17\""
             ),
             RelayError::SimFile { path, source } => {
@@ -215,13 +215,13 @@ impl RelayError {
                 };
                 tr!(
                     lang,
-                    "không ghi được tệp của rơ-le giả lập {shown}: {reason}; hãy sửa [relay] sim-file hoặc cho phép ghi vào thư mục đó",
+                    "Không ghi được tệp {shown} của ampli giả lập ({reason}); hãy sửa [relay] sim-file, hoặc cho phép ghi vào thư mục chứa tệp.",
                     "cannot write the simulated relay's file {shown}: {reason}; correct [relay] sim-file or make its folder writable"
                 )
             }
             RelayError::Backend { relay, detail } => tr!(
                 lang,
-                "không điều khiển được rơ-le {relay}: {detail}; hãy kiểm tra dây nối và cấu hình [relay], rồi chạy `loa relay off`",
+                "Không điều khiển được rơ-le của ampli ({relay}): {detail}. Hãy kiểm tra dây nối và cấu hình [relay], rồi chạy `loa relay off`.",
                 "cannot switch the relay {relay}: {detail}; check the wiring and the [relay] settings, then run `loa relay off`"
             ),
         }

@@ -179,9 +179,10 @@ pub fn plan_day(
         let label = b.label(lang);
         let Some(at) = instant(date, b.at, &s.tz) else {
             let t = hhmm(b.at);
+            let date = crate::lang::date(date, lang);
             plan.problems.push(err(tr!(
                 lang,
-                "ngày {date} không có giờ {t} (đồng hồ được chỉnh nhảy qua giờ này); hãy chọn giờ khác cho {label}",
+                "Ngày {date} không có giờ {t} (đồng hồ được vặn nhảy qua giờ này); hãy chọn giờ khác cho {label}.",
                 "{t} does not exist on {date} (the clocks skip it); choose another time for {label}"
             )));
             continue;
@@ -246,7 +247,7 @@ pub fn plan_day(
                 b.pos.column,
                 tr!(
                     lang,
-                    "{label} không có tệp nào phát được nên sẽ không được phát; hãy sửa lỗi của từng tệp trong buổi phát này (ghi ở dòng của tệp đó)",
+                    "Không có tệp nào trong {label} phát được, nên buổi này sẽ không được phát; hãy sửa lỗi của từng tệp (báo ở dòng của tệp đó).",
                     "{label} has no playable file, so it will not air; fix the error of each of its files (given at that file's line)"
                 ),
             ));
@@ -268,13 +269,14 @@ pub fn plan_day(
             (pb.relay_off.as_millisecond() - pb.relay_on.as_millisecond()) as u64,
         );
         if on_for > s.max_on {
-            let (len, max) = (
+            let (len, max, max_h) = (
                 crate::duration::human(on_for, lang),
                 crate::duration::to_config_text(s.max_on),
+                crate::duration::human(s.max_on, lang),
             );
             plan.problems.push(err(tr!(
                 lang,
-                "{label} giữ loa bật {len}, lâu hơn giới hạn max-on = \"{max}\" nên sẽ bị ngắt giữa chừng; hãy bớt tệp, tách thành hai buổi, hoặc tăng [relay] max-on",
+                "Ampli phải bật liền {len} cho {label}, lâu hơn giới hạn {max_h} (max-on = \"{max}\"), nên buổi phát sẽ bị ngắt giữa chừng. Hãy bớt tệp, tách thành hai buổi, hoặc tăng [relay] max-on.",
                 "{label} keeps the amplifier on for {len}, longer than max-on = \"{max}\", so it would be cut off; remove items, split it in two, or raise [relay] max-on"
             )));
         }
@@ -287,7 +289,7 @@ pub fn plan_day(
             );
             plan.problems.push(err(tr!(
                 lang,
-                "{label} chạy qua nửa đêm (bật loa {on}, tắt loa {off}); mỗi ngày có danh sách riêng, nên hãy cho buổi phát kết thúc trước 24:00 hoặc bắt đầu sau 00:00",
+                "Thời gian của {label} kéo qua nửa đêm (bật ampli lúc {on}, tắt ampli lúc {off}), trong khi mỗi ngày có danh sách phát riêng; hãy cho buổi phát kết thúc trước 24:00 hoặc bắt đầu sau 00:00.",
                 "{label} runs past midnight (relay on {on}, off {off}); each day has its own playlist, so make it end before 24:00 or start after 00:00"
             )));
         }
@@ -311,7 +313,7 @@ pub fn plan_day(
                     bb.pos.column,
                     tr!(
                         lang,
-                        "{lb} trùng giờ với {la}: {la} tắt loa lúc {a_off} nhưng {lb} đã bật loa lúc {b_on}; hãy dời giờ một trong hai buổi cho cách nhau",
+                        "Hai buổi phát trùng giờ: {la} tắt ampli lúc {a_off}, nhưng {lb} đã bật ampli lúc {b_on}. Hãy dời giờ một trong hai buổi cho cách nhau.",
                         "{lb} overlaps {la}: {la} switches the amplifier off at {a_off} but {lb} switches it on at {b_on}; move one of them so they are apart"
                     ),
                 ));

@@ -249,7 +249,7 @@ fn log_table_in_vietnamese_by_default() {
     fill(&env);
     let out = env.run(&["log", "--date", "2026-01-20"]);
     out.code(0);
-    out.says("Nhật ký phát thanh Thứ Ba 20/01/2026 (giờ Asia/Ho_Chi_Minh)");
+    out.says("Nhật ký phát Thứ Ba 20/01/2026 (giờ Asia/Ho_Chi_Minh)");
     for h in ["Giờ", "Buổi phát", "Tệp", "Tình trạng", "Ưu tiên", "Lỗi"] {
         out.says(h);
     }
@@ -293,7 +293,7 @@ fn log_table_in_vietnamese_by_default() {
         &[
             "18:00:00",
             "Bản tin chiều",
-            "bỏ lỡ",
+            "bị lỡ",
             "loa không chạy lúc 18:00",
         ],
     );
@@ -306,7 +306,7 @@ fn log_table_in_vietnamese_by_default() {
     // An empty day says so.
     let out = env.run(&["log", "--date", "2026-01-25"]);
     out.code(0);
-    out.says("Không có gì trong nhật ký phát");
+    out.says("Nhật ký phát không có gì trong khoảng thời gian này");
 }
 
 #[test]
@@ -369,7 +369,7 @@ fn report_in_markdown_with_vietnamese_headings() {
     out.says("| (không có chủ đề) | 0 | 0 | 0,0 | 0 | 1 | 0 | 0 |");
     out.says("| 20/01/2026 | 11:00:00 | — | ket-thuc.mp3 | lỗi | sound card unplugged |");
     out.says(
-        "| 20/01/2026 | 18:00:00 | Bản tin chiều | thong-bao-chung.mp3 | bỏ lỡ | loa không chạy lúc 18:00 |",
+        "| 20/01/2026 | 18:00:00 | Bản tin chiều | thong-bao-chung.mp3 | bị lỡ | loa không chạy lúc 18:00 |",
     );
 }
 

@@ -367,7 +367,7 @@ fn missing_config_file() {
         // The file names the language, so without it both are given (the
         // label in Vietnamese, the default); no line and column, since
         // there is no file to point into.
-        let line = out.problem("config/nope.toml", "lỗi", "không tìm thấy tệp cấu hình");
+        let line = out.problem("config/nope.toml", "lỗi", "Không tìm thấy tệp cấu hình");
         assert!(line.contains("no config file found"), "{line}");
         assert!(line.contains("--config"), "{line}");
     }
@@ -386,7 +386,7 @@ fn messages_are_vietnamese_with_language_vi() {
     let out = env.check("2026-01-20");
     out.code(1);
     // Issue 10: the severity in Vietnamese too.
-    out.problem(&at("2:6"), "lỗi", "giờ phát \"25:00\" không hợp lệ");
+    out.problem(&at("2:6"), "lỗi", "Giờ phát \"25:00\" không hợp lệ");
     out.says("Đã kiểm tra 1 ngày");
 }
 
@@ -400,7 +400,7 @@ fn messages_are_vietnamese_when_language_is_unset() {
     out.problem(
         &at("3:27"),
         "lỗi",
-        "không có tệp \"bao-cao.mp3\" trong thư mục âm thanh",
+        "Không có tệp \"bao-cao.mp3\" trong thư mục âm thanh",
     );
     // Issue 10: dates in Vietnamese texts are written 20/01/2026.
     out.says("Thứ Ba 20/01/2026: 1 buổi phát lúc 06:00");
@@ -424,7 +424,7 @@ fn no_playlist_at_all_is_a_warning_not_ready() {
     out.says("but no broadcast at all: loa will air nothing");
     let vi = TestEnv::with_config(&DEFAULT_CONFIG.replace("\"en\"", "\"vi\""));
     let out = vi.run(&["check"]);
-    out.says("không có buổi phát nào trong 8 ngày tới");
+    out.says("Không có buổi phát nào trong 8 ngày tới");
     assert!(!out.stdout.contains("Mọi thứ sẵn sàng"), "{out}");
 }
 

@@ -143,10 +143,11 @@ fn status_for_a_person() {
     let out = env.run(&["status"]);
     out.code(0);
     out.says("Đang phát:")
-        .says("mục 2/3 của \"Bản tin sáng\", mức thường")
-        .says("BẬT từ 05:59:57 (1 phút 15 giây)")
+        .says("bài 2/3 của \"Bản tin sáng\", mức thường")
+        .says("Ampli:")
+        .says("BẬT từ 05:59:57, đã 1 phút 15 giây (giả lập)")
         .says("đã đồng bộ")
-        .says("Hôm nay (2026-01-20):")
+        .says("Hôm nay (20/01/2026):")
         .says("chờ phát");
 }
 

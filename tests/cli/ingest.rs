@@ -296,14 +296,16 @@ fn loa_import_speaks_vietnamese_by_default() {
     ]);
     out.code(1);
     out.says(
-        "✗ ban-tin.mp3: tệp \"ban-tin.mp3\" bị cắt cụt: chỉ có 5,0 giây trong số 10,0 giây mà \
-         phần đầu tệp ghi, có lẽ việc tải lên chưa xong hoặc bị gián đoạn; hãy tải tệp lên lại",
+        "✗ ban-tin.mp3: Tệp \"ban-tin.mp3\" bị thiếu phần cuối: chỉ nghe được 5,0 giây, trong \
+         khi đầu tệp ghi dài 10,0 giây. Có thể việc tải lên bị ngắt giữa chừng; hãy tải lại.",
     );
     out.says(
-        "✗ rong.mp3: tệp \"rong.mp3\" rỗng (0 byte): việc tải lên chưa bắt đầu hoặc đã thất bại; \
-         hãy tải tệp lên lại",
+        "✗ rong.mp3: Tệp \"rong.mp3\" rỗng (0 byte): việc tải lên chưa bắt đầu hoặc đã bị lỗi; \
+         hãy tải lại.",
     );
-    out.says("✓ tot.mp3: đã nhận (10,0 giây, 44100 Hz); dùng tên \"tot.mp3\" trong danh sách phát");
+    out.says(
+        "✓ tot.mp3: Đã nhận (10,0 giây, 44100 Hz); hãy dùng tên \"tot.mp3\" trong danh sách phát.",
+    );
     assert_eq!(files_below(&env.path("audio")), ["tot.mp3"]);
 }
 
@@ -477,11 +479,11 @@ fn placed_bad_files_are_reported_in_vietnamese_by_default() {
     );
     let out = env.check(DATE);
     out.code(1);
-    out.problem(ITEM_AT, "lỗi", "tệp \"rong.mp3\" rỗng (0 byte)");
+    out.problem(ITEM_AT, "lỗi", "Tệp \"rong.mp3\" rỗng (0 byte)");
     out.problem(
         "playlists/default.toml:3:22",
         "lỗi",
-        "tệp \"tone.opus\" dùng định dạng Opus, loa không phát được",
+        "Tệp \"tone.opus\" dùng định dạng Opus, loa không phát được",
     );
     let m = media(&env);
     let row = media_row(&m, "tone.opus").unwrap();

@@ -59,8 +59,8 @@ fn the_table_in_vietnamese() {
     let out = env.run(&["plan", "--date", "2026-01-20"]);
     out.code(0).no_errors();
     out.says("Lịch phát thanh Thứ Ba 20/01/2026");
-    row(&out, "05:59:57", "BẬT LOA");
-    row(&out, &local(b, "relay_off"), "TẮT LOA");
+    row(&out, "05:59:57", "BẬT AMPLI");
+    row(&out, &local(b, "relay_off"), "TẮT AMPLI");
 }
 
 #[test]

@@ -254,7 +254,7 @@ fn no_audio_device_in_vietnamese() {
     tone_wav(&env.path("audio/tone.wav"), 1000.0, 0.5, 0.5, 48_000);
     let out = play(&env, &SoundCard::absent(), &["tone.wav"]);
     out.code(1);
-    assert!(out.stderr.contains("không có thiết bị âm thanh"), "{out}");
+    assert!(out.stderr.contains("Không có thiết bị âm thanh"), "{out}");
 }
 
 #[test]
