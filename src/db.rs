@@ -88,6 +88,58 @@ pub enum DbError {
     },
 }
 
+impl DbError {
+    /// What went wrong and what to do, for the operator.
+    pub fn message(&self, lang: crate::lang::Lang) -> String {
+        use crate::tr;
+        let (path, reason) = match self {
+            DbError::CreateDir { path, source } => {
+                let why = crate::tomlfile::io_reason(source, lang);
+                let shown = crate::problem::display_path(path);
+                return tr!(
+                    lang,
+                    "Không tạo được thư mục trạng thái {shown} ({why}); hãy kiểm tra quyền ghi và [paths] state.",
+                    "cannot create the state folder {shown} ({why}); check write permission and [paths] state"
+                );
+            }
+            DbError::Open { path, source } | DbError::Sql { path, source } => (path, source),
+        };
+        let shown = crate::problem::display_path(path);
+        let code = match reason {
+            rusqlite::Error::SqliteFailure(e, _) => Some(e.code),
+            _ => None,
+        };
+        use rusqlite::ErrorCode::*;
+        match code {
+            Some(DiskFull) => tr!(
+                lang,
+                "Ổ đĩa chứa {shown} đã đầy; hãy xóa bớt tệp (ví dụ tệp âm thanh cũ).",
+                "the disk holding {shown} is full; delete some files (old audio, for example)"
+            ),
+            Some(ReadOnly | PermissionDenied | CannotOpen) => tr!(
+                lang,
+                "Không mở hoặc không ghi được {shown}: thư mục trạng thái không cho phép (hoặc thẻ nhớ bị khóa chỉ đọc); hãy cho người dùng chạy loa quyền ghi, hoặc sửa [paths] state.",
+                "cannot open or write {shown}: the state folder does not allow it (or the SD card went read-only); give the user loa runs as write access, or correct [paths] state"
+            ),
+            Some(DatabaseBusy | DatabaseLocked) => tr!(
+                lang,
+                "{shown} đang bị một chương trình khác khóa; hãy đóng chương trình đó rồi thử lại.",
+                "{shown} is locked by another program; close it and try again"
+            ),
+            Some(DatabaseCorrupt | NotADatabase) => tr!(
+                lang,
+                "{shown} bị hỏng; hãy dừng loa, đổi tên tệp đó để giữ lại, rồi khởi động lại loa để bắt đầu nhật ký mới.",
+                "{shown} is damaged; stop loa, rename that file to keep it, and start loa again to begin a new log"
+            ),
+            _ => tr!(
+                lang,
+                "Lỗi khi mở {shown} ({reason}).",
+                "error opening {shown} ({reason})"
+            ),
+        }
+    }
+}
+
 /// Opens (creating if needed) the database in `state_dir`.
 pub fn open(state_dir: &Path) -> Result<Connection, DbError> {
     std::fs::create_dir_all(state_dir).map_err(|source| DbError::CreateDir {

@@ -93,6 +93,7 @@ fn prints_for_a_pipe(c: &Command) -> bool {
             | Command::Log { .. }
             | Command::Report { .. }
             | Command::Status { .. }
+            | Command::Media { .. }
             | Command::Devices
     )
 }

@@ -107,6 +107,7 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
         if !plan.broadcasts.is_empty() {
             airing_days += 1;
         }
+        let day = d;
         let wd = weekday_name(d.weekday(), lang);
         // "Thứ Ba 20/01/2026" / "2026-01-20 Tuesday".
         let d = match lang {
@@ -131,11 +132,21 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
                 // A day left empty by errors in its playlist is not a
                 // silent day the operator chose.
                 let broken = problems.iter().any(|p| p.is_error() && p.path == src);
+                // Broadcasts due that day, none of which can air yet (its
+                // files still uploading, say): not a silent day either.
+                let due = in_effect
+                    .playlist()
+                    .is_some_and(|p| p.broadcasts.iter().any(|b| b.airs_on(day)));
                 match (n, lang) {
                     (0, _) if broken => tr!(
                         lang,
                         "{d}: không phát gì vì danh sách phát có lỗi, xem ở trên ({src})",
                         "{d}: nothing airs because the playlist has errors (see above) ({src})"
+                    ),
+                    (0, _) if due => tr!(
+                        lang,
+                        "{d}: chưa phát được gì vì các tệp của buổi phát chưa sẵn sàng, xem các cảnh báo ở trên ({src})",
+                        "{d}: nothing can air yet because the broadcasts' files are not ready (see the warnings above) ({src})"
                     ),
                     (0, _) => tr!(
                         lang,

@@ -113,10 +113,11 @@ pub fn read(cfg: &Config, from: Date, to: Date) -> Result<Option<Vec<Row>>, Stri
         Ok(Some(log)) => log,
         Ok(None) => return Ok(None),
         Err(e) => {
+            let e = e.message(lang);
             return Err(tr!(
                 lang,
-                "Không đọc được nhật ký phát ({e}); hãy kiểm tra quyền đọc của thư mục trạng thái ([paths] state).",
-                "cannot read the as-run log: {e}; check the permissions of the state folder ([paths] state)"
+                "Không đọc được nhật ký phát. {e}",
+                "cannot read the as-run log: {e}"
             ));
         }
     };

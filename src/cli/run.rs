@@ -65,12 +65,13 @@ pub fn serve(
     let asrun = match AsRun::open(&cfg.paths.state) {
         Ok(a) => Arc::new(Mutex::new(a)),
         Err(e) => {
+            let e = e.message(lang);
             eprintln!(
                 "{}",
                 tr!(
                     lang,
-                    "Không mở được nhật ký phát trong thư mục trạng thái ({e}); hãy kiểm tra quyền ghi và dung lượng còn trống của đĩa.",
-                    "cannot open the as-run log in the state folder: {e}; check write permission and free disk space"
+                    "Không mở được nhật ký phát. {e}",
+                    "cannot open the as-run log: {e}"
                 )
             );
             return exit::PROBLEMS;

@@ -89,6 +89,26 @@ pub enum OpenError {
 }
 
 impl OpenError {
+    /// A short code for what the name is instead of a file (kept in the
+    /// media index; [`words`] says it in the operator's language).
+    pub fn code(&self) -> String {
+        match self {
+            OpenError::Link => "symlink".into(),
+            OpenError::HardLink(n) => format!("hard-link:{n}"),
+            OpenError::NotRegular(k) => match k {
+                Kind::Directory => "folder",
+                Kind::Fifo => "fifo",
+                Kind::Socket => "socket",
+                Kind::CharDevice | Kind::BlockDevice => "device",
+                Kind::Link => "symlink",
+                Kind::Unknown => "special",
+            }
+            .into(),
+            OpenError::Outside => "outside".into(),
+            OpenError::Io(e) => format!("io:{e}"),
+        }
+    }
+
     pub fn is_not_found(&self) -> bool {
         matches!(self, OpenError::Io(e) if e.kind() == io::ErrorKind::NotFound)
     }
@@ -363,6 +383,30 @@ pub fn remove(root: &Path, rel: &Path) -> Result<(), OpenError> {
         Ok(()) | Err(rustix::io::Errno::NOENT) => Ok(()),
         Err(e) => Err(OpenError::Io(io_err(e))),
     }
+}
+
+/// What a name is, from [`OpenError::code`], in the operator's words.
+pub fn words(code: &str, lang: crate::lang::Lang) -> String {
+    let (vi, en) = match code {
+        "symlink" => (
+            "một liên kết (symlink), loa không đi theo",
+            "a symbolic link, which loa does not follow",
+        ),
+        "folder" => ("một thư mục", "a folder"),
+        "fifo" => ("một đường ống (FIFO)", "a named pipe (FIFO)"),
+        "socket" => ("một socket", "a socket"),
+        "device" => ("một tệp thiết bị", "a device file"),
+        "outside" => (
+            "một tên nằm ngoài thư mục âm thanh",
+            "a name outside the audio folder",
+        ),
+        c if c.starts_with("hard-link") => (
+            "một liên kết cứng (cùng một tệp có nhiều tên)",
+            "a hard link (one file with several names)",
+        ),
+        _ => ("một tệp đặc biệt", "a special file"),
+    };
+    lang.pick(vi, en).to_string()
 }
 
 /// What `lstat` says of a name below the folder, without following it.

@@ -79,7 +79,7 @@ impl From<OpenError> for ProbeError {
     fn from(e: OpenError) -> ProbeError {
         match e {
             OpenError::Io(io) => ProbeError::Io(io.to_string()),
-            other => ProbeError::NotAFile(other.to_string()),
+            other => ProbeError::NotAFile(other.code()),
         }
     }
 }
@@ -155,11 +155,14 @@ impl ProbeError {
                 "Không đọc được tệp \"{name}\" ({detail}); hãy kiểm tra quyền truy cập của tệp.",
                 "cannot read the file \"{name}\" ({detail}); check the file's permissions"
             ),
-            ProbeError::NotAFile(what) => tr!(
-                lang,
-                "\"{name}\" không phải là tệp thông thường ({what}) nên loa không mở. Hãy tải lên chính tệp âm thanh.",
-                "\"{name}\" is not an ordinary file ({what}); loa does not open it. Upload the audio file itself"
-            ),
+            ProbeError::NotAFile(code) => {
+                let what = super::folder::words(code, lang);
+                tr!(
+                    lang,
+                    "\"{name}\" không phải là tệp thông thường ({what}) nên loa không mở. Hãy tải lên chính tệp âm thanh.",
+                    "\"{name}\" is not an ordinary file ({what}); loa does not open it. Upload the audio file itself"
+                )
+            }
             ProbeError::Crashed(_) => tr!(
                 lang,
                 "Tệp \"{name}\" bị hỏng ở phần đầu (thông tin định dạng sai) nên không giải mã được; hãy xuất lại thành MP3 rồi tải lên lại.",

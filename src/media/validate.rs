@@ -288,11 +288,14 @@ impl Rejection {
                 "không đọc được ({detail})",
                 "cannot be read ({detail})"
             ),
-            RejectKind::NotAFile { detail } => tr!(
-                lang,
-                "không phải là tệp thông thường ({detail}) nên loa không mở",
-                "is not an ordinary file ({detail}); loa does not open it"
-            ),
+            RejectKind::NotAFile { detail } => {
+                let what = super::folder::words(detail, lang);
+                tr!(
+                    lang,
+                    "không phải là tệp thông thường ({what}) nên loa không mở",
+                    "is not an ordinary file ({what}); loa does not open it"
+                )
+            }
             RejectKind::BadHeader { .. } => tr!(
                 lang,
                 "có phần đầu (thông tin định dạng) bị sai nên không giải mã được",

@@ -34,10 +34,12 @@ pub struct Located {
 impl Located {
     /// "gpiochip0 line 17 (GPIO17)".
     pub fn describe(&self) -> String {
+        // In the operator's language: messages quote it.
+        let line = crate::lang::operator().pick("chân", "line");
         if self.name.is_empty() {
-            format!("{} line {}", self.chip_name, self.offset)
+            format!("{} {line} {}", self.chip_name, self.offset)
         } else {
-            format!("{} line {} ({})", self.chip_name, self.offset, self.name)
+            format!("{} {line} {} ({})", self.chip_name, self.offset, self.name)
         }
     }
 }

@@ -405,7 +405,7 @@ fn switch_all_off_after_panic() {
     // A lock held by another thread for a moment (the watchdog looking at
     // the state, a guard being made) is waited for briefly; one held by the
     // panicking thread itself never comes free, hence the bounded retry.
-    const TRIES: usize = 50;
+    const TRIES: usize = 200;
     let mut live: Option<Vec<Arc<Shared>>> = None;
     for _ in 0..TRIES {
         match LIVE.try_lock() {

@@ -184,12 +184,19 @@ fn a_folder_sent_with_scp_r_is_made_the_groups_and_its_cut_off_file_rejected() {
 
     let note = h.path("audio/rejected/dot-2/ban-tin.mp3.txt");
     let status = || h.loa_as(&h.operator, &["status", "--json"]);
+    // The note is written first, then the file moved beside it: the file
+    // in rejected/ comes last.
     wait_for(
         TAKE_UP,
         "the cut-off dot-2/ban-tin.mp3 to be moved to rejected/ with a note",
         || format!("{}\n{}", story(&h), status()),
-        || note.exists().then_some(()),
+        || {
+            h.path("audio/rejected/dot-2/ban-tin.mp3")
+                .exists()
+                .then_some(())
+        },
     );
+    assert!(note.exists(), "no note beside the rejected file");
     assert_group_mode(
         &h,
         "audio/dot-2",
