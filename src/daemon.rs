@@ -378,6 +378,8 @@ struct Daemon {
     clock_synced: bool,
     /// wall − monotonic at the last turn, to see clock jumps.
     offset_ms: Option<i64>,
+    /// A forward jump still to apply to today's plan (once re-planned).
+    jump: Option<Jump>,
     /// Uploads in progress in the audio folder.
     uploads: crate::media::ingest::Uploads,
     /// Finished uploads waiting to be validated, one at a time.
@@ -414,6 +416,18 @@ struct Daemon {
 /// The most files one `now` or the priority queue may hold: a request over
 /// it is refused whole.
 const MAX_QUEUE: usize = 50;
+/// A forward jump of the wall clock: from where to where, and by how much.
+#[derive(Clone, Copy, Debug)]
+struct Jump {
+    from: Timestamp,
+    to: Timestamp,
+    by: Duration,
+}
+
+/// While idle, the loop looks at the clock at least this often, so that a
+/// jump of the wall clock (NTP after a boot with a stale time, an operator
+/// setting it) is noticed within seconds, before anything airs by it.
+const JUMP_CHECK: Duration = Duration::from_secs(2);
 /// How long before a broadcast's relay-on its preparation starts (reading
 /// its files, checking the sound device).
 const PREP_LEAD: Duration = Duration::from_millis(500);
@@ -460,6 +474,7 @@ pub async fn run(
         current: None,
         clock_synced: true,
         offset_ms: None,
+        jump: None,
         uploads: crate::media::ingest::Uploads::new(crate::media::ingest::SETTLE),
         to_ingest: std::collections::VecDeque::new(),
         ingesting: None,
@@ -496,6 +511,21 @@ pub async fn run(
                 )
             );
             d.dirty = true;
+            if offset > prev {
+                let by = Duration::from_millis((offset - prev) as u64);
+                let jump = Jump {
+                    from: Timestamp::from_millisecond(now.as_millisecond() - (offset - prev))
+                        .unwrap_or(now),
+                    to: now,
+                    by,
+                };
+                // What the jump skipped in the plan in hand (the day before,
+                // when it crossed midnight); today's, once planned, below.
+                if let Some(plan) = d.plan.clone() {
+                    d.apply_jump(&plan, jump);
+                }
+                d.jump = Some(jump);
+            }
         }
         d.offset_ms = Some(offset);
 
@@ -510,6 +540,13 @@ pub async fn run(
                 ready();
                 was_ready = true;
             }
+        }
+        if let Some(jump) = d.jump
+            && d.current.is_none()
+            && let Some(plan) = d.plan.clone().filter(|p| p.date == today)
+        {
+            d.apply_jump(&plan, jump);
+            d.jump = None;
         }
 
         d.clock_synced = clock_synced();
@@ -588,7 +625,9 @@ pub async fn run(
                 Duration::from_millis((t.as_millisecond() - now.as_millisecond()).max(0) as u64)
             })
             .unwrap_or(Duration::from_secs(3600));
-        let sleep_for = turn_every.map_or(sleep_for, |t| sleep_for.min(t));
+        let sleep_for = turn_every
+            .map_or(sleep_for, |t| sleep_for.min(t))
+            .min(JUMP_CHECK);
         let wake = tokio::time::Instant::now() + sleep_for;
         tokio::select! {
             _ = shutdown.changed() => {
@@ -623,7 +662,7 @@ pub async fn run(
                 let cur = d.current.take().expect("join_opt resolves only with a broadcast");
                 d.finished(cur, report);
             }
-            _ = tokio::time::sleep_until(wake), if d.current.is_none() || turn_every.is_some() => {}
+            _ = tokio::time::sleep_until(wake) => {}
         }
     }
 
@@ -1200,6 +1239,12 @@ impl Daemon {
     }
 
     fn record_missed(&mut self, plan: &DayPlan, list: &[usize]) {
+        self.record_missed_because(plan, list, None);
+    }
+
+    /// As `record_missed`, with the reason given (a clock jump), else the
+    /// usual "loa was not running or the clock was wrong".
+    fn record_missed_because(&mut self, plan: &DayPlan, list: &[usize], reason: Option<&str>) {
         let asrun = self.asrun.lock().unwrap_or_else(|e| e.into_inner());
         let lang = self.cfg.lang;
         // Broadcasts due before loa first ran were before it was installed:
@@ -1224,11 +1269,11 @@ impl Daemon {
             }
             let grace = crate::duration::to_config_text(self.cfg.schedule.late_grace);
             let grace_h = crate::duration::human(self.cfg.schedule.late_grace, lang);
-            let why = tr!(
+            let why = reason.map(str::to_string).unwrap_or_else(|| tr!(
                 lang,
                 "Đến giờ phát, loa không chạy hoặc đồng hồ chưa đúng, và đã trễ quá thời gian cho phép phát muộn ({grace_h}, late-grace = \"{grace}\").",
                 "loa was not running, or the clock was not right, at the broadcast's time, and the late-start grace (late-grace = \"{grace}\") has passed"
-            );
+            ));
             tracing::warn!(broadcast = %key, "{}", crate::lang::log("buổi phát bị lỡ", "missed"));
             for it in &b.items {
                 let rec = ItemRecord {
@@ -1258,6 +1303,42 @@ impl Daemon {
                 .results
                 .insert(key, "missed".into());
         }
+    }
+
+    /// After the wall clock jumped forward (`jump`): what fell inside the
+    /// jump is missed, with the jump as the reason, and never aired, but
+    /// for the latest one still within its grace of the new time, which
+    /// airs once. Never a burst of past broadcasts after a clock jump.
+    fn apply_jump(&mut self, plan: &DayPlan, jump: Jump) {
+        let tz = self.cfg.tz.clone();
+        let grace = self.cfg.schedule.late_grace.as_millis() as i64;
+        let inside: Vec<usize> = plan
+            .broadcasts
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| {
+                b.at > jump.from
+                    && b.at <= jump.to
+                    && !self.attempted.contains(&broadcast_key(plan.date, b, &tz))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let keep = inside
+            .iter()
+            .copied()
+            .filter(|&i| jump.to.as_millisecond() - plan.broadcasts[i].at.as_millisecond() <= grace)
+            .max_by_key(|&i| plan.broadcasts[i].at);
+        let missed: Vec<usize> = inside.into_iter().filter(|&i| Some(i) != keep).collect();
+        if missed.is_empty() {
+            return;
+        }
+        let by = crate::duration::human(jump.by, self.cfg.lang);
+        let why = tr!(
+            self.cfg.lang,
+            "Đồng hồ của máy vừa nhảy tới trước {by} (ví dụ khi máy lấy lại giờ đúng qua mạng); giờ phát của buổi này nằm trong khoảng thời gian bị nhảy qua nên nó không được phát.",
+            "the clock jumped forward by {by} (as when the box gets the right time from the network); this broadcast's time fell inside the jump, so it was not aired"
+        );
+        self.record_missed_because(plan, &missed, Some(&why));
     }
 
     /// Items for files named over the control socket (queue, emergency):
@@ -2076,6 +2157,64 @@ mod tests {
             .filter(|r| r.record.status == RowStatus::Played)
             .count();
         assert_eq!(burst, 0, "the +1 day jump aired the next day's past items");
+    }
+
+    // Issue 11: with broadcasts 40, 70, 100 and 130 s ahead, the wall
+    // clock jumping 150 s forward made the service air all four back to
+    // back at its next wake-up. What fell inside the jump is missed, with
+    // the jump as the reason; only the latest one still within its grace
+    // airs, once; the amplifier goes on once.
+    #[tokio::test(start_paused = true)]
+    async fn a_forward_jump_misses_what_it_skipped_and_airs_at_most_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = with_own_playlists(dir.path());
+        std::fs::write(
+            cfg.paths.playlists.join("2026-01-20.toml"),
+            broadcasts(&["10:00:40", "10:01:10", "10:01:40", "10:02:10"]),
+        )
+        .unwrap();
+        let rig = start(
+            cfg,
+            "2026-01-20T10:00:00+07:00",
+            Arc::new(Mutex::new(AsRun::in_memory())),
+        );
+        rig.until("2026-01-20T10:00:05+07:00").await;
+        rig.clock.jump(150 * 1000);
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let edges = rig.edges.lock().unwrap().clone();
+        let rows = rig.finish().await;
+        let status = |at: &str| -> Vec<RowStatus> {
+            rows.iter()
+                .filter(|r| r.record.broadcast_key.contains(at))
+                .map(|r| r.record.status)
+                .collect()
+        };
+        for at in ["10:00:40", "10:01:10", "10:01:40"] {
+            assert_eq!(status(at), [RowStatus::Missed], "{at}: {rows:#?}");
+        }
+        let missed = rows
+            .iter()
+            .find(|r| r.record.status == RowStatus::Missed)
+            .unwrap();
+        assert!(
+            missed
+                .record
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("nhảy tới trước 2 phút 30 giây")),
+            "{missed:#?}"
+        );
+        assert_eq!(status("10:02:10"), [RowStatus::Played], "{rows:#?}");
+        let ons = edges.iter().filter(|e| e.on).count();
+        assert_eq!(ons, 1, "the amplifier went on {ons} times: {edges:#?}");
+    }
+
+    /// A playlist of one-item broadcasts at these times.
+    fn broadcasts(times: &[&str]) -> String {
+        times
+            .iter()
+            .map(|t| format!("[[broadcast]]\nat = \"{t}\"\nitems = [\"nhac-hieu.mp3\"]\n\n"))
+            .collect()
     }
 
     // Issue 4: an emergency during a broadcast and during silence; a

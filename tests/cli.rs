@@ -10,6 +10,8 @@ mod util;
 mod asrun;
 #[path = "cli/bad_input.rs"]
 mod bad_input;
+#[path = "cli/clock.rs"]
+mod clock;
 #[path = "cli/config.rs"]
 mod config;
 #[path = "cli/control.rs"]

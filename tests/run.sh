@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh deploy/ensure-packages.sh pkg-config libasound2-dev sox libsox-fmt-mp3 lame vorbis-tools \
-    openssh-server openssh-client lftp acl
+    openssh-server openssh-client lftp acl faketime
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
