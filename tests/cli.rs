@@ -34,6 +34,8 @@ mod play;
 mod playlists;
 #[path = "cli/relay.rs"]
 mod relay;
+#[path = "cli/requests.rs"]
+mod requests;
 #[path = "cli/service.rs"]
 mod service;
 #[path = "cli/shipped.rs"]

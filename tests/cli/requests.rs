@@ -1,0 +1,206 @@
+//! Issue 11: what reaches the running service over its control socket is
+//! checked before anything happens. Raw request lines as any local program
+//! could send them (the socket is the daemon's interface), and `loa now` as
+//! the operator types it: names outside the audio folder, unknown names,
+//! thousands of names, nothing at all; and the amplifier never goes on with
+//! nothing to play.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::TestEnv;
+use crate::util::service::{self, Commune, Service, broadcasts_toml, relay_edges, wait_for};
+use crate::util::sound::{SoundCard, tone_wav};
+
+fn env() -> TestEnv {
+    TestEnv::with_config(
+        r#"language = "en"
+[paths]
+audio = "../audio"
+playlists = "../playlists"
+state = "../state"
+[relay]
+backend = "sim"
+sim-file = "../relay.log"
+warm-up = "1s"
+hold = "1s"
+[schedule]
+require-clock-sync = false
+"#,
+    )
+}
+
+/// Sends one raw request line; the parsed answer.
+fn ask(env: &TestEnv, line: &str) -> Value {
+    let mut s = UnixStream::connect(env.path("state/loa.sock")).expect("the control socket");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(line.as_bytes()).unwrap();
+    s.write_all(b"\n").unwrap();
+    let mut answer = String::new();
+    BufReader::new(s).read_line(&mut answer).unwrap();
+    serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{answer:?}: {e}"))
+}
+
+fn ons(env: &TestEnv) -> usize {
+    relay_edges(&env.path("relay.log"))
+        .iter()
+        .filter(|(_, on)| *on)
+        .count()
+}
+
+#[test]
+fn names_outside_the_audio_folder_are_refused_and_nothing_is_read() {
+    let env = env();
+    let card = SoundCard::unpaced();
+    let svc = Service::start(&env, &card);
+    for files in [
+        r#"["../../etc/passwd"]"#,
+        r#"["/etc/passwd"]"#,
+        r#"["audio/../../../etc/passwd"]"#,
+        r#"["a\u0000b.mp3"]"#,
+    ] {
+        let a = ask(&env, &format!(r#"{{"cmd":"now","files":{files}}}"#));
+        assert_eq!(a["ok"], false, "{files}: {a}");
+        let m = a["message"].as_str().unwrap_or("");
+        assert!(m.contains("Refused, nothing was aired"), "{files}: {m}");
+        // Whether /etc/passwd exists is not told.
+        assert!(!m.contains("root:"), "{m}");
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(ons(&env), 0, "{}", svc.output());
+    // Nothing went into the log.
+    let today = service::status(&env)["now"].as_str().unwrap()[..10].to_string();
+    assert!(service::log(&env, &today).is_empty());
+}
+
+#[test]
+fn unknown_names_are_refused_at_once_with_the_nearest_name() {
+    let env = env();
+    tone_wav(&env.path("audio/thong-bao.wav"), 800.0, 1.0, 0.5, 48_000);
+    let card = SoundCard::unpaced();
+    let svc = Service::start(&env, &card);
+    let out = env.run(&["now", "thong-bao-typo.wav"]);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(out.stderr.contains("\"thong-bao.wav\""), "{out}");
+    let a = ask(&env, r#"{"cmd":"queue","files":["thong-bao.wav","khong-co.mp3"]}"#);
+    assert_eq!(a["ok"], false, "{a}");
+    // Refused whole: nothing queued.
+    assert!(
+        service::status(&env)["queued"].as_array().unwrap().is_empty(),
+        "{}",
+        svc.output()
+    );
+    assert_eq!(ons(&env), 0);
+}
+
+#[test]
+fn a_queue_over_its_bound_is_refused_whole() {
+    let env = env();
+    tone_wav(&env.path("audio/a.wav"), 800.0, 1.0, 0.5, 48_000);
+    let card = SoundCard::unpaced();
+    let _svc = Service::start(&env, &card);
+    let names: Vec<String> = (0..3000).map(|i| format!("\"khong-co-{i}.mp3\"")).collect();
+    let a = ask(
+        &env,
+        &format!(r#"{{"cmd":"queue","files":[{}]}}"#, names.join(",")),
+    );
+    assert_eq!(a["ok"], false, "{a}");
+    assert!(a["message"].as_str().unwrap().contains("at most 50"), "{a}");
+    let fifty: Vec<&str> = std::iter::repeat_n("\"a.wav\"", 50).collect();
+    let a = ask(
+        &env,
+        &format!(r#"{{"cmd":"queue","files":[{}]}}"#, fifty.join(",")),
+    );
+    assert_eq!(a["ok"], true, "{a}");
+    let a = ask(&env, r#"{"cmd":"queue","files":["a.wav"]}"#);
+    assert_eq!(a["ok"], false, "one more than 50: {a}");
+    assert_eq!(
+        service::status(&env)["queued"].as_array().unwrap().len(),
+        50
+    );
+}
+
+#[test]
+fn now_with_nothing_to_play_leaves_the_amplifier_off_and_the_broadcast_on() {
+    let env = env();
+    tone_wav(&env.path("audio/a.wav"), 1000.0, 3.0, 0.5, 48_000);
+    tone_wav(&env.path("audio/b.wav"), 500.0, 2.0, 0.5, 48_000);
+    let card = SoundCard::paced();
+    let svc = Service::start(&env, &card);
+    // Nothing named: refused, the amplifier untouched.
+    let a = ask(&env, r#"{"cmd":"now","files":[]}"#);
+    assert_eq!(a["ok"], false, "{a}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(ons(&env), 0);
+    // During a broadcast, an emergency with a typo is refused, and the
+    // broadcast goes on untouched.
+    env.run(&["now", "a.wav", "b.wav"]).code(0);
+    wait_for(
+        Duration::from_secs(10),
+        "a.wav on air",
+        || svc.output(),
+        || (service::status(&env)["playing"]["file"] == "a.wav").then_some(()),
+    );
+    let out = env.run(&["now", "a-typo.wav"]);
+    assert_ne!(out.code, Some(0), "`loa now` with nothing to air exits non-zero\n{out}");
+    let today = service::status(&env)["now"].as_str().unwrap()[..10].to_string();
+    let rows = wait_for(
+        Duration::from_secs(15),
+        "both items played",
+        || svc.output(),
+        || {
+            let rows = service::log(&env, &today);
+            (rows.iter().filter(|r| r["status"] == "played").count() == 2).then_some(rows)
+        },
+    );
+    assert!(rows.iter().all(|r| r["status"] == "played"), "{rows:#?}");
+    assert_eq!(ons(&env), 1);
+}
+
+#[test]
+fn loa_play_of_nothing_playable_never_switches_the_amplifier_on() {
+    let env = env();
+    env.write_old("audio/hong.mp3", "not audio\n".repeat(50));
+    let card = SoundCard::unpaced();
+    let out = card.attach(env.loa().args(&["play", "hong.mp3"])).run();
+    out.code(1);
+    assert_eq!(ons(&env), 0, "{out}");
+}
+
+// A broadcast whose only file was rejected seconds before its time: the
+// amplifier stays off, and the log says why.
+#[test]
+fn a_broadcast_whose_only_file_was_just_rejected_leaves_the_amplifier_off() {
+    let commune = Commune::for_window(Duration::ZERO, Duration::from_secs(60));
+    let env = TestEnv::with_config(&format!(
+        r#"language = "en"
+timezone = "{}"
+[paths]
+audio = "../audio"
+playlists = "../playlists"
+state = "../state"
+[relay]
+backend = "sim"
+sim-file = "../relay.log"
+warm-up = "1s"
+hold = "1s"
+[schedule]
+require-clock-sync = false
+"#,
+        commune.zone
+    ));
+    let (at, _) = commune.at(8);
+    env.write_playlist(
+        &format!("{}.toml", commune.today()),
+        broadcasts_toml(&[(&at, "Tin", &["hong.mp3"])]),
+    );
+    let card = SoundCard::unpaced();
+    let svc = Service::start(&env, &card);
+    std::thread::sleep(Duration::from_secs(4));
+    env.write("audio/hong.mp3", "not audio\n".repeat(50));
+    std::thread::sleep(Duration::from_secs(10));
+    assert_eq!(ons(&env), 0, "{}", svc.output());
+}
