@@ -159,6 +159,13 @@ fn sim_switch(
     let before = file
         .as_deref()
         .and_then(|p| sim::last_edge(p).ok().flatten());
+    // Switching on takes the relay's lock like any other driver (refused
+    // while `loa play` holds it); off never waits for it.
+    let _lock = if on {
+        Some(relay::lock::RelayLock::take(&cfg.paths.state).map_err(|e| e.message(lang))?)
+    } else {
+        None
+    };
     let mut r = sim::SimRelay::new(file.clone(), cfg.tz.clone(), clock);
     relay::Relay::set(&mut r, on).map_err(|e| e.message(lang))?;
     let text = match file {
@@ -200,7 +207,9 @@ fn sim_switch(
 /// drive it off, release it. No guard, no watchdog thread: this must be fast.
 fn hardware_off(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Result<(), String> {
     let lang = cfg.lang;
-    let mut r = relay::open(cfg, clock).map_err(|e| e.message(lang))?;
+    // Off is always the safe direction: no lock is needed for it (the
+    // lock's holder may be a service that died mid-broadcast).
+    let mut r = relay::open_unlocked(cfg, clock).map_err(|e| e.message(lang))?;
     let what = r.describe();
     r.set(false).map_err(|e| e.message(lang))?;
     drop(r);

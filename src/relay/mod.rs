@@ -11,6 +11,7 @@
 
 pub mod gpio;
 mod guard;
+pub mod lock;
 #[cfg(feature = "rppal")]
 pub mod rppal;
 pub mod sim;
@@ -51,8 +52,20 @@ pub trait Relay: Send {
     }
 }
 
-/// Opens the configured backend (does not switch anything by itself).
+/// Opens the configured backend (does not switch anything by itself), as
+/// the one owner of the relay: a lock on `STATE/relay.lock` is held for as
+/// long as the relay is (by `loa run`, `loa play`, `loa relay on`); a second
+/// program that would switch it is refused with [`RelayError::InUse`]. The
+/// lock dies with its holder, so `loa relay off` after a crash still works.
 pub fn open(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Box<dyn Relay>, RelayError> {
+    let lock = lock::RelayLock::take(&cfg.paths.state)?;
+    let inner = open_unlocked(cfg, clock)?;
+    Ok(Box::new(lock::Locked { inner, lock }))
+}
+
+/// Opens the backend without taking the lock: only for switching off (always
+/// the safe direction, even while another program holds the relay).
+pub fn open_unlocked(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Box<dyn Relay>, RelayError> {
     match cfg.relay.backend {
         RelayBackend::Sim => Ok(Box::new(sim::SimRelay::new(
             cfg.relay.sim_file.clone(),
@@ -121,6 +134,10 @@ pub enum RelayError {
         #[source]
         source: std::io::Error,
     },
+    /// Another loa program (the service, or another `loa play`) drives
+    /// the relay now.
+    #[error("the relay is in use by another loa program")]
+    InUse,
     /// Anything else a backend reports while opening or switching.
     #[error("relay {relay}: {detail}")]
     Backend { relay: String, detail: String },
@@ -184,6 +201,11 @@ impl RelayError {
                 lang,
                 "Chân {line} đang bị chương trình \"{consumer}\" giữ; hãy dừng chương trình đó (hoặc bỏ dòng dtoverlay dùng chân này trong /boot/firmware/config.txt), hoặc chọn chân khác trong [relay] line.",
                 "{line} is held by \"{consumer}\"; stop that program (or remove the dtoverlay using this line from /boot/firmware/config.txt), or choose another line in [relay] line"
+            ),
+            RelayError::InUse => tr!(
+                lang,
+                "Ampli đang do một chương trình loa khác điều khiển (dịch vụ loa run, hoặc một lệnh loa play khác đang chạy), nên lệnh này không bật/tắt nó. Khi dịch vụ đang chạy, hãy dùng `loa now TỆP` để phát ngay hoặc `loa stop` để dừng; để nghe thử mà không bật ampli: `loa play --no-relay TỆP`.",
+                "the amplifier is driven by another loa program (the loa run service, or another loa play), so this command does not switch it. While the service runs, use `loa now FILE` to air at once or `loa stop` to stop; to listen without the amplifier: `loa play --no-relay FILE`"
             ),
             RelayError::RppalNotBuilt => tr!(
                 lang,

@@ -85,11 +85,17 @@ fn unknown_names_are_refused_at_once_with_the_nearest_name() {
     let out = env.run(&["now", "thong-bao-typo.wav"]);
     assert_ne!(out.code, Some(0), "{out}");
     assert!(out.stderr.contains("\"thong-bao.wav\""), "{out}");
-    let a = ask(&env, r#"{"cmd":"queue","files":["thong-bao.wav","khong-co.mp3"]}"#);
+    let a = ask(
+        &env,
+        r#"{"cmd":"queue","files":["thong-bao.wav","khong-co.mp3"]}"#,
+    );
     assert_eq!(a["ok"], false, "{a}");
     // Refused whole: nothing queued.
     assert!(
-        service::status(&env)["queued"].as_array().unwrap().is_empty(),
+        service::status(&env)["queued"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
         "{}",
         svc.output()
     );
@@ -145,7 +151,11 @@ fn now_with_nothing_to_play_leaves_the_amplifier_off_and_the_broadcast_on() {
         || (service::status(&env)["playing"]["file"] == "a.wav").then_some(()),
     );
     let out = env.run(&["now", "a-typo.wav"]);
-    assert_ne!(out.code, Some(0), "`loa now` with nothing to air exits non-zero\n{out}");
+    assert_ne!(
+        out.code,
+        Some(0),
+        "`loa now` with nothing to air exits non-zero\n{out}"
+    );
     let today = service::status(&env)["now"].as_str().unwrap()[..10].to_string();
     let rows = wait_for(
         Duration::from_secs(15),
@@ -203,4 +213,53 @@ require-clock-sync = false
     env.write("audio/hong.mp3", "not audio\n".repeat(50));
     std::thread::sleep(Duration::from_secs(10));
     assert_eq!(ons(&env), 0, "{}", svc.output());
+}
+
+// Issue 11: `loa play` while the service aired a broadcast switched the
+// relay off mid-broadcast (its start-up off), then on, then off. One owner
+// of the relay at a time: `loa play` is refused with what to do instead,
+// and the broadcast's edges are only its own.
+#[test]
+fn loa_play_while_the_service_airs_is_refused_and_touches_nothing() {
+    let env = env();
+    tone_wav(&env.path("audio/a.wav"), 1000.0, 4.0, 0.5, 48_000);
+    tone_wav(&env.path("audio/b.wav"), 500.0, 1.0, 0.5, 48_000);
+    let card = SoundCard::paced();
+    let mut svc = Service::start(&env, &card);
+    env.run(&["now", "a.wav"]).code(0);
+    wait_for(
+        Duration::from_secs(10),
+        "a.wav on air",
+        || svc.output(),
+        || (service::status(&env)["playing"]["file"] == "a.wav").then_some(()),
+    );
+    let other = SoundCard::unpaced();
+    let out = other.attach(env.loa().args(&["play", "b.wav"])).run();
+    out.code(1);
+    assert!(out.stderr.contains("another loa program"), "{out}");
+    assert!(out.stderr.contains("loa now"), "{out}");
+    assert!(other.capture().samples.is_empty(), "b.wav was played");
+    wait_for(
+        Duration::from_secs(15),
+        "the broadcast to end",
+        || svc.output(),
+        || {
+            let e = relay_edges(&env.path("relay.log"));
+            (e.len() >= 3 && !e.last().unwrap().1).then_some(())
+        },
+    );
+    let e: Vec<bool> = relay_edges(&env.path("relay.log"))
+        .iter()
+        .map(|(_, on)| *on)
+        .collect();
+    assert_eq!(e, [false, true, false], "only the broadcast's edges");
+    // After a kill -9 the lock dies with the service: `loa relay off`
+    // (systemd's ExecStopPost) still switches off, and a new owner may
+    // take the relay.
+    svc.signal("KILL");
+    svc.wait_exit(Duration::from_secs(5));
+    env.run(&["relay", "on"]).code(0);
+    env.run(&["relay", "off"]).code(0);
+    let last = relay_edges(&env.path("relay.log")).last().copied().unwrap();
+    assert!(!last.1);
 }
