@@ -1148,9 +1148,24 @@ impl Daemon {
         let pending = self.pending_rels();
         let planned = tokio::task::spawn_blocking(move || {
             let lang = cfg.lang;
-            let set = playlist::load_dir(&cfg.paths.playlists, lang);
+            // A folder that cannot be read now (out of descriptors, a disk
+            // error, a folder removed by mistake) says nothing about the
+            // day: the last good plan stays, and this is tried again.
+            let unreadable = |dir: &std::path::Path, e: std::io::Error| {
+                let shown = display_path(dir);
+                let why = crate::tomlfile::io_reason(&e, lang);
+                tr!(
+                    lang,
+                    "Không đọc được thư mục {shown} ({why}); loa giữ lịch phát tốt gần nhất và sẽ thử lại.",
+                    "cannot read the folder {shown} ({why}); the last good plan stays in effect and loa tries again"
+                )
+            };
+            if let Err(e) = std::fs::read_dir(&cfg.paths.playlists) {
+                return Err(unreadable(&cfg.paths.playlists, e));
+            }
             let library = Library::scan(&cfg.paths.audio)
-                .unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
+                .map_err(|e| unreadable(&cfg.paths.audio, e))?;
+            let set = playlist::load_dir(&cfg.paths.playlists, lang);
             let index =
                 MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
             let plan_of = |day: Date| {
@@ -1184,11 +1199,24 @@ impl Daemon {
                 .filter_map(|n| day.checked_add(jiff::Span::new().days(n)).ok())
                 .find_map(|d| plan_of(d).1.broadcasts.into_iter().next());
             let odd: Vec<String> = library.odd().iter().map(|o| o.message(lang)).collect();
-            (plan, broken, later, odd)
+            Ok((plan, broken, later, odd))
         })
         .await;
-        let Ok((plan, broken, later, odd)) = planned else {
-            return;
+        let (plan, broken, later, odd) = match planned {
+            Ok(Ok(p)) => p,
+            Ok(Err(why)) => {
+                if self.plan_error.as_deref() != Some(&why) {
+                    tracing::error!(problem = %why, "{}", crate::lang::log("không lập được lịch phát; loa giữ lịch phát tốt gần nhất", "cannot plan; the last good plan stays in effect"));
+                }
+                self.plan_error = Some(why);
+                // Tried again at the next turn of the loop.
+                self.dirty = true;
+                return;
+            }
+            Err(_) => {
+                self.dirty = true;
+                return;
+            }
         };
         self.later = later;
         self.odd_names = odd;
@@ -1572,17 +1600,9 @@ impl Daemon {
 
     async fn handle(&mut self, req: Request, now: Timestamp) -> Response {
         let lang = self.cfg.lang;
-        let ok = |message: String| Response {
-            ok: true,
-            message: Some(message),
-            status: None,
-        };
+        let ok = |message: String| Response::ok(message);
         match req {
-            Request::Status => Response {
-                ok: true,
-                message: None,
-                status: Some(self.status(now)),
-            },
+            Request::Status => Response::status(self.status(now)),
             Request::Reload => {
                 self.dirty = true;
                 ok(tr!(
@@ -1669,15 +1689,11 @@ impl Daemon {
             },
             Request::Relay { on } => {
                 if self.current.is_some() {
-                    return Response {
-                        ok: false,
-                        message: Some(tr!(
-                            lang,
-                            "Đang có buổi phát; hãy dùng `loa stop` trước khi bật/tắt ampli bằng tay.",
-                            "A broadcast is on air; use `loa stop` before switching the amplifier by hand."
-                        )),
-                        status: None,
-                    };
+                    return Response::error(tr!(
+                        lang,
+                        "Đang có buổi phát; hãy dùng `loa stop` trước khi bật/tắt ampli bằng tay.",
+                        "A broadcast is on air; use `loa stop` before switching the amplifier by hand."
+                    ));
                 }
                 let r = if on {
                     self.relay.on()
@@ -1695,11 +1711,7 @@ impl Daemon {
                     } else {
                         tr!(lang, "Ampli đã TẮT.", "Amplifier OFF.")
                     }),
-                    Err(e) => Response {
-                        ok: false,
-                        message: Some(e.message(lang)),
-                        status: None,
-                    },
+                    Err(e) => Response::error(e.message(lang)),
                 }
             }
         }
@@ -2207,6 +2219,39 @@ mod tests {
         assert_eq!(status("10:02:10"), [RowStatus::Played], "{rows:#?}");
         let ons = edges.iter().filter(|e| e.on).count();
         assert_eq!(ons, 1, "the amplifier went on {ons} times: {edges:#?}");
+    }
+
+    // Issue 11: an error while re-planning (a folder that cannot be read
+    // for a moment: out of descriptors, a disk error) never drops the last
+    // good plan; status says what is wrong, and it is tried again.
+    #[tokio::test(start_paused = true)]
+    async fn a_folder_that_cannot_be_read_keeps_the_last_good_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = with_own_playlists(dir.path());
+        let playlists = cfg.paths.playlists.clone();
+        std::fs::write(playlists.join("2026-01-20.toml"), broadcasts(&["11:00:00"])).unwrap();
+        let rig = start(
+            cfg,
+            "2026-01-20T10:00:00+07:00",
+            Arc::new(Mutex::new(AsRun::in_memory())),
+        );
+        rig.until("2026-01-20T10:01:00+07:00").await;
+        let away = playlists.with_extension("away");
+        std::fs::rename(&playlists, &away).unwrap();
+        rig.changes.send(Change::default()).unwrap();
+        rig.until("2026-01-20T10:05:00+07:00").await;
+        let st = rig.ask(Request::Status).await.status.unwrap();
+        assert!(st.plan_error.is_some(), "{st:?}");
+        assert_eq!(st.today.len(), 1, "the plan is kept: {st:?}");
+        rig.until("2026-01-20T11:02:00+07:00").await;
+        std::fs::rename(&away, &playlists).unwrap();
+        let rows = rig.finish().await;
+        assert!(
+            rows.iter()
+                .any(|r| r.record.broadcast_key.contains("11:00:00")
+                    && r.record.status == RowStatus::Played),
+            "{rows:#?}"
+        );
     }
 
     /// A playlist of one-item broadcasts at these times.

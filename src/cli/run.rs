@@ -42,6 +42,7 @@ pub fn serve(
 ) -> i32 {
     let lang = cfg.lang;
     let status_note = stop.is_none();
+    raise_open_files_limit();
     relay::install_panic_hook();
     // One service at a time: a second `loa run` must not air the schedule
     // again. Binding the control socket tells.
@@ -303,5 +304,21 @@ pub fn sd_notify(state: &str) {
     };
     if let Err(e) = result {
         tracing::debug!(error = %e, "sd_notify");
+    }
+}
+
+/// Raises the soft limit of open files to the hard one: systemd's default
+/// soft limit (1024) is low for a service that must always have a
+/// descriptor for its sound device, its database and its playlists, even
+/// while the control socket is flooded (the server bounds its connections
+/// too).
+fn raise_open_files_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut r = getrlimit(Resource::Nofile);
+    if r.current != r.maximum {
+        r.current = r.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, r) {
+            tracing::debug!(error = %e, "cannot raise the open files limit");
+        }
     }
 }

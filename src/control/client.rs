@@ -16,8 +16,25 @@ use crate::problem::display_path;
 use crate::tr;
 
 /// Sends `req` to the daemon on `socket` and waits up to `timeout` for its
-/// answer.
+/// answer. A daemon too busy to take the connection (a flood of others) is
+/// asked again, until the deadline.
 pub fn request(socket: &Path, req: &Request, timeout: Duration) -> Result<Response, ClientError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match request_once(socket, req, left.max(Duration::from_millis(1))) {
+            Ok(r) if r.busy && Instant::now() + BUSY_RETRY < deadline => {
+                std::thread::sleep(BUSY_RETRY);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long to wait before asking a busy daemon again.
+const BUSY_RETRY: Duration = Duration::from_millis(200);
+
+fn request_once(socket: &Path, req: &Request, timeout: Duration) -> Result<Response, ClientError> {
     let deadline = Instant::now() + timeout;
     let timed_out = || ClientError::Timeout {
         socket: socket.to_path_buf(),
@@ -34,11 +51,17 @@ pub fn request(socket: &Path, req: &Request, timeout: Duration) -> Result<Respon
     let mut line = serde_json::to_vec(req).map_err(|e| bad(BadAnswer::Io(e.to_string())))?;
     line.push(b'\n');
     if let Err(e) = stream.write_all(&line) {
-        return Err(if is_timeout(&e) {
-            timed_out()
-        } else {
-            bad(BadAnswer::Io(e.to_string()))
-        });
+        if is_timeout(&e) {
+            return Err(timed_out());
+        }
+        // A daemon too busy for this connection writes why and closes it
+        // before the request is written: that answer is still there.
+        if !matches!(
+            e.kind(),
+            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+        ) {
+            return Err(bad(BadAnswer::Io(e.to_string())));
+        }
     }
     let mut answer = Vec::new();
     let mut chunk = [0u8; 8192];

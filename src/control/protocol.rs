@@ -43,6 +43,10 @@ pub struct Response {
     /// The answer to [`Request::Status`].
     #[serde(default)]
     pub status: Option<Status>,
+    /// The daemon was too busy to take the request (too many connections
+    /// at once): ask again shortly. Left out of the JSON when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub busy: bool,
 }
 
 impl Response {
@@ -52,6 +56,7 @@ impl Response {
             ok: true,
             message: Some(message.into()),
             status: None,
+            busy: false,
         }
     }
 
@@ -61,6 +66,7 @@ impl Response {
             ok: false,
             message: Some(message.into()),
             status: None,
+            busy: false,
         }
     }
 
@@ -70,6 +76,7 @@ impl Response {
             ok: true,
             message: None,
             status: Some(status),
+            busy: false,
         }
     }
 }

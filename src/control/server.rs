@@ -30,8 +30,14 @@ pub type Requests = mpsc::Sender<(Request, oneshot::Sender<Response>)>;
 /// service's group, nobody else may command the loudspeakers.
 pub const SOCKET_MODE: u32 = 0o660;
 
-/// How long a client has to send its request line.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client has to send its request line: `loa status` sends it
+/// at once; a connection that says nothing must not hold a slot.
+const READ_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How many connections are served at once; more are closed as they come
+/// (with a line saying why). A flood of idle connections must never take
+/// the descriptors the sound device, the database and the playlists need.
+pub const MAX_CONNECTIONS: usize = 32;
 
 /// How long the daemon has to answer; the client gives up sooner.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -141,6 +147,21 @@ impl ControlSocket {
             }
             tokio::select! {
                 accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) if connections.len() >= MAX_CONNECTIONS => {
+                        // Refused at once: a short line, then closed.
+                        let busy = say(
+                            lang,
+                            "Dịch vụ loa đang bận trả lời quá nhiều kết nối; hãy thử lại sau vài giây.",
+                            "the loa service is busy with too many connections; try again in a few seconds",
+                        );
+                        let answer = Response {
+                            busy: true,
+                            ..Response::error(busy)
+                        };
+                        let line = serde_json::to_vec(&answer).unwrap_or_default();
+                        let _ = stream.try_write(&[line.as_slice(), b"\n"].concat());
+                        drop(stream);
+                    }
                     Ok((stream, _)) => {
                         connections.spawn(answer(stream, requests.clone(), lang));
                     }
@@ -226,8 +247,8 @@ async fn answer(stream: UnixStream, requests: Requests, lang: Option<Lang>) {
     let response = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut reader)).await {
         Err(_) => Response::error(say(
             lang,
-            "Không nhận được yêu cầu trọn vẹn trong 10 giây; hãy gửi một dòng JSON kết thúc bằng dấu xuống dòng, ví dụ {\"cmd\":\"status\"}.",
-            "no complete request within 10 s; send one JSON line ending in a newline, e.g. {\"cmd\":\"status\"}",
+            "Không nhận được yêu cầu trọn vẹn trong 2 giây; hãy gửi một dòng JSON kết thúc bằng dấu xuống dòng, ví dụ {\"cmd\":\"status\"}.",
+            "no complete request within 2 s; send one JSON line ending in a newline, e.g. {\"cmd\":\"status\"}",
         )),
         Ok(Err(e)) => {
             debug!(error = %e, "control socket: reading a request failed");

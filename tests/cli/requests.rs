@@ -263,3 +263,63 @@ fn loa_play_while_the_service_airs_is_refused_and_touches_nothing() {
     let last = relay_edges(&env.path("relay.log")).last().copied().unwrap();
     assert!(!last.1);
 }
+
+// Issue 11: under `ulimit -n 1024` (systemd's default soft limit), 1,500
+// connections that never sent a line made the broadcast due fail ("no audio
+// device": out of descriptors) and lost the day's plan. With 2,000 idle
+// connections during a broadcast, the broadcast airs and `loa status`
+// answers.
+#[test]
+fn two_thousand_idle_connections_neither_stop_a_broadcast_nor_status() {
+    use rustix::process::{Pid, Resource, Rlimit, getrlimit, prlimit, setrlimit};
+    let env = env();
+    tone_wav(&env.path("audio/a.wav"), 1000.0, 6.0, 0.5, 48_000);
+    let card = SoundCard::paced();
+    let svc = Service::start(&env, &card);
+    // The service under a hard limit of 1024 descriptors, as `ulimit -n`.
+    let pid = Pid::from_raw(svc.pid() as i32).unwrap();
+    prlimit(
+        Some(pid),
+        Resource::Nofile,
+        Rlimit {
+            current: Some(1024),
+            maximum: Some(1024),
+        },
+    )
+    .unwrap();
+    // This test holds 2,000 connections itself.
+    let mine = getrlimit(Resource::Nofile);
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: mine.maximum,
+            maximum: mine.maximum,
+        },
+    );
+    env.run(&["now", "a.wav"]).code(0);
+    let mut held = Vec::new();
+    for _ in 0..2000 {
+        if let Ok(s) = UnixStream::connect(env.path("state/loa.sock")) {
+            held.push(s);
+        }
+    }
+    assert!(held.len() > 100, "only {} connections", held.len());
+    // `loa status` answers meanwhile.
+    let st = env.run(&["status", "--json"]);
+    st.code(0);
+    let today = st.json()["now"].as_str().unwrap()[..10].to_string();
+    let rows = wait_for(
+        Duration::from_secs(20),
+        "a.wav to be logged played",
+        || svc.output(),
+        || {
+            let rows = service::log(&env, &today);
+            rows.iter().any(|r| r["status"] == "played").then_some(rows)
+        },
+    );
+    assert!(rows.iter().all(|r| r["status"] == "played"), "{rows:#?}");
+    // The plan is still there.
+    let st = service::status(&env);
+    assert!(st["plan_error"].is_null(), "{st:#}");
+    drop(held);
+}
