@@ -1449,3 +1449,40 @@ fn tinh_trang_txt_tells_an_upload_only_account_what_happened() {
     assert!(!st.env.path("audio/rejected/TINH-TRANG.txt").exists());
     assert!(media_row(&st.media(), "TINH-TRANG.txt").is_none());
 }
+
+// Issue 11: with the config named by a relative path (`--config
+// config/loa.toml`, as the README runs it, `LOA_CONFIG=config/loa.toml`,
+// or found as ./config/loa.toml), uploads stayed pending forever.
+#[test]
+fn uploads_are_taken_up_whatever_way_the_config_was_found() {
+    let Some(fx) = fixtures("uploads_are_taken_up_whatever_way_the_config_was_found") else {
+        return;
+    };
+    let ways: Vec<(&[&str], Vec<(&str, &std::ffi::OsStr)>)> = vec![
+        (&["--config", "config/loa.toml"], vec![]),
+        (
+            &[],
+            vec![("LOA_CONFIG", std::ffi::OsStr::new("config/loa.toml"))],
+        ),
+        (&[], vec![]),
+    ];
+    for (args, vars) in ways {
+        if args.is_empty() && vars.is_empty() && Path::new("/etc/loa/loa.toml").exists() {
+            eprintln!("skipped the ./config/loa.toml case: /etc/loa/loa.toml exists here");
+            continue;
+        }
+        let st = Station::new(SoundCard::unpaced(), 1);
+        let svc = Service::start_found(&st.env, &st.card, args, &vars);
+        std::fs::write(st.env.path("audio/tin.mp3"), fx.bytes("ban-tin.mp3")).unwrap();
+        wait_for(
+            Duration::from_secs(15),
+            &format!("tin.mp3 taken up ({args:?} {vars:?})"),
+            || st.story(&svc),
+            || {
+                media_row(&st.media(), "tin.mp3")
+                    .filter(|r| r["status"] == "ok")
+                    .map(|_| ())
+            },
+        );
+    }
+}

@@ -58,7 +58,32 @@ impl Service {
         svc
     }
 
+    /// Starts `loa ARGS... run` from the installation's root, the config
+    /// found as ARGS and VARS say (a relative `--config`, `LOA_CONFIG`, or
+    /// nothing: ./config/loa.toml), and waits until it answers.
+    pub fn start_found(
+        env: &TestEnv,
+        card: &SoundCard,
+        args: &[&str],
+        vars: &[(&str, &std::ffi::OsStr)],
+    ) -> Service {
+        let mut svc = Service::spawn_args(env, card, args, vars);
+        svc.wait_ready(env);
+        svc
+    }
+
     fn spawn_with(env: &TestEnv, card: &SoundCard, vars: &[(&str, &std::ffi::OsStr)]) -> Service {
+        let config = env.config_path();
+        let config = config.to_str().unwrap();
+        Service::spawn_args(env, card, &["--config", config], vars)
+    }
+
+    fn spawn_args(
+        env: &TestEnv,
+        card: &SoundCard,
+        args: &[&str],
+        vars: &[(&str, &std::ffi::OsStr)],
+    ) -> Service {
         let n = (1..)
             .find(|n| !env.path(&format!("run-{n}.err")).exists())
             .unwrap();
@@ -72,8 +97,7 @@ impl Service {
             .env("XDG_CONFIG_HOME", card.xdg())
             .env("LOA_TEST_CAPTURE", card.capture_path())
             .envs(vars.iter().copied())
-            .arg("--config")
-            .arg(env.config_path())
+            .args(args)
             .arg("run")
             .current_dir(env.root())
             .stdin(Stdio::null())
