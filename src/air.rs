@@ -157,8 +157,10 @@ pub enum Outcome {
     Played,
     /// Could not be played; the reason, for the operator.
     Failed(String),
-    /// Cut short (a shutdown, or the sound device failing mid-item).
-    Interrupted,
+    /// Cut short (a shutdown, `loa stop`, an emergency, the sound device
+    /// failing, the file changing while it aired); the reason, for the
+    /// operator.
+    Interrupted(String),
     /// Skipped by the operator (`loa skip`, `loa stop`) while playing.
     Skipped,
     /// Never reached (the broadcast ended before it).
@@ -590,7 +592,7 @@ fn play_all(
             && q.started.is_some()
         {
             let r = &mut report.items[q.index];
-            r.outcome = Outcome::Interrupted;
+            r.outcome = Outcome::Interrupted(msg.clone());
             r.ended = Some(now);
             events.item_ended(q.index, &items[q.index], r);
         }
@@ -665,7 +667,11 @@ fn play_all(
             wait_over(&item, STOP_WAIT);
             if started.is_some() {
                 let r = &mut report.items[index];
-                r.outcome = Outcome::Interrupted;
+                r.outcome = Outcome::Interrupted(tr!(
+                    lang,
+                    "loa dừng (tắt máy hoặc dừng dịch vụ) khi tệp đang phát",
+                    "loa stopped (shutdown, or the service was stopped) while it aired"
+                ));
                 r.ended = Some(clock.now());
                 events.item_ended(index, &items[index], r);
             }
@@ -683,9 +689,16 @@ fn play_all(
             let r = &mut report.items[q.index];
             r.ended = Some(clock.now());
             r.outcome = match state {
+                // Played to its end, but its end came early: the file
+                // changed (an upload over it) while it aired.
+                State::Finished if q.item.progress.cut_short() => {
+                    Outcome::Interrupted(q.item.error().unwrap_or_default())
+                }
                 State::Finished => Outcome::Played,
                 State::Stopped if q.skipped => Outcome::Skipped,
-                State::Stopped => Outcome::Interrupted,
+                State::Stopped => {
+                    Outcome::Interrupted(tr!(lang, "bị dừng giữa chừng", "stopped part way"))
+                }
                 _ => Outcome::Failed(q.item.error().unwrap_or_default()),
             };
             events.item_ended(q.index, &items[q.index], r);
@@ -719,7 +732,7 @@ fn play_all(
                         wait_over(&item, STOP_WAIT);
                         let r = &mut report.items[index];
                         if started.is_some() {
-                            r.outcome = Outcome::Interrupted;
+                            r.outcome = Outcome::Interrupted(why.clone());
                             r.ended = Some(clock.now());
                         } else {
                             r.outcome = Outcome::NotAired(why.clone());
@@ -733,17 +746,29 @@ fn play_all(
         }
         // The relay went off under us (the max-on watchdog): no amplifier,
         // so nothing more is aired.
-        if relay.is_some_and(|r| !r.is_on()) {
+        if let Some(r) = relay.filter(|r| !r.is_on()) {
             stop_queued(&queue);
-            let why = tr!(
-                lang,
-                "ampli đã bị tắt vì bật quá thời gian tối đa cho phép ([relay] max-on)",
-                "the amplifier was switched off: it had been on longer than max-on"
-            );
+            let why = match r.last_cause() {
+                crate::relay::EdgeCause::Watchdog => tr!(
+                    lang,
+                    "ampli đã bị tắt vì bật quá thời gian tối đa cho phép ([relay] max-on)",
+                    "the amplifier was switched off: it had been on longer than max-on"
+                ),
+                crate::relay::EdgeCause::Panic => tr!(
+                    lang,
+                    "ampli đã bị tắt vì loa gặp một lỗi nghiêm trọng của chính nó (xem nhật ký hệ thống: journalctl -u loa)",
+                    "the amplifier was switched off because loa hit an internal error (see the journal: journalctl -u loa)"
+                ),
+                _ => tr!(
+                    lang,
+                    "ampli đã bị tắt giữa chừng",
+                    "the amplifier was switched off part way"
+                ),
+            };
             tracing::error!(reason = %why, "{}", crate::lang::log("buổi phát bị ngắt giữa chừng", "broadcast cut short"));
             if let Some(Entry::Ready(q)) = queue.front() {
                 let r = &mut report.items[q.index];
-                r.outcome = Outcome::Interrupted;
+                r.outcome = Outcome::Interrupted(why.clone());
                 r.ended = Some(clock.now());
                 events.item_ended(q.index, &items[q.index], r);
             }
@@ -1087,7 +1112,11 @@ mod tests {
         let (r, log) = run(&["a", "b"], &fake, &out, &settings(0, 2000), &shutdown);
         let sent = t.join().unwrap();
         assert!(r.shut_down);
-        assert_eq!(r.items[0].outcome, Outcome::Interrupted);
+        assert!(
+            matches!(&r.items[0].outcome, Outcome::Interrupted(w) if w.contains("loa stopped")),
+            "{:?}",
+            r.items[0]
+        );
         assert!(matches!(r.items[1].outcome, Outcome::NotAired(_)));
         let off = log.relay.last().unwrap();
         assert!(!off.0);
@@ -1145,7 +1174,11 @@ mod tests {
             &Controls::default(),
         );
         assert!(t.elapsed() < Duration::from_secs(3));
-        assert_eq!(r.items[0].outcome, Outcome::Interrupted);
+        assert!(
+            matches!(&r.items[0].outcome, Outcome::Interrupted(w) if w.contains("max-on")),
+            "{:?}",
+            r.items[0]
+        );
         assert!(matches!(&r.items[1].outcome, Outcome::NotAired(w) if w.contains("max-on")));
         assert!(!fake.is_on());
     }

@@ -290,7 +290,7 @@ impl AirEvents for Recorder {
         let (status, error) = match &report.outcome {
             Outcome::Played => (RowStatus::Played, None),
             Outcome::Failed(m) => (RowStatus::Failed, Some(m.clone())),
-            Outcome::Interrupted => (RowStatus::Interrupted, None),
+            Outcome::Interrupted(why) => (RowStatus::Interrupted, Some(why.clone())),
             Outcome::Skipped => (RowStatus::Skipped, None),
             Outcome::NotAired(why) => (RowStatus::Skipped, Some(why.clone())),
         };
@@ -1572,7 +1572,7 @@ impl Daemon {
             .map(|i| match i.outcome {
                 Outcome::Played => RowStatus::Played,
                 Outcome::Failed(_) => RowStatus::Failed,
-                Outcome::Interrupted => RowStatus::Interrupted,
+                Outcome::Interrupted(_) => RowStatus::Interrupted,
                 Outcome::Skipped | Outcome::NotAired(_) => RowStatus::Skipped,
             })
             .collect();

@@ -606,7 +606,7 @@ impl crate::daemon::Airer for SimAirer {
                                 continue 'items;
                             }
                             AirCommand::Stop | AirCommand::Preempt => {
-                                r.outcome = Outcome::Interrupted;
+                                r.outcome = Outcome::Interrupted("stopped".into());
                                 events.item_ended(i, it, &report.items[i]);
                                 if cmd == AirCommand::Stop {
                                     report.stopped = true;

@@ -442,6 +442,20 @@ impl AsRun {
         .map_err(|e| self.err(e))
     }
 
+    /// Gives a reason to the rows of items that were airing when loa last
+    /// stopped without ending them (a power cut, a crash, kill -9): every
+    /// row that is not "played" says why. Called when the service starts,
+    /// before anything airs. Returns how many rows it touched.
+    pub fn close_stale(&self, reason: &str) -> Result<usize, AsRunError> {
+        self.conn()
+            .execute(
+                "UPDATE asrun_item SET error = ?1
+                 WHERE status = 'interrupted' AND ended IS NULL AND error IS NULL",
+                [reason],
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// When the service first ran with a trustworthy clock, recording
     /// `now` as that time if it is the first; broadcasts due before it
     /// were before loa was installed.

@@ -215,7 +215,12 @@ impl AirEvents for Printer {
         };
         match &report.outcome {
             Outcome::Played => println!("{cr}{line}  {}", lang.pick("đã phát", "played")),
-            Outcome::Interrupted => println!("{cr}{line}  {}", lang.pick("bị ngắt", "interrupted")),
+            Outcome::Interrupted(why) => {
+                println!("{cr}{line}  {}", lang.pick("bị ngắt", "interrupted"));
+                if !why.is_empty() {
+                    eprintln!("{}: {why}", item.name);
+                }
+            }
             Outcome::Skipped => println!("{cr}{line}  {}", lang.pick("đã bỏ qua", "skipped")),
             Outcome::Failed(msg) => {
                 println!(

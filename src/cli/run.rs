@@ -64,7 +64,28 @@ pub fn serve(
         }
     };
     let asrun = match AsRun::open(&cfg.paths.state) {
-        Ok(a) => Arc::new(Mutex::new(a)),
+        Ok(a) => {
+            let why = tr!(
+                lang,
+                "loa dừng đột ngột khi tệp đang phát (mất điện, lỗi, hoặc bị buộc dừng); không biết tệp phát được đến đâu.",
+                "loa stopped abruptly while this item aired (a power cut, a crash, or it was killed); how far it got is not known"
+            );
+            match a.close_stale(&why) {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    rows = n,
+                    "{}",
+                    crate::lang::log(
+                        "có tệp đang phát khi loa dừng đột ngột lần trước",
+                        "items were on air when loa last stopped abruptly"
+                    )
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"))
+                }
+            }
+            Arc::new(Mutex::new(a))
+        }
         Err(e) => {
             let e = e.message(lang);
             eprintln!(

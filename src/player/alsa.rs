@@ -300,6 +300,7 @@ impl Sink for AlsaSink {
             progress: progress.clone(),
             name: item.name.clone(),
             lang: self.lang,
+            expected: item.duration,
         });
         Ok((
             gap,

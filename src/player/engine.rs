@@ -26,6 +26,8 @@ pub trait FrameSource: Send {
     fn channels(&self) -> u16;
     /// Appends the next packet's samples; Ok(false) at the end.
     fn next_into(&mut self, out: &mut Vec<f32>) -> Result<bool, ProbeError>;
+    /// Frames decoded so far.
+    fn frames(&self) -> u64;
     /// The operator's words for an error from `next_into` on this item.
     fn message(&self, e: &ProbeError, name: &str, lang: Lang) -> String {
         e.message(name, lang)
@@ -41,6 +43,9 @@ impl FrameSource for Decoder {
     }
     fn next_into(&mut self, out: &mut Vec<f32>) -> Result<bool, ProbeError> {
         Decoder::next_into(self, out)
+    }
+    fn frames(&self) -> u64 {
+        self.frames
     }
 }
 
@@ -96,7 +101,14 @@ impl FrameSource for Faulty {
         self.frames += ((out.len() - before) / usize::from(self.channels().max(1))) as u64;
         Ok(more)
     }
+    fn frames(&self) -> u64 {
+        self.inner.frames()
+    }
 }
+
+/// How much shorter than its validated length an item may end (a decoder
+/// may count its last packet differently).
+const SHORT_BY: Duration = Duration::from_millis(100);
 
 /// One item's run through the feeder.
 struct ItemJob<'a> {
@@ -108,12 +120,36 @@ struct ItemJob<'a> {
     out_ch: usize,
     name: &'a str,
     lang: Lang,
+    expected: Option<Duration>,
 }
 
 /// Writes frames into the ring; false when the device was closed.
 type Write<'w> = dyn Fn(&mut rtrb::Producer<f32>, &Shared, &[f32]) -> bool + 'w;
 
 impl ItemJob<'_> {
+    /// At the end of the file: if it ended well before its validated
+    /// length (overwritten in place by a new upload, cut while it aired),
+    /// the item is marked cut short, with what went out.
+    fn check_length(&self) {
+        let Some(expected) = self.expected else {
+            return;
+        };
+        let rate = u64::from(self.decoder.sample_rate().max(1));
+        let got = Duration::from_secs_f64(self.decoder.frames() as f64 / rate as f64);
+        if got + SHORT_BY < expected {
+            let (g, e) = (
+                crate::duration::human(got, self.lang),
+                crate::duration::human(expected, self.lang),
+            );
+            tracing::warn!(file = %self.name, aired_s = got.as_secs_f64(), expected_s = expected.as_secs_f64(), "{}", crate::lang::log("tệp kết thúc sớm hơn độ dài đã kiểm tra", "the file ended before its validated length"));
+            self.progress.cut(crate::tr!(
+                self.lang,
+                "Tệp chỉ phát được {g} trong {e}: nó bị thay đổi hoặc bị cắt trong khi đang phát (có thể do tải lên lại đè tệp cũ).",
+                "only {g} of its {e} aired: the file was changed or cut while it aired (perhaps a new upload over it)"
+            ));
+        }
+    }
+
     /// Decodes, processes and writes the whole item (or until a stop is
     /// asked for); its final state, or None when the device was closed.
     fn run(
@@ -163,6 +199,7 @@ impl ItemJob<'_> {
                 Ok(false) => {
                     out.clear();
                     pipe.finish(out);
+                    self.check_length();
                     return write(ring, shared, out).then_some(State::Finished);
                 }
                 Err(e) => {
@@ -268,6 +305,9 @@ pub enum Job {
         /// For the log and the operator's message when it fails.
         name: String,
         lang: Lang,
+        /// Its length as validated: an item that ends sooner did not all
+        /// go out (the file changed while it aired).
+        expected: Option<Duration>,
     },
     Silence {
         frames: u64,
@@ -645,6 +685,7 @@ pub fn feeder(
                 progress,
                 name,
                 lang,
+                expected,
             } => {
                 let start = shared.written.load(Ordering::Acquire);
                 progress.set_span(start, None);
@@ -657,6 +698,7 @@ pub fn feeder(
                     out_ch,
                     name: &name,
                     lang,
+                    expected,
                 };
                 // A decoder that panics on a malformed file, or any fault
                 // in this item's pipeline, fails the item alone: the

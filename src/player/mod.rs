@@ -89,6 +89,9 @@ pub struct Progress {
     stop: AtomicU8,
     /// Times the output asked for samples the decoder did not have yet.
     underruns: AtomicU32,
+    /// The item ended before its expected length (the file changed while
+    /// it aired): it did not all go out; `error` says what.
+    short: std::sync::atomic::AtomicBool,
     error: Mutex<Option<String>>,
     /// The output engine's count of frames handed to the device; with it,
     /// the segment's place in the stream says where it is.
@@ -119,6 +122,7 @@ impl Progress {
             state: AtomicU8::new(State::Queued.as_u8()),
             stop: AtomicU8::new(0),
             underruns: AtomicU32::new(0),
+            short: std::sync::atomic::AtomicBool::new(false),
             error: Mutex::new(None),
             played,
             start: AtomicU64::new(UNKNOWN),
@@ -206,6 +210,17 @@ impl Progress {
     pub fn stop_requested(&self) -> bool {
         self.stop.load(Ordering::Acquire) != 0
     }
+    /// Marks the item as ended before its expected length, with why.
+    pub fn cut(&self, why: String) {
+        self.set_error(why);
+        self.short.store(true, Ordering::Release);
+    }
+
+    /// Whether the item ended before its expected length.
+    pub fn cut_short(&self) -> bool {
+        self.short.load(Ordering::Acquire)
+    }
+
     pub fn note_underrun(&self) {
         self.underruns.fetch_add(1, Ordering::Relaxed);
     }

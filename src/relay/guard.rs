@@ -79,6 +79,8 @@ struct State {
 struct View {
     on: bool,
     since: Timestamp,
+    /// Why the relay last switched.
+    cause: EdgeCause,
 }
 
 struct Shared {
@@ -143,6 +145,7 @@ impl RelayGuard {
             view: Mutex::new(View {
                 on: false,
                 since: at,
+                cause: EdgeCause::StartUp,
             }),
             listeners: Mutex::new(Vec::new()),
             panic_off_pending: AtomicBool::new(false),
@@ -196,6 +199,11 @@ impl RelayGuard {
     /// When the current state began.
     pub fn since(&self) -> Timestamp {
         lock(&self.handle.shared.view).since
+    }
+
+    /// Why the relay last switched (the max-on watchdog, a panic...).
+    pub fn last_cause(&self) -> EdgeCause {
+        lock(&self.handle.shared.view).cause
     }
 
     /// The relay as described for messages ("gpiochip0 line 17 (GPIO17)").
@@ -309,6 +317,7 @@ impl Shared {
             let mut v = lock(&self.view);
             v.on = edge.on;
             v.since = edge.at;
+            v.cause = edge.cause;
         }
         info!(relay = %self.describe, on = edge.on, cause = edge.cause.name(), at = %edge.at, "{}", crate::lang::log("đã bật/tắt ampli", "relay switched"));
         let listeners = lock(&self.listeners).clone();

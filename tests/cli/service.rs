@@ -372,6 +372,8 @@ fn after_kill_9_a_restart_opens_the_log_and_airs_nothing_twice() {
     assert_eq!(a["status"], "interrupted", "{rows:#?}");
     assert!(a["ended"].is_null(), "{a:#}");
     instant(a, "started");
+    // Issue 11: and it says why, as every row that did not play does.
+    assert!(text(a, "error").contains("loa stopped abruptly"), "{a:#}");
 
     // Past the grace (and the broadcast's own end, ~6 s after `at`): the
     // restarted service had all that time to air it again.
@@ -952,4 +954,31 @@ fn the_last_error_has_its_time_and_clears_when_its_cause_is_gone() {
         || rig.story(&svc),
         || rig.status()["last_error"].is_null().then_some(()),
     );
+}
+
+// Issue 11: a file overwritten in place while it airs (an scp re-upload
+// under the same name) stopped after a few seconds but was logged
+// "played". An item is played only if all its expected sound went out;
+// otherwise it is interrupted, with the reason.
+#[test]
+fn a_file_overwritten_while_it_airs_is_logged_interrupted_with_why() {
+    let rig = Rig::soon();
+    rig.tone("a.wav", 1000.0, 8.0);
+    let mut svc = rig.start();
+    rig.env.run(&["now", "a.wav"]).code(0);
+    rig.wait_playing(&svc, "a.wav", 1.5);
+    // As scp does: truncated in place, then written anew (shorter).
+    tone_wav(&rig.env.path("new.wav"), 500.0, 1.0, 0.5, 48_000);
+    let new = std::fs::read(rig.env.path("new.wav")).unwrap();
+    std::fs::write(rig.env.path("audio/a.wav"), &new).unwrap();
+    rig.wait_on_then_off(&svc, Duration::from_secs(20));
+    let rows = rig.log();
+    let a = row(&rows, "a.wav");
+    assert_eq!(a["status"], "interrupted", "{rows:#?}");
+    assert!(
+        text(a, "error").contains("changed or cut while it aired"),
+        "{a:#}"
+    );
+    svc.signal("TERM");
+    svc.wait_exit(Duration::from_secs(5));
 }
