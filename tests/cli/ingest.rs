@@ -1458,7 +1458,9 @@ fn uploads_are_taken_up_whatever_way_the_config_was_found() {
     let Some(fx) = fixtures("uploads_are_taken_up_whatever_way_the_config_was_found") else {
         return;
     };
-    let ways: Vec<(&[&str], Vec<(&str, &std::ffi::OsStr)>)> = vec![
+    /// The arguments before `run`, and the environment.
+    type Way<'a> = (&'a [&'a str], Vec<(&'a str, &'a std::ffi::OsStr)>);
+    let ways: Vec<Way> = vec![
         (&["--config", "config/loa.toml"], vec![]),
         (
             &[],
