@@ -261,7 +261,9 @@ impl Config {
                 looked: vec![path.to_path_buf()],
             });
         }
-        let lang_guess = std::fs::read(path)
+        // Read once, bounded (a FIFO or /dev/zero named as the config must
+        // not hang loa): the language first, then the rest.
+        let lang_guess = crate::tomlfile::read_bounded(path, Lang::Vi)
             .ok()
             .map(|b| sniff_language(&String::from_utf8_lossy(&b)))
             .unwrap_or_default();
@@ -368,9 +370,15 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
             Err(_) => {
                 let names: Vec<String> =
                     jiff::tz::db().available().map(|n| n.to_string()).collect();
-                let hint = nearest(&name, names.iter().map(|s| s.as_str()))
-                    .unwrap_or("Asia/Ho_Chi_Minh")
-                    .to_string();
+                // An empty name is near every short one ("GB"): suggest
+                // Vietnam's then.
+                let hint = if name.trim().len() < 3 {
+                    "Asia/Ho_Chi_Minh".to_string()
+                } else {
+                    nearest(&name, names.iter().map(|s| s.as_str()))
+                        .unwrap_or("Asia/Ho_Chi_Minh")
+                        .to_string()
+                };
                 w.error(
                         &v.span(),
                         tr!(
@@ -434,6 +442,7 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
                 cfg.ingest.min_free = n as u64 * 1_000_000;
             } else {
                 let lang = w.lang;
+                let n = w.src.text.get(v.span()).unwrap_or("").trim().to_string();
                 w.error(
                     &v.span(),
                     tr!(
@@ -619,6 +628,7 @@ fn read_relay(w: &mut Walk<'_>, t: &DeTable<'_>, r: &mut RelayConfig, dir: &Path
                     if (0..=9999).contains(&n) {
                         r.line = LineSpec::Offset(n as u32);
                     } else {
+                        let n = w.src.text.get(v.span()).unwrap_or("").trim().to_string();
                         w.error(
                             &v.span(),
                             tr!(

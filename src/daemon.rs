@@ -1151,8 +1151,15 @@ impl Daemon {
             // A folder that cannot be read now (out of descriptors, a disk
             // error, a folder removed by mistake) says nothing about the
             // day: the last good plan stays, and this is tried again.
-            let unreadable = |dir: &std::path::Path, e: std::io::Error| {
+            let unreadable = |dir: &std::path::Path, key: &str, e: std::io::Error| {
                 let shown = display_path(dir);
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    return tr!(
+                        lang,
+                        "Không có thư mục {shown}; hãy tạo thư mục đó hoặc sửa [paths] {key} trong tệp cấu hình. Cho đến khi có, loa không phát gì mới.",
+                        "there is no folder {shown}; create it or correct [paths] {key} in the config. Until then, loa airs nothing new"
+                    );
+                }
                 let why = crate::tomlfile::io_reason(&e, lang);
                 tr!(
                     lang,
@@ -1161,10 +1168,10 @@ impl Daemon {
                 )
             };
             if let Err(e) = std::fs::read_dir(&cfg.paths.playlists) {
-                return Err(unreadable(&cfg.paths.playlists, e));
+                return Err(unreadable(&cfg.paths.playlists, "playlists", e));
             }
             let library = Library::scan(&cfg.paths.audio)
-                .map_err(|e| unreadable(&cfg.paths.audio, e))?;
+                .map_err(|e| unreadable(&cfg.paths.audio, "audio", e))?;
             let set = playlist::load_dir(&cfg.paths.playlists, lang);
             let index =
                 MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());

@@ -29,19 +29,7 @@ impl Source {
     /// Reads a file; an unreadable or non-UTF-8 file becomes a problem at the
     /// place of the first bad byte.
     pub fn read(path: &Path, lang: Lang) -> Result<Source, Problem> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            let reason = io_reason(&e, lang);
-            Problem::error(
-                path,
-                1,
-                1,
-                tr!(
-                    lang,
-                    "Không đọc được tệp ({reason}).",
-                    "cannot read the file: {reason}"
-                ),
-            )
-        })?;
+        let bytes = read_bounded(path, lang)?;
         match String::from_utf8(bytes) {
             Ok(text) => Ok(Source::new(path, text)),
             Err(e) => {
@@ -130,6 +118,54 @@ impl Source {
             )
         })
     }
+}
+
+/// The most a config or playlist file may hold: a few kilobytes in
+/// practice; anything far bigger is not one (a device, a mistake).
+pub const MAX_FILE: u64 = 1_000_000;
+
+/// Reads a config or playlist file: a regular file (a pipe would block
+/// forever, /dev/zero never end) of at most [`MAX_FILE`] bytes; anything
+/// else is a problem saying what it is instead.
+pub fn read_bounded(path: &Path, lang: Lang) -> Result<Vec<u8>, Problem> {
+    use std::io::Read;
+    let problem = |reason: String| {
+        Problem::error(
+            path,
+            1,
+            1,
+            tr!(
+                lang,
+                "Không đọc được tệp ({reason}).",
+                "cannot read the file: {reason}"
+            ),
+        )
+    };
+    let file = crate::media::folder::open_given(path).map_err(|e| match e {
+        crate::media::folder::OpenError::Io(io) => problem(io_reason(&io, lang)),
+        crate::media::folder::OpenError::NotRegular(kind) => {
+            let what = kind.words(lang);
+            problem(tr!(
+                lang,
+                "đây là {what}, không phải tệp văn bản",
+                "it is {what}, not a text file"
+            ))
+        }
+        other => problem(other.to_string()),
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| problem(io_reason(&e, lang)))?;
+    if bytes.len() as u64 > MAX_FILE {
+        let mb = MAX_FILE / 1_000_000;
+        return Err(problem(tr!(
+            lang,
+            "tệp lớn hơn {mb} MB, không thể là tệp cấu hình hay danh sách phát",
+            "it is larger than {mb} MB, which no config or playlist is"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// A short reason for an IO error, in the operator's language.
@@ -259,18 +295,10 @@ impl<'s> Walk<'s> {
                 let digits = i.as_str().replace('_', "");
                 match i64::from_str_radix(&digits, i.radix()) {
                     Ok(n) => Some(n),
-                    Err(_) => {
-                        let lang = self.lang;
-                        self.error(
-                            &v.span(),
-                            tr!(
-                                lang,
-                                "Số ghi ở `{key}` quá lớn.",
-                                "`{key}`: number too large"
-                            ),
-                        );
-                        None
-                    }
+                    // Beyond what any setting takes: the caller's range
+                    // check says what is allowed.
+                    Err(_) if digits.starts_with('-') => Some(i64::MIN),
+                    Err(_) => Some(i64::MAX),
                 }
             }
             _ => {

@@ -26,7 +26,7 @@ pub fn load_config(cli: Option<&Path>) -> Result<Config, (ConfigError, Vec<Probl
         let lang = match &e {
             ConfigError::Invalid { config, .. } => config.lang,
             ConfigError::Unreadable(_) => cli
-                .and_then(|p| std::fs::read(p).ok())
+                .and_then(|p| crate::tomlfile::read_bounded(p, Lang::Vi).ok())
                 .map(|b| config::sniff_language(&String::from_utf8_lossy(&b)))
                 .unwrap_or_default(),
             ConfigError::NotFound { .. } => Lang::Vi,

@@ -188,7 +188,9 @@ fn writable_file(f: &Path, lang: Lang) -> Result<(), String> {
 /// A problem at the line of `key` in the config file (the first line that
 /// sets it), else at the top.
 fn at_key(cfg: &Config, key: &str, error: bool, message: String) -> Problem {
-    let text = std::fs::read_to_string(&cfg.path).unwrap_or_default();
+    let text = crate::tomlfile::read_bounded(&cfg.path, cfg.lang)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let line = text
         .lines()
         .position(|l| {

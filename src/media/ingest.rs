@@ -583,7 +583,23 @@ pub fn take_up(
         }
         super::validate::Verdict::Rejected(r) => r.message(&name, lang),
     };
-    match reject(audio_root, &rel, &message, lang, tz) {
+    // A client may set its folder's mode once it has sent every file
+    // (`scp -r` makes it 0755 again at the end): the move out of it can
+    // then be refused; the folder is shared again and the move retried.
+    let mut moved = reject(audio_root, &rel, &message, lang, tz);
+    for _ in 0..3 {
+        match &moved {
+            Err(super::folder::OpenError::Io(e))
+                if e.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let _ = super::folder::share(audio_root, Path::new(&rel));
+                moved = reject(audio_root, &rel, &message, lang, tz);
+            }
+            _ => break,
+        }
+    }
+    match moved {
         Ok(_) => TakeUp::Rejected { rel, message },
         Err(e) if e.is_not_found() => TakeUp::Gone { rel },
         Err(e) => {

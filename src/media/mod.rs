@@ -4,7 +4,6 @@
 //! answers the planner's question "does this item play, and for how long".
 
 pub mod folder;
-mod fuzz;
 pub mod header;
 pub mod index;
 pub mod ingest;

@@ -168,11 +168,32 @@ pub fn load_dir(dir: &Path, lang: Lang) -> PlaylistSet {
             return set;
         }
     };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for e in entries.flatten() {
+        let p = e.path();
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        let name = e.file_name().to_string_lossy().into_owned();
+        // Upload accounts write this folder: a link is never followed (it
+        // could make loa read any file); it is reported.
+        if meta.file_type().is_symlink() && name.ends_with(".toml") {
+            set.problems.push(Problem::error(
+                &p,
+                1,
+                1,
+                tr!(
+                    lang,
+                    "\"{name}\" là một liên kết (symlink), loa không đọc nó. Hãy đặt chính tệp danh sách phát vào thư mục danh sách phát.",
+                    "\"{name}\" is a symbolic link, which loa does not read; put the playlist file itself in the playlists folder"
+                ),
+            ));
+            continue;
+        }
+        if meta.is_file() {
+            paths.push(p);
+        }
+    }
     paths.sort();
     for path in paths {
         let name = path

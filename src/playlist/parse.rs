@@ -357,6 +357,8 @@ fn repeat(w: &mut Walk<'_>, key: &str, v: &Value<'_>) -> Option<u32> {
     if (1..=100).contains(&n) {
         Some(n as u32)
     } else {
+        // As written (a number too large for a computer is shown as typed).
+        let n = w.src.text.get(v.span()).unwrap_or("").trim().to_string();
         w.error(
             &v.span(),
             tr!(

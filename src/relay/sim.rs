@@ -8,6 +8,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -118,8 +119,14 @@ pub fn append_edge(path: &Path, at: Timestamp, tz: &TimeZone, on: bool) -> Resul
     let mut f = OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .map_err(wrap)?;
+    // A device or a pipe (sim-file = "/dev/full") would fail or block: the
+    // sim-file must be a plain file.
+    if !f.metadata().map_err(wrap)?.is_file() {
+        return Err(wrap(not_a_file()));
+    }
     // One write call: O_APPEND makes it land whole at the end even when the
     // daemon and `loa relay` write at once.
     let n = f.write(line.as_bytes()).map_err(wrap)?;
@@ -130,6 +137,13 @@ pub fn append_edge(path: &Path, at: Timestamp, tz: &TimeZone, on: bool) -> Resul
         )));
     }
     f.flush().map_err(wrap)
+}
+
+fn not_a_file() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "not a regular file (a device, a pipe or a folder)",
+    )
 }
 
 /// An edge read back from the sim-file.
@@ -166,16 +180,25 @@ pub fn parse_line(line: &str) -> Option<SimEdge> {
 /// The last edge in the sim-file: `Ok(None)` when the file is missing or
 /// empty, `Err` when it cannot be read or its last line is not an edge.
 pub fn last_edge(path: &Path) -> io::Result<Option<SimEdge>> {
-    let mut f = match fs::File::open(path) {
+    let mut f = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
+    // /dev/zero reads forever, a pipe blocks: only a plain file is read.
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(not_a_file());
+    }
     // Lines are ~35 bytes: the tail is enough, however long the file grows.
-    let len = f.metadata()?.len();
+    let len = meta.len();
     f.seek(SeekFrom::Start(len.saturating_sub(256)))?;
     let mut tail = Vec::new();
-    f.read_to_end(&mut tail)?;
+    f.take(256).read_to_end(&mut tail)?;
     let tail = String::from_utf8_lossy(&tail);
     let Some(last) = tail.lines().rev().find(|l| !l.trim().is_empty()) else {
         return Ok(None);

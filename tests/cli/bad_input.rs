@@ -525,3 +525,114 @@ fn times_with_seconds_are_shown_with_them() {
     out.code(0);
     out.says("at 17:00, 17:00:30");
 }
+
+// --- Issue 11: special files and smaller things ------------------------------
+
+// A config named as a pipe, a device, or /dev/zero hung loa (or ran it out
+// of memory): every file loa reads is checked first, with a message that
+// says what it is instead.
+#[test]
+fn a_config_that_is_a_pipe_or_a_device_is_said_as_such() {
+    let env = TestEnv::new();
+    let fifo = env.path("config/fifo.toml");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    let limit = std::time::Duration::from_secs(20);
+    let out = crate::util::Loa::bare()
+        .config(&fifo)
+        .args(&["check"])
+        .within(limit)
+        .run();
+    out.code(2);
+    // The file that would name the language is not read: Vietnamese.
+    assert!(out.stdout.contains("FIFO"), "{out}");
+    for dev in ["/dev/urandom", "/dev/zero"] {
+        let out = crate::util::Loa::bare()
+            .env("LOA_CONFIG", dev)
+            .args(&["plan"])
+            .within(limit)
+            .run();
+        out.code(2);
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert!(all.contains("tệp thiết bị"), "{out}");
+    }
+}
+
+// sim-file = "/dev/full" hung `loa run` and `loa relay off` before start-up,
+// deaf to SIGTERM.
+#[test]
+fn a_sim_file_that_is_a_device_does_not_hang_the_service() {
+    let env = TestEnv::with_config(&format!(
+        "{DEFAULT_CONFIG}[relay]\nbackend = \"sim\"\nsim-file = \"/dev/full\"\n"
+    ));
+    let limit = std::time::Duration::from_secs(20);
+    let out = env.loa().args(&["relay", "off"]).within(limit).run();
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(out.stderr.contains("not a regular file"), "{out}");
+    let out = env.loa().args(&["run"]).within(limit).run();
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(out.stderr.contains("not a regular file"), "{out}");
+}
+
+// `loa import` of a pipe, a device or a folder said "no such file".
+#[test]
+fn loa_import_says_what_a_non_file_is() {
+    let env = TestEnv::new();
+    let fifo = env.path("pipe.mp3");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    std::fs::create_dir_all(env.path("thu-muc")).unwrap();
+    let limit = std::time::Duration::from_secs(20);
+    for (arg, words) in [
+        (fifo.to_str().unwrap(), "named pipe"),
+        ("/dev/zero", "device file"),
+        (env.path("thu-muc").to_str().unwrap(), "folder"),
+    ] {
+        let out = env.loa().args(&["import", arg]).within(limit).run();
+        out.code(1);
+        assert!(out.stdout.contains(words), "{arg}: {out}");
+    }
+}
+
+// Smaller: an empty time zone suggests Vietnam's; a huge repeat says the
+// range; a file name ending in "/" is a folder; year 0000 is no date.
+#[test]
+fn smaller_mistakes_get_the_right_words() {
+    let env = TestEnv::with_config(&DEFAULT_CONFIG.replace(
+        "language = \"en\"\n",
+        "language = \"en\"\ntimezone = \"\"\n",
+    ));
+    let out = env.run(&["check"]);
+    let line = out.error_at("config/loa.toml:2:12", "time zone");
+    assert!(line.contains("Asia/Ho_Chi_Minh"), "{line}");
+    assert!(!line.contains("\"GB\""), "{line}");
+
+    let out = check_playlist(
+        "[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3\"]\nrepeat = 99999999999999999999\n",
+    );
+    out.code(1);
+    let line = out.error_at(&at("4:10"), "99999999999999999999");
+    assert!(line.contains("from 1 to 100"), "{line}");
+
+    let out = check_playlist("[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3/\"]\n");
+    out.code(1);
+    out.error_at(&at("3:10"), "ends in /");
+
+    let out = check_playlist(
+        "[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3\"]\nfrom = \"0000-01-01\"\n",
+    );
+    out.code(1);
+    out.error_at(&at("4:8"), "is not a real date");
+}

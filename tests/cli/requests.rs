@@ -323,3 +323,32 @@ fn two_thousand_idle_connections_neither_stop_a_broadcast_nor_status() {
     assert!(st["plan_error"].is_null(), "{st:#}");
     drop(held);
 }
+
+// Issue 11: `loa run` with its playlists folder missing says so in status
+// (with what to do), instead of "no playlist today".
+#[test]
+fn a_missing_playlists_folder_is_said_in_status() {
+    let env = env();
+    std::fs::remove_dir_all(env.path("playlists")).unwrap();
+    let card = SoundCard::unpaced();
+    let svc = Service::start(&env, &card);
+    let st = wait_for(
+        Duration::from_secs(10),
+        "status to say the folder is missing",
+        || svc.output(),
+        || {
+            let st = service::status(&env);
+            st["plan_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("there is no folder"))
+                .then_some(st)
+        },
+    );
+    assert!(
+        st["plan_error"]
+            .as_str()
+            .unwrap()
+            .contains("[paths] playlists"),
+        "{st:#}"
+    );
+}

@@ -9,14 +9,16 @@
 //! (contained, but worth a header check) are written to LOA_FUZZ_SAVE when
 //! set; the ones found so far are in tests/data/fuzz/found/ and replayed by
 //! `found_inputs_are_refused_without_a_panic`.
-#![cfg(test)]
+//!
+//! It is a test binary of its own (`cargo test --test fuzz`): a minute of
+//! decoding on every core must not run beside the unit tests.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::MediaPath;
-use super::probe::Decoder;
-use super::validate::{Verdict, validate};
+use loa::media::MediaPath;
+use loa::media::probe::Decoder;
+use loa::media::validate::{Verdict, validate};
 
 fn data(dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -121,12 +123,12 @@ fn read_everything(path: &Path, limit: Duration) -> Result<(), String> {
                 }
             }
             let head = std::fs::read(&p).unwrap_or_default();
-            let _ = super::header::check(&head[..head.len().min(super::header::LOOK_AT)]);
+            let _ = loa::media::header::check(&head[..head.len().min(loa::media::header::LOOK_AT)]);
             verdict
         });
         let _ = tx.send(
             r.map(|v| matches!(v, Verdict::Ok(_)))
-                .map_err(|e| crate::contain::message(e.as_ref())),
+                .map_err(|e| loa::contain::message(e.as_ref())),
         );
     });
     match rx.recv_timeout(limit) {
@@ -170,14 +172,14 @@ fn mutated_media_never_panics_out_of_loa_nor_hangs() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = Rng(seed);
     let deadline = Instant::now() + Duration::from_secs(secs);
-    let (mut runs, caught_before) = (0u64, crate::contain::caught());
+    let (mut runs, caught_before) = (0u64, loa::contain::caught());
     while Instant::now() < deadline {
         let (path, bytes) = &seeds[(runs as usize) % seeds.len()];
         let input = mutate(bytes, &mut rng);
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("bin");
         let file = dir.path().join(format!("input.{ext}"));
         std::fs::write(&file, &input).unwrap();
-        let before = crate::contain::caught();
+        let before = loa::contain::caught();
         if let Err(why) = read_everything(&file, Duration::from_secs(30)) {
             let keep = dir.path().join(format!("failing-{runs}.{ext}"));
             std::fs::copy(&file, &keep).unwrap();
@@ -187,7 +189,7 @@ fn mutated_media_never_panics_out_of_loa_nor_hangs() {
                 keep.display()
             );
         }
-        if crate::contain::caught() > before
+        if loa::contain::caught() > before
             && let Some(save) = &save
         {
             std::fs::create_dir_all(save).unwrap();
@@ -197,7 +199,7 @@ fn mutated_media_never_panics_out_of_loa_nor_hangs() {
     }
     eprintln!(
         "fuzz: {runs} inputs in {secs} s (seed {seed}); decoder panics contained: {}",
-        crate::contain::caught() - caught_before
+        loa::contain::caught() - caught_before
     );
     assert!(runs > 100, "only {runs} inputs in {secs} s");
 }
