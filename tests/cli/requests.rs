@@ -352,3 +352,113 @@ fn a_missing_playlists_folder_is_said_in_status() {
         "{st:#}"
     );
 }
+
+/// A WAV of one second whose header says a sample rate of 0 (issue 11's
+/// repro: 4 zero bytes over the rate field).
+fn zero_rate_wav(path: &std::path::Path) {
+    tone_wav(path, 440.0, 1.0, 0.5, 48_000);
+    let mut b = std::fs::read(path).unwrap();
+    let fmt = b.windows(4).position(|w| w == b"fmt ").unwrap();
+    b[fmt + 12..fmt + 16].fill(0);
+    std::fs::write(path, b).unwrap();
+    crate::util::age(path);
+}
+
+// Issue 11: a WAV whose header says rate 0, named in today's playlist,
+// made the planner panic at every re-plan: none of the day's broadcasts
+// aired, `loa check` and `loa plan` exited 101. It is rejected alone; the
+// rest of the day airs.
+#[test]
+fn a_wav_with_rate_0_is_rejected_alone_and_the_day_airs() {
+    let commune = Commune::for_window(Duration::ZERO, Duration::from_secs(60));
+    let env = TestEnv::with_config(&format!(
+        r#"language = "en"
+timezone = "{}"
+[paths]
+audio = "../audio"
+playlists = "../playlists"
+state = "../state"
+[relay]
+backend = "sim"
+sim-file = "../relay.log"
+warm-up = "1s"
+hold = "1s"
+[schedule]
+require-clock-sync = false
+"#,
+        commune.zone
+    ));
+    zero_rate_wav(&env.path("audio/zero.wav"));
+    tone_wav(&env.path("audio/a.wav"), 1000.0, 1.0, 0.5, 48_000);
+    let (first, _) = commune.at(6);
+    let (second, _) = commune.at(12);
+    env.write_playlist(
+        &format!("{}.toml", commune.today()),
+        broadcasts_toml(&[
+            (&first, "Zero", &["zero.wav", "a.wav"]),
+            (&second, "Good", &["a.wav"]),
+        ]),
+    );
+    // Standalone: a verdict, not a panic (`Loa::run` fails on exit 101).
+    env.run(&["check", "--days", "1"]).code(1);
+    env.run(&["plan"]);
+    let card = SoundCard::paced();
+    let svc = Service::start(&env, &card);
+    let today = commune.today();
+    let rows = wait_for(
+        Duration::from_secs(30),
+        "both broadcasts to air their good items",
+        || svc.output(),
+        || {
+            let rows = service::log(&env, &today);
+            (rows.iter().filter(|r| r["status"] == "played").count() == 2).then_some(rows)
+        },
+    );
+    let zero: Vec<&Value> = rows.iter().filter(|r| r["file"] == "zero.wav").collect();
+    assert_eq!(zero.len(), 1, "{rows:#?}");
+    assert_eq!(zero[0]["status"], "failed", "{rows:#?}");
+    assert!(
+        zero[0]["error"].as_str().unwrap_or("").contains("header"),
+        "{rows:#?}"
+    );
+}
+
+// Issue 11: the same file uploaded during a broadcast made the ingest
+// thread panic; the panic hook cut the broadcast, and the file stayed
+// "pending" forever. It is rejected, and the broadcast plays on.
+#[test]
+fn a_wav_with_rate_0_uploaded_during_a_broadcast_does_not_cut_it() {
+    let env = env();
+    tone_wav(&env.path("audio/a.wav"), 1000.0, 5.0, 0.5, 48_000);
+    let card = SoundCard::paced();
+    let svc = Service::start(&env, &card);
+    env.run(&["now", "a.wav"]).code(0);
+    wait_for(
+        Duration::from_secs(10),
+        "a.wav on air",
+        || svc.output(),
+        || (service::status(&env)["playing"]["file"] == "a.wav").then_some(()),
+    );
+    zero_rate_wav(&env.path("zero-upload.wav"));
+    std::fs::rename(env.path("zero-upload.wav"), env.path("audio/zero.wav")).unwrap();
+    wait_for(
+        Duration::from_secs(15),
+        "zero.wav moved to rejected/",
+        || svc.output(),
+        || env.path("audio/rejected/zero.wav").is_file().then_some(()),
+    );
+    let today = service::status(&env)["now"].as_str().unwrap()[..10].to_string();
+    let rows = wait_for(
+        Duration::from_secs(15),
+        "a.wav logged",
+        || svc.output(),
+        || {
+            let rows = service::log(&env, &today);
+            rows.iter()
+                .any(|r| r["status"] != "interrupted" || !r["ended"].is_null())
+                .then_some(rows)
+        },
+    );
+    assert_eq!(rows[0]["status"], "played", "{rows:#?}");
+    assert_eq!(ons(&env), 1, "{}", svc.output());
+}
