@@ -6,9 +6,7 @@
 //! Deciding what is due is `schedule::agenda`'s job; airing is `air`'s.
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,9 +14,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::air::{
-    self, AirCommand, AirEvents, AirItem, AirReport, AirSettings, ItemReport, Outcome,
-};
+use crate::air::{self, AirCommand, AirEvents, AirItem, AirReport, ItemReport, Outcome};
 use crate::asrun::{AsRun, ItemRecord, Priority, Status as RowStatus};
 use crate::config::Config;
 use crate::control::protocol::{
@@ -32,69 +28,20 @@ use crate::problem::display_path;
 use crate::relay::RelayGuard;
 use crate::schedule::agenda::{Decision, broadcast_key, decide};
 use crate::schedule::clock::Clock;
+use crate::schedule::timeline::{Timeline, Timing};
 use crate::schedule::{DayPlan, PlanSettings, local_time, plan_day, rfc3339};
 use crate::shutdown::Shutdown;
 use crate::tr;
-
-/// One broadcast to carry out.
-pub struct Job {
-    pub items: Vec<AirItem>,
-    pub settings: AirSettings,
-    /// Asked at the end: keep the relay on (the next broadcast is due).
-    pub keep_on: Arc<dyn Fn() -> bool + Send + Sync>,
-    pub commands: std::sync::mpsc::Receiver<AirCommand>,
-}
-
-pub type AirFuture = Pin<Box<dyn Future<Output = AirReport> + Send>>;
-
-/// Carries out broadcasts. The real one runs the safety sequence on a
-/// blocking thread; tests simulate it in (paused) tokio time.
-pub trait Airer: Send + Sync + 'static {
-    fn air(&self, job: Job, events: Box<dyn AirEvents + Send>) -> AirFuture;
-}
-
-/// The real airer: the relay, the sound device, the shutdown flag.
-pub struct RealAirer {
-    pub relay: RelayGuard,
-    pub output: Arc<dyn Output>,
-    pub clock: Arc<dyn Clock>,
-    pub shutdown: Shutdown,
-}
-
-impl Airer for RealAirer {
-    fn air(&self, job: Job, mut events: Box<dyn AirEvents + Send>) -> AirFuture {
-        let relay = self.relay.clone();
-        let output = self.output.clone();
-        let clock = self.clock.clone();
-        let shutdown = self.shutdown.clone();
-        Box::pin(async move {
-            let handle = tokio::task::spawn_blocking(move || {
-                let keep_on = job.keep_on.clone();
-                let keep: &(dyn Fn() -> bool + Sync) = &*keep_on;
-                air::air(
-                    &job.items,
-                    Some(&relay),
-                    output.as_ref(),
-                    &job.settings,
-                    clock.as_ref(),
-                    &shutdown,
-                    events.as_mut(),
-                    &air::Controls {
-                        commands: Some(&job.commands),
-                        keep_on: Some(keep),
-                    },
-                )
-            });
-            handle.await.unwrap_or_default()
-        })
-    }
-}
 
 /// What the daemon needs from outside.
 pub struct Deps {
     pub clock: Arc<dyn Clock>,
     pub relay: RelayGuard,
-    pub airer: Arc<dyn Airer>,
+    /// The sound output each broadcast opens.
+    pub output: Arc<dyn Output>,
+    /// Raised on SIGTERM / SIGINT: a broadcast on air ends at once, relay
+    /// off.
+    pub shutdown: Shutdown,
     pub asrun: Arc<Mutex<AsRun>>,
     /// Whether the clock is trustworthy now.
     pub clock_synced: Arc<dyn Fn() -> bool + Send + Sync>,
@@ -348,7 +295,7 @@ impl AirEvents for Recorder {
 /// A broadcast in progress.
 struct Current {
     handle: tokio::task::JoinHandle<AirReport>,
-    commands: std::sync::mpsc::Sender<AirCommand>,
+    commands: mpsc::UnboundedSender<AirCommand>,
     key: String,
     late: bool,
     emergency: bool,
@@ -359,7 +306,8 @@ struct Daemon {
     cfg: Config,
     deps_clock: Arc<dyn Clock>,
     relay: RelayGuard,
-    airer: Arc<dyn Airer>,
+    output: Arc<dyn Output>,
+    shutdown: Shutdown,
     asrun: Arc<Mutex<AsRun>>,
     live: Arc<Mutex<Live>>,
     plan: Option<DayPlan>,
@@ -438,6 +386,15 @@ const JUMP_MS: i64 = 2000;
 /// Folder changes are taken up once quiet for this long.
 const DEBOUNCE: Duration = Duration::from_millis(1000);
 
+/// The expected lengths of `items` (zero when not known), for their
+/// timeline.
+fn durations(items: &[AirItem]) -> Vec<Duration> {
+    items
+        .iter()
+        .map(|i| i.duration.unwrap_or_default())
+        .collect()
+}
+
 /// Runs the service until `shutdown` turns true.
 pub async fn run(
     cfg: Config,
@@ -447,7 +404,8 @@ pub async fn run(
     let Deps {
         clock,
         relay,
-        airer,
+        output,
+        shutdown: airing_shutdown,
         asrun,
         clock_synced,
         mut requests,
@@ -461,7 +419,8 @@ pub async fn run(
         cfg,
         deps_clock: clock.clone(),
         relay,
-        airer,
+        output,
+        shutdown: airing_shutdown,
         asrun,
         live: Arc::new(Mutex::new(Live::default())),
         plan: None,
@@ -666,7 +625,9 @@ pub async fn run(
         }
     }
 
-    // Shutdown: the broadcast's own shutdown flag stops it; wait briefly.
+    // Shutdown: the broadcast's own shutdown flag stops it (raised here
+    // too when the stop came from the caller, not a signal); wait briefly.
+    d.shutdown.trigger(0);
     if let Some(cur) = d.current.take() {
         let _ = tokio::time::timeout(Duration::from_secs(2), cur.handle).await;
     }
@@ -1416,15 +1377,12 @@ impl Daemon {
         ))
     }
 
-    fn settings(&self, gap: Option<Duration>) -> AirSettings {
-        AirSettings {
+    /// The timing rule for a broadcast with this gap between items.
+    fn timing(&self, gap: Duration) -> Timing {
+        Timing {
             warm_up: self.cfg.relay.warm_up,
+            gap,
             hold: self.cfg.relay.hold,
-            gap: gap.unwrap_or(self.cfg.audio.gap),
-            fade: self.cfg.audio.fade,
-            lang: self.cfg.lang,
-            relay_at: None,
-            start_at: None,
         }
     }
 
@@ -1487,12 +1445,11 @@ impl Daemon {
         let keep_on: Arc<dyn Fn() -> bool + Send + Sync> =
             Arc::new(move || next_on.is_some_and(|t| clock.now() >= t));
         let _ = now;
-        let mut settings = self.settings(Some(b.gap));
-        // Prepared ahead: the relay goes on at its time, the first item
-        // starts at its time.
-        settings.relay_at = Some(b.relay_on);
-        settings.start_at = Some(b.at);
-        self.launch(items, meta, settings, keep_on, false);
+        // Prepared ahead: the relay goes on at its planned time, the first
+        // item starts at its time (the priority files first, so the
+        // timeline is the planner's rule over what airs).
+        let timeline = Timeline::from_relay_on(b.relay_on, &durations(&items), self.timing(b.gap));
+        self.launch(items, meta, timeline, keep_on, false);
     }
 
     async fn start_emergency(&mut self, files: Vec<String>, now: Timestamp) {
@@ -1528,19 +1485,21 @@ impl Daemon {
                 })
             })
         });
-        self.launch(items, meta, self.settings(None), keep_on, true);
+        let timing = self.timing(self.cfg.audio.gap);
+        let timeline = Timeline::from_relay_on(now, &durations(&items), timing);
+        self.launch(items, meta, timeline, keep_on, true);
     }
 
     fn launch(
         &mut self,
         items: Vec<AirItem>,
         meta: Meta,
-        settings: AirSettings,
+        timeline: Timeline,
         keep_on: Arc<dyn Fn() -> bool + Send + Sync>,
         emergency: bool,
     ) {
         let (key, late) = (meta.key.clone(), meta.late);
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = mpsc::unbounded_channel();
         self.live
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -1553,18 +1512,27 @@ impl Daemon {
             items: items.clone(),
             rows: HashMap::new(),
             lang: self.cfg.lang,
-            warm_up: settings.warm_up,
+            warm_up: timeline.timing.warm_up,
             tz: self.cfg.tz.clone(),
         };
-        let job = Job {
+        let job = air::Job {
             items,
-            settings,
-            keep_on,
-            commands: rx,
+            timeline,
+            fade: self.cfg.audio.fade,
+            lang: self.cfg.lang,
+            commands: Some(rx),
+            keep_on: Some(keep_on),
         };
-        let fut = self.airer.air(job, Box::new(recorder));
+        let seams = air::Seams {
+            relay: Some(self.relay.clone()),
+            output: self.output.clone(),
+            clock: self.deps_clock.clone(),
+            shutdown: self.shutdown.clone(),
+        };
+        let mut recorder = recorder;
+        let handle = tokio::spawn(async move { air::air(job, seams, &mut recorder).await });
         self.current = Some(Current {
-            handle: tokio::spawn(fut),
+            handle,
             commands: tx,
             key,
             late,
@@ -1845,7 +1813,7 @@ mod tests {
     use crate::asrun::{AsRun, Status as RowStatus};
     use crate::config::Config;
     use crate::relay::Edge;
-    use crate::testing::{FakeRelay, SimAirer, TokioClock};
+    use crate::testing::{FakeOutput, FakeRelay, TokioClock};
     use std::path::Path;
 
     /// The shipped config and samples, with a private state folder.
@@ -1865,6 +1833,8 @@ mod tests {
         changes: mpsc::UnboundedSender<Change>,
         stop: watch::Sender<bool>,
         task: tokio::task::JoinHandle<anyhow::Result<()>>,
+        warm_up: Duration,
+        hold: Duration,
     }
 
     fn start(cfg: Config, start_at: &str, asrun: Arc<Mutex<AsRun>>) -> Rig {
@@ -1874,10 +1844,6 @@ mod tests {
         let edges: Arc<Mutex<Vec<Edge>>> = Arc::default();
         let e = edges.clone();
         relay.on_edge(move |edge| e.lock().unwrap().push(edge.clone()));
-        let airer = Arc::new(SimAirer {
-            relay: relay.clone(),
-            clock: clock.clone(),
-        });
         let (req_tx, req_rx) = mpsc::channel(4);
         let (ch_tx, ch_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -1885,7 +1851,8 @@ mod tests {
         let deps = Deps {
             clock: clock.clone(),
             relay,
-            airer,
+            output: Arc::new(FakeOutput::new(1.0)),
+            shutdown: Shutdown::new(),
             asrun: asrun.clone(),
             clock_synced: Arc::new(move || c2.synced()),
             requests: req_rx,
@@ -1895,8 +1862,11 @@ mod tests {
             turn_every: None,
             status_note: false,
         };
+        let (warm_up, hold) = (cfg.relay.warm_up, cfg.relay.hold);
         let task = tokio::spawn(run(cfg, deps, stop_rx));
         Rig {
+            warm_up,
+            hold,
             clock,
             asrun,
             edges,
@@ -1927,12 +1897,70 @@ mod tests {
             rx.await.unwrap()
         }
 
+        /// Stops the service; the as-run rows. Every test checks, here,
+        /// that the relay was on only around what aired, and is off.
         async fn finish(self) -> Vec<crate::asrun::Row> {
             let _ = self.stop.send(true);
             self.task.await.unwrap().unwrap();
-            let a = self.asrun.lock().unwrap();
-            a.rows(jiff::civil::date(2020, 1, 1), jiff::civil::date(2030, 1, 1))
-                .unwrap()
+            let rows = {
+                let a = self.asrun.lock().unwrap();
+                a.rows(jiff::civil::date(2020, 1, 1), jiff::civil::date(2030, 1, 1))
+                    .unwrap()
+            };
+            let edges = self.edges.lock().unwrap().clone();
+            relay_only_around_airing(&edges, &rows, self.warm_up, self.hold);
+            rows
+        }
+    }
+
+    /// The relay's safety rule, seen from outside: every time it was on,
+    /// something aired, it went on at most the warm-up before the first
+    /// item started and off at most the hold after the last one ended; and
+    /// it ends off.
+    fn relay_only_around_airing(
+        edges: &[Edge],
+        rows: &[crate::asrun::Row],
+        warm_up: Duration,
+        hold: Duration,
+    ) {
+        const SLACK_MS: i64 = 300;
+        assert!(
+            edges.last().is_none_or(|e| !e.on),
+            "the relay was left on: {edges:?}"
+        );
+        let mut on_at = None;
+        for e in edges {
+            match (e.on, on_at) {
+                (true, None) => on_at = Some(e.at),
+                (false, Some(on)) => {
+                    on_at = None;
+                    let off = e.at;
+                    let aired: Vec<_> = rows
+                        .iter()
+                        .filter_map(|r| {
+                            let started = r.record.started?;
+                            (started >= on && started <= off)
+                                .then(|| (started, r.record.ended.unwrap_or(started)))
+                        })
+                        .collect();
+                    let first = aired.iter().map(|a| a.0).min();
+                    let last = aired.iter().map(|a| a.1).max();
+                    let (Some(first), Some(last)) = (first, last) else {
+                        panic!("the relay was on {on} .. {off} and nothing aired");
+                    };
+                    assert!(
+                        on.as_millisecond()
+                            >= first.as_millisecond() - warm_up.as_millis() as i64 - SLACK_MS,
+                        "relay on at {on}, more than the warm-up before {first}"
+                    );
+                    assert!(
+                        off.as_millisecond()
+                            <= last.as_millisecond() + hold.as_millis() as i64 + SLACK_MS,
+                        "relay off at {off}, more than the hold after {last}"
+                    );
+                }
+                _ => panic!("two edges the same way in a row: {edges:?}"),
+            }
         }
     }
 

@@ -41,5 +41,6 @@ pub mod relay;
 pub mod schedule;
 pub mod shutdown;
 pub mod status_note;
-pub mod testing;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tomlfile;

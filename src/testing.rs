@@ -1,7 +1,9 @@
-//! The test fakes, in one place: a [`TestClock`] that tests set and advance
-//! by hand, and a [`FakeRelay`] that records what it was told. They are
-//! compiled into the library (not only under `cfg(test)`) so that integration
-//! tests and benchmarks can use them too; the program itself must not.
+//! The test fakes, one per seam, in one place and only in test builds: for
+//! the clock a [`TestClock`] set by hand and a [`TokioClock`] that follows
+//! tokio's (paused) time; for the relay a [`FakeRelay`] that records what it
+//! was told; for the sound a [`FakeOutput`] that "plays" in tokio time and
+//! records every step. With `#[tokio::test(start_paused = true)]`, the real
+//! airing sequence runs through them in milliseconds.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -31,10 +33,6 @@ impl TestClock {
             .parse()
             .unwrap_or_else(|e| panic!("TestClock::at({rfc3339:?}): {e}"));
         TestClock::new(start)
-    }
-
-    pub fn set(&self, t: Timestamp) {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = t;
     }
 
     pub fn advance(&self, d: Duration) {
@@ -89,11 +87,6 @@ impl FakeRelay {
     /// The level the "hardware" is at now (never set counts as off).
     pub fn is_on(&self) -> bool {
         self.state().level == Some(true)
-    }
-
-    /// The level last set, `None` if never.
-    pub fn level(&self) -> Option<bool> {
-        self.state().level
     }
 
     /// Every successful `set`, in order.
@@ -191,8 +184,8 @@ pub enum SinkEvent {
     Closed,
 }
 
-/// A sound output with no sound: queued items "play" on a thread of their
-/// own, `speed` times faster than real time, and every step is recorded.
+/// A sound output with no sound: queued items "play" in a tokio task, in
+/// tokio time (`speed` times faster), and every step is recorded.
 /// Faults are injected with the builder methods.
 #[derive(Clone, Debug)]
 pub struct FakeOutput {
@@ -201,7 +194,7 @@ pub struct FakeOutput {
 
 #[derive(Debug)]
 struct FakeOutputState {
-    events: Mutex<Vec<(Instant, SinkEvent)>>,
+    events: Mutex<Vec<(tokio::time::Instant, SinkEvent)>>,
     speed: f64,
     /// check() and open() fail with this.
     missing: Mutex<Option<crate::player::AudioError>>,
@@ -253,8 +246,8 @@ impl FakeOutput {
             .collect()
     }
 
-    /// When an event happened.
-    pub fn when(&self, e: &SinkEvent) -> Option<Instant> {
+    /// When an event happened (tokio time).
+    pub fn when(&self, e: &SinkEvent) -> Option<tokio::time::Instant> {
         self.inner
             .events
             .lock()
@@ -265,7 +258,11 @@ impl FakeOutput {
     }
 
     fn record(&self, e: SinkEvent) {
-        self.inner.events.lock().unwrap().push((Instant::now(), e));
+        self.inner
+            .events
+            .lock()
+            .unwrap()
+            .push((tokio::time::Instant::now(), e));
     }
 }
 
@@ -289,7 +286,7 @@ impl crate::player::Output for FakeOutput {
         let queue: Arc<Mutex<Vec<crate::player::Segment>>> = Arc::default();
         let failure: Arc<Mutex<Option<String>>> = Arc::default();
         let closed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let started = Arc::new(tokio::sync::Notify::new());
         let (q, f, c, s, out) = (
             queue.clone(),
             failure.clone(),
@@ -297,13 +294,14 @@ impl crate::player::Output for FakeOutput {
             started.clone(),
             self.clone(),
         );
-        std::thread::spawn(move || fake_device(out, q, f, c, s));
+        tokio::spawn(fake_device(out, q, f, c, s));
         Ok(Box::new(FakeSink {
             output: self.clone(),
             queue,
             failure,
             closed,
             started,
+            began: false,
         }))
     }
 
@@ -327,7 +325,8 @@ struct FakeSink {
     queue: Arc<Mutex<Vec<crate::player::Segment>>>,
     failure: Arc<Mutex<Option<String>>>,
     closed: Arc<std::sync::atomic::AtomicBool>,
-    started: Arc<std::sync::atomic::AtomicBool>,
+    started: Arc<tokio::sync::Notify>,
+    began: bool,
 }
 
 impl crate::player::Sink for FakeSink {
@@ -370,8 +369,10 @@ impl crate::player::Sink for FakeSink {
     }
 
     fn start(&mut self) -> Result<(), crate::player::AudioError> {
-        if !self.started.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        if !self.began {
+            self.began = true;
             self.output.record(SinkEvent::Began);
+            self.started.notify_one();
         }
         Ok(())
     }
@@ -380,18 +381,12 @@ impl crate::player::Sink for FakeSink {
         self.failure.lock().unwrap().clone()
     }
 
-    fn drain(&mut self) {
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(5)
-            && self
-                .queue
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|s| !s.state().is_over())
-        {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+    fn drained(&mut self) -> bool {
+        self.queue
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|s| s.state().is_over())
     }
 }
 
@@ -400,32 +395,30 @@ impl Drop for FakeSink {
         self.closed
             .store(true, std::sync::atomic::Ordering::Release);
         self.output.record(SinkEvent::Closed);
+        // Wakes the device if it waits to be started.
+        self.started.notify_one();
     }
 }
 
-/// The fake device: plays the queue in order, in compressed time.
-fn fake_device(
+/// The fake device: plays the queue in order, in tokio time (`speed` times
+/// faster), one "frame" per millisecond of sound.
+async fn fake_device(
     out: FakeOutput,
     queue: Arc<Mutex<Vec<crate::player::Segment>>>,
     failure: Arc<Mutex<Option<String>>>,
     closed: Arc<std::sync::atomic::AtomicBool>,
-    started: Arc<std::sync::atomic::AtomicBool>,
+    started: Arc<tokio::sync::Notify>,
 ) {
     use crate::player::{SegmentSpec, State};
     use std::sync::atomic::Ordering;
-    // Nothing plays before the sink is started.
-    while !started.load(Ordering::Acquire) {
-        if closed.load(Ordering::Acquire) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    // Nothing plays before the sink is started (or after it is closed).
+    started.notified().await;
     let mut played_items = 0usize;
     let mut i = 0usize;
     while !closed.load(Ordering::Acquire) {
         let seg = queue.lock().unwrap().get(i).cloned();
         let Some(seg) = seg else {
-            std::thread::sleep(Duration::from_millis(1));
+            tokio::time::sleep(Duration::from_millis(1)).await;
             continue;
         };
         i += 1;
@@ -449,7 +442,6 @@ fn fake_device(
         if let Some(n) = &name {
             out.record(SinkEvent::Started { name: n.clone() });
         }
-        // One "frame" per millisecond of audio (the fake's rate is 1000).
         let total_ms = length.as_millis() as u64;
         let step = Duration::from_secs_f64(0.001 / out.inner.speed);
         let mut done = 0u64;
@@ -459,9 +451,9 @@ fn fake_device(
                 break;
             }
             let n = (total_ms - done).min(10);
+            tokio::time::sleep(step * n as u32).await;
             seg.progress.add_frames(n);
             done += n;
-            std::thread::sleep(step * n as u32);
         }
         seg.progress.finish(State::Finished);
         if name.is_some() {
@@ -513,130 +505,5 @@ impl Clock for TokioClock {
             + self.start.elapsed().as_millis() as i64
             + self.jump_ms.load(std::sync::atomic::Ordering::SeqCst);
         Timestamp::from_millisecond(ms).unwrap_or(self.base)
-    }
-}
-
-/// An airer for the daemon's tests: carries out the safety sequence in
-/// tokio time (warm-up, each item for its length, gaps, hold) with a real
-/// relay guard (over a [`FakeRelay`]), reporting the same events as the real
-/// one. Honours skip, stop and preempt commands between 100 ms steps.
-pub struct SimAirer {
-    pub relay: crate::relay::RelayGuard,
-    pub clock: Arc<dyn Clock>,
-}
-
-impl crate::daemon::Airer for SimAirer {
-    fn air(
-        &self,
-        job: crate::daemon::Job,
-        mut events: Box<dyn crate::air::AirEvents + Send>,
-    ) -> crate::daemon::AirFuture {
-        use crate::air::{AirCommand, AirReport, ItemReport, Outcome};
-        let relay = self.relay.clone();
-        let clock = self.clock.clone();
-        Box::pin(async move {
-            let s = &job.settings;
-            let mut report = AirReport {
-                items: job
-                    .items
-                    .iter()
-                    .map(|i| ItemReport {
-                        name: i.name.clone(),
-                        started: None,
-                        ended: None,
-                        outcome: Outcome::NotAired(String::new()),
-                    })
-                    .collect(),
-                ..AirReport::default()
-            };
-            // Wall-clock waits in tokio time, like the real sequence's.
-            let until = |t: Timestamp| {
-                let left = t.as_millisecond() - clock.now().as_millisecond();
-                tokio::time::sleep(Duration::from_millis(left.max(0) as u64))
-            };
-            if let Some(t) = s.relay_at {
-                until(t).await;
-            }
-            let was_on = relay.is_on();
-            if relay.on().is_err() {
-                return report;
-            }
-            let mut start = s.start_at;
-            if !was_on {
-                let at = clock.now();
-                report.relay_on = Some(at);
-                events.relay(true, at);
-                let warm =
-                    Timestamp::from_millisecond(at.as_millisecond() + s.warm_up.as_millis() as i64)
-                        .unwrap_or(at);
-                start = Some(start.map_or(warm, |a| a.max(warm)));
-            }
-            if let Some(t) = start {
-                until(t).await;
-            }
-            let mut first = true;
-            'items: for (i, it) in job.items.iter().enumerate() {
-                let Ok(_) = &it.source else {
-                    let msg = it.source.clone().err().unwrap_or_default();
-                    report.items[i].outcome = Outcome::Failed(msg);
-                    events.item_ended(i, it, &report.items[i]);
-                    continue;
-                };
-                if !first {
-                    tokio::time::sleep(s.gap).await;
-                }
-                first = false;
-                let at = clock.now();
-                report.items[i].started = Some(at);
-                events.item_started(i, it, at);
-                let total = it.duration.unwrap_or(Duration::from_secs(1));
-                let mut played = Duration::ZERO;
-                let step = Duration::from_millis(100);
-                while played < total {
-                    let d = step.min(total - played);
-                    tokio::time::sleep(d).await;
-                    played += d;
-                    if let Ok(cmd) = job.commands.try_recv() {
-                        let r = &mut report.items[i];
-                        r.ended = Some(clock.now());
-                        match cmd {
-                            AirCommand::Skip => {
-                                r.outcome = Outcome::Skipped;
-                                events.item_ended(i, it, &report.items[i]);
-                                continue 'items;
-                            }
-                            AirCommand::Stop | AirCommand::Preempt => {
-                                r.outcome = Outcome::Interrupted("stopped".into());
-                                events.item_ended(i, it, &report.items[i]);
-                                if cmd == AirCommand::Stop {
-                                    report.stopped = true;
-                                } else {
-                                    report.preempted = true;
-                                }
-                                for (j, later) in job.items.iter().enumerate().skip(i + 1) {
-                                    report.items[j].outcome = Outcome::NotAired("stopped".into());
-                                    events.item_ended(j, later, &report.items[j]);
-                                }
-                                break 'items;
-                            }
-                        }
-                    }
-                }
-                let r = &mut report.items[i];
-                r.ended = Some(clock.now());
-                r.outcome = Outcome::Played;
-                events.item_ended(i, it, &report.items[i]);
-            }
-            if report.preempted || (job.keep_on)() {
-                report.kept_on = true;
-                return report;
-            }
-            tokio::time::sleep(s.hold).await;
-            let _ = relay.off();
-            let at = clock.now();
-            report.relay_off = Some(at);
-            events.relay(false, at);
-            report
-        })
     }
 }

@@ -93,6 +93,10 @@ fn demo(cfg: &Config) -> Result<i32, String> {
     for sub in ["playlists", "state", "alsa-conf/alsa"] {
         std::fs::create_dir_all(dir.join(sub)).map_err(|e| e.to_string())?;
     }
+    // A copy of the samples: the service takes up what it finds in its
+    // audio folder (group, mode) and keeps its status note there; the
+    // shipped folder is left as it is.
+    copy_samples(&cfg.paths.audio, &dir.join("audio")).map_err(|e| e.to_string())?;
 
     // The broadcast, LEAD + warm-up from now.
     let start = now
@@ -163,7 +167,7 @@ fn demo(cfg: &Config) -> Result<i32, String> {
         "timezone = {}\nlanguage = \"{}\"\n[paths]\naudio = {}\nplaylists = {}\nstate = {}\n[relay]\nbackend = \"sim\"\nsim-file = {}\nwarm-up = \"{}\"\nhold = \"{}\"\n[audio]\ndevice = {}\nvolume-db = {}\nnormalize = {}\ntarget-lufs = {}\ngap = \"{}\"\nfade = \"{}\"\n[schedule]\nrequire-clock-sync = false\n",
         toml_str(&cfg.timezone_name),
         lang.code(),
-        toml_str(&abs(&cfg.paths.audio)),
+        toml_str(&dir.join("audio").display().to_string()),
         toml_str(&dir.join("playlists").display().to_string()),
         toml_str(&dir.join("state").display().to_string()),
         toml_str(&sim_file.display().to_string()),
@@ -274,11 +278,27 @@ fn demo(cfg: &Config) -> Result<i32, String> {
     result
 }
 
-fn abs(p: &Path) -> String {
-    std::fs::canonicalize(p)
-        .unwrap_or_else(|_| p.to_path_buf())
-        .display()
-        .to_string()
+/// Copies the regular files and folders below `from` into `to`, each file
+/// with its modification time (a file just written is taken for an upload
+/// still in progress).
+fn copy_samples(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_samples(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)?;
+            let modified = entry.metadata()?.modified()?;
+            std::fs::File::options()
+                .write(true)
+                .open(&target)?
+                .set_modified(modified)?;
+        }
+    }
+    Ok(())
 }
 
 /// Prints the broadcast's steps as the service carries them out.

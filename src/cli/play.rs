@@ -11,7 +11,7 @@ use jiff::Timestamp;
 
 use super::context;
 use super::exit;
-use crate::air::{self, AirEvents, AirItem, AirSettings, ItemReport, Outcome};
+use crate::air::{self, AirEvents, AirItem, ItemReport, Job, Outcome, Seams};
 use crate::config::Config;
 use crate::duration;
 use crate::lang::Lang;
@@ -20,6 +20,7 @@ use crate::player::alsa::AlsaOutput;
 use crate::relay::{self, RelayGuard};
 use crate::schedule::clock::{Clock, SystemClock};
 use crate::schedule::local_time;
+use crate::schedule::timeline::{Timeline, Timing};
 use crate::shutdown::Shutdown;
 use crate::tr;
 
@@ -58,30 +59,46 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
         device: cfg.audio.device.clone(),
         lang,
     };
-    let settings = AirSettings {
+    // The relay goes on now; the items follow by the one timing rule.
+    let timing = Timing {
         warm_up: if no_relay {
             Duration::ZERO
         } else {
             cfg.relay.warm_up
         },
-        hold: cfg.relay.hold,
         gap: cfg.audio.gap,
+        hold: cfg.relay.hold,
+    };
+    let durations: Vec<Duration> = items
+        .iter()
+        .map(|i| i.duration.unwrap_or_default())
+        .collect();
+    let job = Job {
+        timeline: Timeline::from_relay_on(clock.now(), &durations, timing),
+        items,
         fade: cfg.audio.fade,
         lang,
-        relay_at: None,
-        start_at: None,
+        commands: None,
+        keep_on: None,
     };
-    let mut printer = Printer::new(&cfg, items.len());
-    let report = air::air(
-        &items,
-        guard.as_ref(),
-        &output,
-        &settings,
-        clock.as_ref(),
-        &shutdown,
-        &mut printer,
-        &air::Controls::default(),
-    );
+    let seams = Seams {
+        relay: guard.clone(),
+        output: Arc::new(output),
+        clock: clock.clone(),
+        shutdown,
+    };
+    let mut printer = Printer::new(&cfg, job.items.len());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return exit::PROBLEMS;
+        }
+    };
+    let report = runtime.block_on(air::air(job, seams, &mut printer));
     drop(guard);
 
     let played = report

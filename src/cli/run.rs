@@ -11,7 +11,7 @@ use super::context;
 use super::exit;
 use crate::asrun::AsRun;
 use crate::config::Config;
-use crate::daemon::{self, Change, Deps, RealAirer};
+use crate::daemon::{self, Change, Deps};
 use crate::player::alsa::AlsaOutput;
 use crate::relay::{self, RelayGuard};
 use crate::schedule::clock::{Clock, SystemClock, kernel_clock_synced};
@@ -29,19 +29,17 @@ pub fn run(config: Option<&Path>) -> i32 {
         }
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    serve(cfg, clock, Arc::new(kernel_clock_synced), None)
+    serve(cfg, clock, Arc::new(kernel_clock_synced))
 }
 
-/// Runs the service with this config until a signal (or `stop_after` says
-/// so, for `loa demo`). Returns the exit code.
-pub fn serve(
+/// Runs the service with this config until SIGTERM or SIGINT. Returns the
+/// exit code.
+fn serve(
     cfg: Config,
     clock: Arc<dyn Clock>,
     clock_synced: Arc<dyn Fn() -> bool + Send + Sync>,
-    stop: Option<watch::Receiver<bool>>,
 ) -> i32 {
     let lang = cfg.lang;
-    let status_note = stop.is_none();
     raise_open_files_limit();
     relay::install_panic_hook();
     // One service at a time: a second `loa run` must not air the schedule
@@ -147,31 +145,12 @@ pub fn serve(
         device: cfg.audio.device.clone(),
         lang,
     });
-    let airer = Arc::new(RealAirer {
-        relay: guard.clone(),
-        output,
-        clock: clock.clone(),
-        shutdown: std_shutdown.clone(),
-    });
     let daemon_guard = guard.clone();
     let code = runtime.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
         // SIGTERM / SIGINT end the service; SIGHUP re-reads the playlists.
         let (changes_tx, changes_rx) = mpsc::unbounded_channel();
         spawn_signals(stop_tx.clone(), std_shutdown.clone(), changes_tx.clone());
-        if let Some(mut ext) = stop {
-            let tx = stop_tx.clone();
-            let sd = std_shutdown.clone();
-            tokio::spawn(async move {
-                while ext.changed().await.is_ok() {
-                    if *ext.borrow() {
-                        sd.trigger(0);
-                        let _ = tx.send(true);
-                        break;
-                    }
-                }
-            });
-        }
         let _watcher = watch_folders(&cfg, changes_tx);
         let (req_tx, req_rx) = mpsc::channel(16);
         let server_stop = stop_rx.clone();
@@ -184,7 +163,8 @@ pub fn serve(
         let deps = Deps {
             clock,
             relay: daemon_guard,
-            airer,
+            output,
+            shutdown: std_shutdown.clone(),
             asrun,
             clock_synced,
             requests: req_rx,
@@ -192,9 +172,7 @@ pub fn serve(
             ready: Box::new(|| sd_notify("READY=1")),
             alive: Box::new(|| sd_notify("WATCHDOG=1")),
             turn_every: watchdog_half(),
-            // `loa demo` airs the shipped samples where they are: their
-            // folder is left as it is.
-            status_note,
+            status_note: true,
         };
         tracing::info!(config = %cfg.path.display(), "{}", crate::lang::log("loa khởi động", "loa starting"));
         let result = daemon::run(cfg, deps, stop_rx).await;

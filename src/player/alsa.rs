@@ -238,6 +238,7 @@ impl Output for AlsaOutput {
             failure,
             lang: self.lang,
             rate,
+            drain: Drain::NotAsked,
         }))
     }
 }
@@ -261,7 +262,24 @@ struct AlsaSink {
     failure: Arc<Mutex<Option<String>>>,
     lang: Lang,
     rate: u32,
+    /// Where closing stands (see `drained`).
+    drain: Drain,
 }
+
+/// Closing the device without cutting sound: all that was queued is played,
+/// then a little silence pushes the last of it out of the device's buffer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Drain {
+    NotAsked,
+    /// Waiting (until the instant) for what was queued to be played.
+    Queued(Instant),
+    /// Waiting (until the instant) for the closing silence to be played.
+    Silence(Instant),
+    Done,
+}
+
+/// How long each step of closing may take.
+const DRAIN_STEP: Duration = Duration::from_secs(2);
 
 impl Sink for AlsaSink {
     fn queue(
@@ -360,31 +378,30 @@ impl Sink for AlsaSink {
             .clone()
     }
 
-    fn drain(&mut self) {
+    fn drained(&mut self) -> bool {
         if !self.started {
-            return;
+            return true;
         }
-        let wait_all_played = |sink: &AlsaSink| {
-            let deadline = Instant::now() + Duration::from_secs(2);
-            while Instant::now() < deadline && sink.failure().is_none() {
-                let written = sink.shared.written.load(Ordering::Acquire);
-                let played = sink.shared.played.load(Ordering::Acquire);
-                if sink.shared.pending.load(Ordering::Acquire) == 0 && played >= written {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(2));
+        let now = Instant::now();
+        let step_over =
+            |deadline: Instant| now >= deadline || self.failure().is_some() || self.all_played();
+        self.drain = match self.drain {
+            Drain::NotAsked => Drain::Queued(now + DRAIN_STEP),
+            Drain::Queued(d) if step_over(d) => {
+                // Push the last sound out of the device's buffer with
+                // silence, then stop: only silence is cut.
+                self.send(Job::Silence {
+                    frames: 2 * BUFFER_FRAMES as u64,
+                    progress: Progress::in_stream(self.rate, self.shared.played.clone()),
+                });
+                Drain::Silence(Instant::now() + DRAIN_STEP)
             }
+            Drain::Silence(d) if step_over(d) => Drain::Done,
+            other => other,
         };
-        wait_all_played(self);
-        // Push the last sound out of the device's buffer with silence, then
-        // stop: only silence is cut.
-        self.send(Job::Silence {
-            frames: 2 * BUFFER_FRAMES as u64,
-            progress: Progress::in_stream(self.rate, self.shared.played.clone()),
-        });
-        wait_all_played(self);
         // Closing the device (dropping the sink) stops it; pausing first
         // would only wait for ALSA's lock, like `play` (see `start`).
+        self.drain == Drain::Done
     }
 
     fn underruns(&self) -> u64 {
@@ -399,6 +416,13 @@ impl Sink for AlsaSink {
 }
 
 impl AlsaSink {
+    /// Whether everything sent to the device has been played.
+    fn all_played(&self) -> bool {
+        self.shared.pending.load(Ordering::Acquire) == 0
+            && self.shared.played.load(Ordering::Acquire)
+                >= self.shared.written.load(Ordering::Acquire)
+    }
+
     fn send(&self, job: Job) {
         self.shared.pending.fetch_add(1, Ordering::AcqRel);
         if let Some(jobs) = &self.jobs

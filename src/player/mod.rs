@@ -278,8 +278,11 @@ pub trait Sink: Send {
     fn start(&mut self) -> Result<(), AudioError>;
     /// Why the device stopped working, once it has.
     fn failure(&self) -> Option<String>;
-    /// Blocks until what was queued has left the device (its buffer drained).
-    fn drain(&mut self);
+    /// Whether what was queued has left the device (its buffer drained),
+    /// so that closing it cuts no sound. Does not block: asked again until
+    /// true (each call moves the closing on); gives up after a few seconds
+    /// on a device that stopped taking sound.
+    fn drained(&mut self) -> bool;
     /// Times the device asked for sound that was not ready (decoding fell
     /// behind): each is an audible gap.
     fn underruns(&self) -> u64 {

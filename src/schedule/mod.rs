@@ -5,6 +5,7 @@
 
 pub mod agenda;
 pub mod clock;
+pub mod timeline;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -190,7 +191,6 @@ pub fn plan_day(
         let at_ms = at.as_millisecond();
         let gap = ms(b.gap.unwrap_or(s.gap));
         let mut items = Vec::new();
-        let mut cursor = at_ms;
         // Resolve each distinct file once per broadcast.
         let mut skipped = Vec::new();
         let resolved: Vec<Option<(Duration, String)>> = b
@@ -220,26 +220,35 @@ pub fn plan_day(
                 }
             })
             .collect();
+        // The broadcast's items in airing order (repeats unrolled), then
+        // their times by the one timing rule (`timeline`).
+        let mut order: Vec<(&crate::playlist::Item, Duration, &String)> = Vec::new();
         for _ in 0..b.repeat {
             for (it, r) in b.items.iter().zip(&resolved) {
                 let Some((dur, path)) = r else { continue };
                 for _ in 0..it.repeat {
-                    if !items.is_empty() {
-                        cursor += gap;
-                    }
-                    let start = cursor;
-                    cursor += ms(*dur);
-                    items.push(PlannedItem {
-                        file: it.file.clone(),
-                        path: path.clone(),
-                        start: ts(start),
-                        end: ts(cursor),
-                        duration: *dur,
-                        volume_db: it.volume_db,
-                    });
+                    order.push((it, *dur, path));
                 }
             }
         }
+        let timing = timeline::Timing {
+            warm_up: s.warm_up,
+            gap: Duration::from_millis(gap as u64),
+            hold: s.hold,
+        };
+        let durations: Vec<Duration> = order.iter().map(|(_, d, _)| *d).collect();
+        let tl = timeline::Timeline::from_first_start(ts(at_ms), &durations, timing);
+        for ((it, dur, path), start) in order.into_iter().zip(&tl.starts) {
+            items.push(PlannedItem {
+                file: it.file.clone(),
+                path: path.clone(),
+                start: *start,
+                end: ts(start.as_millisecond() + ms(dur)),
+                duration: dur,
+                volume_db: it.volume_db,
+            });
+        }
+        let cursor = tl.end.as_millisecond();
         if items.is_empty() {
             plan.problems.push(Problem::warning(
                 &playlist.path,
@@ -257,9 +266,9 @@ pub fn plan_day(
             index: b.index,
             title: b.title.clone(),
             at,
-            relay_on: ts(at_ms - ms(s.warm_up)),
+            relay_on: tl.relay_on,
             end: ts(cursor),
-            relay_off: ts(cursor + ms(s.hold)),
+            relay_off: tl.relay_off,
             tags: b.tags.clone(),
             gap: Duration::from_millis(gap as u64),
             items,

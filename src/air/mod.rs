@@ -1,0 +1,243 @@
+//! Airing one broadcast: the safety sequence, written once, for scheduled
+//! broadcasts, emergencies and `loa play` alike. The relay goes on at the
+//! planned time; the sound device is opened and the first items made ready
+//! during the warm-up; the items play with the gaps between them; the hold
+//! passes; the relay goes off, on every way out (done, an item failing, the
+//! sound device failing, a shutdown). The times come from the planner
+//! (`schedule::timeline`), and every wait goes through the one clock (tokio
+//! time, which tests pause): the sequence itself decides neither what to
+//! air nor when.
+//!
+//! This file holds what goes in and out (the items, the job, the report,
+//! the events); `airing` is the sequence, a small state machine.
+
+mod airing;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::lang::Lang;
+use crate::media::MediaPath;
+use crate::player::{AudioError, Output};
+use crate::relay::RelayGuard;
+use crate::schedule::clock::Clock;
+use crate::schedule::timeline::Timeline;
+use crate::shutdown::Shutdown;
+
+/// One item to air.
+#[derive(Clone, Debug)]
+pub struct AirItem {
+    /// The name shown and logged (the playlist's name, or the path given).
+    pub name: String,
+    /// The file, or why it cannot be aired (it is then reported and skipped).
+    pub source: Result<MediaPath, String>,
+    pub gain_db: f64,
+    /// The expected length, for progress.
+    pub duration: Option<Duration>,
+    /// The file's SHA-256, for the as-run log.
+    pub sha256: Option<String>,
+    /// The file's sample rate: the device is opened at the first item's rate
+    /// when it takes it, so that the usual case needs no resampling.
+    pub sample_rate: Option<u32>,
+}
+
+impl AirItem {
+    /// An item from what finding and measuring its file gave: the gain from
+    /// its loudness, the [audio] settings and the item's own `volume-db`;
+    /// or, when the file cannot be aired, the reason.
+    pub fn from_found(
+        name: &str,
+        found: Result<(MediaPath, crate::media::probe::Probe), String>,
+        audio: &crate::config::AudioConfig,
+        item_volume_db: f64,
+    ) -> AirItem {
+        match found {
+            Ok((path, p)) => AirItem {
+                name: name.to_string(),
+                source: Ok(path),
+                gain_db: crate::player::gain::gain_db(
+                    p.loudness_lufs,
+                    p.true_peak_db,
+                    audio.normalize,
+                    audio.target_lufs,
+                    audio.volume_db,
+                    item_volume_db,
+                ),
+                duration: Some(p.duration),
+                sha256: p.sha256,
+                sample_rate: Some(p.sample_rate),
+            },
+            Err(why) => AirItem::failed(name, why),
+        }
+    }
+
+    /// An item that cannot be aired: reported and recorded when its turn
+    /// comes.
+    pub fn failed(name: &str, why: String) -> AirItem {
+        AirItem {
+            name: name.to_string(),
+            source: Err(why),
+            gain_db: 0.0,
+            duration: None,
+            sha256: None,
+            sample_rate: None,
+        }
+    }
+}
+
+/// Finds and measures each of `files` (names below the audio folder, or
+/// paths), as `loa play`, `loa now` and `loa queue` air them.
+pub fn prepare_files(cfg: &crate::config::Config, files: &[String]) -> Vec<AirItem> {
+    use crate::media::{Library, MediaIndex};
+    let library =
+        Library::scan(&cfg.paths.audio).unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
+    let index = MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+    files
+        .iter()
+        .map(|f| {
+            let found = crate::media::find_and_probe(f, &library, &index, cfg.lang);
+            AirItem::from_found(f, found, &cfg.audio, 0.0)
+        })
+        .collect()
+}
+
+/// Finds and measures each of `names` in the audio folder only (what the
+/// control socket takes: no path, no `..`, no link out), validated like an
+/// upload.
+pub fn prepare_named(cfg: &crate::config::Config, names: &[String]) -> Vec<AirItem> {
+    use crate::media::{Library, MediaIndex};
+    let library =
+        Library::scan(&cfg.paths.audio).unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
+    let index = MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+    names
+        .iter()
+        .map(|f| {
+            let found = crate::media::find_named(f, &library, &index, cfg.lang);
+            AirItem::from_found(&display_name(f), found, &cfg.audio, 0.0)
+        })
+        .collect()
+}
+
+/// A name as it may be shown and logged: control characters (a NUL from a
+/// malformed request) escaped.
+pub fn display_name(name: &str) -> String {
+    if name.chars().any(char::is_control) {
+        name.escape_debug().to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+/// What to air, and how.
+pub struct Job {
+    pub items: Vec<AirItem>,
+    /// The planned times (relay on, each item's start, relay off): the
+    /// sequence follows them, and the gap and hold they were made with.
+    pub timeline: Timeline,
+    /// Fade in and out of every item.
+    pub fade: Duration,
+    pub lang: Lang,
+    /// What the operator asks while it airs (`loa skip`, `loa stop`, an
+    /// emergency); None for `loa play`.
+    pub commands: Option<tokio::sync::mpsc::UnboundedReceiver<AirCommand>>,
+    /// Asked at the end: keep the relay on, because the next broadcast is
+    /// already due.
+    pub keep_on: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
+}
+
+/// The hardware and time the sequence works through: one seam each.
+pub struct Seams {
+    /// None: leave the relay alone (`loa play --no-relay`).
+    pub relay: Option<RelayGuard>,
+    pub output: Arc<dyn Output>,
+    pub clock: Arc<dyn Clock>,
+    pub shutdown: Shutdown,
+}
+
+/// Airs `job` through `seams`, telling `events` each step as it happens.
+pub async fn air(job: Job, seams: Seams, events: &mut (dyn AirEvents + Send)) -> AirReport {
+    airing::Airing::new(job, seams, events).run().await
+}
+
+/// What became of one item.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Played,
+    /// Could not be played; the reason, for the operator.
+    Failed(String),
+    /// Cut short (a shutdown, `loa stop`, an emergency, the sound device
+    /// failing, the file changing while it aired); the reason, for the
+    /// operator.
+    Interrupted(String),
+    /// Skipped by the operator (`loa skip`, `loa stop`) while playing.
+    Skipped,
+    /// Never reached (the broadcast ended before it).
+    NotAired(String),
+}
+
+/// What the operator can ask of a broadcast while it airs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AirCommand {
+    /// Skip the item playing now.
+    Skip,
+    /// End the broadcast: the hold, then relay off.
+    Stop,
+    /// An emergency preempts the broadcast: the item playing fades out, the
+    /// rest is not aired, and the relay stays on for what follows.
+    Preempt,
+}
+
+#[derive(Clone, Debug)]
+pub struct ItemReport {
+    pub name: String,
+    pub started: Option<Timestamp>,
+    pub ended: Option<Timestamp>,
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AirReport {
+    pub items: Vec<ItemReport>,
+    pub relay_on: Option<Timestamp>,
+    pub relay_off: Option<Timestamp>,
+    /// The sound device failed (or could not be opened).
+    pub device_error: Option<AudioError>,
+    /// The relay could not be switched.
+    pub relay_error: Option<String>,
+    /// A shutdown cut the broadcast short.
+    pub shut_down: bool,
+    /// `loa stop` ended it.
+    pub stopped: bool,
+    /// An emergency preempted it (the relay was left on).
+    pub preempted: bool,
+    /// The relay was left on for the next broadcast.
+    pub kept_on: bool,
+    /// An item's decoder stopped producing sound: the broadcast was ended.
+    pub stalled: bool,
+    /// No item could be played: the relay was never switched on.
+    pub nothing_playable: bool,
+}
+
+impl AirReport {
+    pub fn all_played(&self) -> bool {
+        !self.items.is_empty() && self.items.iter().all(|i| i.outcome == Outcome::Played)
+    }
+}
+
+/// Told about each step as it happens (progress lines, the as-run log).
+pub trait AirEvents {
+    fn relay(&mut self, _on: bool, _at: Timestamp) {}
+    fn item_started(&mut self, _index: usize, _item: &AirItem, _at: Timestamp) {}
+    fn progress(&mut self, _index: usize, _item: &AirItem, _elapsed: Duration) {}
+    fn item_ended(&mut self, _index: usize, _item: &AirItem, _report: &ItemReport) {}
+    fn device_error(&mut self, _error: &AudioError) {}
+}
+
+/// Events nobody listens to.
+pub struct NoEvents;
+impl AirEvents for NoEvents {}
+
+#[cfg(test)]
+mod tests;
