@@ -1383,8 +1383,10 @@ fn fifty_uploads_during_a_broadcast_leave_its_sound_unbroken() {
     assert_eq!(r[0]["status"], "played", "{rows:#?}");
     assert!(r[0]["error"].is_null(), "{rows:#?}");
 
-    // And every upload is taken up in the end, none rejected.
-    let limit = Instant::now() + Duration::from_secs(40);
+    // And every upload is taken up in the end, none rejected. Validation
+    // runs at low priority: on a busy machine it is slow, so what fails
+    // the test is no progress for a long while, not the total time.
+    let mut last = (0, Instant::now());
     loop {
         let m = st.media();
         let ok = names
@@ -1394,9 +1396,12 @@ fn fifty_uploads_during_a_broadcast_leave_its_sound_unbroken() {
         if ok == names.len() {
             break;
         }
+        if ok > last.0 {
+            last = (ok, Instant::now());
+        }
         assert!(
-            Instant::now() < limit,
-            "{ok} of 50 taken up\n{}",
+            last.1.elapsed() < Duration::from_secs(30),
+            "{ok} of 50 taken up, none more for 30 s\n{}",
             st.story(&svc)
         );
         std::thread::sleep(Duration::from_millis(300));
