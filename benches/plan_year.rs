@@ -11,7 +11,7 @@ use jiff::civil::{Date, date};
 use loa::config::Config;
 use loa::media::{Library, MediaIndex};
 use loa::playlist;
-use loa::schedule::{PlanSettings, plan_day};
+use loa::schedule::{MediaFacts, PlanSettings, plan_for};
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -27,8 +27,10 @@ fn main() {
         let set = playlist::load_dir(&cfg.paths.playlists, lang);
         let library = Library::scan(&cfg.paths.audio).unwrap();
         let index = MediaIndex::open(&cfg.paths.state).unwrap();
-        let names = names(&set);
-        loa::media::resolve(names.iter().map(|s| s.as_str()), &library, &index, lang);
+        let facts = loa::media::Facts::new(&library, &index, lang);
+        for name in names(&set) {
+            facts.status(&name);
+        }
     }
     let first_probe = t.elapsed();
 
@@ -42,12 +44,10 @@ fn main() {
         let set = playlist::load_dir(&cfg.paths.playlists, lang);
         let library = Library::scan(&cfg.paths.audio).unwrap();
         let index = MediaIndex::open(&cfg.paths.state).unwrap();
-        let names = names(&set);
-        let media = loa::media::resolve(names.iter().map(|s| s.as_str()), &library, &index, lang);
-        let look = |n: &str| media[n].clone();
+        let facts = loa::media::Facts::new(&library, &index, lang);
         broadcasts = 0;
         for d in start.series(jiff::Span::new().days(1)).take(365) {
-            let plan = plan_day(d, set.for_date(d).playlist(), &look, &settings);
+            let plan = plan_for(d, &set, &facts, &settings);
             assert!(plan.problems.is_empty(), "{:?}", plan.problems);
             broadcasts += plan.broadcasts.len();
         }

@@ -29,7 +29,7 @@ use crate::relay::RelayGuard;
 use crate::schedule::agenda::{Decision, broadcast_key, decide};
 use crate::schedule::clock::Clock;
 use crate::schedule::timeline::{Timeline, Timing};
-use crate::schedule::{DayPlan, PlanSettings, local_time, plan_day, rfc3339};
+use crate::schedule::{DayPlan, PlanSettings, local_time, plan_for, rfc3339};
 use crate::shutdown::Shutdown;
 use crate::tr;
 
@@ -1136,20 +1136,11 @@ impl Daemon {
             let set = playlist::load_dir(&cfg.paths.playlists, lang);
             let index =
                 MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
-            let plan_of = |day: Date| {
-                let playlist = set.for_date(day).playlist().cloned();
-                let names = crate::cli::context::item_names(playlist.as_ref());
-                let media = crate::media::resolve_except(names, &library, &index, lang, &pending);
-                let look = crate::cli::context::lookup(&media);
-                let plan = plan_day(
-                    day,
-                    playlist.as_ref(),
-                    &look,
-                    &PlanSettings::from_config(&cfg),
-                );
-                (playlist, plan)
-            };
-            let (playlist, plan) = plan_of(day);
+            let facts = crate::media::Facts::new(&library, &index, lang).pending(pending);
+            let settings = PlanSettings::from_config(&cfg);
+            let plan_of = |day: Date| plan_for(day, &set, &facts, &settings);
+            let plan = plan_of(day);
+            let playlist = set.for_date(day).playlist();
             let broken: Vec<String> = match &playlist {
                 Some(p) => {
                     let shown = display_path(&p.path);
@@ -1165,7 +1156,7 @@ impl Daemon {
             // broadcast of the next days that air something (a week ahead).
             let later = (1..=LOOK_AHEAD_DAYS)
                 .filter_map(|n| day.checked_add(jiff::Span::new().days(n)).ok())
-                .find_map(|d| plan_of(d).1.broadcasts.into_iter().next());
+                .find_map(|d| plan_of(d).broadcasts.into_iter().next());
             let odd: Vec<String> = library.odd().iter().map(|o| o.message(lang)).collect();
             Ok((plan, broken, later, odd))
         })
@@ -1968,23 +1959,11 @@ mod tests {
         let set = playlist::load_dir(&cfg.paths.playlists, cfg.lang);
         let library = Library::scan(&cfg.paths.audio).unwrap();
         let index = MediaIndex::in_memory();
+        let facts = crate::media::Facts::new(&library, &index, cfg.lang);
+        let settings = PlanSettings::from_config(cfg);
         from.series(jiff::Span::new().days(1))
             .take(days)
-            .map(|d| {
-                let pl = set.for_date(d).playlist();
-                let media = crate::media::resolve(
-                    crate::cli::context::item_names(pl),
-                    &library,
-                    &index,
-                    cfg.lang,
-                );
-                plan_day(
-                    d,
-                    pl,
-                    &crate::cli::context::lookup(&media),
-                    &PlanSettings::from_config(cfg),
-                )
-            })
+            .map(|d| plan_for(d, &set, &facts, &settings))
             .collect()
     }
 

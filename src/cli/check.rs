@@ -8,14 +8,14 @@ use std::path::Path;
 
 use jiff::civil::Date;
 
-use super::context::{self, item_names, lookup, weekday_name};
+use super::context::{self, weekday_name};
 use super::exit;
 use super::readiness;
 use crate::config::ConfigError;
 use crate::playlist::{self, InEffect};
 use crate::problem::{Problem, display_path, sort_dedup};
 use crate::schedule::clock::Clock;
-use crate::schedule::{MediaStatus, PlanSettings, local_time, plan_day};
+use crate::schedule::{MediaFacts, MediaStatus, PlanSettings, local_time, plan_for};
 use crate::tr;
 
 pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clock) -> i32 {
@@ -48,38 +48,25 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
     let (library, index, ps) = context::open_media(&cfg);
     problems.extend(ps);
 
-    let all = set.default.iter().chain(set.dated.values());
-    // Also the items of broadcasts that could not be read whole: one
-    // mistake (a bad `at`) must not hide the others.
-    let unplanned = all.clone().flat_map(|p| p.unplanned_items.iter());
-    let names = item_names(all.clone())
-        .into_iter()
-        .chain(unplanned.map(|i| i.file.as_str()));
-    let media = crate::media::resolve(names, &library, &index, lang);
-    // Every playlist's items, in effect in the range or not.
-    for pl in all {
+    let media = crate::media::Facts::new(&library, &index, lang);
+    // Every playlist's items, in effect in the range or not; also the items
+    // of broadcasts that could not be read whole: one mistake (a bad `at`)
+    // must not hide the others.
+    for pl in set.default.iter().chain(set.dated.values()) {
         let items = pl
             .broadcasts
             .iter()
             .flat_map(|b| b.items.iter())
             .chain(pl.unplanned_items.iter());
-        {
-            for it in items {
-                match media.get(&it.file) {
-                    Some(MediaStatus::Unplayable(msg)) => problems.push(Problem::error(
-                        &pl.path,
-                        it.pos.line,
-                        it.pos.column,
-                        msg.clone(),
-                    )),
-                    Some(MediaStatus::Uploading(msg)) => problems.push(Problem::warning(
-                        &pl.path,
-                        it.pos.line,
-                        it.pos.column,
-                        msg.clone(),
-                    )),
-                    _ => {}
+        for it in items {
+            match media.status(&it.file) {
+                MediaStatus::Unplayable(msg) => {
+                    problems.push(Problem::error(&pl.path, it.pos.line, it.pos.column, msg))
                 }
+                MediaStatus::Uploading(msg) => {
+                    problems.push(Problem::warning(&pl.path, it.pos.line, it.pos.column, msg))
+                }
+                MediaStatus::Playable { .. } => {}
             }
         }
     }
@@ -87,7 +74,6 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
     problems.extend(readiness::check(&cfg));
 
     let settings = PlanSettings::from_config(&cfg);
-    let look = lookup(&media);
     let range: Vec<Date> = first
         .series(jiff::Span::new().days(1))
         .take(days as usize)
@@ -99,7 +85,7 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
     let mut airing_days = 0;
     for d in to_plan {
         let in_effect = set.for_date(d);
-        let plan = plan_day(d, in_effect.playlist(), &look, &settings);
+        let plan = plan_for(d, &set, &media, &settings);
         problems.extend(plan.problems.iter().cloned());
         if !range.contains(&d) {
             continue;

@@ -2,7 +2,6 @@
 //! same way everywhere), the day asked for, and the media facts for a set of
 //! playlists.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use jiff::civil::{Date, Weekday};
@@ -10,9 +9,7 @@ use jiff::civil::{Date, Weekday};
 use crate::config::{self, Config, ConfigError};
 use crate::lang::Lang;
 use crate::media::{Library, MediaIndex};
-use crate::playlist::Playlist;
 use crate::problem::{Problem, display_path};
-use crate::schedule::MediaStatus;
 use crate::schedule::clock::Clock;
 use crate::tr;
 
@@ -108,24 +105,4 @@ pub fn open_media(cfg: &Config) -> (Library, MediaIndex, Vec<Problem>) {
         }
     };
     (library, index, problems)
-}
-
-/// Every item name the playlists use.
-pub fn item_names<'a>(playlists: impl IntoIterator<Item = &'a Playlist>) -> Vec<&'a str> {
-    playlists
-        .into_iter()
-        .flat_map(|p| p.broadcasts.iter())
-        .flat_map(|b| b.items.iter())
-        .map(|i| i.file.as_str())
-        .collect()
-}
-
-/// A lookup function over resolved media, for the planner.
-pub fn lookup(media: &HashMap<String, MediaStatus>) -> impl Fn(&str) -> MediaStatus + '_ {
-    move |name| {
-        media
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| MediaStatus::Unplayable(format!("{name}: not resolved")))
-    }
 }

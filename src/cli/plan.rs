@@ -5,14 +5,14 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::context::{self, item_names, lookup, weekday_name};
+use super::context::{self, weekday_name};
 use super::exit;
 use crate::config::Config;
 use crate::duration;
 use crate::playlist::{self, hhmm};
 use crate::problem::{Problem, display_path, sort_dedup};
 use crate::schedule::clock::Clock;
-use crate::schedule::{DayPlan, PlanSettings, local_time, plan_day, rfc3339};
+use crate::schedule::{DayPlan, PlanSettings, local_time, plan_for, rfc3339};
 use crate::tr;
 
 pub fn run(config: Option<&Path>, date: Option<&str>, json: bool, clock: &dyn Clock) -> i32 {
@@ -36,13 +36,8 @@ pub fn run(config: Option<&Path>, date: Option<&str>, json: bool, clock: &dyn Cl
     let set = playlist::load_dir(&cfg.paths.playlists, lang);
     let playlist = set.for_date(day).playlist();
     let (library, index, mut problems) = context::open_media(&cfg);
-    let media = crate::media::resolve(item_names(playlist), &library, &index, lang);
-    let plan = plan_day(
-        day,
-        playlist,
-        &lookup(&media),
-        &PlanSettings::from_config(&cfg),
-    );
+    let facts = crate::media::Facts::new(&library, &index, lang);
+    let plan = plan_for(day, &set, &facts, &PlanSettings::from_config(&cfg));
     // The in-effect file's own problems, then the plan's.
     if let Some(pl) = playlist {
         let shown = display_path(&pl.path);

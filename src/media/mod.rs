@@ -3,6 +3,7 @@
 //! learnt in the media index so a file is probed once until it changes. It
 //! answers the planner's question "does this item play, and for how long".
 
+pub mod facts;
 pub mod folder;
 pub mod header;
 pub mod index;
@@ -18,6 +19,7 @@ use crate::lang::Lang;
 use crate::schedule::MediaStatus;
 use crate::tr;
 
+pub use facts::Facts;
 pub use folder::MediaPath;
 pub use index::MediaIndex;
 pub use library::Library;

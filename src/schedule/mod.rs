@@ -60,6 +60,31 @@ pub enum MediaStatus {
     Uploading(String),
 }
 
+/// What planning asks of the audio folder: each item name's status. The
+/// media library answers it (`media::Facts`); tests answer from a table.
+pub trait MediaFacts {
+    fn status(&self, name: &str) -> MediaStatus;
+}
+
+impl<F: Fn(&str) -> MediaStatus> MediaFacts for F {
+    fn status(&self, name: &str) -> MediaStatus {
+        self(name)
+    }
+}
+
+/// One day's plan, the whole pipeline in one place: the playlist in effect
+/// that day (its dated file, else the default), each item's file from the
+/// media facts, and the day's timeline by the planner's rule. The service,
+/// `loa plan`, `loa check` and the benchmarks all plan through it.
+pub fn plan_for(
+    day: Date,
+    playlists: &crate::playlist::PlaylistSet,
+    media: &dyn MediaFacts,
+    settings: &PlanSettings,
+) -> DayPlan {
+    plan_day(day, playlists.for_date(day).playlist(), media, settings)
+}
+
 /// The day's timeline.
 #[derive(Clone, Debug)]
 pub struct DayPlan {
@@ -154,7 +179,7 @@ fn instant(date: Date, time: jiff::civil::Time, tz: &TimeZone) -> Option<Timesta
 pub fn plan_day(
     date: Date,
     playlist: Option<&Playlist>,
-    media: &dyn Fn(&str) -> MediaStatus,
+    media: &dyn MediaFacts,
     s: &PlanSettings,
 ) -> DayPlan {
     let mut plan = DayPlan {
@@ -196,7 +221,7 @@ pub fn plan_day(
         let resolved: Vec<Option<(Duration, String)>> = b
             .items
             .iter()
-            .map(|it| match media(&it.file) {
+            .map(|it| match media.status(&it.file) {
                 MediaStatus::Playable { duration, path } => Some((duration, path)),
                 MediaStatus::Unplayable(msg) => {
                     skipped.push((it.file.clone(), msg.clone()));

@@ -1,0 +1,64 @@
+//! The planner's view of the audio folder: each item name's status (plays,
+//! for how long; cannot be aired, and why; still uploading), found and
+//! measured on first asking and remembered for the rest of the planning
+//! (a week of look-ahead, a year for `loa check`, asks each name once).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+
+use super::{Library, MediaIndex};
+use crate::lang::Lang;
+use crate::schedule::{MediaFacts, MediaStatus};
+
+/// The audio folder as the planner sees it.
+pub struct Facts<'a> {
+    library: &'a Library,
+    index: &'a MediaIndex,
+    lang: Lang,
+    /// Files (below the audio folder) not taken up yet: planned with the
+    /// length their header announces, validated before they air.
+    pending: HashSet<String>,
+    known: RefCell<HashMap<String, MediaStatus>>,
+}
+
+impl<'a> Facts<'a> {
+    pub fn new(library: &'a Library, index: &'a MediaIndex, lang: Lang) -> Facts<'a> {
+        Facts {
+            library,
+            index,
+            lang,
+            pending: HashSet::new(),
+            known: RefCell::default(),
+        }
+    }
+
+    /// With files (paths below the audio folder) whose upload is not taken
+    /// up yet.
+    pub fn pending(mut self, pending: HashSet<String>) -> Facts<'a> {
+        self.pending = pending;
+        self
+    }
+}
+
+impl MediaFacts for Facts<'_> {
+    fn status(&self, name: &str) -> MediaStatus {
+        if let Some(s) = self.known.borrow().get(name) {
+            return s.clone();
+        }
+        let found = super::resolve_except(
+            std::iter::once(name),
+            self.library,
+            self.index,
+            self.lang,
+            &self.pending,
+        );
+        let status = found
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| MediaStatus::Unplayable(format!("{name}: not resolved")));
+        self.known
+            .borrow_mut()
+            .insert(name.to_string(), status.clone());
+        status
+    }
+}
