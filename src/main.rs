@@ -1,17 +1,19 @@
 //! The `loa` program: parses the command line, sets up logging and hands over
-//! to the library. The only place that exits the process.
+//! to the library, whose exit code it returns.
+
+use std::process::ExitCode;
 
 use clap::Parser;
 use loa::cli::{Cli, Command};
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     if prints_for_a_pipe(&cli.command) {
         restore_sigpipe();
     }
     init_logging(is_service(&cli.command));
     loa::contain::install_hook();
-    std::process::exit(loa::cli::run(cli));
+    ExitCode::from(u8::try_from(loa::cli::run(cli)).unwrap_or(1))
 }
 
 /// Logging, at the level $LOA_LOG sets (default "warn"). Under systemd,

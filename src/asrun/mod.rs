@@ -76,10 +76,13 @@ impl Status {
 }
 
 /// The three levels of Circular 39/2020/TT-BTTTT.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     /// The playlist.
+    #[default]
     Normal,
     /// `loa queue`: first in the next broadcast.
     Priority,

@@ -14,6 +14,21 @@ use crate::schedule::clock::Clock;
 use crate::tr;
 
 /// Finds and loads the config. Returns the error and the problems to print.
+/// The prologue of every command that needs the config: the config, or
+/// None once its problems have been printed (to stderr); the command then
+/// exits with `exit::CONFIG`.
+pub fn config_or_say(cli: Option<&Path>) -> Option<Config> {
+    match load_config(cli) {
+        Ok(c) => Some(c),
+        Err((_, problems)) => {
+            for p in problems {
+                eprintln!("{p}");
+            }
+            None
+        }
+    }
+}
+
 pub fn load_config(cli: Option<&Path>) -> Result<Config, (ConfigError, Vec<Problem>)> {
     let loaded = config::locate(cli).and_then(|p| Config::load(&p));
     if let Ok(cfg) = &loaded {

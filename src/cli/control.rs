@@ -12,9 +12,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::{RelayAction, context, exit};
+use crate::asrun::Priority;
 use crate::config::Config;
 use crate::control::client::{self, ClientError};
-use crate::control::protocol::{Request, Response, Status};
+use crate::control::protocol::{BroadcastResult, Request, Response, Status};
 use crate::duration;
 use crate::lang::Lang;
 use crate::shutdown::Shutdown;
@@ -29,7 +30,7 @@ const RELOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `loa status [--json]`.
 pub fn status(config: Option<&Path>, json: bool) -> i32 {
-    let Some(cfg) = load(config) else {
+    let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;
     };
     let lang = cfg.lang;
@@ -89,7 +90,7 @@ fn named(
     files: &[String],
     request: impl FnOnce(Vec<String>) -> Request,
 ) -> i32 {
-    let Some(cfg) = load(config) else {
+    let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;
     };
     match as_sent(files, &cfg.paths.audio, cfg.lang) {
@@ -114,19 +115,6 @@ pub fn skip(config: Option<&Path>) -> i32 {
 /// `loa reload`.
 pub fn reload(config: Option<&Path>) -> i32 {
     command(config, Request::Reload)
-}
-
-/// Loads the config, printing its problems; None means exit 2.
-fn load(config: Option<&Path>) -> Option<Config> {
-    match context::load_config(config) {
-        Ok(c) => Some(c),
-        Err((_, problems)) => {
-            for p in problems {
-                eprintln!("{p}");
-            }
-            None
-        }
-    }
 }
 
 /// The file arguments as the daemon takes them: names in the audio folder.
@@ -170,7 +158,7 @@ fn as_sent(files: &[String], audio: &Path, lang: Lang) -> Result<Vec<String>, St
 
 /// Sends a command and shows the answer; 0 when the daemon took it.
 fn command(config: Option<&Path>, req: Request) -> i32 {
-    let Some(cfg) = load(config) else {
+    let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;
     };
     let lang = cfg.lang;
@@ -391,7 +379,7 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
                 None => elapsed,
             };
             let (file, index, count) = (&p.file, p.index, p.count);
-            let priority = priority_word(&p.priority, lang);
+            let priority = priority_word(p.priority, lang);
             let of = match &p.broadcast {
                 Some(b) => tr!(lang, " của \"{b}\"", " of \"{b}\""),
                 None => String::new(),
@@ -613,28 +601,28 @@ fn between(a: &str, b: &str) -> Option<Duration> {
     (ms >= 0).then(|| Duration::from_secs((ms as u64).div_ceil(1000)))
 }
 
-fn priority_word(p: &str, lang: Lang) -> String {
+fn priority_word(p: Priority, lang: Lang) -> String {
     let (vi, en) = match p {
-        "normal" => ("thường", "normal"),
-        "priority" => ("ưu tiên", "priority"),
-        "emergency" => ("KHẨN CẤP", "EMERGENCY"),
-        other => (other, other),
+        Priority::Normal => ("thường", "normal"),
+        Priority::Priority => ("ưu tiên", "priority"),
+        Priority::Emergency => ("KHẨN CẤP", "EMERGENCY"),
     };
     lang.pick(vi, en).to_string()
 }
 
-fn broadcast_word(status: &str, lang: Lang) -> String {
+fn broadcast_word(status: &BroadcastResult, lang: Lang) -> String {
+    use BroadcastResult as B;
     let (vi, en) = match status {
-        "pending" => ("chờ phát", "pending"),
-        "playing" => ("đang phát", "playing"),
-        "aired" => ("đã phát", "aired"),
-        "partial" => ("phát không trọn vẹn", "partly aired"),
-        "late" => ("phát muộn", "aired late"),
-        "missed" => ("bị lỡ", "missed"),
-        "failed" => ("lỗi", "failed"),
-        "skipped" => ("đã bỏ qua", "skipped"),
-        "before-install" => ("trước khi cài đặt loa", "before loa was installed"),
-        other => (other, other),
+        B::Pending => ("chờ phát", "pending"),
+        B::Playing => ("đang phát", "playing"),
+        B::Aired => ("đã phát", "aired"),
+        B::Partial => ("phát không trọn vẹn", "partly aired"),
+        B::Late => ("phát muộn", "aired late"),
+        B::Missed => ("bị lỡ", "missed"),
+        B::Failed => ("lỗi", "failed"),
+        B::Skipped => ("đã bỏ qua", "skipped"),
+        B::BeforeInstall => ("trước khi cài đặt loa", "before loa was installed"),
+        B::Other(other) => (other.as_str(), other.as_str()),
     };
     lang.pick(vi, en).to_string()
 }
@@ -675,8 +663,8 @@ Today (2026-01-20):
         s.last_error = Some("không mở được thiết bị âm thanh".into());
         s.plan_error = Some("playlists/2026-01-20.toml:3:1: lỗi".into());
         s.queued = vec!["a.mp3".into()];
-        s.today[0].status = "missed".into();
-        s.today[1].status = "late".into();
+        s.today[0].status = BroadcastResult::Missed;
+        s.today[1].status = BroadcastResult::Late;
         let text = render_status(&s, Lang::Vi, true);
         for want in [
             "Đang phát:",
@@ -754,8 +742,10 @@ Today (2026-01-20):
 
     #[test]
     fn unknown_words_are_shown_as_sent() {
-        assert_eq!(broadcast_word("paused", Lang::Vi), "paused");
-        assert_eq!(priority_word("emergency", Lang::Vi), "KHẨN CẤP");
+        let sent: crate::control::protocol::TodayBroadcast =
+            serde_json::from_str(r#"{"at": "06:00", "status": "paused"}"#).unwrap();
+        assert_eq!(broadcast_word(&sent.status, Lang::Vi), "paused");
+        assert_eq!(priority_word(Priority::Emergency, Lang::Vi), "KHẨN CẤP");
     }
 
     // Issue 11: the control socket takes names in the audio folder only; a

@@ -17,8 +17,6 @@ use crate::control::client;
 use crate::control::protocol::Request;
 use crate::duration;
 use crate::lang::Lang;
-use crate::player::Output;
-use crate::player::alsa::AlsaOutput;
 use crate::playlist::{self, Broadcast};
 use crate::schedule::clock::{Clock, SystemClock, kernel_clock_synced};
 use crate::schedule::local_time;
@@ -28,14 +26,8 @@ use crate::tr;
 const LEAD: Duration = Duration::from_secs(6);
 
 pub fn run(config: Option<&Path>) -> i32 {
-    let cfg = match context::load_config(config) {
-        Ok(c) => c,
-        Err((_, ps)) => {
-            for p in ps {
-                eprintln!("{p}");
-            }
-            return exit::CONFIG;
-        }
+    let Some(cfg) = context::config_or_say(config) else {
+        return exit::CONFIG;
     };
     let lang = cfg.lang;
     match demo(&cfg) {
@@ -134,10 +126,7 @@ fn demo(cfg: &Config) -> Result<i32, String> {
     std::fs::write(dir.join(format!("playlists/{today}.toml")), pl).map_err(|e| e.to_string())?;
 
     // Is there a sound card? Without one, capture to a file.
-    let output = AlsaOutput {
-        device: cfg.audio.device.clone(),
-        lang,
-    };
+    let output = crate::player::output(cfg);
     let capture = dir.join("demo.raw");
     let card = crate::player::alsa::has_sound_card() && output.check().is_ok();
     // Without a card, ALSA writes into a named pipe that this process

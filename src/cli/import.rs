@@ -19,14 +19,8 @@ use crate::tr;
 const PROGRESS_OVER: u64 = 4_000_000;
 
 pub fn run(config: Option<&Path>, files: &[String], to: Option<&str>) -> i32 {
-    let cfg = match context::load_config(config) {
-        Ok(c) => c,
-        Err((_, ps)) => {
-            for p in ps {
-                eprintln!("{p}");
-            }
-            return exit::CONFIG;
-        }
+    let Some(cfg) = context::config_or_say(config) else {
+        return exit::CONFIG;
     };
     let lang = cfg.lang;
     let sub = match to.map(crate::playlist::check_item_path) {

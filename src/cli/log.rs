@@ -36,14 +36,8 @@ pub fn run(
     to: Option<&str>,
     json: bool,
 ) -> i32 {
-    let cfg = match context::load_config(config) {
-        Ok(c) => c,
-        Err((_, ps)) => {
-            for p in ps {
-                eprintln!("{p}");
-            }
-            return exit::CONFIG;
-        }
+    let Some(cfg) = context::config_or_say(config) else {
+        return exit::CONFIG;
     };
     let lang = cfg.lang;
     let range = match (from, to) {

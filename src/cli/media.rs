@@ -23,14 +23,8 @@ use crate::problem::display_path;
 use crate::tr;
 
 pub fn run(config: Option<&Path>, json: bool) -> i32 {
-    let cfg = match context::load_config(config) {
-        Ok(c) => c,
-        Err((_, ps)) => {
-            for p in ps {
-                eprintln!("{p}");
-            }
-            return exit::CONFIG;
-        }
+    let Some(cfg) = context::config_or_say(config) else {
+        return exit::CONFIG;
     };
     let lang = cfg.lang;
     let library = match Library::scan(&cfg.paths.audio) {

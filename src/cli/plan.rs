@@ -16,14 +16,8 @@ use crate::schedule::{DayPlan, PlanSettings, local_time, plan_for, rfc3339};
 use crate::tr;
 
 pub fn run(config: Option<&Path>, date: Option<&str>, json: bool, clock: &dyn Clock) -> i32 {
-    let cfg = match context::load_config(config) {
-        Ok(c) => c,
-        Err((_, ps)) => {
-            for p in ps {
-                eprintln!("{p}");
-            }
-            return exit::CONFIG;
-        }
+    let Some(cfg) = context::config_or_say(config) else {
+        return exit::CONFIG;
     };
     let lang = cfg.lang;
     let day = match context::day(date, &cfg, clock) {

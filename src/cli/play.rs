@@ -16,7 +16,6 @@ use crate::config::Config;
 use crate::duration;
 use crate::lang::Lang;
 use crate::player::AudioError;
-use crate::player::alsa::AlsaOutput;
 use crate::relay::{self, RelayGuard};
 use crate::schedule::clock::{Clock, SystemClock};
 use crate::schedule::local_time;
@@ -25,14 +24,8 @@ use crate::shutdown::Shutdown;
 use crate::tr;
 
 pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
-    let cfg = match context::load_config(config) {
-        Ok(c) => c,
-        Err((_, ps)) => {
-            for p in ps {
-                eprintln!("{p}");
-            }
-            return exit::CONFIG;
-        }
+    let Some(cfg) = context::config_or_say(config) else {
+        return exit::CONFIG;
     };
     let lang = cfg.lang;
     relay::install_panic_hook();
@@ -55,10 +48,6 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
     };
 
     let items = air::prepare_files(&cfg, files);
-    let output = AlsaOutput {
-        device: cfg.audio.device.clone(),
-        lang,
-    };
     // The relay goes on now; the items follow by the one timing rule.
     let timing = Timing {
         warm_up: if no_relay {
@@ -83,7 +72,7 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
     };
     let seams = Seams {
         relay: guard.clone(),
-        output: Arc::new(output),
+        output: crate::player::output(&cfg),
         clock: clock.clone(),
         shutdown,
     };

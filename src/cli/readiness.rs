@@ -10,7 +10,6 @@ use std::path::Path;
 
 use crate::config::{Config, RelayBackend};
 use crate::lang::Lang;
-use crate::player::Output;
 use crate::problem::{Problem, display_path};
 use crate::tr;
 
@@ -123,11 +122,7 @@ fn relay(cfg: &Config, service_running: bool, out: &mut Vec<Problem>) {
 
 /// The sound device opens (a warning: a USB card may be plugged in later).
 fn sound(cfg: &Config, out: &mut Vec<Problem>) {
-    let output = crate::player::alsa::AlsaOutput {
-        device: cfg.audio.device.clone(),
-        lang: cfg.lang,
-    };
-    if let Err(e) = output.check() {
+    if let Err(e) = crate::player::output(cfg).check() {
         out.push(at_key(cfg, "device", false, e.message(cfg.lang)));
     }
 }

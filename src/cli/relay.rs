@@ -23,14 +23,8 @@ use crate::tr;
 
 /// Runs `loa relay ACTION`; returns the exit code.
 pub fn run(config: Option<&Path>, action: RelayAction) -> i32 {
-    let cfg = match context::load_config(config) {
-        Ok(c) => c,
-        Err((_, problems)) => {
-            for p in problems {
-                eprintln!("{p}");
-            }
-            return exit::CONFIG;
-        }
+    let Some(cfg) = context::config_or_say(config) else {
+        return exit::CONFIG;
     };
     // While the service runs it owns the line: `on` and `off` ask it.
     if let Some(code) = super::control::relay(&cfg, &action) {

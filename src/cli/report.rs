@@ -70,14 +70,8 @@ impl Format {
 }
 
 pub fn run(config: Option<&Path>, from: &str, to: &str, format: &str) -> i32 {
-    let cfg = match context::load_config(config) {
-        Ok(c) => c,
-        Err((_, ps)) => {
-            for p in ps {
-                eprintln!("{p}");
-            }
-            return exit::CONFIG;
-        }
+    let Some(cfg) = context::config_or_say(config) else {
+        return exit::CONFIG;
     };
     let lang = cfg.lang;
     let Some(fmt) = Format::parse(format) else {

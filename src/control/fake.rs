@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::protocol::{
-    NextBroadcast, Playing, RelayState, Request, Response, Status, TodayBroadcast,
+    BroadcastResult, NextBroadcast, Playing, RelayState, Request, Response, Status, TodayBroadcast,
 };
 use super::server::ControlSocket;
 
@@ -105,7 +105,7 @@ pub fn sample_status() -> Status {
             file: "tin-tuc.mp3".into(),
             elapsed_s: 72.4,
             total_s: Some(185.0),
-            priority: "normal".into(),
+            priority: crate::asrun::Priority::Normal,
             index: 2,
             count: 3,
         }),
@@ -130,12 +130,12 @@ pub fn sample_status() -> Status {
             TodayBroadcast {
                 title: Some("Bản tin sáng".into()),
                 at: "2026-01-20T06:00:00+07:00".into(),
-                status: "playing".into(),
+                status: BroadcastResult::Playing,
             },
             TodayBroadcast {
                 title: Some("Bản tin chiều".into()),
                 at: "2026-01-20T17:00:00+07:00".into(),
-                status: "pending".into(),
+                status: BroadcastResult::Pending,
             },
         ],
         queued: vec![],

@@ -125,8 +125,7 @@ pub struct Playing {
     pub elapsed_s: f64,
     /// None when the length is not known.
     pub total_s: Option<f64>,
-    /// "normal", "priority" or "emergency".
-    pub priority: String,
+    pub priority: crate::asrun::Priority,
     /// 1-based position of the item in what airs now (priority items
     /// first, then the broadcast's own), of `count`.
     pub index: usize,
@@ -173,16 +172,83 @@ pub struct RelayState {
 pub struct TodayBroadcast {
     pub title: Option<String>,
     pub at: String,
-    /// "pending", "playing", "aired", "partial", "late", "missed", "failed",
-    /// "skipped", or "before-install" (due before loa first ran on this
-    /// box: not missed, not in the as-run log).
-    pub status: String,
+    pub status: BroadcastResult,
+}
+
+/// What became of a broadcast (or where it stands), as `loa status` says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BroadcastResult {
+    /// Not aired yet.
+    #[default]
+    Pending,
+    /// On the air now.
+    Playing,
+    /// Every item played.
+    Aired,
+    /// Some items played, not all.
+    Partial,
+    /// Every item played, the broadcast having started late (a restart,
+    /// a clock set late, an overrun before it).
+    Late,
+    /// Its time passed without it airing.
+    Missed,
+    /// Nothing played.
+    Failed,
+    /// Skipped by the operator.
+    Skipped,
+    /// Due before loa first ran on this box: not missed, not in the as-run
+    /// log.
+    BeforeInstall,
+    /// A word from another version of loa, shown as sent.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl BroadcastResult {
+    /// The word in the JSON (and the log).
+    pub fn as_str(&self) -> &str {
+        match self {
+            BroadcastResult::Pending => "pending",
+            BroadcastResult::Playing => "playing",
+            BroadcastResult::Aired => "aired",
+            BroadcastResult::Partial => "partial",
+            BroadcastResult::Late => "late",
+            BroadcastResult::Missed => "missed",
+            BroadcastResult::Failed => "failed",
+            BroadcastResult::Skipped => "skipped",
+            BroadcastResult::BeforeInstall => "before-install",
+            BroadcastResult::Other(w) => w,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    // Issue 12: the status words are an enum; the JSON keeps the words.
+    #[test]
+    fn broadcast_results_keep_their_words() {
+        use BroadcastResult as B;
+        for (r, word) in [
+            (B::Pending, "pending"),
+            (B::Playing, "playing"),
+            (B::Aired, "aired"),
+            (B::Partial, "partial"),
+            (B::Late, "late"),
+            (B::Missed, "missed"),
+            (B::Failed, "failed"),
+            (B::Skipped, "skipped"),
+            (B::BeforeInstall, "before-install"),
+            (B::Other("paused".into()), "paused"),
+        ] {
+            assert_eq!(serde_json::to_value(&r).unwrap(), json!(word));
+            assert_eq!(r.as_str(), word);
+            assert_eq!(serde_json::from_value::<B>(json!(word)).unwrap(), r);
+        }
+    }
 
     fn round_trip(req: Request, text: &str) {
         assert_eq!(serde_json::to_string(&req).unwrap(), text);
@@ -249,7 +315,7 @@ mod tests {
                 file: "tin-tuc.mp3".into(),
                 elapsed_s: 72.5,
                 total_s: Some(185.0),
-                priority: "normal".into(),
+                priority: crate::asrun::Priority::Normal,
                 index: 2,
                 count: 3,
             }),
@@ -273,7 +339,7 @@ mod tests {
             today: vec![TodayBroadcast {
                 title: Some("Bản tin sáng".into()),
                 at: "2026-01-20T06:00:00+07:00".into(),
-                status: "playing".into(),
+                status: BroadcastResult::Playing,
             }],
             queued: vec!["a.mp3".into()],
             warnings: vec![],
@@ -308,7 +374,7 @@ mod tests {
         );
         let back: Status = serde_json::from_value(v).unwrap();
         assert_eq!(back.playing.unwrap().index, 2);
-        assert_eq!(back.today[0].status, "playing");
+        assert_eq!(back.today[0].status, BroadcastResult::Playing);
         // An older daemon that sends fewer fields is still understood.
         let partial: Status = serde_json::from_str(r#"{"now":"x","clock_synced":true}"#).unwrap();
         assert!(partial.clock_synced && partial.today.is_empty());

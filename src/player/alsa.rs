@@ -35,6 +35,14 @@ pub struct AlsaOutput {
     pub lang: Lang,
 }
 
+/// The ALSA output for the config's [audio] device.
+pub fn make(cfg: &crate::config::Config) -> Arc<dyn Output> {
+    Arc::new(AlsaOutput {
+        device: cfg.audio.device.clone(),
+        lang: cfg.lang,
+    })
+}
+
 /// One output device as ALSA lists it.
 #[derive(Clone, Debug)]
 pub struct DeviceInfo {

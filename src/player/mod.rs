@@ -297,6 +297,32 @@ pub trait Sink: Send {
     }
 }
 
+/// A sound output backend, by name, as relay backends are: `loa run`, `loa
+/// play`, `loa demo` and `loa check` take theirs from here and name none.
+/// Only ALSA (through cpal) today; another (PipeWire, a network stream) is
+/// one more row.
+pub struct Backend {
+    pub name: &'static str,
+    /// The backend for the config's [audio] device.
+    pub make: fn(&crate::config::Config) -> Arc<dyn Output>,
+}
+
+/// Every sound output backend; the first is the default.
+pub const BACKENDS: &[Backend] = &[Backend {
+    name: "alsa",
+    make: alsa::make,
+}];
+
+/// The backend of this name.
+pub fn find(name: &str) -> Option<&'static Backend> {
+    BACKENDS.iter().find(|b| b.name == name)
+}
+
+/// The sound output the config asks for (the default backend).
+pub fn output(cfg: &crate::config::Config) -> Arc<dyn Output> {
+    (BACKENDS[0].make)(cfg)
+}
+
 /// Opens a sink; called at the start of each broadcast, so that a device that
 /// failed is tried again next time.
 pub trait Output: Send + Sync {
