@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{DEFAULT_CONFIG, Loa, TestEnv, list, text};
+use crate::util::{DEFAULT_CONFIG, Loa, TestEnv, list, skip, text};
 
 /// An installation whose config is recognisable in the plan: Paris time and
 /// one broadcast titled "Found".
@@ -81,7 +81,10 @@ fn config_flag_wins_over_the_variable() {
 #[test]
 fn config_in_the_current_folder() {
     if Path::new("/etc/loa/loa.toml").exists() {
-        eprintln!("skipped: /etc/loa/loa.toml exists on this machine and takes precedence");
+        skip::skipped(
+            "config_in_the_current_folder",
+            "/etc/loa/loa.toml exists on this machine and takes precedence",
+        );
         return;
     }
     let env = recognisable();
@@ -92,7 +95,10 @@ fn config_in_the_current_folder() {
 #[test]
 fn no_config_anywhere() {
     if Path::new("/etc/loa/loa.toml").exists() {
-        eprintln!("skipped: /etc/loa/loa.toml exists on this machine and takes precedence");
+        skip::skipped(
+            "no_config_anywhere",
+            "/etc/loa/loa.toml exists on this machine and takes precedence",
+        );
         return;
     }
     let elsewhere = tempfile::tempdir().unwrap();

@@ -9,7 +9,7 @@ use loa::control::fake::{FakeDaemon, sample_status};
 use loa::control::{Request, Response};
 use serde_json::json;
 
-use crate::util::{TestEnv, list, text};
+use crate::util::{TestEnv, list, skip, text};
 
 fn env(lang: &str) -> TestEnv {
     TestEnv::with_config(&format!(
@@ -284,7 +284,10 @@ fn an_operator_outside_the_group_is_told_which_group_to_join() {
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
     {
-        eprintln!("skipped: not running as root");
+        skip::skipped(
+            "an_operator_outside_the_group_is_told_which_group_to_join",
+            "not running as root (it runs a child as nobody)",
+        );
         return;
     }
     let env = env("en");
@@ -307,7 +310,10 @@ fn an_operator_outside_the_group_is_told_which_group_to_join() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("ermission denied") && stderr.contains("loa.toml") {
-        eprintln!("skipped: nobody cannot read the test's config here");
+        skip::skipped(
+            "an_operator_outside_the_group_is_told_which_group_to_join",
+            "nobody cannot read the test's config here",
+        );
         return;
     }
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -18,7 +18,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::util::fixtures::{Fixtures, cut, fixtures, sha256_hex, zeroed_in_the_middle};
 use crate::util::service::{self, Commune, Service, broadcasts_toml, wait_for};
 use crate::util::sound::{RATE, SoundCard, tone_wav};
-use crate::util::{DEFAULT_CONFIG, Output, TestEnv, list, text};
+use crate::util::{DEFAULT_CONFIG, Output, TestEnv, list, skip, text};
 
 /// A playlist naming one file, for `loa check` (the item is at 3:10).
 fn one_item_playlist(name: &str) -> String {
@@ -322,7 +322,10 @@ fn loa_import_refuses_below_the_free_space_reserve() {
     ));
     let free = free_mb(env.root());
     if free >= 1_000_000 {
-        eprintln!("SKIPPED loa_import_refuses_below_the_free_space_reserve: {free} MB free");
+        skip::skipped(
+            "loa_import_refuses_below_the_free_space_reserve",
+            &format!("{free} MB free, more than any reserve loa accepts"),
+        );
         return;
     }
     let src = env.write("uploads/tin.mp3", fx.bytes("ban-tin.mp3"));
@@ -1172,7 +1175,10 @@ fn station_on_a_full_disk(test: &str) -> Option<Station> {
     let st = Station::new(SoundCard::unpaced(), 1);
     let free = free_mb(st.env.root());
     if free >= RESERVE_MB {
-        eprintln!("SKIPPED {test}: {free} MB free, more than any reserve loa accepts");
+        skip::skipped(
+            test,
+            &format!("{free} MB free, more than any reserve loa accepts"),
+        );
         return None;
     }
     let config = std::fs::read_to_string(st.env.config_path()).unwrap();
@@ -1470,7 +1476,11 @@ fn uploads_are_taken_up_whatever_way_the_config_was_found() {
     ];
     for (args, vars) in ways {
         if args.is_empty() && vars.is_empty() && Path::new("/etc/loa/loa.toml").exists() {
-            eprintln!("skipped the ./config/loa.toml case: /etc/loa/loa.toml exists here");
+            skip::skipped(
+                "uploads_are_taken_up_whatever_way_the_config_was_found",
+                "its ./config/loa.toml case only: /etc/loa/loa.toml exists on this machine \
+                 and takes precedence",
+            );
             continue;
         }
         let st = Station::new(SoundCard::unpaced(), 1);

@@ -354,7 +354,9 @@ fn send_signal(pid: u32, sig: &str) {
 // counts, plays whole and ends.
 #[test]
 fn every_format_plays_whole_at_every_rate_and_length() {
-    let Some(fx) = crate::util::fixtures::fixtures("every_format_plays_whole") else {
+    let Some(fx) =
+        crate::util::fixtures::fixtures("every_format_plays_whole_at_every_rate_and_length")
+    else {
         return;
     };
     for (name, seconds) in fx.format_tones() {

@@ -1,6 +1,7 @@
 //! Issue 3: `loa relay on|off|status` for the installer, and `loa devices`.
 
 use crate::util::TestEnv;
+use crate::util::skip;
 use crate::util::sound::SoundCard;
 
 fn sim_env(lang: &str) -> TestEnv {
@@ -76,7 +77,10 @@ fn relay_off_on_a_missing_gpio_chip_names_the_chip() {
 #[test]
 fn rppal_without_the_feature_says_how_to_get_it() {
     if cfg!(feature = "rppal") {
-        eprintln!("skipped: built with the rppal feature");
+        skip::skipped(
+            "rppal_without_the_feature_says_how_to_get_it",
+            "built with the rppal feature",
+        );
         return;
     }
     let env = TestEnv::with_config("language = \"en\"\n[relay]\nbackend = \"rppal\"\n");

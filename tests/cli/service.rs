@@ -14,7 +14,7 @@ use crate::util::service::{
     self, Commune, Service, broadcasts_toml, kernel_clock_synced, wait_for,
 };
 use crate::util::sound::{RATE, SoundCard, tone_wav};
-use crate::util::{TestEnv, instant, list, ms_between, text};
+use crate::util::{TestEnv, instant, list, ms_between, skip, text};
 
 /// The relay's warm-up, the hold and the gap, all "1s" in the config.
 const STEP_MS: i64 = 1000;
@@ -621,6 +621,11 @@ fn with_require_clock_sync_an_unsynchronised_clock_airs_nothing() {
         // A machine with a good clock: the broadcast airs as usual.
         assert!(list(&st, "warnings").is_empty(), "{st:#}");
         rig.wait_on_then_off(&svc, Duration::from_secs(10));
+        skip::skipped(
+            "with_require_clock_sync_an_unsynchronised_clock_airs_nothing",
+            "its unsynchronised case only: the kernel reports this machine's clock \
+             synchronised, so only the synced case was checked",
+        );
         return;
     }
     let warnings = list(&st, "warnings");
