@@ -109,6 +109,7 @@ fn fill(env: &TestEnv) {
         .unwrap();
 }
 
+// Issue 4: `loa log --json` has the documented fields, times in the commune's offset.
 #[test]
 fn log_json_has_the_fields_and_the_communes_offset() {
     let env = TestEnv::new();
@@ -189,6 +190,7 @@ fn log_json_has_the_fields_and_the_communes_offset() {
     assert_eq!(text(missed, "scheduled"), "2026-01-20T18:00:00+07:00");
 }
 
+// Issue 4: `loa log` of a range of days names each day; without a date it is today's.
 #[test]
 fn log_of_a_range_and_of_today() {
     let env = TestEnv::new();
@@ -243,6 +245,7 @@ fn row<'a>(out: &'a crate::util::Output, cells: &[&str]) -> &'a str {
         .unwrap_or_else(|| panic!("no row with {cells:?}\n{out}"))
 }
 
+// Issue 4: `loa log`'s table is in Vietnamese when the config names no language.
 #[test]
 fn log_table_in_vietnamese_by_default() {
     let env = TestEnv::with_config(&vietnamese());
@@ -309,6 +312,7 @@ fn log_table_in_vietnamese_by_default() {
     out.says("Nhật ký phát không có gì trong khoảng thời gian này");
 }
 
+// Issue 4: `loa log` before loa has aired anything says it is empty, and creates no state.
 #[test]
 fn log_without_a_state_database_is_empty() {
     let env = TestEnv::new();
@@ -321,6 +325,7 @@ fn log_without_a_state_database_is_empty() {
     assert!(!env.path("state").exists(), "reading must not create state");
 }
 
+// Issue 4: `loa log` refuses a date that does not exist or a reversed range, exit code 2.
 #[test]
 fn log_rejects_bad_dates_with_exit_2() {
     let env = TestEnv::new();
@@ -347,6 +352,7 @@ fn log_rejects_bad_dates_with_exit_2() {
     env.run(&["log", "--date", "2026-01-20"]).code(2);
 }
 
+// Issue 4: `loa report` in Markdown, Vietnamese headings, totals by day and by tag.
 #[test]
 fn report_in_markdown_with_vietnamese_headings() {
     let env = TestEnv::with_config(&vietnamese());
@@ -373,6 +379,7 @@ fn report_in_markdown_with_vietnamese_headings() {
     );
 }
 
+// Issue 4: `loa report --format csv`: the same totals and the missed or failed items, CRLF.
 #[test]
 fn report_in_csv() {
     let env = TestEnv::new();
@@ -409,6 +416,7 @@ fn report_in_csv() {
     assert_eq!(lines[9..], [""]);
 }
 
+// Issue 4: `loa report` refuses an unknown format or a reversed range, exit code 2.
 #[test]
 fn report_rejects_bad_input_with_exit_2() {
     let env = TestEnv::new();

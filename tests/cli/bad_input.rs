@@ -39,6 +39,7 @@ fn at(line_col: &str) -> String {
 
 // --- Unknown keys and wrong types -------------------------------------------
 
+// Issue 2: an unknown key in a playlist, at its line and column, with the key meant.
 #[test]
 fn unknown_key_in_a_playlist() {
     let out = check_playlist(
@@ -49,6 +50,7 @@ fn unknown_key_in_a_playlist() {
     out.error_at(&at("4:1"), "did you mean `title`?");
 }
 
+// Issue 2: an unknown key in the config, with the key meant; the rest is still checked.
 #[test]
 fn unknown_key_in_the_config() {
     let out = check_config(&format!("{DEFAULT_CONFIG}\n[relay]\nwarmup = \"3s\"\n"));
@@ -59,6 +61,7 @@ fn unknown_key_in_the_config() {
     out.says("Checked 1 day(s)");
 }
 
+// Issue 2: a value of the wrong type in a playlist says what type it must be.
 #[test]
 fn wrong_type_in_a_playlist() {
     let out = check_playlist("[[broadcast]]\nat = 6\nitems = [\"nhac-hieu.mp3\"]\n");
@@ -69,6 +72,7 @@ fn wrong_type_in_a_playlist() {
     );
 }
 
+// Issue 2: a value of the wrong type in the config says what it must be.
 #[test]
 fn wrong_type_in_the_config() {
     let out = check_config(&format!(
@@ -92,16 +96,19 @@ fn bad_time(time: &str) {
     );
 }
 
+// Issue 2: "25:00" is not a start time.
 #[test]
 fn hour_25_is_not_a_time() {
     bad_time("25:00");
 }
 
+// Issue 2: "6h" is not a start time.
 #[test]
 fn six_h_is_not_a_time() {
     bad_time("6h");
 }
 
+// Issue 2: `from` = 30 February is not a real date.
 #[test]
 fn a_date_that_does_not_exist() {
     let out = check_playlist(
@@ -111,6 +118,7 @@ fn a_date_that_does_not_exist() {
     out.error_at(&at("4:8"), "`from` = \"2026-02-30\" is not a real date");
 }
 
+// Issue 2: `until` before `from` is an error at `until`.
 #[test]
 fn until_before_from() {
     let out = check_playlist(
@@ -125,6 +133,7 @@ fn until_before_from() {
     assert!(line.contains("correct one of the two dates"), "{line}");
 }
 
+// Issue 2: an unknown weekday lists the ones there are.
 #[test]
 fn unknown_weekday() {
     let out = check_playlist(
@@ -137,6 +146,7 @@ fn unknown_weekday() {
 
 // --- Items ------------------------------------------------------------------
 
+// Issue 2: an empty `items` list is an error.
 #[test]
 fn empty_items() {
     let out = check_playlist("[[broadcast]]\nat = \"06:00\"\nitems = []\n");
@@ -144,6 +154,7 @@ fn empty_items() {
     out.error_at(&at("3:9"), "the `items` list is empty");
 }
 
+// Issue 2: an item path with ".." leaves the audio folder: an error.
 #[test]
 fn item_path_with_dot_dot() {
     let out = check_playlist(&with_item("\"../secret.mp3\""));
@@ -154,6 +165,7 @@ fn item_path_with_dot_dot() {
     );
 }
 
+// Issue 2: an absolute item path is an error.
 #[test]
 fn absolute_item_path() {
     let out = check_playlist(&with_item("\"/home/op/tin.mp3\""));
@@ -161,6 +173,7 @@ fn absolute_item_path() {
     out.error_at(&at("3:27"), "\"/home/op/tin.mp3\" is an absolute path");
 }
 
+// Issue 2: an item path with a backslash says to use forward slashes.
 #[test]
 fn item_path_with_a_backslash() {
     // A path pasted from Windows, in a TOML literal string.
@@ -171,6 +184,7 @@ fn item_path_with_a_backslash() {
 
 // --- Audio files ------------------------------------------------------------
 
+// Issue 2: a missing file with a typo in its name suggests the real one.
 #[test]
 fn missing_file_with_a_typo_suggests_the_real_name() {
     let env = TestEnv::new();
@@ -183,6 +197,7 @@ fn missing_file_with_a_typo_suggests_the_real_name() {
     out.error_at(&at("3:27"), "did you mean \"dai-hoi/ban-tin-1.mp3\"?");
 }
 
+// Issue 2: a missing file named without its folder suggests the real path.
 #[test]
 fn missing_file_without_its_folder_suggests_the_real_name() {
     let env = TestEnv::new();
@@ -195,6 +210,7 @@ fn missing_file_without_its_folder_suggests_the_real_name() {
     out.error_at(&at("3:27"), "did you mean \"dai-hoi/ban-tin-1.mp3\"?");
 }
 
+// Issue 2: a missing file with no name close to it suggests nothing.
 #[test]
 fn missing_file_with_nothing_close_suggests_nothing() {
     let env = TestEnv::new();
@@ -217,6 +233,7 @@ fn check_audio_file(name: &str, prepare: impl FnOnce(&TestEnv)) -> Output {
     env.check("2026-01-20")
 }
 
+// Issue 2: a text file named .mp3 is said not to be audio.
 #[test]
 fn a_text_file_named_mp3() {
     let out = check_audio_file("ghi-chu.mp3", |env| {
@@ -226,6 +243,7 @@ fn a_text_file_named_mp3() {
     out.error_at(&at("3:27"), "the file \"ghi-chu.mp3\" is not an audio file");
 }
 
+// Issue 2: an empty .mp3 is said to be empty, with what to do.
 #[test]
 fn a_zero_byte_mp3() {
     let out = check_audio_file("trong.mp3", |env| {
@@ -236,6 +254,7 @@ fn a_zero_byte_mp3() {
     assert!(line.contains("upload it again"), "{line}");
 }
 
+// Issue 2: Opus in an Ogg file is a format loa cannot play, with what to convert it to.
 #[test]
 fn opus_in_ogg_is_an_unsupported_codec() {
     let out = check_audio_file("tone.ogg", |env| env.fixture_as("tone.opus", "tone.ogg"));
@@ -246,6 +265,7 @@ fn opus_in_ogg_is_an_unsupported_codec() {
 
 // --- The day's plan ---------------------------------------------------------
 
+// Issue 2: two broadcasts whose relay times overlap are both named.
 #[test]
 fn overlapping_broadcasts_name_both() {
     // The jingle lasts about 5.4 s: the first broadcast holds the relay until
@@ -259,6 +279,7 @@ fn overlapping_broadcasts_name_both() {
     assert!(line.contains("move one of them"), "{line}");
 }
 
+// Issue 2: a broadcast longer than the relay's max-on is an error.
 #[test]
 fn broadcast_longer_than_max_on() {
     let env = TestEnv::with_config(&format!("{DEFAULT_CONFIG}\n[relay]\nmax-on = \"1m\"\n"));
@@ -286,6 +307,7 @@ fn broadcast_longer_than_max_on() {
 
 // --- Config values ----------------------------------------------------------
 
+// Issue 2: an unknown time zone suggests the nearest real one.
 #[test]
 fn unknown_timezone() {
     let out = check_config(&format!("timezone = \"Asia/Ho_Chi_Min\"\n{DEFAULT_CONFIG}"));
@@ -297,6 +319,7 @@ fn unknown_timezone() {
     assert!(line.contains("\"Asia/Ho_Chi_Minh\""), "{line}");
 }
 
+// Issue 2: a length of time in words in the config says how to write it.
 #[test]
 fn duration_in_words_in_the_config() {
     let out = check_config(&format!(
@@ -314,6 +337,7 @@ fn duration_in_words_in_the_config() {
     );
 }
 
+// Issue 2: a length of time in words in a playlist says how to write it.
 #[test]
 fn duration_in_words_in_a_playlist() {
     let out = check_playlist(
@@ -329,6 +353,7 @@ fn duration_in_words_in_a_playlist() {
 
 // --- Files that cannot be read ------------------------------------------------
 
+// Issue 2: a playlist not in UTF-8 is located at its first bad byte.
 #[test]
 fn playlist_that_is_not_utf8() {
     // "Thông báo" saved in Latin-1: the first bad byte is the 12th.
@@ -340,6 +365,7 @@ fn playlist_that_is_not_utf8() {
     assert!(line.contains("save it as UTF-8"), "{line}");
 }
 
+// Issue 2: a config that does not parse is exit code 2, for `loa check` and `loa plan`.
 #[test]
 fn config_that_does_not_parse() {
     let env = TestEnv::with_config("language = \"en\"\n[paths\naudio = \"../audio\"\n");
@@ -354,6 +380,7 @@ fn config_that_does_not_parse() {
     }
 }
 
+// Issue 2: a missing config file is exit code 2, for `loa check` and `loa plan`.
 #[test]
 fn missing_config_file() {
     let env = TestEnv::new();
@@ -375,6 +402,7 @@ fn missing_config_file() {
 
 // --- The operator's language ------------------------------------------------
 
+// Issue 2: with language = "vi" the messages are in Vietnamese.
 #[test]
 fn messages_are_vietnamese_with_language_vi() {
     let env = TestEnv::with_config(&DEFAULT_CONFIG.replace("\"en\"", "\"vi\""));
@@ -390,6 +418,7 @@ fn messages_are_vietnamese_with_language_vi() {
     out.says("Đã kiểm tra 1 ngày");
 }
 
+// Issue 2: with no language in the config the messages are in Vietnamese.
 #[test]
 fn messages_are_vietnamese_when_language_is_unset() {
     let env = TestEnv::with_config(&DEFAULT_CONFIG.replace("language = \"en\"\n", ""));
@@ -409,7 +438,8 @@ fn messages_are_vietnamese_when_language_is_unset() {
 
 // --- Issue 10: `loa check` says "ready" only when loa is -------------------
 
-// With no playlist at all, nothing airs: said in words, and not "Ready".
+// Issue 10: with no playlist at all, nothing airs: said in words, and not
+// "Ready".
 #[test]
 fn no_playlist_at_all_is_a_warning_not_ready() {
     let env = TestEnv::new();
@@ -428,7 +458,7 @@ fn no_playlist_at_all_is_a_warning_not_ready() {
     assert!(!out.stdout.contains("Mọi thứ sẵn sàng"), "{out}");
 }
 
-// The relay is checked: a GPIO chip that does not exist is an error.
+// Issue 10: the relay is checked: a GPIO chip that does not exist is an error.
 #[test]
 fn a_gpio_relay_without_the_chip_is_an_error() {
     let out = check_config(&format!(
@@ -439,8 +469,8 @@ fn a_gpio_relay_without_the_chip_is_an_error() {
     assert!(!out.stdout.contains("Ready"), "{out}");
 }
 
-// A simulated relay writing to a device (sim-file = "/dev/full") would
-// hang `loa run`: `loa check` says so first.
+// Issue 10: a simulated relay writing to a device (sim-file = "/dev/full")
+// would hang `loa run`: `loa check` says so first.
 #[test]
 fn a_sim_file_that_is_a_device_is_an_error() {
     let out = check_config(&format!(
@@ -450,8 +480,8 @@ fn a_sim_file_that_is_a_device_is_an_error() {
     out.error_at("config/loa.toml:9:1", "not a regular file");
 }
 
-// The sound device is checked: none at all is a warning (a USB card may be
-// plugged in later), said in words.
+// Issue 10: the sound device is checked: none at all is a warning (a USB card
+// may be plugged in later), said in words.
 #[test]
 fn no_sound_device_is_a_warning() {
     let env = TestEnv::new();
@@ -472,7 +502,7 @@ fn no_sound_device_is_a_warning() {
     assert!(w.iter().any(|l| l.contains("no audio device")), "{out}");
 }
 
-// A bad `at` does not hide the other errors of the same broadcast.
+// Issue 10: a bad `at` does not hide the other errors of the same broadcast.
 #[test]
 fn a_bad_at_does_not_hide_a_missing_file() {
     let out =
@@ -482,7 +512,8 @@ fn a_bad_at_does_not_hide_a_missing_file() {
     out.error_at(&at("3:27"), "no file \"mat.mp3\"");
 }
 
-// A warning never points at errors "above" that are printed below it.
+// Issue 10: a warning never points at errors "above" that are printed below
+// it.
 #[test]
 fn a_broadcast_with_nothing_playable_warns_without_pointing_up() {
     let out = check_playlist("[[broadcast]]\nat = \"06:00\"\nitems = [\"mat.mp3\"]\n");
@@ -491,7 +522,7 @@ fn a_broadcast_with_nothing_playable_warns_without_pointing_up() {
     assert!(!w.contains("above"), "{w}");
 }
 
-// Curly quotes, as a phone or a word processor types them.
+// Issue 10: curly quotes, as a phone or a word processor types them.
 #[test]
 fn curly_quotes_get_a_plain_vietnamese_message() {
     let env = TestEnv::with_config(&DEFAULT_CONFIG.replace("\"en\"", "\"vi\""));
@@ -506,7 +537,7 @@ fn curly_quotes_get_a_plain_vietnamese_message() {
     assert!(line.contains("dấu ngoặc kép thẳng"), "{line}");
 }
 
-// A dated file with a one-digit day is named as it should be.
+// Issue 10: a dated file with a one-digit day is named as it should be.
 #[test]
 fn a_one_digit_day_in_a_file_name_says_how_to_write_it() {
     let env = TestEnv::with_config(&DEFAULT_CONFIG.replace("\"en\"", "\"vi\""));
@@ -516,7 +547,8 @@ fn a_one_digit_day_in_a_file_name_says_how_to_write_it() {
     out.problem("playlists/2026-12-5.toml:1:1", "lỗi", "2026-12-05.toml");
 }
 
-// Times with seconds are shown with them (17:00 and 17:00:30 differ).
+// Issue 10: times with seconds are shown with them (17:00 and 17:00:30
+// differ).
 #[test]
 fn times_with_seconds_are_shown_with_them() {
     let out = check_playlist(
@@ -528,9 +560,9 @@ fn times_with_seconds_are_shown_with_them() {
 
 // --- Issue 11: special files and smaller things ------------------------------
 
-// A config named as a pipe, a device, or /dev/zero hung loa (or ran it out
-// of memory): every file loa reads is checked first, with a message that
-// says what it is instead.
+// Issue 11: a config named as a pipe, a device, or /dev/zero hung loa (or ran
+// it out of memory): every file loa reads is checked first, with a message
+// that says what it is instead.
 #[test]
 fn a_config_that_is_a_pipe_or_a_device_is_said_as_such() {
     let env = TestEnv::new();
@@ -564,8 +596,8 @@ fn a_config_that_is_a_pipe_or_a_device_is_said_as_such() {
     }
 }
 
-// sim-file = "/dev/full" hung `loa run` and `loa relay off` before start-up,
-// deaf to SIGTERM.
+// Issue 11: sim-file = "/dev/full" hung `loa run` and `loa relay off` before
+// start-up, deaf to SIGTERM.
 #[test]
 fn a_sim_file_that_is_a_device_does_not_hang_the_service() {
     let env = TestEnv::with_config(&format!(
@@ -580,7 +612,7 @@ fn a_sim_file_that_is_a_device_does_not_hang_the_service() {
     assert!(out.stderr.contains("not a regular file"), "{out}");
 }
 
-// `loa import` of a pipe, a device or a folder said "no such file".
+// Issue 11: `loa import` of a pipe, a device or a folder said "no such file".
 #[test]
 fn loa_import_says_what_a_non_file_is() {
     let env = TestEnv::new();
@@ -606,8 +638,8 @@ fn loa_import_says_what_a_non_file_is() {
     }
 }
 
-// Smaller: an empty time zone suggests Vietnam's; a huge repeat says the
-// range; a file name ending in "/" is a folder; year 0000 is no date.
+// Issue 11: smaller: an empty time zone suggests Vietnam's; a huge repeat says
+// the range; a file name ending in "/" is a folder; year 0000 is no date.
 #[test]
 fn smaller_mistakes_get_the_right_words() {
     let env = TestEnv::with_config(&DEFAULT_CONFIG.replace(

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{DEFAULT_CONFIG, Loa, TestEnv, list, text};
+use crate::util::{DEFAULT_CONFIG, Loa, TestEnv, list, skip, text};
 
 /// An installation whose config is recognisable in the plan: Paris time and
 /// one broadcast titled "Found".
@@ -35,6 +35,7 @@ fn assert_from(env: &TestEnv, out: &crate::util::Output) {
 
 const PLAN: &[&str] = &["plan", "--date", "2026-01-20", "--json"];
 
+// Issue 2: `--config` works before and after the subcommand.
 #[test]
 fn config_flag_before_and_after_the_subcommand() {
     let env = recognisable();
@@ -55,6 +56,7 @@ fn config_flag_before_and_after_the_subcommand() {
     assert_from(&env, &after);
 }
 
+// Issue 2: the config is found through $LOA_CONFIG.
 #[test]
 fn loa_config_variable() {
     let env = recognisable();
@@ -67,6 +69,7 @@ fn loa_config_variable() {
     assert_from(&env, &out);
 }
 
+// Issue 2: `--config` wins over $LOA_CONFIG.
 #[test]
 fn config_flag_wins_over_the_variable() {
     let env = recognisable();
@@ -78,10 +81,14 @@ fn config_flag_wins_over_the_variable() {
     assert_from(&env, &out);
 }
 
+// Issue 2: without --config or $LOA_CONFIG, ./config/loa.toml is used.
 #[test]
 fn config_in_the_current_folder() {
     if Path::new("/etc/loa/loa.toml").exists() {
-        eprintln!("skipped: /etc/loa/loa.toml exists on this machine and takes precedence");
+        skip::skipped(
+            "config_in_the_current_folder",
+            "/etc/loa/loa.toml exists on this machine and takes precedence",
+        );
         return;
     }
     let env = recognisable();
@@ -89,10 +96,14 @@ fn config_in_the_current_folder() {
     assert_from(&env, &out);
 }
 
+// Issue 2: with no config anywhere, `loa check` exits 2 naming --config and $LOA_CONFIG.
 #[test]
 fn no_config_anywhere() {
     if Path::new("/etc/loa/loa.toml").exists() {
-        eprintln!("skipped: /etc/loa/loa.toml exists on this machine and takes precedence");
+        skip::skipped(
+            "no_config_anywhere",
+            "/etc/loa/loa.toml exists on this machine and takes precedence",
+        );
         return;
     }
     let elsewhere = tempfile::tempdir().unwrap();
@@ -113,6 +124,7 @@ fn no_config_anywhere() {
     );
 }
 
+// Issue 2: relative paths in the config resolve against the config's own folder.
 #[test]
 fn relative_paths_resolve_against_the_config_folder() {
     // ROOT/loa.toml names "audio", "playlists" and "state": below ROOT, even
@@ -150,6 +162,7 @@ fn relative_paths_resolve_against_the_config_folder() {
     );
 }
 
+// Issue 2: a relative --config path is taken from the current folder.
 #[test]
 fn relative_config_path_from_the_current_folder() {
     let env = recognisable();
@@ -161,6 +174,7 @@ fn relative_config_path_from_the_current_folder() {
     assert_from(&env, &out);
 }
 
+// Issue 2: times are in the configured time zone, not the system's.
 #[test]
 fn times_are_in_the_configured_zone_not_the_systems() {
     let env = TestEnv::with_config(&format!(

@@ -9,7 +9,7 @@ use loa::control::fake::{FakeDaemon, sample_status};
 use loa::control::{Request, Response};
 use serde_json::json;
 
-use crate::util::{TestEnv, list, text};
+use crate::util::{TestEnv, list, skip, text};
 
 fn env(lang: &str) -> TestEnv {
     TestEnv::with_config(&format!(
@@ -29,6 +29,7 @@ fn daemon(env: &TestEnv) -> FakeDaemon {
     .expect("the fake service starts")
 }
 
+// Issue 4: with no service running, each control command says so plainly, exit code 1.
 #[test]
 fn without_the_service_the_commands_say_it_is_not_running() {
     let env = env("en");
@@ -54,6 +55,7 @@ fn without_the_service_the_commands_say_it_is_not_running() {
     assert!(out.stderr.contains("`loa play FILE...`"), "{out}");
 }
 
+// Issue 4: with no service running, the commands say so in Vietnamese.
 #[test]
 fn without_the_service_in_vietnamese() {
     let env = env("vi");
@@ -67,6 +69,7 @@ fn without_the_service_in_vietnamese() {
     }
 }
 
+// Issue 4: a socket left behind by a killed service counts as not running.
 #[test]
 fn a_stale_socket_counts_as_not_running() {
     let env = env("en");
@@ -78,6 +81,7 @@ fn a_stale_socket_counts_as_not_running() {
     assert!(out.stderr.contains("loa is not running"), "{out}");
 }
 
+// Issue 4: a control command with a config that cannot be read is exit code 2.
 #[test]
 fn a_broken_config_is_exit_2() {
     let env = TestEnv::with_config("language = \"en\"\n[control]\nsocket = 3\n");
@@ -85,6 +89,7 @@ fn a_broken_config_is_exit_2() {
     out.code(2);
 }
 
+// Issue 4: `loa status --json` has the documented fields.
 #[test]
 fn status_json_has_the_documented_fields() {
     let env = env("en");
@@ -125,6 +130,7 @@ fn status_json_has_the_documented_fields() {
     assert_eq!(daemon.requests(), [Request::Status]);
 }
 
+// Issue 4: `loa status` for a person: what plays, what is next and when, the relay.
 #[test]
 fn status_for_a_person() {
     let env = env("en");
@@ -151,6 +157,7 @@ fn status_for_a_person() {
         .says("chờ phát");
 }
 
+// Issue 4: `loa now`, `queue`, `stop`, `skip`, `reload` send exactly what was asked.
 #[test]
 fn commands_send_exactly_what_was_asked() {
     let env = env("en");
@@ -202,6 +209,7 @@ fn a_file_given_by_path_is_sent_as_its_name_in_the_audio_folder() {
     assert_eq!(daemon.requests().len(), 1, "nothing more was sent");
 }
 
+// Issue 4: a command the service refuses shows why, exit code 1.
 #[test]
 fn a_refused_command_shows_why_and_exits_1() {
     let env = env("en");
@@ -215,6 +223,7 @@ fn a_refused_command_shows_why_and_exits_1() {
     );
 }
 
+// Issue 4: the commands use the socket named in the config.
 #[test]
 fn the_socket_named_in_the_config_is_used() {
     let env = TestEnv::with_config(
@@ -226,6 +235,7 @@ fn the_socket_named_in_the_config_is_used() {
     assert_eq!(daemon.requests(), [Request::Stop]);
 }
 
+// Issue 4: `loa relay on|off|status` go through the service while it runs.
 #[test]
 fn relay_commands_go_to_the_service_while_it_runs() {
     let env = env("en");
@@ -262,6 +272,7 @@ fn relay_commands_go_to_the_service_while_it_runs() {
     assert_eq!(log.lines().count(), 2, "{log}");
 }
 
+// Issue 4: `loa relay on --for` while the service runs asks it to switch the relay off after.
 #[test]
 fn relay_on_for_a_while_switches_off_through_the_service() {
     let env = env("en");
@@ -274,6 +285,7 @@ fn relay_on_for_a_while_switches_off_through_the_service() {
     );
 }
 
+// Issue 4: an operator outside the socket's group is told which group to join.
 #[test]
 fn an_operator_outside_the_group_is_told_which_group_to_join() {
     use std::os::unix::fs::PermissionsExt;
@@ -284,7 +296,10 @@ fn an_operator_outside_the_group_is_told_which_group_to_join() {
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
     {
-        eprintln!("skipped: not running as root");
+        skip::skipped(
+            "an_operator_outside_the_group_is_told_which_group_to_join",
+            "not running as root (it runs a child as nobody)",
+        );
         return;
     }
     let env = env("en");
@@ -307,7 +322,10 @@ fn an_operator_outside_the_group_is_told_which_group_to_join() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if stderr.contains("ermission denied") && stderr.contains("loa.toml") {
-        eprintln!("skipped: nobody cannot read the test's config here");
+        skip::skipped(
+            "an_operator_outside_the_group_is_told_which_group_to_join",
+            "nobody cannot read the test's config here",
+        );
         return;
     }
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -16,6 +16,7 @@ fn ms_of_day(t: &str) -> i64 {
     ((p[0] * 60 + p[1]) * 60 + p[2]) * 1000 + ms.parse::<i64>().unwrap()
 }
 
+// Issue 4: `loa demo` airs the first broadcast a few seconds ahead and writes what it played.
 #[test]
 fn demo_airs_the_first_broadcast_and_writes_what_it_played() {
     // Six seconds of lead, the broadcast, the hold: all within one local day.

@@ -5,6 +5,7 @@ use crate::util::TestEnv;
 
 const GOOD: &str = "[[broadcast]]\nat = \"06:00\"\nitems = [\"nhac-hieu.mp3\"]\n";
 
+// Issue 2: `loa check` exits 0 with warnings only.
 #[test]
 fn zero_with_only_warnings() {
     let env = TestEnv::new();
@@ -22,6 +23,7 @@ fn zero_with_only_warnings() {
     out.says("no errors, 1 warning(s). Ready.");
 }
 
+// Issue 2: `loa check` exits 1 with an error among warnings.
 #[test]
 fn one_with_an_error_among_warnings() {
     let env = TestEnv::new();
@@ -42,6 +44,7 @@ fn one_with_an_error_among_warnings() {
     out.says("1 error(s), 1 warning(s). Fix the errors above.");
 }
 
+// Issue 2: `loa check` exits 0 when all is well.
 #[test]
 fn zero_when_all_is_well() {
     let env = TestEnv::new();
@@ -56,6 +59,7 @@ fn zero_when_all_is_well() {
     out.says("Checked 3 day(s), 2026-01-20 to 2026-01-22: no errors, 0 warning(s). Ready.");
 }
 
+// Issue 2: `loa check` exits 2 when the config cannot be read.
 #[test]
 fn two_when_the_config_cannot_be_read() {
     let env = TestEnv::with_config("language = \"en\"\ntimezone = \"Asia/Ho_Chi_Minh\n");
@@ -66,6 +70,7 @@ fn two_when_the_config_cannot_be_read() {
     assert!(line.contains("expected `\"`"), "{line}");
 }
 
+// Issue 2: `loa check --date` with a date that does not exist exits 2.
 #[test]
 fn two_for_a_date_that_does_not_exist() {
     let env = TestEnv::new();

@@ -18,7 +18,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::util::fixtures::{Fixtures, cut, fixtures, sha256_hex, zeroed_in_the_middle};
 use crate::util::service::{self, Commune, Service, broadcasts_toml, wait_for};
 use crate::util::sound::{RATE, SoundCard, tone_wav};
-use crate::util::{DEFAULT_CONFIG, Output, TestEnv, list, text};
+use crate::util::{DEFAULT_CONFIG, Output, TestEnv, list, skip, text};
 
 /// A playlist naming one file, for `loa check` (the item is at 3:10).
 fn one_item_playlist(name: &str) -> String {
@@ -149,6 +149,7 @@ fn bad(fx: &Fixtures, name: &str) -> Bad {
 // ---------------------------------------------------------------------
 // Standalone: `loa import`.
 
+// Issue 5: `loa import` refuses each bad file with its reason and copies none of them.
 #[test]
 fn loa_import_refuses_each_bad_file_with_its_reason_and_copies_nothing() {
     let Some(fx) = fixtures("loa_import_refuses_each_bad_file_with_its_reason_and_copies_nothing")
@@ -186,6 +187,7 @@ fn loa_import_refuses_each_bad_file_with_its_reason_and_copies_nothing() {
     }
 }
 
+// Issue 5: `loa import --to` copies a good file into the subfolder and a bad one nowhere.
 #[test]
 fn loa_import_to_a_subfolder_copies_a_good_file_there_and_a_bad_one_nowhere() {
     let Some(fx) =
@@ -243,6 +245,7 @@ fn loa_import_to_a_subfolder_copies_a_good_file_there_and_a_bad_one_nowhere() {
     assert_eq!(row["used"], true, "{m:#}");
 }
 
+// Issue 5: `loa import` accepts a WAV and a FLAC that are fine.
 #[test]
 fn loa_import_accepts_a_wav_and_a_flac_that_are_fine() {
     let Some(fx) = fixtures("loa_import_accepts_a_wav_and_a_flac_that_are_fine") else {
@@ -278,6 +281,7 @@ fn loa_import_accepts_a_wav_and_a_flac_that_are_fine() {
     }
 }
 
+// Issue 5: `loa import` gives its verdicts in Vietnamese by default.
 #[test]
 fn loa_import_speaks_vietnamese_by_default() {
     let Some(fx) = fixtures("loa_import_speaks_vietnamese_by_default") else {
@@ -322,7 +326,10 @@ fn loa_import_refuses_below_the_free_space_reserve() {
     ));
     let free = free_mb(env.root());
     if free >= 1_000_000 {
-        eprintln!("SKIPPED loa_import_refuses_below_the_free_space_reserve: {free} MB free");
+        skip::skipped(
+            "loa_import_refuses_below_the_free_space_reserve",
+            &format!("{free} MB free, more than any reserve loa accepts"),
+        );
         return;
     }
     let src = env.write("uploads/tin.mp3", fx.bytes("ban-tin.mp3"));
@@ -387,11 +394,13 @@ fn placed_directly_is_reported(test: &str, name: &str) {
     assert_eq!(files_below(&env.path("audio")), [name]);
 }
 
+// Issue 5: an MP3 cut at half, put in the audio folder, is reported cut off.
 #[test]
 fn a_placed_mp3_cut_at_half_is_reported_cut_off() {
     placed_directly_is_reported("a_placed_mp3_cut_at_half_is_reported_cut_off", "nua.mp3");
 }
 
+// Issue 5: an MP3 cut at 95%, put in the audio folder, is reported cut off.
 #[test]
 fn a_placed_mp3_cut_at_95_percent_is_reported_cut_off() {
     placed_directly_is_reported(
@@ -400,6 +409,7 @@ fn a_placed_mp3_cut_at_95_percent_is_reported_cut_off() {
     );
 }
 
+// Issue 5: an MP3 with 4 KB zeroed in the middle is reported damaged.
 #[test]
 fn a_placed_mp3_with_4_kb_zeroed_is_reported_damaged() {
     placed_directly_is_reported(
@@ -408,11 +418,13 @@ fn a_placed_mp3_with_4_kb_zeroed_is_reported_damaged() {
     );
 }
 
+// Issue 5: an empty file in the audio folder is reported empty.
 #[test]
 fn a_placed_empty_file_is_reported_empty() {
     placed_directly_is_reported("a_placed_empty_file_is_reported_empty", "rong.mp3");
 }
 
+// Issue 5: a text file named .mp3 in the audio folder is reported not audio.
 #[test]
 fn a_placed_text_file_named_mp3_is_reported_not_audio() {
     placed_directly_is_reported(
@@ -421,21 +433,25 @@ fn a_placed_text_file_named_mp3_is_reported_not_audio() {
     );
 }
 
+// Issue 5: an Opus file in the audio folder is reported in a format loa cannot play.
 #[test]
 fn a_placed_opus_file_is_reported_unsupported() {
     placed_directly_is_reported("a_placed_opus_file_is_reported_unsupported", "tone.opus");
 }
 
+// Issue 5: a file of 0.2 s in the audio folder is reported too short.
 #[test]
 fn a_placed_file_of_0_2_s_is_reported_too_short() {
     placed_directly_is_reported("a_placed_file_of_0_2_s_is_reported_too_short", "ngan.mp3");
 }
 
+// Issue 5: a silent file in the audio folder is reported silent.
 #[test]
 fn a_placed_silent_file_is_reported_silent() {
     placed_directly_is_reported("a_placed_silent_file_is_reported_silent", "im-lang.mp3");
 }
 
+// Issue 5: a WAV and a FLAC that are fine, put in the audio folder, check clean.
 #[test]
 fn placed_wav_and_flac_that_are_fine_check_clean() {
     let Some(fx) = fixtures("placed_wav_and_flac_that_are_fine_check_clean") else {
@@ -465,6 +481,7 @@ fn placed_wav_and_flac_that_are_fine_check_clean() {
     assert_eq!(m["unused"], serde_json::json!([]), "{m:#}");
 }
 
+// Issue 5: bad files in the audio folder are reported in Vietnamese by default.
 #[test]
 fn placed_bad_files_are_reported_in_vietnamese_by_default() {
     let Some(fx) = fixtures("placed_bad_files_are_reported_in_vietnamese_by_default") else {
@@ -494,6 +511,7 @@ fn placed_bad_files_are_reported_in_vietnamese_by_default() {
     );
 }
 
+// Issue 5: an upload named in Unicode NFD is found by its NFC name.
 #[test]
 fn an_nfd_named_upload_is_found_by_its_nfc_name() {
     let Some(fx) = fixtures("an_nfd_named_upload_is_found_by_its_nfc_name") else {
@@ -524,6 +542,7 @@ fn an_nfd_named_upload_is_found_by_its_nfc_name() {
     assert_eq!(files_below(&env2.path("audio")), [nfc]);
 }
 
+// Issue 5: two uploads whose names differ only in Unicode form are a conflict.
 #[test]
 fn two_uploads_differing_only_in_unicode_form_are_a_conflict() {
     let Some(fx) = fixtures("two_uploads_differing_only_in_unicode_form_are_a_conflict") else {
@@ -688,6 +707,7 @@ fn rows_for<'a>(rows: &'a [Value], file: &str) -> Vec<&'a Value> {
     rows.iter().filter(|r| r["file"] == file).collect()
 }
 
+// Issue 5: an upload written slowly is judged only once it is closed, never half uploaded.
 #[test]
 fn an_upload_written_slowly_is_judged_only_once_closed() {
     let Some(fx) = fixtures("an_upload_written_slowly_is_judged_only_once_closed") else {
@@ -769,6 +789,7 @@ fn filepart_upload(st: &Station, svc: &Service, part: &Path, bytes: &[u8]) {
     assert_eq!(std::fs::read(st.env.path("audio/tin.mp3")).unwrap(), bytes);
 }
 
+// Issue 5: a .filepart upload is left alone until it is renamed.
 #[test]
 fn a_filepart_is_left_alone_until_renamed() {
     let Some(fx) = fixtures("a_filepart_is_left_alone_until_renamed") else {
@@ -783,6 +804,7 @@ fn a_filepart_is_left_alone_until_renamed() {
     filepart_upload(&st, &svc, &part, &bytes);
 }
 
+// Issue 5: a .filepart there when the service starts is left alone until renamed.
 #[test]
 fn a_filepart_present_at_start_up_is_left_alone_until_renamed() {
     let Some(fx) = fixtures("a_filepart_present_at_start_up_is_left_alone_until_renamed") else {
@@ -881,6 +903,7 @@ fn upload_cut_off(st: &Station, svc: &Service, fx: &Fixtures) {
     );
 }
 
+// Issue 5: a cut-off upload is moved to rejected/ with a note that says why.
 #[test]
 fn a_cut_off_upload_is_moved_to_rejected_with_a_note_that_says_why() {
     let Some(fx) = fixtures("a_cut_off_upload_is_moved_to_rejected_with_a_note_that_says_why")
@@ -973,6 +996,7 @@ fn a_cut_off_file_checked_before_the_service_started_is_still_rejected() {
     assert!(st.sounds().is_empty(), "{}", st.story(&svc));
 }
 
+// Issue 5: a file replaced under the same name is measured again and its new version airs.
 #[test]
 fn a_file_replaced_under_the_same_name_is_measured_and_aired_anew() {
     let Some(fx) = fixtures("a_file_replaced_under_the_same_name_is_measured_and_aired_anew")
@@ -1077,7 +1101,7 @@ fn files_in_a_folder_moved_into_the_audio_folder_are_judged() {
     );
 }
 
-// Files uploaded into a subfolder while the service runs are taken up
+// Issue 5: files uploaded into a subfolder while the service runs are taken up
 // like the others.
 #[test]
 fn a_cut_off_upload_into_a_subfolder_is_rejected_there() {
@@ -1172,7 +1196,10 @@ fn station_on_a_full_disk(test: &str) -> Option<Station> {
     let st = Station::new(SoundCard::unpaced(), 1);
     let free = free_mb(st.env.root());
     if free >= RESERVE_MB {
-        eprintln!("SKIPPED {test}: {free} MB free, more than any reserve loa accepts");
+        skip::skipped(
+            test,
+            &format!("{free} MB free, more than any reserve loa accepts"),
+        );
         return None;
     }
     let config = std::fs::read_to_string(st.env.config_path()).unwrap();
@@ -1475,7 +1502,11 @@ fn uploads_are_taken_up_whatever_way_the_config_was_found() {
     ];
     for (args, vars) in ways {
         if args.is_empty() && vars.is_empty() && Path::new("/etc/loa/loa.toml").exists() {
-            eprintln!("skipped the ./config/loa.toml case: /etc/loa/loa.toml exists here");
+            skip::skipped(
+                "uploads_are_taken_up_whatever_way_the_config_was_found",
+                "its ./config/loa.toml case only: /etc/loa/loa.toml exists on this machine \
+                 and takes precedence",
+            );
             continue;
         }
         let st = Station::new(SoundCard::unpaced(), 1);

@@ -158,6 +158,7 @@ fn air_one(env: &TestEnv, svc: &Service) -> String {
     today
 }
 
+// Issue 10: a link to the state folder is reported and never followed.
 #[test]
 fn a_link_to_the_state_folder_is_reported_and_never_followed() {
     let env = env();
@@ -208,6 +209,7 @@ fn a_link_to_the_state_folder_is_reported_and_never_followed() {
     assert_eq!(ino(&db), db_ino);
 }
 
+// Issue 10: a link to a file outside the audio folder is never opened.
 #[test]
 fn a_link_to_a_file_outside_is_never_opened() {
     let env = env();
@@ -247,6 +249,7 @@ fn a_link_to_a_file_outside_is_never_opened() {
     drop(svc);
 }
 
+// Issue 10: a folder link loop and a hard link are reported and left alone.
 #[test]
 fn a_folder_link_loop_and_a_hard_link_are_reported_and_left_alone() {
     let env = env();

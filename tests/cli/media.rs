@@ -16,6 +16,7 @@ fn planned_duration(env: &TestEnv) -> f64 {
         .expect("duration_s")
 }
 
+// Issue 2: a file replaced (size or modification time changed) is probed again.
 #[test]
 fn a_replaced_file_is_probed_again() {
     let env = TestEnv::new();
@@ -35,6 +36,7 @@ fn a_replaced_file_is_probed_again() {
     assert!((11.0..12.0).contains(&after), "the bulletin: {after}");
 }
 
+// Issue 2: an unchanged file is not probed again: its duration comes from the index.
 #[test]
 fn an_unchanged_file_is_not_probed_again() {
     // The index trusts a file whose size and modification time are as they
@@ -72,6 +74,7 @@ fn an_unchanged_file_is_not_probed_again() {
     );
 }
 
+// Issue 2: loa runs started together on a fresh install share one new index.
 #[test]
 fn loa_runs_started_together_share_a_new_index() {
     // `loa check` run while the daemon starts on a fresh install: every run

@@ -29,6 +29,7 @@ fn row<'a>(out: &'a crate::util::Output, time: &str, what: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no row {time} … {what}\n{out}"))
 }
 
+// Issue 2: `loa plan`'s table shows relay on, the items and relay off, in local time.
 #[test]
 fn the_table_shows_relay_on_items_and_relay_off() {
     let env = env_with(DEFAULT_CONFIG);
@@ -51,6 +52,7 @@ fn the_table_shows_relay_on_items_and_relay_off() {
     assert!(on < jingle && jingle < off, "{out}");
 }
 
+// Issue 2: `loa plan`'s table in Vietnamese.
 #[test]
 fn the_table_in_vietnamese() {
     let env = env_with(&DEFAULT_CONFIG.replace("\"en\"", "\"vi\""));
@@ -63,6 +65,7 @@ fn the_table_in_vietnamese() {
     row(&out, &local(b, "relay_off"), "TẮT AMPLI");
 }
 
+// Issue 2: `loa plan --json` gives each problem with its file, line and column.
 #[test]
 fn json_problems_are_located() {
     let env = env_with(DEFAULT_CONFIG);

@@ -72,6 +72,7 @@ fn ms(a: jiff::Timestamp, b: jiff::Timestamp) -> i64 {
     b.as_millisecond() - a.as_millisecond()
 }
 
+// Issue 3: a tone comes out of `loa play` at its pitch and length.
 #[test]
 fn a_tone_comes_out_at_its_pitch_and_length() {
     let env = env_with("fade = \"20ms\"", "warm-up = \"0s\"\nhold = \"0s\"");
@@ -100,6 +101,7 @@ fn a_tone_comes_out_at_its_pitch_and_length() {
     assert!((cap.rms_db(mid) - (-9.03)).abs() < 0.3);
 }
 
+// Issue 3: items fade in and out over the configured fade.
 #[test]
 fn items_fade_in_and_out() {
     let env = env_with("fade = \"50ms\"", "warm-up = \"0s\"\nhold = \"0s\"");
@@ -119,6 +121,7 @@ fn items_fade_in_and_out() {
     );
 }
 
+// Issue 3: the gap between items is silence of exactly the configured length.
 #[test]
 fn gaps_are_silence_of_exactly_the_configured_length() {
     let env = env_with(
@@ -140,6 +143,7 @@ fn gaps_are_silence_of_exactly_the_configured_length() {
     assert!((cap.frequency(items[1].clone()) - 500.0).abs() < 10.0);
 }
 
+// Issue 3: loudness normalisation brings files to the target and caps the boost.
 #[test]
 fn normalisation_brings_files_to_the_target_and_caps_the_boost() {
     // A -26 dBFS RMS tone (amplitude 0.0708): -26 + 3 = about -23 LUFS for a
@@ -176,6 +180,7 @@ fn normalisation_brings_files_to_the_target_and_caps_the_boost() {
     assert!(cap.peak(0..cap.frames()) < 0.9);
 }
 
+// Issue 3: the relay goes on a warm-up before the sound and off a hold after it.
 #[test]
 fn the_relay_goes_on_before_the_sound_and_off_after_the_hold() {
     let env = env_with("", "warm-up = \"1s\"\nhold = \"1s\"");
@@ -197,6 +202,7 @@ fn the_relay_goes_on_before_the_sound_and_off_after_the_hold() {
     assert_eq!(items.len(), 1);
 }
 
+// Issue 3: a corrupt file in the middle is skipped and the others play.
 #[test]
 fn a_corrupt_file_in_the_middle_is_skipped_and_the_others_play() {
     let env = env_with("gap = \"100ms\"", "warm-up = \"0s\"\nhold = \"0s\"");
@@ -236,6 +242,7 @@ fn a_corrupt_file_in_the_middle_is_skipped_and_the_others_play() {
     let (_, _) = on_then_off(&env);
 }
 
+// Issue 3: with no audio device loa says so plainly, and the relay stays off.
 #[test]
 fn no_audio_device_is_said_plainly_and_the_relay_stays_off() {
     let env = env_with("", "");
@@ -251,6 +258,7 @@ fn no_audio_device_is_said_plainly_and_the_relay_stays_off() {
     );
 }
 
+// Issue 3: with no audio device loa says so in Vietnamese.
 #[test]
 fn no_audio_device_in_vietnamese() {
     let env =
@@ -261,6 +269,7 @@ fn no_audio_device_in_vietnamese() {
     assert!(out.stderr.contains("Không có thiết bị âm thanh"), "{out}");
 }
 
+// Issue 3: an unknown device name lists the real ones.
 #[test]
 fn an_unknown_device_name_lists_the_real_ones() {
     let env = env_with("device = \"hw:CARD=Nope,DEV=0\"", "");
@@ -276,11 +285,13 @@ fn an_unknown_device_name_lists_the_real_ones() {
     assert!(edges(&env).iter().all(|(_, on)| !on));
 }
 
+// Issue 3: SIGTERM mid-item stops `loa play` within a second, the relay off.
 #[test]
 fn sigterm_mid_item_stops_within_a_second_with_the_relay_off() {
     signal_mid_item("TERM");
 }
 
+// Issue 3: SIGINT (Ctrl-C) mid-item stops `loa play` within a second, the relay off.
 #[test]
 fn sigint_mid_item_stops_within_a_second_with_the_relay_off() {
     signal_mid_item("INT");
@@ -314,6 +325,7 @@ fn signal_mid_item(signal: &str) {
     let (_, _) = on_then_off(&env);
 }
 
+// Issue 3: `loa play --no-relay` leaves the relay alone.
 #[test]
 fn no_relay_leaves_the_relay_alone() {
     let env = env_with("", "warm-up = \"3s\"");
@@ -324,6 +336,7 @@ fn no_relay_leaves_the_relay_alone() {
     assert_eq!(card.capture().items(RATE / 20).len(), 1);
 }
 
+// Issue 3: a real MP3 (the shipped jingle) plays whole through symphonia.
 #[test]
 fn a_real_mp3_plays_through_symphonia() {
     let env = env_with("", "warm-up = \"0s\"\nhold = \"0s\"");
@@ -354,7 +367,9 @@ fn send_signal(pid: u32, sig: &str) {
 // counts, plays whole and ends.
 #[test]
 fn every_format_plays_whole_at_every_rate_and_length() {
-    let Some(fx) = crate::util::fixtures::fixtures("every_format_plays_whole") else {
+    let Some(fx) =
+        crate::util::fixtures::fixtures("every_format_plays_whole_at_every_rate_and_length")
+    else {
         return;
     };
     for (name, seconds) in fx.format_tones() {

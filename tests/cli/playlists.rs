@@ -11,6 +11,7 @@ fn titles(plan: &serde_json::Value) -> Vec<&str> {
         .collect()
 }
 
+// Issue 2: a dated playlist replaces default.toml for its day only.
 #[test]
 fn a_dated_file_replaces_default_for_its_day_only() {
     let env = TestEnv::new();
@@ -39,6 +40,7 @@ fn a_dated_file_replaces_default_for_its_day_only() {
     out.says("2026-01-20 Tuesday: 1 broadcast(s) at 06:00 (playlists/default.toml)");
 }
 
+// Issue 2: a dated playlist without broadcasts is a silent day.
 #[test]
 fn a_dated_file_without_broadcasts_is_a_silent_day() {
     let env = TestEnv::new();
@@ -76,6 +78,7 @@ fn a_dated_file_left_empty_by_its_errors_is_not_a_silent_day() {
     assert!(!out.stdout.contains("silent day"), "{out}");
 }
 
+// Issue 2: with no playlist at all, nothing airs.
 #[test]
 fn no_playlist_at_all_airs_nothing() {
     let env = TestEnv::new();
@@ -111,11 +114,13 @@ fn plan_with_names(on_disk: &str, in_playlist: &str) {
     assert!(items[0]["duration_s"].as_f64().unwrap() > 1.0, "{plan:#}");
 }
 
+// Issue 2: a file saved in NFD (as a Mac names it) is found by the playlist's NFC name.
 #[test]
 fn an_nfd_file_name_is_found_by_its_nfc_name() {
     plan_with_names(NFD, NFC);
 }
 
+// Issue 2: a file saved in NFC is found by the playlist's NFD name.
 #[test]
 fn an_nfc_file_name_is_found_by_its_nfd_name() {
     plan_with_names(NFC, NFD);

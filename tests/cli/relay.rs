@@ -1,6 +1,7 @@
 //! Issue 3: `loa relay on|off|status` for the installer, and `loa devices`.
 
 use crate::util::TestEnv;
+use crate::util::skip;
 use crate::util::sound::SoundCard;
 
 fn sim_env(lang: &str) -> TestEnv {
@@ -17,6 +18,7 @@ fn sim_lines(env: &TestEnv) -> Vec<String> {
         .collect()
 }
 
+// Issue 3: `loa relay on|off|status` with the simulated relay.
 #[test]
 fn sim_relay_on_off_status() {
     let env = sim_env("en");
@@ -53,6 +55,7 @@ fn the_log_on_a_redirected_stderr_has_no_colour_codes() {
     assert!(!out.stderr.contains('\x1b'), "{:?}", out.stderr);
 }
 
+// Issue 3: `loa relay status` in Vietnamese.
 #[test]
 fn relay_status_in_vietnamese() {
     let env = sim_env("vi");
@@ -60,6 +63,7 @@ fn relay_status_in_vietnamese() {
     env.run(&["relay", "status"]).code(0).says("BẬT");
 }
 
+// Issue 3: `loa relay off` on a GPIO chip that is not there names the chip.
 #[test]
 fn relay_off_on_a_missing_gpio_chip_names_the_chip() {
     let env = TestEnv::with_config(
@@ -73,10 +77,14 @@ fn relay_off_on_a_missing_gpio_chip_names_the_chip() {
     );
 }
 
+// Issue 3: the rppal backend in a build without it says how to get it.
 #[test]
 fn rppal_without_the_feature_says_how_to_get_it() {
     if cfg!(feature = "rppal") {
-        eprintln!("skipped: built with the rppal feature");
+        skip::skipped(
+            "rppal_without_the_feature_says_how_to_get_it",
+            "built with the rppal feature",
+        );
         return;
     }
     let env = TestEnv::with_config("language = \"en\"\n[relay]\nbackend = \"rppal\"\n");
@@ -89,6 +97,7 @@ fn rppal_without_the_feature_says_how_to_get_it() {
     );
 }
 
+// Issue 3: `loa devices` lists the names to write in the config.
 #[test]
 fn devices_lists_the_names_for_the_config() {
     let env = sim_env("en");
@@ -105,6 +114,7 @@ fn devices_lists_the_names_for_the_config() {
     assert!(out.stdout.contains("null"), "{out}");
 }
 
+// Issue 3: `loa play` with a relay that cannot open plays nothing.
 #[test]
 fn play_with_a_relay_that_cannot_open_plays_nothing() {
     let env = TestEnv::with_config(

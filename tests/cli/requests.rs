@@ -51,6 +51,7 @@ fn ons(env: &TestEnv) -> usize {
         .count()
 }
 
+// Issue 11: names outside the audio folder are refused: nothing airs, nothing is logged.
 #[test]
 fn names_outside_the_audio_folder_are_refused_and_nothing_is_read() {
     let env = env();
@@ -76,6 +77,7 @@ fn names_outside_the_audio_folder_are_refused_and_nothing_is_read() {
     assert!(service::log(&env, &today).is_empty());
 }
 
+// Issue 11: an unknown name is refused at once, with the nearest name.
 #[test]
 fn unknown_names_are_refused_at_once_with_the_nearest_name() {
     let env = env();
@@ -102,6 +104,7 @@ fn unknown_names_are_refused_at_once_with_the_nearest_name() {
     assert_eq!(ons(&env), 0);
 }
 
+// Issue 11: a queue request over its bound is refused whole.
 #[test]
 fn a_queue_over_its_bound_is_refused_whole() {
     let env = env();
@@ -129,6 +132,7 @@ fn a_queue_over_its_bound_is_refused_whole() {
     );
 }
 
+// Issue 11: `loa now` of nothing playable leaves the amplifier off and the broadcast on air.
 #[test]
 fn now_with_nothing_to_play_leaves_the_amplifier_off_and_the_broadcast_on() {
     let env = env();
@@ -170,6 +174,7 @@ fn now_with_nothing_to_play_leaves_the_amplifier_off_and_the_broadcast_on() {
     assert_eq!(ons(&env), 1);
 }
 
+// Issue 11: `loa play` of nothing playable never switches the amplifier on.
 #[test]
 fn loa_play_of_nothing_playable_never_switches_the_amplifier_on() {
     let env = env();
@@ -180,8 +185,8 @@ fn loa_play_of_nothing_playable_never_switches_the_amplifier_on() {
     assert_eq!(ons(&env), 0, "{out}");
 }
 
-// A broadcast whose only file was rejected seconds before its time: the
-// amplifier stays off, and the log says why.
+// Issue 11: a broadcast whose only file was rejected seconds before its time:
+// the amplifier stays off, and the log says why.
 #[test]
 fn a_broadcast_whose_only_file_was_just_rejected_leaves_the_amplifier_off() {
     let commune = Commune::for_window(Duration::ZERO, Duration::from_secs(60));

@@ -14,7 +14,7 @@ use crate::util::service::{
     self, Commune, Service, broadcasts_toml, kernel_clock_synced, wait_for,
 };
 use crate::util::sound::{RATE, SoundCard, tone_wav};
-use crate::util::{TestEnv, instant, list, ms_between, text};
+use crate::util::{TestEnv, instant, list, ms_between, skip, text};
 
 /// The relay's warm-up, the hold and the gap, all "1s" in the config.
 const STEP_MS: i64 = 1000;
@@ -181,6 +181,7 @@ fn is_sha256(s: &str) -> bool {
     s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit())
 }
 
+// Issue 4: a broadcast a few seconds ahead airs at its time.
 #[test]
 fn a_broadcast_a_few_seconds_ahead_airs_at_its_time() {
     let rig = Rig::soon();
@@ -298,6 +299,7 @@ fn a_broadcast_a_few_seconds_ahead_airs_at_its_time() {
     assert_eq!(list(&after, "today")[0]["status"], "aired", "{after:#}");
 }
 
+// Issue 4: SIGTERM during a broadcast leaves the relay off and the as-run log consistent.
 #[test]
 fn sigterm_during_a_broadcast_leaves_the_relay_off_and_the_log_consistent() {
     let rig = Rig::soon();
@@ -346,6 +348,7 @@ fn sigterm_during_a_broadcast_leaves_the_relay_off_and_the_log_consistent() {
     assert!(out.stderr.contains("loa is not running"), "{out}");
 }
 
+// Issue 4: after kill -9, a restart opens the as-run log and airs nothing twice.
 #[test]
 fn after_kill_9_a_restart_opens_the_log_and_airs_nothing_twice() {
     // A late-grace short enough to wait out: a restart within it must not
@@ -408,6 +411,7 @@ fn after_kill_9_a_restart_opens_the_log_and_airs_nothing_twice() {
     );
 }
 
+// Issue 4: `loa now` while idle airs at once, after the warm-up, as an emergency.
 #[test]
 fn loa_now_while_idle_airs_at_once_after_the_warm_up_as_an_emergency() {
     let rig = Rig::soon();
@@ -444,6 +448,7 @@ fn loa_now_while_idle_airs_at_once_after_the_warm_up_as_an_emergency() {
     assert!((secs(sounds[0].len()) - 2.0).abs() < 0.05);
 }
 
+// Issue 4: a file given to `loa queue` airs first in the next broadcast, with priority.
 #[test]
 fn a_queued_file_airs_first_in_the_next_broadcast_with_priority() {
     let rig = Rig::soon();
@@ -482,6 +487,7 @@ fn a_queued_file_airs_first_in_the_next_broadcast_with_priority() {
     assert_eq!(rig.status()["queued"], serde_json::json!([]));
 }
 
+// Issue 4: `loa stop` ends the broadcast, the relay off after the hold; nothing more airs.
 #[test]
 fn loa_stop_ends_the_broadcast_after_the_hold_and_airs_nothing_more() {
     let rig = Rig::soon();
@@ -527,6 +533,7 @@ fn loa_stop_ends_the_broadcast_after_the_hold_and_airs_nothing_more() {
     assert_eq!(st["relay"]["on"], false, "{st:#}");
 }
 
+// Issue 4: `loa skip` skips the item on air and the next one plays.
 #[test]
 fn loa_skip_skips_the_item_on_air_and_the_next_plays() {
     let rig = Rig::soon();
@@ -556,6 +563,7 @@ fn loa_skip_skips_the_item_on_air_and_the_next_plays() {
     assert!((secs(sounds[1].len()) - 2.0).abs() < 0.05);
 }
 
+// Issue 4: a late start airs what is within the late-grace and records the older one missed.
 #[test]
 fn a_late_start_airs_within_the_grace_and_records_the_older_one_missed() {
     let rig = Rig::new(
@@ -601,6 +609,7 @@ fn a_late_start_airs_within_the_grace_and_records_the_older_one_missed() {
     assert_ne!(list(&st, "today")[1]["status"], "pending", "{st:#}");
 }
 
+// Issue 4: with require-clock-sync, nothing airs while the clock is unsynchronised.
 #[test]
 fn with_require_clock_sync_an_unsynchronised_clock_airs_nothing() {
     let rig = Rig::new(
@@ -621,6 +630,11 @@ fn with_require_clock_sync_an_unsynchronised_clock_airs_nothing() {
         // A machine with a good clock: the broadcast airs as usual.
         assert!(list(&st, "warnings").is_empty(), "{st:#}");
         rig.wait_on_then_off(&svc, Duration::from_secs(10));
+        skip::skipped(
+            "with_require_clock_sync_an_unsynchronised_clock_airs_nothing",
+            "its unsynchronised case only: the kernel reports this machine's clock \
+             synchronised, so only the synced case was checked",
+        );
         return;
     }
     let warnings = list(&st, "warnings");
@@ -677,6 +691,7 @@ fn loa_status_tells_the_time_of_the_question() {
     );
 }
 
+// Issue 4: `loa status` with no service says plainly that loa is not running (no os error).
 #[test]
 fn loa_status_says_plainly_that_loa_is_not_running() {
     let env = TestEnv::new();

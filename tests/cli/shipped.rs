@@ -13,6 +13,7 @@ fn shipped_run(args: &[&str]) -> Output {
     shipped().args(args).run()
 }
 
+// Issue 2: the shipped config and playlists check clean today.
 #[test]
 fn shipped_config_checks_clean_today() {
     let out = shipped_run(&["check"]);
@@ -21,6 +22,7 @@ fn shipped_config_checks_clean_today() {
     out.says("không có lỗi");
 }
 
+// Issue 2: the shipped config and playlists check clean on every day around the Congress.
 #[test]
 fn shipped_config_checks_clean_across_the_congress() {
     // 2026-01-15 .. 2026-02-03: before, during (with the dated opening day)
@@ -104,6 +106,7 @@ fn shipped_plan(date: &str) -> Value {
     plan
 }
 
+// Issue 2: the shipped plan for the opening day uses its dated file, on the spec's timeline.
 #[test]
 fn shipped_plan_for_the_opening_day_uses_the_dated_file() {
     let plan = shipped_plan("2026-01-19");
@@ -150,6 +153,7 @@ fn shipped_plan_for_the_opening_day_uses_the_dated_file() {
     );
 }
 
+// Issue 2: the shipped plan for a Congress day uses default.toml, on the spec's timeline.
 #[test]
 fn shipped_plan_for_a_congress_day_uses_default_toml() {
     let plan = shipped_plan("2026-01-20");
@@ -188,8 +192,8 @@ fn shipped_plan_for_a_congress_day_uses_default_toml() {
     );
 }
 
-/// Every sample under audio/ plays (the shipped playlists may not name a
-/// sample added later): a playlist naming each one checks clean.
+// Issue 2: every sample under audio/ plays (the shipped playlists may not name
+// a sample added later): a playlist naming each one checks clean.
 #[test]
 fn every_shipped_sample_plays() {
     let audio = repo().join("audio");

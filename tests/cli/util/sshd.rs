@@ -145,7 +145,7 @@ impl Sshd {
                 "{test}: needs root (real accounts, an sshd with a chroot); CI runs \
                  tests/run.sh as root"
             );
-            eprintln!("SKIPPED {test}: needs root (real accounts, an sshd with a chroot)");
+            super::skip::skipped(test, "needs root (real accounts, an sshd with a chroot)");
             return None;
         }
         let missing: Vec<String> = TOOLS

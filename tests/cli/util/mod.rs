@@ -13,6 +13,7 @@ use tempfile::TempDir;
 
 pub mod fixtures;
 pub mod service;
+pub mod skip;
 pub mod sound;
 pub mod sshd;
 
