@@ -507,3 +507,13 @@ impl Clock for TokioClock {
         Timestamp::from_millisecond(ms).unwrap_or(self.base)
     }
 }
+
+/// Says that the running test is skipped, and why: on stderr past the test
+/// harness's capture (`SKIPPED <test>: why`), so that a passing run shows
+/// what it did not test.
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let current = std::thread::current();
+    let test = current.name().unwrap_or("a test");
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}

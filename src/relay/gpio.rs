@@ -286,9 +286,9 @@ mod tests {
 
     fn simulator(banks: &[Bank]) -> Option<gpiosim::Sim> {
         if !Path::new(CONFIGFS).exists() {
-            eprintln!(
-                "skipped: {CONFIGFS} is missing (no gpio-sim kernel module, or configfs not mounted)"
-            );
+            crate::testing::skipped(&format!(
+                "{CONFIGFS} is missing (no gpio-sim kernel module, or configfs not mounted)"
+            ));
             return None;
         }
         let mut b = gpiosim::builder();
@@ -298,7 +298,9 @@ mod tests {
         match b.live() {
             Ok(sim) => Some(sim),
             Err(e) => {
-                eprintln!("skipped: cannot create a gpio-sim chip ({e}); these tests need root");
+                crate::testing::skipped(&format!(
+                    "cannot create a gpio-sim chip ({e}); these tests need root"
+                ));
                 None
             }
         }

@@ -192,7 +192,7 @@ mod tests {
     fn off_a_raspberry_pi_it_says_what_to_do() {
         // On a Pi this would take the pin: only run where rppal finds none.
         if Gpio::new().is_ok() {
-            eprintln!("skipped: this is a Raspberry Pi; not touching its pins in a unit test");
+            crate::testing::skipped("this is a Raspberry Pi; not touching its pins in a unit test");
             return;
         }
         let mut cfg = crate::config::Config::defaults(std::path::Path::new(".")).relay;
