@@ -102,117 +102,21 @@ fn broadcast(
         "broadcast #{n} ([[broadcast]])"
     );
     w.unknown_keys(t, BROADCAST_KEYS, &section);
-    let mut ok = true;
-
     let title = t
         .get("title")
         .and_then(|v| w.string("title", v, "title = \"Bản tin sáng\""));
-
-    let (at, at_pos) = match t.get("at") {
-        Some(v) => (time_of_day(w, v), pos(w.src, &v.span())),
-        None => {
-            w.error(
-                &span,
-                tr!(
-                    lang,
-                    "Thiếu giờ phát `at` trong {section}; hãy thêm vào, ví dụ: at = \"06:00\"",
-                    "{section} has no start time `at`; add one, for example: at = \"06:00\""
-                ),
-            );
-            (None, pos(w.src, &span))
-        }
-    };
-    ok &= at.is_some();
-
-    let items = match t.get("items") {
-        Some(v) => items(w, v),
-        None => {
-            w.error(
-                &span,
-                tr!(
-                    lang,
-                    "Thiếu danh sách tệp `items` trong {section}; hãy thêm vào, ví dụ: items = [\"nhac-hieu.mp3\", \"ban-tin.mp3\"]",
-                    "{section} has no `items` list; for example: items = [\"nhac-hieu.mp3\", \"ban-tin.mp3\"]"
-                ),
-            );
-            None
-        }
-    };
-    let items = items.unwrap_or_default();
-    // Empty after errors: the errors were reported item by item.
-    ok &= !items.is_empty();
-
+    let (at, at_pos) = start_time(w, t, &span, &section);
+    let items = item_list(w, t, &span, &section);
     let repeat = t
         .get("repeat")
         .and_then(|v| repeat(w, "repeat", v))
         .unwrap_or(1);
-
-    let gap = t.get("gap").and_then(|v| {
-        let text = w.string("gap", v, "gap = \"2s\"")?;
-        match duration::parse(&text) {
-            Some(d) if d <= Duration::from_secs(600) => Some(d),
-            Some(_) => {
-                w.error(
-                    &v.span(),
-                    tr!(
-                        lang,
-                        "Khoảng nghỉ giữa các bài `gap` = \"{text}\" quá dài; tối đa là \"10m\".",
-                        "`gap` = \"{text}\" is too long; the most is \"10m\""
-                    ),
-                );
-                None
-            }
-            None => {
-                w.error(&v.span(), duration::error_message("gap", &text, lang));
-                None
-            }
-        }
-    });
-
-    let from = t.get("from").and_then(|v| date(w, "from", v));
-    let until = t.get("until").and_then(|v| date(w, "until", v));
-    if let (Some(f), Some(u), Some(uv)) = (from, until, t.get("until"))
-        && u < f
-    {
-        let (u, f) = (crate::lang::date(u, lang), crate::lang::date(f, lang));
-        w.error(
-                &uv.span(),
-                tr!(
-                    lang,
-                    "Ngày kết thúc `until` ({u}) ở trước ngày bắt đầu `from` ({f}), nên buổi phát này sẽ không bao giờ được phát; hãy sửa lại một trong hai ngày.",
-                    "`until` ({u}) is before `from` ({f}), so this broadcast would never air; correct one of the two dates"
-                ),
-            );
-        ok = false;
-    }
-
-    let days = t.get("days").and_then(|v| days(w, v));
-    if let (Some(d), Some(v)) = (&days, t.get("days"))
-        && d.is_empty()
-    {
-        w.warning(
-                &v.span(),
-                tr!(
-                    lang,
-                    "`days` để trống nên buổi phát này sẽ không bao giờ được phát; hãy liệt kê các thứ trong tuần, ví dụ days = [\"t2\", \"t4\", \"t6\"], hoặc xóa dòng này để phát mọi ngày.",
-                    "`days` is empty, so this broadcast never airs; list weekdays, e.g. days = [\"mon\", \"wed\", \"fri\"], or remove the line to air every day"
-                ),
-            );
-    }
-
-    let tags = t
-        .get("tags")
-        .and_then(|v| {
-            let list = w.array("tags", v, "tags = [\"dai-hoi-xiv\"]")?;
-            Some(
-                list.iter()
-                    .filter_map(|x| w.string("tags", x, "tags = [\"dai-hoi-xiv\"]"))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .unwrap_or_default();
-
-    let Some(at) = at.filter(|_| ok) else {
+    let gap = t.get("gap").and_then(|v| gap(w, v));
+    let (from, until, dates_ok) = date_range(w, t);
+    let days = weekdays(w, t);
+    let tags = tags(w, t);
+    // Empty items after errors: the errors were reported item by item.
+    let Some(at) = at.filter(|_| dates_ok && !items.is_empty()) else {
         return Err(items);
     };
     Ok(Broadcast {
@@ -228,6 +132,131 @@ fn broadcast(
         days,
         tags,
     })
+}
+
+/// The broadcast's `at`, required, and where it is (where the section is,
+/// when it is missing).
+fn start_time(
+    w: &mut Walk<'_>,
+    t: &DeTable<'_>,
+    span: &Range<usize>,
+    section: &str,
+) -> (Option<Time>, Pos) {
+    let lang = w.lang;
+    match t.get("at") {
+        Some(v) => (time_of_day(w, v), pos(w.src, &v.span())),
+        None => {
+            w.error(
+                span,
+                tr!(
+                    lang,
+                    "Thiếu giờ phát `at` trong {section}; hãy thêm vào, ví dụ: at = \"06:00\"",
+                    "{section} has no start time `at`; add one, for example: at = \"06:00\""
+                ),
+            );
+            (None, pos(w.src, span))
+        }
+    }
+}
+
+/// The broadcast's `items`, required (empty when missing or all wrong).
+fn item_list(w: &mut Walk<'_>, t: &DeTable<'_>, span: &Range<usize>, section: &str) -> Vec<Item> {
+    let lang = w.lang;
+    match t.get("items") {
+        Some(v) => items(w, v),
+        None => {
+            w.error(
+                span,
+                tr!(
+                    lang,
+                    "Thiếu danh sách tệp `items` trong {section}; hãy thêm vào, ví dụ: items = [\"nhac-hieu.mp3\", \"ban-tin.mp3\"]",
+                    "{section} has no `items` list; for example: items = [\"nhac-hieu.mp3\", \"ban-tin.mp3\"]"
+                ),
+            );
+            None
+        }
+    }
+    .unwrap_or_default()
+}
+
+/// `gap`: a duration of at most ten minutes.
+fn gap(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Duration> {
+    let lang = w.lang;
+    let text = w.string("gap", v, "gap = \"2s\"")?;
+    match duration::parse(&text) {
+        Some(d) if d <= Duration::from_secs(600) => Some(d),
+        Some(_) => {
+            w.error(
+                &v.span(),
+                tr!(
+                    lang,
+                    "Khoảng nghỉ giữa các bài `gap` = \"{text}\" quá dài; tối đa là \"10m\".",
+                    "`gap` = \"{text}\" is too long; the most is \"10m\""
+                ),
+            );
+            None
+        }
+        None => {
+            w.error(&v.span(), duration::error_message("gap", &text, lang));
+            None
+        }
+    }
+}
+
+/// `from` and `until`, and whether they are in order (an `until` before
+/// `from` is an error: the broadcast would never air).
+fn date_range(w: &mut Walk<'_>, t: &DeTable<'_>) -> (Option<Date>, Option<Date>, bool) {
+    let lang = w.lang;
+    let from = t.get("from").and_then(|v| date(w, "from", v));
+    let until = t.get("until").and_then(|v| date(w, "until", v));
+    if let (Some(f), Some(u), Some(uv)) = (from, until, t.get("until"))
+        && u < f
+    {
+        let (u, f) = (crate::lang::date(u, lang), crate::lang::date(f, lang));
+        w.error(
+            &uv.span(),
+            tr!(
+                lang,
+                "Ngày kết thúc `until` ({u}) ở trước ngày bắt đầu `from` ({f}), nên buổi phát này sẽ không bao giờ được phát; hãy sửa lại một trong hai ngày.",
+                "`until` ({u}) is before `from` ({f}), so this broadcast would never air; correct one of the two dates"
+            ),
+        );
+        return (from, until, false);
+    }
+    (from, until, true)
+}
+
+/// `days`: the weekdays it airs on (an empty list is a warning: it never
+/// airs).
+fn weekdays(w: &mut Walk<'_>, t: &DeTable<'_>) -> Option<Vec<Weekday>> {
+    let lang = w.lang;
+    let v = t.get("days")?;
+    let d = days(w, v)?;
+    if d.is_empty() {
+        w.warning(
+            &v.span(),
+            tr!(
+                lang,
+                "`days` để trống nên buổi phát này sẽ không bao giờ được phát; hãy liệt kê các thứ trong tuần, ví dụ days = [\"t2\", \"t4\", \"t6\"], hoặc xóa dòng này để phát mọi ngày.",
+                "`days` is empty, so this broadcast never airs; list weekdays, e.g. days = [\"mon\", \"wed\", \"fri\"], or remove the line to air every day"
+            ),
+        );
+    }
+    Some(d)
+}
+
+/// `tags`: words for reports.
+fn tags(w: &mut Walk<'_>, t: &DeTable<'_>) -> Vec<String> {
+    t.get("tags")
+        .and_then(|v| {
+            let list = w.array("tags", v, "tags = [\"dai-hoi-xiv\"]")?;
+            Some(
+                list.iter()
+                    .filter_map(|x| w.string("tags", x, "tags = [\"dai-hoi-xiv\"]"))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// "06:00" or "06:00:30" (also an unquoted TOML time, 06:00:00).

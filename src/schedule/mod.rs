@@ -191,92 +191,96 @@ pub fn plan_day(
     let Some(playlist) = playlist else {
         return plan;
     };
-    let lang = s.lang;
-    let day_start = instant(date, jiff::civil::Time::midnight(), &s.tz);
-    let day_end = date
-        .tomorrow()
-        .ok()
-        .and_then(|d| instant(d, jiff::civil::Time::midnight(), &s.tz));
-
+    let mut day = Day {
+        date,
+        playlist,
+        media,
+        s,
+        start: instant(date, jiff::civil::Time::midnight(), &s.tz),
+        end: date
+            .tomorrow()
+            .ok()
+            .and_then(|d| instant(d, jiff::civil::Time::midnight(), &s.tz)),
+        problems: Vec::new(),
+    };
     // (broadcast, where its `at` is) for the overlap check.
-    let mut placed: Vec<(PlannedBroadcast, &Broadcast)> = Vec::new();
-    for b in playlist.broadcasts.iter().filter(|b| b.airs_on(date)) {
-        let err = |msg: String| Problem::error(&playlist.path, b.pos.line, b.pos.column, msg);
+    let mut placed: Vec<(PlannedBroadcast, &Broadcast)> = playlist
+        .broadcasts
+        .iter()
+        .filter(|b| b.airs_on(date))
+        .filter_map(|b| {
+            let pb = day.broadcast(b)?;
+            day.check_limits(&pb, b);
+            Some((pb, b))
+        })
+        .collect();
+    placed.sort_by_key(|(pb, _)| (pb.relay_on, pb.index));
+    day.check_overlaps(&placed);
+    plan.problems = day.problems;
+    plan.broadcasts = placed.into_iter().map(|(pb, _)| pb).collect();
+    plan
+}
+
+/// An item in airing order: the playlist's item, its length, its file.
+type Airing<'b> = (&'b crate::playlist::Item, Duration, String);
+
+/// One day being planned: what it is planned from, and the problems found.
+struct Day<'a> {
+    date: Date,
+    playlist: &'a Playlist,
+    media: &'a dyn MediaFacts,
+    s: &'a PlanSettings,
+    /// The day's first and last instants (None: not a time on this day).
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+    problems: Vec<Problem>,
+}
+
+impl Day<'_> {
+    fn error_at(&self, b: &Broadcast, msg: String) -> Problem {
+        Problem::error(&self.playlist.path, b.pos.line, b.pos.column, msg)
+    }
+
+    /// One broadcast's times by the timing rule, its unplayable files set
+    /// aside (with their problems); None when it cannot air at all.
+    fn broadcast(&mut self, b: &Broadcast) -> Option<PlannedBroadcast> {
+        let (lang, s) = (self.s.lang, self.s);
         let label = b.label(lang);
-        let Some(at) = instant(date, b.at, &s.tz) else {
+        let Some(at) = instant(self.date, b.at, &s.tz) else {
             let t = hhmm(b.at);
-            let date = crate::lang::date(date, lang);
-            plan.problems.push(err(tr!(
+            let date = crate::lang::date(self.date, lang);
+            let p = self.error_at(b, tr!(
                 lang,
                 "Ngày {date} không có giờ {t} (đồng hồ được vặn nhảy qua giờ này); hãy chọn giờ khác cho {label}.",
                 "{t} does not exist on {date} (the clocks skip it); choose another time for {label}"
-            )));
-            continue;
+            ));
+            self.problems.push(p);
+            return None;
         };
-        let at_ms = at.as_millisecond();
-        let gap = ms(b.gap.unwrap_or(s.gap));
-        let mut items = Vec::new();
-        // Resolve each distinct file once per broadcast.
-        let mut skipped = Vec::new();
-        let resolved: Vec<Option<(Duration, String)>> = b
-            .items
-            .iter()
-            .map(|it| match media.status(&it.file) {
-                MediaStatus::Playable { duration, path } => Some((duration, path)),
-                MediaStatus::Unplayable(msg) => {
-                    skipped.push((it.file.clone(), msg.clone()));
-                    plan.problems.push(Problem::error(
-                        &playlist.path,
-                        it.pos.line,
-                        it.pos.column,
-                        msg,
-                    ));
-                    None
-                }
-                MediaStatus::Uploading(msg) => {
-                    skipped.push((it.file.clone(), msg.clone()));
-                    plan.problems.push(Problem::warning(
-                        &playlist.path,
-                        it.pos.line,
-                        it.pos.column,
-                        msg,
-                    ));
-                    None
-                }
-            })
-            .collect();
-        // The broadcast's items in airing order (repeats unrolled), then
-        // their times by the one timing rule (`timeline`).
-        let mut order: Vec<(&crate::playlist::Item, Duration, &String)> = Vec::new();
-        for _ in 0..b.repeat {
-            for (it, r) in b.items.iter().zip(&resolved) {
-                let Some((dur, path)) = r else { continue };
-                for _ in 0..it.repeat {
-                    order.push((it, *dur, path));
-                }
-            }
-        }
+        let gap = b.gap.unwrap_or(s.gap);
+        let (order, skipped) = self.airing_order(b);
         let timing = timeline::Timing {
             warm_up: s.warm_up,
-            gap: Duration::from_millis(gap as u64),
+            gap,
             hold: s.hold,
         };
         let durations: Vec<Duration> = order.iter().map(|(_, d, _)| *d).collect();
-        let tl = timeline::Timeline::from_first_start(ts(at_ms), &durations, timing);
-        for ((it, dur, path), start) in order.into_iter().zip(&tl.starts) {
-            items.push(PlannedItem {
+        let tl = timeline::Timeline::from_first_start(at, &durations, timing);
+        let items: Vec<PlannedItem> = order
+            .into_iter()
+            .zip(&tl.starts)
+            .map(|((it, dur, path), start)| PlannedItem {
                 file: it.file.clone(),
-                path: path.clone(),
+                path,
                 start: *start,
                 end: ts(start.as_millisecond() + ms(dur)),
                 duration: dur,
                 volume_db: it.volume_db,
-            });
-        }
-        let cursor = tl.end.as_millisecond();
+            })
+            .collect();
         if items.is_empty() {
-            plan.problems.push(Problem::warning(
-                &playlist.path,
+            self.problems.push(Problem::warning(
+                &self.playlist.path,
                 b.pos.line,
                 b.pos.column,
                 tr!(
@@ -285,20 +289,64 @@ pub fn plan_day(
                     "{label} has no playable file, so it will not air; fix the error of each of its files (given at that file's line)"
                 ),
             ));
-            continue;
+            return None;
         }
-        let pb = PlannedBroadcast {
+        Some(PlannedBroadcast {
             index: b.index,
             title: b.title.clone(),
             at,
             relay_on: tl.relay_on,
-            end: ts(cursor),
+            end: tl.end,
             relay_off: tl.relay_off,
             tags: b.tags.clone(),
-            gap: Duration::from_millis(gap as u64),
+            gap,
             items,
             skipped,
-        };
+        })
+    }
+
+    /// The broadcast's playable items in airing order (repeats unrolled),
+    /// each with its length and file; and the files that cannot air, with
+    /// why (each resolved once, its problem reported at its line).
+    fn airing_order<'b>(&mut self, b: &'b Broadcast) -> (Vec<Airing<'b>>, Vec<(String, String)>) {
+        let mut skipped = Vec::new();
+        let resolved: Vec<Option<(Duration, String)>> = b
+            .items
+            .iter()
+            .map(|it| {
+                let at = |p: fn(&std::path::Path, u32, u32, String) -> Problem, msg| {
+                    p(&self.playlist.path, it.pos.line, it.pos.column, msg)
+                };
+                match self.media.status(&it.file) {
+                    MediaStatus::Playable { duration, path } => return Some((duration, path)),
+                    MediaStatus::Unplayable(msg) => {
+                        skipped.push((it.file.clone(), msg.clone()));
+                        self.problems.push(at(Problem::error, msg));
+                    }
+                    MediaStatus::Uploading(msg) => {
+                        skipped.push((it.file.clone(), msg.clone()));
+                        self.problems.push(at(Problem::warning, msg));
+                    }
+                }
+                None
+            })
+            .collect();
+        let mut order = Vec::new();
+        for _ in 0..b.repeat {
+            for (it, r) in b.items.iter().zip(&resolved) {
+                let Some((dur, path)) = r else { continue };
+                for _ in 0..it.repeat {
+                    order.push((it, *dur, path.clone()));
+                }
+            }
+        }
+        (order, skipped)
+    }
+
+    /// The amplifier on longer than max-on; a broadcast across midnight.
+    fn check_limits(&mut self, pb: &PlannedBroadcast, b: &Broadcast) {
+        let (lang, s) = (self.s.lang, self.s);
+        let label = b.label(lang);
         let on_for = Duration::from_millis(
             (pb.relay_off.as_millisecond() - pb.relay_on.as_millisecond()) as u64,
         );
@@ -308,54 +356,50 @@ pub fn plan_day(
                 crate::duration::to_config_text(s.max_on),
                 crate::duration::human(s.max_on, lang),
             );
-            plan.problems.push(err(tr!(
+            let p = self.error_at(b, tr!(
                 lang,
                 "Ampli phải bật liền {len} cho {label}, lâu hơn giới hạn {max_h} (max-on = \"{max}\"), nên buổi phát sẽ bị ngắt giữa chừng. Hãy bớt tệp, tách thành hai buổi, hoặc tăng [relay] max-on.",
                 "{label} keeps the amplifier on for {len}, longer than max-on = \"{max}\", so it would be cut off; remove items, split it in two, or raise [relay] max-on"
-            )));
+            ));
+            self.problems.push(p);
         }
-        let before_start = day_start.is_some_and(|d| pb.relay_on < d);
-        let after_end = day_end.is_some_and(|d| pb.relay_off > d);
+        let before_start = self.start.is_some_and(|d| pb.relay_on < d);
+        let after_end = self.end.is_some_and(|d| pb.relay_off > d);
         if before_start || after_end {
             let (on, off) = (
                 local_time(pb.relay_on, &s.tz),
                 local_time(pb.relay_off, &s.tz),
             );
-            plan.problems.push(err(tr!(
+            let p = self.error_at(b, tr!(
                 lang,
                 "Thời gian của {label} kéo qua nửa đêm (bật ampli lúc {on}, tắt ampli lúc {off}), trong khi mỗi ngày có danh sách phát riêng; hãy cho buổi phát kết thúc trước 24:00 hoặc bắt đầu sau 00:00.",
                 "{label} runs past midnight (relay on {on}, off {off}); each day has its own playlist, so make it end before 24:00 or start after 00:00"
-            )));
+            ));
+            self.problems.push(p);
         }
-        placed.push((pb, b));
     }
 
-    placed.sort_by_key(|(pb, _)| (pb.relay_on, pb.index));
-    for i in 0..placed.len() {
-        for j in 0..i {
-            let (a, ab) = (&placed[j].0, placed[j].1);
-            let (b, bb) = (&placed[i].0, placed[i].1);
-            if b.relay_on < a.relay_off {
-                let (la, lb) = (ab.label(lang), bb.label(lang));
-                let (a_off, b_on) = (
-                    local_time(a.relay_off, &s.tz),
-                    local_time(b.relay_on, &s.tz),
-                );
-                plan.problems.push(Problem::error(
-                    &playlist.path,
-                    bb.pos.line,
-                    bb.pos.column,
-                    tr!(
+    /// Two broadcasts whose amplifier windows overlap (`placed` in order of
+    /// relay-on): the later one is reported.
+    fn check_overlaps(&mut self, placed: &[(PlannedBroadcast, &Broadcast)]) {
+        let (lang, tz) = (self.s.lang, &self.s.tz);
+        for i in 0..placed.len() {
+            for j in 0..i {
+                let (a, ab) = (&placed[j].0, placed[j].1);
+                let (b, bb) = (&placed[i].0, placed[i].1);
+                if b.relay_on < a.relay_off {
+                    let (la, lb) = (ab.label(lang), bb.label(lang));
+                    let (a_off, b_on) = (local_time(a.relay_off, tz), local_time(b.relay_on, tz));
+                    let p = self.error_at(bb, tr!(
                         lang,
                         "Hai buổi phát trùng giờ: {la} tắt ampli lúc {a_off}, nhưng {lb} đã bật ampli lúc {b_on}. Hãy dời giờ một trong hai buổi cho cách nhau.",
                         "{lb} overlaps {la}: {la} switches the amplifier off at {a_off} but {lb} switches it on at {b_on}; move one of them so they are apart"
-                    ),
-                ));
+                    ));
+                    self.problems.push(p);
+                }
             }
         }
     }
-    plan.broadcasts = placed.into_iter().map(|(pb, _)| pb).collect();
-    plan
 }
 
 #[cfg(test)]
