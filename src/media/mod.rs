@@ -9,6 +9,7 @@ pub mod index;
 pub mod ingest;
 pub mod library;
 pub mod probe;
+pub mod rejected;
 pub mod validate;
 
 use std::collections::{HashMap, HashSet};
