@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod library;
 pub mod probe;
 pub mod rejected;
+pub mod rejection;
 pub mod validate;
 
 use std::collections::{HashMap, HashSet};

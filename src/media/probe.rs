@@ -23,7 +23,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
 use super::folder::{MediaPath, OpenError};
-use super::validate::Rejection;
+use super::rejection::{RejectKind, Rejection};
 use crate::lang::Lang;
 use crate::tr;
 
@@ -170,6 +170,28 @@ impl ProbeError {
             ),
             ProbeError::Rejected(r) => r.message(name, lang),
         }
+    }
+}
+
+/// The rejection for a file that could not be measured at all (validation
+/// answers this when the measuring pass fails).
+impl From<ProbeError> for Rejection {
+    fn from(e: ProbeError) -> Rejection {
+        Rejection::new(match e {
+            ProbeError::Empty => RejectKind::Empty,
+            ProbeError::NotAudio => RejectKind::NotAudio,
+            ProbeError::Unsupported(codec) => RejectKind::Unsupported { codec },
+            // Nothing decoded at all.
+            ProbeError::Corrupt(_) => RejectKind::Damaged {
+                decode_errors: 0,
+                gaps: 0,
+                at: None,
+            },
+            ProbeError::Io(detail) => RejectKind::Unreadable { detail },
+            ProbeError::Crashed(detail) => RejectKind::BadHeader { detail },
+            ProbeError::NotAFile(detail) => RejectKind::NotAFile { detail },
+            ProbeError::Rejected(r) => return *r,
+        })
     }
 }
 
