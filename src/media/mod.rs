@@ -8,6 +8,7 @@ pub mod header;
 pub mod index;
 pub mod ingest;
 pub mod library;
+mod loudness;
 pub mod probe;
 pub mod rejected;
 pub mod rejection;
