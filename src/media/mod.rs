@@ -3,6 +3,7 @@
 //! learnt in the media index so a file is probed once until it changes. It
 //! answers the planner's question "does this item play, and for how long".
 
+pub mod decode;
 pub mod folder;
 pub mod header;
 pub mod index;
@@ -21,6 +22,7 @@ use crate::lang::Lang;
 use crate::schedule::MediaStatus;
 use crate::tr;
 
+pub use decode::Decoder;
 pub use folder::MediaPath;
 pub use index::MediaIndex;
 pub use library::Library;
@@ -56,7 +58,7 @@ pub fn resolve_except<'a>(
             // Planned with the length its header announces (cheap); it is
             // validated before its broadcast airs, and planned again then.
             Some(entry) if pending.contains(&entry.rel) => {
-                match probe::Decoder::open(&library.media(entry)) {
+                match Decoder::open(&library.media(entry)) {
                     Ok(d) if d.announced_frames.is_some_and(|n| n > 0) => MediaStatus::Playable {
                         duration: std::time::Duration::from_secs_f64(
                             d.announced_frames.unwrap_or(0) as f64
