@@ -10,6 +10,7 @@ pub mod index;
 pub mod ingest;
 pub mod library;
 mod loudness;
+pub mod measure;
 pub mod probe;
 pub mod rejected;
 pub mod rejection;
@@ -26,7 +27,8 @@ pub use decode::Decoder;
 pub use folder::MediaPath;
 pub use index::MediaIndex;
 pub use library::Library;
-pub use probe::{Probe, ProbeError, probe};
+pub use measure::probe;
+pub use probe::{Probe, ProbeError};
 
 /// Answers for each name (NFC, below the audio folder): probed, from the
 /// index when the file has not changed since.

@@ -1,4 +1,4 @@
-//! Full validation of an uploaded audio file: it is decoded once (probe.rs's
+//! Full validation of an uploaded audio file: it is decoded once (measure.rs's
 //! measuring pass) while its bytes are checked for what decoders let
 //! through silently, and the answer is a [`Verdict`]: the file's facts, or a
 //! [`Rejection`] that tells the operator, in their language, what is wrong
@@ -45,7 +45,8 @@
 //!   after its ID3 tag, and it plays as nothing.
 
 use super::folder::MediaPath;
-use super::probe::{ByteObserver, Measurement, Probe, measure};
+use super::measure::{ByteObserver, Measurement, measure};
+use super::probe::Probe;
 use super::rejection::{MAX_DURATION, MIN_DURATION, RejectKind, Rejection};
 
 /// Integrated loudness below this is silence, LUFS.
