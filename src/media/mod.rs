@@ -11,9 +11,13 @@ pub mod ingest;
 pub mod library;
 mod loudness;
 pub mod measure;
+mod mpeg;
+mod ogg;
 pub mod probe;
 pub mod rejected;
 pub mod rejection;
+#[cfg(test)]
+mod test_audio;
 pub mod validate;
 
 use std::collections::{HashMap, HashSet};
