@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 
 use unicode_normalization::UnicodeNormalization;
 
+use super::folder::MediaPath;
+use super::index::MediaIndex;
+use super::probe::Probe;
 use super::rejected::{self, NoteKind, REJECTED_DIR};
+use super::validate::{self, Verdict};
 use crate::lang::Lang;
 use crate::tr;
 
@@ -381,7 +385,7 @@ pub enum TakeUp {
 pub fn take_up(
     audio_root: &Path,
     path: &Path,
-    index: &super::MediaIndex,
+    index: &MediaIndex,
     state_dir: &Path,
     min_free: u64,
     lang: Lang,
@@ -425,16 +429,16 @@ pub fn take_up(
         return TakeUp::Gone { rel };
     };
     let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-    let v = super::validate::validate(&super::MediaPath::beneath(audio_root, &rel));
+    let v = validate::validate(&MediaPath::beneath(audio_root, &rel));
     index.store_verdict(&rel, size, mtime, &v);
     let message = match v {
-        super::validate::Verdict::Ok(_) => {
+        Verdict::Ok(_) => {
             // A good upload under the name of one rejected before: the old
             // copy and its note in rejected/ are out of date.
             rejected::clear(audio_root, &rel);
             return TakeUp::Accepted { rel };
         }
-        super::validate::Verdict::Rejected(r) => r.message(&name, lang),
+        Verdict::Rejected(r) => r.message(&name, lang),
     };
     // A client may set its folder's mode once it has sent every file
     // (`scp -r` makes it 0755 again at the end): the move out of it can
@@ -468,9 +472,9 @@ pub fn take_up(
 
 /// The verdict on one file (a full validation): its probe if it plays,
 /// else the message for the operator.
-pub fn verdict(media: &super::MediaPath, name: &str, lang: Lang) -> Result<super::Probe, String> {
-    match super::validate::validate(media) {
-        super::validate::Verdict::Ok(p) => Ok(p),
-        super::validate::Verdict::Rejected(r) => Err(r.message(name, lang)),
+pub fn verdict(media: &MediaPath, name: &str, lang: Lang) -> Result<Probe, String> {
+    match validate::validate(media) {
+        Verdict::Ok(p) => Ok(p),
+        Verdict::Rejected(r) => Err(r.message(name, lang)),
     }
 }
