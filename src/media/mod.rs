@@ -2,6 +2,24 @@
 //! (Unicode-form and case aware), probing them, and remembering what was
 //! learnt in the media index so a file is probed once until it changes. It
 //! answers the planner's question "does this item play, and for how long".
+//!
+//! # Layout
+//! - `folder`: the audio folder as untrusted ground (nothing reached through a link).
+//! - `library`: the files of the audio folder by NFC name, as the planner sees them.
+//! - `header`: refusing an impossible container header before any decoder sees it.
+//! - `decode`: decoding a file with symphonia (`Decoder`), for playback and measuring.
+//! - `loudness`: EBU R128 integrated loudness and true peak (pure).
+//! - `measure`: the single measuring pass over a file (`measure`, `probe`), with a
+//!   tap on its bytes.
+//! - `mpeg`, `ogg`: the walks over MP3 frames and Ogg pages as the bytes go by.
+//! - `probe`: what probing says (`Probe`, `ProbeError`).
+//! - `rejection`: why a file must not air (`Rejection`, `RejectKind`) and what the
+//!   operator is told.
+//! - `validate`: validation's judgement (`validate`, `Verdict`).
+//! - `index`: the media index (probes and verdicts in the state database).
+//! - `rejected`: the `rejected/` folder: moving files there, their notes, listing it.
+//! - `ingest`: taking up uploads once complete, into the index or `rejected/`.
+//! - here: the planner's and the operator's questions (`resolve`, `find_named`...).
 
 pub mod decode;
 pub mod folder;

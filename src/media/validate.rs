@@ -1,9 +1,11 @@
-//! Full validation of an uploaded audio file: it is decoded once (measure.rs's
-//! measuring pass) while its bytes are checked for what decoders let
-//! through silently, and the answer is a [`Verdict`]: the file's facts, or a
-//! [`Rejection`] that tells the operator, in their language, what is wrong
-//! and what to do. It does not move, rename or index files, nor watch
-//! folders: ingest does, with this answer.
+//! Full validation of an uploaded audio file: it is decoded once (the
+//! measuring pass, measure.rs) while its bytes are checked for what decoders
+//! let through silently (the MP3 frame walk and the Ogg page walk, mpeg.rs
+//! and ogg.rs, fed by the `Scan` observer here), and the answer is a
+//! [`Verdict`]: the file's facts, or a [`Rejection`] that tells the
+//! operator, in their language, what is wrong and what to do. It does not
+//! move, rename or index files, nor watch folders: ingest does, with this
+//! answer.
 //!
 //! What is caught, and how:
 //! - empty, unreadable, not audio, a codec loa cannot play (Opus, AAC...):
