@@ -16,8 +16,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use loa::media::Decoder;
 use loa::media::MediaPath;
-use loa::media::probe::Decoder;
 use loa::media::validate::{Verdict, validate};
 
 fn data(dir: &str) -> Vec<PathBuf> {

@@ -45,17 +45,7 @@ impl MediaFacts for Facts<'_> {
         if let Some(s) = self.known.borrow().get(name) {
             return s.clone();
         }
-        let found = super::resolve_except(
-            std::iter::once(name),
-            self.library,
-            self.index,
-            self.lang,
-            &self.pending,
-        );
-        let status = found
-            .get(name)
-            .cloned()
-            .unwrap_or_else(|| MediaStatus::Unplayable(format!("{name}: not resolved")));
+        let status = super::status(name, self.library, self.index, self.lang, &self.pending);
         self.known
             .borrow_mut()
             .insert(name.to_string(), status.clone());

@@ -9,7 +9,8 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::probe::{Probe, ProbeError};
-use super::validate::{Rejection, Verdict};
+use super::rejection::Rejection;
+use super::validate::Verdict;
 use crate::db::{self, DbError};
 
 pub struct MediaIndex {
@@ -252,7 +253,8 @@ mod tests {
     #[test]
     fn keeps_validations_verdict_and_a_rejection_after_the_file_is_gone() {
         use crate::lang::Lang;
-        use crate::media::validate::{RejectKind, Rejection, Verdict};
+        use crate::media::rejection::{RejectKind, Rejection};
+        use crate::media::validate::Verdict;
         let idx = MediaIndex::in_memory();
         let p = Probe {
             duration: Duration::from_millis(220_000),

@@ -1,9 +1,9 @@
 //! Taking up uploads into the audio folder: knowing when an upload has
 //! finished (the writer closed it, or its size and mtime stayed still for a
-//! few seconds), leaving temporary upload names alone, moving a rejected
-//! file to `rejected/` with a note beside it that says what is wrong and what
-//! to do, spotting names that clash, and refusing ingest when the disk is
-//! nearly full (the as-run log must always have room). Validation itself is
+//! few seconds), leaving temporary upload names alone, sending a rejected
+//! file to `rejected/` (whose notes and moves are `rejected`'s job),
+//! spotting names that clash, and refusing ingest when the disk is nearly
+//! full (the as-run log must always have room). Validation itself is
 //! `validate`'s job.
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,11 +12,14 @@ use std::time::{Duration, Instant};
 
 use unicode_normalization::UnicodeNormalization;
 
+use super::folder::MediaPath;
+use super::index::MediaIndex;
+use super::probe::Probe;
+use super::rejected::{self, NoteKind, REJECTED_DIR};
+use super::validate::{self, Verdict};
 use crate::lang::Lang;
 use crate::tr;
 
-/// The folder inside the audio folder where rejected files go.
-pub const REJECTED_DIR: &str = super::library::REJECTED_DIR;
 /// How long a file's size and mtime must stay still when no close was seen.
 pub const SETTLE: Duration = Duration::from_secs(3);
 
@@ -205,116 +208,6 @@ pub fn odd(audio_root: &Path, path: &Path) -> Option<super::folder::Odd> {
     }
 }
 
-/// Moves a rejected file to `rejected/` (keeping its subfolder) and writes
-/// `rejected/NAME.txt` beside it with the message. Returns the new path.
-/// Neither the file nor any folder on the way is reached through a link
-/// (see `folder`). When the file cannot be moved (a folder the service may
-/// not write), the note is still written and the error returned.
-pub fn reject(
-    audio_root: &Path,
-    rel: &str,
-    message: &str,
-    lang: Lang,
-    tz: &jiff::tz::TimeZone,
-) -> Result<PathBuf, super::folder::OpenError> {
-    let to_rel = Path::new(REJECTED_DIR).join(rel);
-    // The note first, whole, then the file: whoever sees the file in
-    // rejected/ finds its reason beside it, never half of it.
-    write_note(audio_root, rel, message, NoteKind::Moved, lang, tz)?;
-    match super::folder::rename(audio_root, Path::new(rel), &to_rel) {
-        Ok(()) => Ok(audio_root.join(to_rel)),
-        Err(e) if e.is_not_found() => {
-            let _ = super::folder::remove(audio_root, &note_path(&to_rel));
-            Err(e)
-        }
-        Err(e) => {
-            // The note stays, saying the file could not be moved.
-            let why = e.to_string();
-            let _ = write_note(audio_root, rel, message, NoteKind::NotMoved(why), lang, tz);
-            Err(e)
-        }
-    }
-}
-
-/// What became of the file a note is about.
-pub enum NoteKind {
-    /// Moved into rejected/ beside the note.
-    Moved,
-    /// Could not be moved (the reason): it stays where it was, not aired.
-    NotMoved(String),
-    /// A link or special file: left where it is, never followed.
-    LeftAlone,
-}
-
-/// Writes `rejected/REL.txt` (atomically, never through a link).
-pub fn write_note(
-    audio_root: &Path,
-    rel: &str,
-    message: &str,
-    kind: NoteKind,
-    lang: Lang,
-    tz: &jiff::tz::TimeZone,
-) -> Result<(), super::folder::OpenError> {
-    let when = crate::lang::date_time(jiff::Timestamp::now(), tz, lang);
-    let what = match kind {
-        NoteKind::Moved => tr!(
-            lang,
-            "Lúc {when}, tệp \"{rel}\" đã được chuyển vào thư mục rejected/ và sẽ không được phát.\nSửa xong, hãy tải tệp lên lại thư mục âm thanh. Có thể xóa bản nằm trong rejected/.",
-            "The file \"{rel}\" was moved to the rejected/ folder at {when} and will not be aired.\nOnce it is fixed, upload it again into the audio folder (the copy in rejected/ may be deleted)."
-        ),
-        NoteKind::NotMoved(why) => tr!(
-            lang,
-            "Tệp \"{rel}\" sẽ không được phát, nhưng loa không chuyển được nó vào thư mục rejected/ ({why}); có lẽ thư mục chứa tệp không cho phép nhóm ghi. Hãy xóa tệp đó rồi tải bản đã sửa lên.\n(Ghi chú này được viết lúc {when}.)",
-            "The file \"{rel}\" will not be aired, but loa could not move it to the rejected/ folder ({why}): perhaps its folder is not writable for the group. Delete it and upload a fixed copy (written {when})."
-        ),
-        NoteKind::LeftAlone => tr!(
-            lang,
-            "Mục \"{rel}\" được để nguyên ở chỗ cũ và sẽ không bao giờ được phát.\n(Ghi chú này được viết lúc {when}.)",
-            "loa leaves \"{rel}\" where it is and never airs it (written {when})."
-        ),
-    };
-    let note = format!("{message}\n\n{what}\n");
-    let txt = note_path(&Path::new(REJECTED_DIR).join(rel));
-    super::folder::write_atomically(audio_root, &txt, note.as_bytes())
-}
-
-/// `rejected/NAME.txt` for `rejected/NAME`.
-pub fn note_path(rejected_file: &Path) -> PathBuf {
-    let mut name = rejected_file
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".txt");
-    rejected_file.with_file_name(name)
-}
-
-/// The rejected files, by NFC name below the audio folder, with the
-/// message of their note (its first paragraph). Nothing in `rejected/` is
-/// reached through a link.
-pub fn rejected(audio_root: &Path) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let Ok((files, _)) =
-        super::folder::walk_below(audio_root, Path::new(REJECTED_DIR), &|_, _| false)
-    else {
-        return out;
-    };
-    for f in files {
-        if f.rel.ends_with(".txt") {
-            continue;
-        }
-        let note = super::folder::read_text(audio_root, &note_path(Path::new(&f.rel)), 64 * 1024)
-            .unwrap_or_default();
-        let first = note.split("\n\n").next().unwrap_or("").trim().to_string();
-        let rel = f
-            .rel
-            .strip_prefix(REJECTED_DIR)
-            .unwrap_or(&f.rel)
-            .trim_start_matches('/');
-        out.insert(rel.nfc().collect::<String>(), first);
-    }
-    out
-}
-
 /// A problem with a file's name.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NameProblem {
@@ -443,32 +336,6 @@ mod tests {
     }
 
     #[test]
-    fn rejected_files_get_a_note_and_are_listed() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("dai-hoi")).unwrap();
-        std::fs::write(dir.path().join("dai-hoi/ban-tin.mp3"), b"x").unwrap();
-        let tz = jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").unwrap();
-        let to = reject(
-            dir.path(),
-            "dai-hoi/ban-tin.mp3",
-            "the file is cut off",
-            Lang::En,
-            &tz,
-        )
-        .unwrap();
-        assert_eq!(to, dir.path().join("rejected/dai-hoi/ban-tin.mp3"));
-        assert!(!dir.path().join("dai-hoi/ban-tin.mp3").exists());
-        let note =
-            std::fs::read_to_string(dir.path().join("rejected/dai-hoi/ban-tin.mp3.txt")).unwrap();
-        assert!(note.starts_with("the file is cut off"));
-        let r = rejected(dir.path());
-        assert_eq!(
-            r.get("dai-hoi/ban-tin.mp3").map(|s| s.as_str()),
-            Some("the file is cut off")
-        );
-    }
-
-    #[test]
     fn name_clashes_and_odd_names() {
         let nfd: String = "Thông báo.mp3".nfd().collect();
         let names = [
@@ -518,7 +385,7 @@ pub enum TakeUp {
 pub fn take_up(
     audio_root: &Path,
     path: &Path,
-    index: &super::MediaIndex,
+    index: &MediaIndex,
     state_dir: &Path,
     min_free: u64,
     lang: Lang,
@@ -550,14 +417,8 @@ pub fn take_up(
     }
     if let Some(o) = odd(audio_root, path) {
         let message = o.message(lang);
-        if super::folder::read_text(
-            audio_root,
-            &note_path(&Path::new(REJECTED_DIR).join(&rel)),
-            64 * 1024,
-        )
-        .is_none()
-        {
-            let _ = write_note(audio_root, &rel, &message, NoteKind::LeftAlone, lang, tz);
+        if !rejected::has_note(audio_root, &rel) {
+            let _ = rejected::write_note(audio_root, &rel, &message, NoteKind::LeftAlone, lang, tz);
         }
         return TakeUp::Odd { rel, message };
     }
@@ -568,25 +429,21 @@ pub fn take_up(
         return TakeUp::Gone { rel };
     };
     let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-    let v = super::validate::validate(&super::MediaPath::beneath(audio_root, &rel));
+    let v = validate::validate(&MediaPath::beneath(audio_root, &rel));
     index.store_verdict(&rel, size, mtime, &v);
     let message = match v {
-        super::validate::Verdict::Ok(_) => {
+        Verdict::Ok(_) => {
             // A good upload under the name of one rejected before: the old
             // copy and its note in rejected/ are out of date.
-            let old = Path::new(REJECTED_DIR).join(&rel);
-            if super::folder::lstat(audio_root, &old).is_some_and(|e| e.kind.is_none()) {
-                let _ = super::folder::remove(audio_root, &old);
-                let _ = super::folder::remove(audio_root, &note_path(&old));
-            }
+            rejected::clear(audio_root, &rel);
             return TakeUp::Accepted { rel };
         }
-        super::validate::Verdict::Rejected(r) => r.message(&name, lang),
+        Verdict::Rejected(r) => r.message(&name, lang),
     };
     // A client may set its folder's mode once it has sent every file
     // (`scp -r` makes it 0755 again at the end): the move out of it can
     // then be refused; the folder is shared again and the move retried.
-    let mut moved = reject(audio_root, &rel, &message, lang, tz);
+    let mut moved = rejected::reject(audio_root, &rel, &message, lang, tz);
     for _ in 0..3 {
         match &moved {
             Err(super::folder::OpenError::Io(e))
@@ -594,7 +451,7 @@ pub fn take_up(
             {
                 std::thread::sleep(std::time::Duration::from_millis(300));
                 let _ = super::folder::share(audio_root, Path::new(&rel));
-                moved = reject(audio_root, &rel, &message, lang, tz);
+                moved = rejected::reject(audio_root, &rel, &message, lang, tz);
             }
             _ => break,
         }
@@ -615,9 +472,9 @@ pub fn take_up(
 
 /// The verdict on one file (a full validation): its probe if it plays,
 /// else the message for the operator.
-pub fn verdict(media: &super::MediaPath, name: &str, lang: Lang) -> Result<super::Probe, String> {
-    match super::validate::validate(media) {
-        super::validate::Verdict::Ok(p) => Ok(p),
-        super::validate::Verdict::Rejected(r) => Err(r.message(name, lang)),
+pub fn verdict(media: &MediaPath, name: &str, lang: Lang) -> Result<Probe, String> {
+    match validate::validate(media) {
+        Verdict::Ok(p) => Ok(p),
+        Verdict::Rejected(r) => Err(r.message(name, lang)),
     }
 }

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
 
 use super::folder::{MediaPath, Odd};
+/// The folder where rejected uploads are moved (skipped when scanning);
+/// `rejected` owns it.
+pub use super::rejected::REJECTED_DIR;
 
 /// One file below the audio folder.
 #[derive(Clone, Debug)]
@@ -33,9 +36,6 @@ pub struct Library {
     /// never aired, reported to the operator.
     odd: Vec<Odd>,
 }
-
-/// The folder where rejected uploads are moved (skipped when scanning).
-pub const REJECTED_DIR: &str = "rejected";
 
 impl Library {
     /// Lists the audio folder, without ever following a link (see
@@ -65,7 +65,7 @@ impl Library {
         Ok(Library {
             root: root.to_path_buf(),
             files,
-            rejected: super::ingest::rejected(root),
+            rejected: super::rejected::list(root),
             all,
             odd,
         })

@@ -2,75 +2,86 @@
 //! (Unicode-form and case aware), probing them, and remembering what was
 //! learnt in the media index so a file is probed once until it changes. It
 //! answers the planner's question "does this item play, and for how long".
+//!
+//! # Layout
+//! - `folder`: the audio folder as untrusted ground (nothing reached through a link).
+//! - `library`: the files of the audio folder by NFC name, as the planner sees them.
+//! - `header`: refusing an impossible container header before any decoder sees it.
+//! - `decode`: decoding a file with symphonia (`Decoder`), for playback and measuring.
+//! - `loudness`: EBU R128 integrated loudness and true peak (pure).
+//! - `measure`: the single measuring pass over a file (`measure`, `probe`), with a
+//!   tap on its bytes.
+//! - `mpeg`, `ogg`: the walks over MP3 frames and Ogg pages as the bytes go by.
+//! - `probe`: what probing says (`Probe`, `ProbeError`).
+//! - `rejection`: why a file must not air (`Rejection`, `RejectKind`) and what the
+//!   operator is told.
+//! - `validate`: validation's judgement (`validate`, `Verdict`).
+//! - `index`: the media index (probes and verdicts in the state database).
+//! - `facts`: the planner's view of the folder (`Facts`: each item name's status).
+//! - `rejected`: the `rejected/` folder: moving files there, their notes, listing it.
+//! - `ingest`: taking up uploads once complete, into the index or `rejected/`.
+//! - here: the planner's and the operator's questions (`resolve`, `find_named`...).
 
+pub mod decode;
 pub mod facts;
 pub mod folder;
 pub mod header;
 pub mod index;
 pub mod ingest;
 pub mod library;
+mod loudness;
+pub mod measure;
+mod mpeg;
+mod ogg;
 pub mod probe;
+pub mod rejected;
+pub mod rejection;
+#[cfg(test)]
+mod test_audio;
 pub mod validate;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 use crate::lang::Lang;
 use crate::schedule::MediaStatus;
 use crate::tr;
 
+pub use decode::Decoder;
 pub use facts::Facts;
 pub use folder::MediaPath;
 pub use index::MediaIndex;
 pub use library::Library;
-pub use probe::{Probe, ProbeError, probe};
+pub use measure::probe;
+pub use probe::{Probe, ProbeError};
 
-/// Answers for each name (NFC, below the audio folder): probed, from the
-/// index when the file has not changed since.
-pub fn resolve<'a>(
-    names: impl IntoIterator<Item = &'a str>,
-    library: &Library,
-    index: &MediaIndex,
-    lang: Lang,
-) -> HashMap<String, MediaStatus> {
-    resolve_except(names, library, index, lang, &HashSet::new())
-}
-
-/// As `resolve`, but the files in `pending` (paths below the audio folder:
-/// uploads in progress or waiting to be validated) are not ready: they are
-/// neither validated here nor aired until the service has taken them up.
-pub fn resolve_except<'a>(
-    names: impl IntoIterator<Item = &'a str>,
+/// What the planner is told of one item name (NFC, below the audio folder):
+/// probed, from the index when the file has not changed since. The files in
+/// `pending` (paths below the audio folder: uploads in progress or waiting
+/// to be validated) are not ready: they are neither validated here nor
+/// aired until the service has taken them up. `Facts` asks this once per
+/// name.
+pub fn status(
+    name: &str,
     library: &Library,
     index: &MediaIndex,
     lang: Lang,
     pending: &HashSet<String>,
-) -> HashMap<String, MediaStatus> {
-    let mut out = HashMap::new();
-    for name in names {
-        if out.contains_key(name) {
-            continue;
-        }
-        let status = match library.find(name) {
-            // Planned with the length its header announces (cheap); it is
-            // validated before its broadcast airs, and planned again then.
-            Some(entry) if pending.contains(&entry.rel) => {
-                match probe::Decoder::open(&library.media(entry)) {
-                    Ok(d) if d.announced_frames.is_some_and(|n| n > 0) => MediaStatus::Playable {
-                        duration: std::time::Duration::from_secs_f64(
-                            d.announced_frames.unwrap_or(0) as f64
-                                / f64::from(d.sample_rate.max(1)),
-                        ),
-                        path: entry.rel.clone(),
-                    },
-                    _ => MediaStatus::Unplayable(not_ready_message(name, lang)),
-                }
-            }
-            _ => status_of(name, library, index, lang),
-        };
-        out.insert(name.to_string(), status);
+) -> MediaStatus {
+    match library.find(name) {
+        // Planned with the length its header announces (cheap); it is
+        // validated before its broadcast airs, and planned again then.
+        Some(entry) if pending.contains(&entry.rel) => match Decoder::open(&library.media(entry)) {
+            Ok(d) if d.announced_frames.is_some_and(|n| n > 0) => MediaStatus::Playable {
+                duration: std::time::Duration::from_secs_f64(
+                    d.announced_frames.unwrap_or(0) as f64 / f64::from(d.sample_rate.max(1)),
+                ),
+                path: entry.rel.clone(),
+            },
+            _ => MediaStatus::Unplayable(not_ready_message(name, lang)),
+        },
+        _ => status_of(name, library, index, lang),
     }
-    out
 }
 
 /// A file whose upload may still be going on: written to in the last
@@ -364,8 +375,8 @@ mod tests {
         let pending: HashSet<String> = ["tin.mp3".to_string()].into();
         let real = probe(&sample).unwrap().duration;
 
-        let got = resolve_except(["tin.mp3"], &lib, &index, Lang::En, &pending);
-        match &got["tin.mp3"] {
+        let got = status("tin.mp3", &lib, &index, Lang::En, &pending);
+        match &got {
             MediaStatus::Playable { duration, path } => {
                 assert_eq!(path, "tin.mp3");
                 let off = duration.as_secs_f64() - real.as_secs_f64();
@@ -382,11 +393,8 @@ mod tests {
                 .is_none()
         );
 
-        let got = resolve(["tin.mp3"], &lib, &index, Lang::En);
-        assert!(
-            matches!(got["tin.mp3"], MediaStatus::Playable { .. }),
-            "{got:?}"
-        );
+        let got = status("tin.mp3", &lib, &index, Lang::En, &HashSet::new());
+        assert!(matches!(got, MediaStatus::Playable { .. }), "{got:?}");
         assert!(
             index
                 .verdict("tin.mp3", entry.size, entry.mtime_ns)

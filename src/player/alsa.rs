@@ -14,7 +14,7 @@ use rodio::cpal::{self, BufferSize, SampleFormat};
 use super::engine::{self, Job, RING_FRAMES, Shared};
 use super::{AudioError, ItemSpec, Output, Progress, Segment, SegmentSpec, Sink};
 use crate::lang::Lang;
-use crate::media::probe::Decoder;
+use crate::media::Decoder;
 
 /// The preferred output format: what most cards take, and what the test
 /// stand-in captures.

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use super::{Progress, State};
 use crate::lang::Lang;
-use crate::media::probe::{Decoder, ProbeError};
+use crate::media::{Decoder, ProbeError};
 
 /// Where an item's samples come from: a decoded file (the real one), or a
 /// test's source. Interleaved f32 frames, a packet at a time.
