@@ -359,65 +359,26 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
         TOP_KEYS,
         lang.pick("phần đầu tệp cấu hình", "the top of the config"),
     );
-    if let Some(v) = t.get("timezone")
-        && let Some(name) = w.string("timezone", v, "timezone = \"Asia/Ho_Chi_Minh\"")
-    {
-        match TimeZone::get(&name) {
-            Ok(tz) => {
-                cfg.tz = tz;
-                cfg.timezone_name = name;
-            }
-            Err(_) => {
-                let names: Vec<String> =
-                    jiff::tz::db().available().map(|n| n.to_string()).collect();
-                // An empty name is near every short one ("GB"): suggest
-                // Vietnam's then.
-                let hint = if name.trim().len() < 3 {
-                    "Asia/Ho_Chi_Minh".to_string()
-                } else {
-                    nearest(&name, names.iter().map(|s| s.as_str()))
-                        .unwrap_or("Asia/Ho_Chi_Minh")
-                        .to_string()
-                };
-                w.error(
-                        &v.span(),
-                        tr!(
-                            lang,
-                            "Múi giờ \"{name}\" không tồn tại; hãy dùng tên múi giờ IANA, ví dụ \"{hint}\" (giờ Việt Nam là \"Asia/Ho_Chi_Minh\").",
-                            "unknown time zone \"{name}\"; use an IANA name such as \"{hint}\" (Vietnam is \"Asia/Ho_Chi_Minh\")"
-                        ),
-                    );
-            }
-        }
+    if let Some(v) = t.get("timezone") {
+        read_timezone(w, v, cfg);
     }
     if let Some(v) = t.get("language")
         && let Some(s) = w.string("language", v, "language = \"vi\"")
         && Lang::parse(&s).is_none()
     {
         w.error(
-                    &v.span(),
-                    tr!(
-                        lang,
-                        "Ngôn ngữ \"{s}\" không được hỗ trợ; hãy ghi \"vi\" (tiếng Việt) hoặc \"en\" (tiếng Anh).",
-                        "language \"{s}\" is not supported; write \"vi\" (Vietnamese) or \"en\" (English)"
-                    ),
-                );
+            &v.span(),
+            tr!(
+                lang,
+                "Ngôn ngữ \"{s}\" không được hỗ trợ; hãy ghi \"vi\" (tiếng Việt) hoặc \"en\" (tiếng Anh).",
+                "language \"{s}\" is not supported; write \"vi\" (Vietnamese) or \"en\" (English)"
+            ),
+        );
     }
     if let Some(v) = t.get("paths")
         && let Some(pt) = w.table("paths", v, "[paths]")
     {
-        w.unknown_keys(pt, PATHS_KEYS, "[paths]");
-        for (key, slot) in [
-            ("audio", &mut cfg.paths.audio),
-            ("playlists", &mut cfg.paths.playlists),
-            ("state", &mut cfg.paths.state),
-        ] {
-            if let Some(v) = pt.get(key)
-                && let Some(p) = path_value(w, key, v, dir)
-            {
-                *slot = p;
-            }
-        }
+        read_paths(w, pt, cfg, dir);
     }
     if let Some(v) = t.get("relay")
         && let Some(rt) = w.table("relay", v, "[relay]")
@@ -434,25 +395,7 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
     if let Some(v) = t.get("ingest")
         && let Some(it) = w.table("ingest", v, "[ingest]")
     {
-        w.unknown_keys(it, INGEST_KEYS, "[ingest]");
-        if let Some(v) = it.get("min-free-mb")
-            && let Some(n) = w.integer("min-free-mb", v, "min-free-mb = 200")
-        {
-            if (0..=1_000_000).contains(&n) {
-                cfg.ingest.min_free = n as u64 * 1_000_000;
-            } else {
-                let lang = w.lang;
-                let n = w.src.text.get(v.span()).unwrap_or("").trim().to_string();
-                w.error(
-                    &v.span(),
-                    tr!(
-                        lang,
-                        "`min-free-mb` = {n} nằm ngoài khoảng cho phép (từ 0 đến 1000000).",
-                        "`min-free-mb` = {n} is out of range: it must be from 0 to 1000000"
-                    ),
-                );
-            }
-        }
+        read_ingest(w, it, cfg);
     }
     if let Some(v) = t.get("control")
         && let Some(ct) = w.table("control", v, "[control]")
@@ -467,21 +410,97 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
     if let Some(v) = t.get("schedule")
         && let Some(st) = w.table("schedule", v, "[schedule]")
     {
-        w.unknown_keys(st, SCHEDULE_KEYS, "[schedule]");
-        if let Some(d) = duration_key(
-            w,
-            st,
-            "late-grace",
-            Duration::ZERO,
-            Duration::from_secs(6 * 3600),
-        ) {
-            cfg.schedule.late_grace = d;
-        }
-        if let Some(v) = st.get("require-clock-sync")
-            && let Some(b) = w.boolean("require-clock-sync", v)
+        read_schedule(w, st, cfg);
+    }
+}
+
+/// `timezone`: an IANA name; a wrong one gets the nearest real name.
+fn read_timezone(w: &mut Walk<'_>, v: &Value<'_>, cfg: &mut Config) {
+    let lang = w.lang;
+    let Some(name) = w.string("timezone", v, "timezone = \"Asia/Ho_Chi_Minh\"") else {
+        return;
+    };
+    if let Ok(tz) = TimeZone::get(&name) {
+        cfg.tz = tz;
+        cfg.timezone_name = name;
+        return;
+    }
+    let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+    // An empty name is near every short one ("GB"): suggest Vietnam's then.
+    let hint = if name.trim().len() < 3 {
+        "Asia/Ho_Chi_Minh".to_string()
+    } else {
+        nearest(&name, names.iter().map(|s| s.as_str()))
+            .unwrap_or("Asia/Ho_Chi_Minh")
+            .to_string()
+    };
+    w.error(
+        &v.span(),
+        tr!(
+            lang,
+            "Múi giờ \"{name}\" không tồn tại; hãy dùng tên múi giờ IANA, ví dụ \"{hint}\" (giờ Việt Nam là \"Asia/Ho_Chi_Minh\").",
+            "unknown time zone \"{name}\"; use an IANA name such as \"{hint}\" (Vietnam is \"Asia/Ho_Chi_Minh\")"
+        ),
+    );
+}
+
+/// [paths]: the audio, playlists and state folders.
+fn read_paths(w: &mut Walk<'_>, pt: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
+    w.unknown_keys(pt, PATHS_KEYS, "[paths]");
+    for (key, slot) in [
+        ("audio", &mut cfg.paths.audio),
+        ("playlists", &mut cfg.paths.playlists),
+        ("state", &mut cfg.paths.state),
+    ] {
+        if let Some(v) = pt.get(key)
+            && let Some(p) = path_value(w, key, v, dir)
         {
-            cfg.schedule.require_clock_sync = b;
+            *slot = p;
         }
+    }
+}
+
+/// [ingest]: the free space kept on the card.
+fn read_ingest(w: &mut Walk<'_>, it: &DeTable<'_>, cfg: &mut Config) {
+    w.unknown_keys(it, INGEST_KEYS, "[ingest]");
+    let Some(v) = it.get("min-free-mb") else {
+        return;
+    };
+    let Some(n) = w.integer("min-free-mb", v, "min-free-mb = 200") else {
+        return;
+    };
+    if (0..=1_000_000).contains(&n) {
+        cfg.ingest.min_free = n as u64 * 1_000_000;
+    } else {
+        let lang = w.lang;
+        let n = w.src.text.get(v.span()).unwrap_or("").trim().to_string();
+        w.error(
+            &v.span(),
+            tr!(
+                lang,
+                "`min-free-mb` = {n} nằm ngoài khoảng cho phép (từ 0 đến 1000000).",
+                "`min-free-mb` = {n} is out of range: it must be from 0 to 1000000"
+            ),
+        );
+    }
+}
+
+/// [schedule]: the late grace, and whether the clock must be synchronised.
+fn read_schedule(w: &mut Walk<'_>, st: &DeTable<'_>, cfg: &mut Config) {
+    w.unknown_keys(st, SCHEDULE_KEYS, "[schedule]");
+    if let Some(d) = duration_key(
+        w,
+        st,
+        "late-grace",
+        Duration::ZERO,
+        Duration::from_secs(6 * 3600),
+    ) {
+        cfg.schedule.late_grace = d;
+    }
+    if let Some(v) = st.get("require-clock-sync")
+        && let Some(b) = w.boolean("require-clock-sync", v)
+    {
+        cfg.schedule.require_clock_sync = b;
     }
 }
 

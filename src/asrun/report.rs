@@ -197,10 +197,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn per_day_total_and_per_tag_arithmetic() {
+    /// Two days of rows (and one outside the range): on the 20th the
+    /// morning broadcast airs two items (90 s + 30 s) and the evening one
+    /// is missed; on the 21st one item fails, one is cut off after 45 s,
+    /// one plays 60 s, and an untagged emergency plays 15 s.
+    fn two_days() -> Vec<Row> {
         use Status::*;
-        let rows = vec![
+        vec![
             // Day 20: the morning broadcast airs two items (90 s + 30 s),
             // the evening one is missed entirely.
             item(20, "06:00 #0", &["dai-hoi"], "06:00:00", 90, Played),
@@ -237,8 +240,16 @@ mod tests {
             item(21, "now 09:00", &[], "09:00:15", 0, Skipped),
             // Outside the range: ignored.
             item(23, "06:00 #0", &["dai-hoi"], "06:00:00", 100, Played),
-        ];
-        let s = Summary::new(date(2026, 1, 19), date(2026, 1, 22), &rows);
+        ]
+    }
+
+    fn two_days_summary() -> Summary {
+        Summary::new(date(2026, 1, 19), date(2026, 1, 22), &two_days())
+    }
+
+    #[test]
+    fn per_day_and_total_arithmetic() {
+        let s = two_days_summary();
         let days: Vec<Date> = s.days.iter().map(|(d, _)| *d).collect();
         assert_eq!(
             days,
@@ -281,6 +292,12 @@ mod tests {
             }
         );
         assert_eq!(s.total.minutes(), 4.0);
+    }
+
+    #[test]
+    fn per_tag_arithmetic_and_the_problems() {
+        use Status::*;
+        let s = two_days_summary();
         let tag = |name: Option<&str>| {
             s.tags
                 .iter()

@@ -602,81 +602,21 @@ pub fn feeder(
     let mut input: Vec<f32> = Vec::with_capacity(8192);
     let _ = shared.wake.feeder.set(std::thread::current());
     let capacity = ring.buffer().capacity();
-    let write = |ring: &mut rtrb::Producer<f32>, shared: &Shared, mut data: &[f32]| -> bool {
-        while !data.is_empty() {
-            if shared.closed.load(Ordering::Acquire) {
-                return false;
-            }
-            let free = ring.slots() / out_ch * out_ch;
-            if free == 0 {
-                // Asleep until the callback has made room (checked again
-                // after saying so, so that no wake-up is lost); the
-                // timeout only guards against a device that stopped.
-                shared.wake.feeder_parked.store(true, Ordering::Release);
-                if ring.slots() < out_ch {
-                    std::thread::park_timeout(Duration::from_millis(50));
-                }
-                shared.wake.feeder_parked.store(false, Ordering::Release);
-                continue;
-            }
-            let n = free.min(data.len());
-            if let Ok(mut chunk) = ring.write_chunk(n) {
-                let (a, b) = chunk.as_mut_slices();
-                a.copy_from_slice(&data[..a.len()]);
-                b.copy_from_slice(&data[a.len()..n]);
-                chunk.commit_all();
-            }
-            shared
-                .written
-                .fetch_add((n / out_ch) as u64, Ordering::Release);
-            shared.wake.frames_ready(capacity - ring.slots());
-            data = &data[n..];
-        }
-        true
+    let write = |ring: &mut rtrb::Producer<f32>, shared: &Shared, data: &[f32]| -> bool {
+        write_frames(ring, shared, data, out_ch, capacity)
     };
-    loop {
-        let job = match jobs.recv_timeout(Duration::from_millis(200)) {
-            Ok(j) => j,
-            Err(RecvTimeoutError::Timeout) => {
-                if shared.closed.load(Ordering::Acquire) {
-                    return;
-                }
-                continue;
-            }
-            Err(RecvTimeoutError::Disconnected) => return,
-        };
-        match job {
+    while let Some(job) = next_job(&jobs, &shared) {
+        let open = match job {
             Job::Silence { progress, .. } | Job::Item { progress, .. }
                 if progress.stop_requested() =>
             {
                 let at = shared.written.load(Ordering::Acquire);
                 progress.set_span(at, Some(at));
                 progress.set_state(State::Stopped);
+                true
             }
             Job::Silence { frames, progress } => {
-                let start = shared.written.load(Ordering::Acquire);
-                progress.set_span(start, None);
-                let zeros = vec![0.0f32; 4096 * out_ch];
-                let mut left = frames;
-                let mut stopped = false;
-                while left > 0 {
-                    if progress.stop_requested() {
-                        stopped = true;
-                        break;
-                    }
-                    let n = left.min(4096) as usize;
-                    if !write(&mut ring, &shared, &zeros[..n * out_ch]) {
-                        return;
-                    }
-                    left -= n as u64;
-                }
-                let end = shared.written.load(Ordering::Acquire);
-                progress.set_span(start, Some(end));
-                progress.set_state(if stopped {
-                    State::Stopped
-                } else {
-                    State::Finished
-                });
+                silence(frames, &progress, &mut ring, &shared, out_ch, &write)
             }
             Job::Item {
                 decoder,
@@ -687,8 +627,6 @@ pub fn feeder(
                 lang,
                 expected,
             } => {
-                let start = shared.written.load(Ordering::Acquire);
-                progress.set_span(start, None);
                 let job = ItemJob {
                     decoder,
                     gain,
@@ -700,33 +638,144 @@ pub fn feeder(
                     lang,
                     expected,
                 };
-                // A decoder that panics on a malformed file, or any fault
-                // in this item's pipeline, fails the item alone: the
-                // feeder goes on with the next job.
-                let state = match crate::contain::contained(|| {
-                    job.run(&mut ring, &shared, &mut input, &mut out, &write)
-                }) {
-                    Ok(Some(state)) => state,
-                    // The device was closed.
-                    Ok(None) => return,
-                    Err(panic) => {
-                        tracing::error!(file = %name, panic = %panic, "{}", crate::lang::log("khâu xử lý âm thanh bị lỗi ở tệp này", "the audio pipeline failed on this item"));
-                        progress.set_error(lang.pick(
-                            "Bộ giải mã bị lỗi khi đang phát tệp này; có thể tệp bị hỏng.",
-                            "the decoder failed while playing this file (the file may be damaged)",
-                        ).to_string());
-                        State::Failed
-                    }
-                };
-                let end = shared.written.load(Ordering::Acquire);
-                progress.set_span(start, Some(end));
-                progress.set_state(state);
+                item(job, &mut ring, &shared, (&mut input, &mut out), &write)
             }
+        };
+        if !open {
+            return;
         }
         shared.pending.fetch_sub(1, Ordering::AcqRel);
         // The callback stops waiting once nothing is pending.
         shared.wake.frames_ready(usize::MAX);
     }
+}
+
+/// The next job; None once the device is closed or the sink gone.
+fn next_job(jobs: &Receiver<Job>, shared: &Shared) -> Option<Job> {
+    loop {
+        match jobs.recv_timeout(Duration::from_millis(200)) {
+            Ok(j) => return Some(j),
+            Err(RecvTimeoutError::Timeout) => {
+                if shared.closed.load(Ordering::Acquire) {
+                    return None;
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
+/// Writes `data` (whole frames) into the ring, waiting for room; false
+/// once the device is closed.
+fn write_frames(
+    ring: &mut rtrb::Producer<f32>,
+    shared: &Shared,
+    mut data: &[f32],
+    out_ch: usize,
+    capacity: usize,
+) -> bool {
+    while !data.is_empty() {
+        if shared.closed.load(Ordering::Acquire) {
+            return false;
+        }
+        let free = ring.slots() / out_ch * out_ch;
+        if free == 0 {
+            // Asleep until the callback has made room (checked again after
+            // saying so, so that no wake-up is lost); the timeout only
+            // guards against a device that stopped.
+            shared.wake.feeder_parked.store(true, Ordering::Release);
+            if ring.slots() < out_ch {
+                std::thread::park_timeout(Duration::from_millis(50));
+            }
+            shared.wake.feeder_parked.store(false, Ordering::Release);
+            continue;
+        }
+        let n = free.min(data.len());
+        if let Ok(mut chunk) = ring.write_chunk(n) {
+            let (a, b) = chunk.as_mut_slices();
+            a.copy_from_slice(&data[..a.len()]);
+            b.copy_from_slice(&data[a.len()..n]);
+            chunk.commit_all();
+        }
+        shared
+            .written
+            .fetch_add((n / out_ch) as u64, Ordering::Release);
+        shared.wake.frames_ready(capacity - ring.slots());
+        data = &data[n..];
+    }
+    true
+}
+
+/// Exactly `frames` of silence (less if stopped); false once the device is
+/// closed.
+fn silence(
+    frames: u64,
+    progress: &Progress,
+    ring: &mut rtrb::Producer<f32>,
+    shared: &Shared,
+    out_ch: usize,
+    write: &Write<'_>,
+) -> bool {
+    let start = shared.written.load(Ordering::Acquire);
+    progress.set_span(start, None);
+    let zeros = vec![0.0f32; 4096 * out_ch];
+    let mut left = frames;
+    let mut stopped = false;
+    while left > 0 {
+        if progress.stop_requested() {
+            stopped = true;
+            break;
+        }
+        let n = left.min(4096) as usize;
+        if !write(ring, shared, &zeros[..n * out_ch]) {
+            return false;
+        }
+        left -= n as u64;
+    }
+    let end = shared.written.load(Ordering::Acquire);
+    progress.set_span(start, Some(end));
+    progress.set_state(if stopped {
+        State::Stopped
+    } else {
+        State::Finished
+    });
+    true
+}
+
+/// One item, decoded and processed into the ring. A decoder that panics on
+/// a malformed file, or any fault in this item's pipeline, fails the item
+/// alone: the feeder goes on with the next job. False once the device is
+/// closed.
+fn item(
+    job: ItemJob<'_>,
+    ring: &mut rtrb::Producer<f32>,
+    shared: &Shared,
+    (input, out): (&mut Vec<f32>, &mut Vec<f32>),
+    write: &Write<'_>,
+) -> bool {
+    let (progress, name, lang) = (job.progress, job.name, job.lang);
+    let start = shared.written.load(Ordering::Acquire);
+    progress.set_span(start, None);
+    let state = match crate::contain::contained(|| job.run(ring, shared, input, out, write)) {
+        Ok(Some(state)) => state,
+        // The device was closed.
+        Ok(None) => return false,
+        Err(panic) => {
+            tracing::error!(file = %name, panic = %panic, "{}", crate::lang::log("khâu xử lý âm thanh bị lỗi ở tệp này", "the audio pipeline failed on this item"));
+            progress.set_error(
+                lang.pick(
+                    "Bộ giải mã bị lỗi khi đang phát tệp này; có thể tệp bị hỏng.",
+                    "the decoder failed while playing this file (the file may be damaged)",
+                )
+                .to_string(),
+            );
+            State::Failed
+        }
+    };
+    let end = shared.written.load(Ordering::Acquire);
+    progress.set_span(start, Some(end));
+    progress.set_state(state);
+    true
 }
 
 #[cfg(test)]
