@@ -2,26 +2,51 @@
 //! loudspeaker amplifier switched by a relay, and records what it aired.
 //!
 //! # Layout
+//! Every module, in the order a broadcast goes through them.
 //! - `config`: the config file: where it is found, its keys, the validated `Config`.
-//! - `playlist`: the playlist file format; parsing and checking (pure but for reading files).
-//! - `schedule`: the planner: a day's playlist + media durations -> a timeline (pure);
-//!   `schedule::clock` holds the one `Clock` seam.
-//! - `relay`: the amplifier relay: the `Relay` seam, its backends (gpio, rppal, sim)
-//!   and the `RelayGuard` (off at start-up, max-on watchdog, off on drop and panic).
-//! - `media`: the audio folder, probing files with symphonia, the media index.
+//! - `playlist`: the playlist file format (`parse`: TOML to broadcasts, with
+//!   located problems); which file is in effect on a day.
+//! - `media`: the audio folder as untrusted ground (`folder`), its files by
+//!   name (`library`), header checks (`header`), decoding (`decode`),
+//!   measuring (`measure`, `loudness`, the `mpeg` and `ogg` walks),
+//!   validation (`validate`, `rejection`, `rejected`), the media index
+//!   (`index`), taking up uploads (`ingest`), and the planner's view of it
+//!   all (`facts`).
+//! - `schedule`: the planner (pure): `plan_for` a day from the playlists and
+//!   the media facts; `timeline`, the timing rule of one broadcast (relay
+//!   on, warm-up, gaps, hold, relay off), written once; `agenda`, what is
+//!   due now; `clock`, the one `Clock` seam.
+//! - `relay`: the amplifier relay: the `Relay` seam, its backends (`gpio`,
+//!   `rppal`, `sim`), one owner at a time (`lock`), and the `RelayGuard`
+//!   (`guard`: off at start-up, max-on watchdog, off on drop and panic).
+//! - `player`: the sound output: the `Output` and `Sink` seams, the backend
+//!   table (`BACKENDS`), ALSA through cpal (`alsa`), the item pipeline
+//!   (`engine`: decode ahead, resample, gain, fades), loudness gain
+//!   (`gain`), and the paced stand-in card for `loa demo` (`standin`).
+//! - `air`: the airing sequence, once, for every broadcast (`airing`: a
+//!   small state machine on the clock seam).
+//! - `daemon`: the service (`loa run`): the loop, re-planning
+//!   (`planning`), uploads (`ingest`), starting broadcasts (`broadcast`),
+//!   the as-run log as they air (`recorder`), the control socket's requests
+//!   (`requests`), `status`, and the wiring of the real parts (`service`).
+//! - `control`: the control socket (JSON lines) between the operator's
+//!   commands and the running service: `protocol`, `server`, `client`, and
+//!   `fake`, a stand-in service for the command-line tests.
+//! - `asrun`: the as-run log (what aired, failed or was missed; relay
+//!   edges) and the sums behind the commune's report (`report`).
 //! - `db`: the state database (SQLite) and its migrations.
-//! - `asrun`: the as-run log (what aired, failed or was missed; relay edges)
-//!   and the sums behind the commune's report.
-//! - `tomlfile`: reading TOML with positions, turning mistakes into located problems.
-//! - `problem`: a located problem in an operator's file, and how it prints.
+//! - `status_note`: TINH-TRANG.txt, the status note in the audio folder for
+//!   upload-only accounts.
+//! - `cli`: the operator's commands, one file each (`context`: what they
+//!   share; `readiness`: `loa check`'s look at the box itself).
+//! - `tomlfile`: reading TOML with positions, turning mistakes into located
+//!   problems; `problem`: a located problem and how it prints.
 //! - `contain`: containing panics in decoders fed with untrusted files.
+//! - `shutdown`: the shutdown signal, passed in as a value.
 //! - `duration`: the "3s" / "1h30m" syntax and human-readable lengths.
 //! - `lang`: the operator's language (Vietnamese or English) and `tr!`.
-//! - `status_note`: TINH-TRANG.txt, the status note in the audio folder for upload-only accounts.
-//! - `control`: the control socket (JSON lines) between the operator's commands
-//!   and the running daemon: protocol, server, client, a fake daemon for tests.
-//! - `cli`: the operator's commands, one file each.
-//! - `testing`: the test fakes, in one place (`TestClock`, `FakeRelay`).
+//! - `testing` (test builds only): the fakes, one per seam (`TestClock`,
+//!   `TokioClock`, `FakeRelay`, `FakeOutput`).
 
 pub mod air;
 pub mod asrun;

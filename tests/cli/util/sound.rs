@@ -27,6 +27,14 @@ const BYTES_PER_SECOND: usize = RATE * CHANNELS * 2;
 
 /// The paced card's drain: a thread reading the named pipe at real-time
 /// speed into the capture file.
+///
+/// loa has a card like this of its own (`loa::player::standin`, for `loa
+/// demo` and the benchmarks); the tests keep theirs on purpose. What the
+/// tests measure (the gaps, the fades, the timing of the sound) is taken
+/// through this card: were it loa's, a fault in loa's stand-in (a drift, a
+/// dropped page) would move the measurement and the code under test
+/// together, and the test would pass on a wrong card. The two are small
+/// and kept independent.
 struct Pacer {
     stop: Arc<AtomicBool>,
     fifo: PathBuf,
