@@ -11,27 +11,21 @@ use jiff::civil::Date;
 use super::context::{self, weekday_name};
 use super::exit;
 use super::readiness;
-use crate::config::ConfigError;
-use crate::playlist::{self, InEffect};
+use crate::config::{Config, ConfigError};
+use crate::lang::Lang;
+use crate::playlist::{self, InEffect, PlaylistSet};
 use crate::problem::{Problem, display_path, sort_dedup};
 use crate::schedule::clock::Clock;
-use crate::schedule::{MediaFacts, MediaStatus, PlanSettings, local_time, plan_for};
+use crate::schedule::{DayPlan, MediaFacts, MediaStatus, PlanSettings, local_time, plan_for};
 use crate::tr;
 
+/// `loa check`: prints every problem, then a line per day, then the
+/// verdict. Exit 0 with no errors, 1 with any, 2 when the config cannot be
+/// read (an invalid one is checked all the same, its problems listed).
 pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clock) -> i32 {
     let mut problems: Vec<Problem> = Vec::new();
-    let cfg = match context::load_config(config) {
-        Ok(c) => c,
-        Err((ConfigError::Invalid { config, .. }, ps)) => {
-            problems.extend(ps);
-            *config
-        }
-        Err((_, ps)) => {
-            for p in ps {
-                println!("{p}");
-            }
-            return exit::CONFIG;
-        }
+    let Some(cfg) = config_even_invalid(config, &mut problems) else {
+        return exit::CONFIG;
     };
     let lang = cfg.lang;
     let first = match context::day(date, &cfg, clock) {
@@ -47,11 +41,66 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
     problems.extend(set.problems.iter().cloned());
     let (library, index, ps) = context::open_media(&cfg);
     problems.extend(ps);
-
     let media = crate::media::Facts::new(&library, &index, lang);
-    // Every playlist's items, in effect in the range or not; also the items
-    // of broadcasts that could not be read whole: one mistake (a bad `at`)
-    // must not hide the others.
+    problems.extend(item_problems(&set, &media));
+    problems.extend(readiness::check(&cfg));
+
+    let range: Vec<Date> = first
+        .series(jiff::Span::new().days(1))
+        .take(days as usize)
+        .collect();
+    let summary = plan_days(&cfg, &set, &media, &range, &mut problems);
+    if summary.airing_days == 0 {
+        problems.push(nothing_airs(&cfg, days));
+    }
+    sort_dedup(&mut problems);
+    for p in &problems {
+        println!("{p}");
+    }
+    if !problems.is_empty() {
+        println!();
+    }
+    for line in &summary.lines {
+        println!("{line}");
+    }
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let tally = Tally {
+        days,
+        first,
+        last: range.last().copied().unwrap_or(first),
+        errors,
+        warnings: problems.len() - errors,
+        airing_days: summary.airing_days,
+    };
+    println!();
+    println!("{}", tally.verdict(lang));
+    if errors > 0 { exit::PROBLEMS } else { exit::OK }
+}
+
+/// The config, also when it is invalid (its problems go into `problems`
+/// and the rest is checked all the same); `None`, with the problems
+/// printed, when it cannot be read at all.
+fn config_even_invalid(config: Option<&Path>, problems: &mut Vec<Problem>) -> Option<Config> {
+    match context::load_config(config) {
+        Ok(c) => Some(c),
+        Err((ConfigError::Invalid { config, .. }, ps)) => {
+            problems.extend(ps);
+            Some(*config)
+        }
+        Err((_, ps)) => {
+            for p in ps {
+                println!("{p}");
+            }
+            None
+        }
+    }
+}
+
+/// Every playlist's items, in effect in the range or not, checked against
+/// the audio folder; also the items of broadcasts that could not be read
+/// whole: one mistake (a bad `at`) must not hide the others.
+fn item_problems(set: &PlaylistSet, media: &dyn MediaFacts) -> Vec<Problem> {
+    let mut problems = Vec::new();
     for pl in set.default.iter().chain(set.dated.values()) {
         let items = pl
             .broadcasts
@@ -70,116 +119,149 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
             }
         }
     }
+    problems
+}
 
-    problems.extend(readiness::check(&cfg));
+/// The days of the range, as planned.
+struct Summary {
+    /// One line per day of the range.
+    lines: Vec<String>,
+    /// The days of the range with at least one broadcast.
+    airing_days: usize,
+}
 
-    let settings = PlanSettings::from_config(&cfg);
-    let range: Vec<Date> = first
-        .series(jiff::Span::new().days(1))
-        .take(days as usize)
-        .collect();
-    // Dated files are also planned on their own day, even outside the range.
+/// Plans each day of the range, and each dated file's own day even outside
+/// it, adding the plans' problems to `problems` day by day (a day's line
+/// says whether its playlist has errors among those found so far).
+fn plan_days(
+    cfg: &Config,
+    set: &PlaylistSet,
+    media: &dyn MediaFacts,
+    range: &[Date],
+    problems: &mut Vec<Problem>,
+) -> Summary {
+    let settings = PlanSettings::from_config(cfg);
     let mut to_plan: BTreeSet<Date> = range.iter().copied().collect();
     to_plan.extend(set.dated.keys().copied());
-    let mut summary = Vec::new();
-    let mut airing_days = 0;
+    let mut summary = Summary {
+        lines: Vec::new(),
+        airing_days: 0,
+    };
     for d in to_plan {
-        let in_effect = set.for_date(d);
-        let plan = plan_for(d, &set, &media, &settings);
+        let plan = plan_for(d, set, media, &settings);
         problems.extend(plan.problems.iter().cloned());
         if !range.contains(&d) {
             continue;
         }
         if !plan.broadcasts.is_empty() {
-            airing_days += 1;
+            summary.airing_days += 1;
         }
-        let day = d;
-        let wd = weekday_name(d.weekday(), lang);
-        // "Thứ Ba 20/01/2026" / "2026-01-20 Tuesday".
-        let d = match lang {
-            crate::lang::Lang::Vi => format!("{wd} {}", crate::lang::date(d, lang)),
-            crate::lang::Lang::En => format!("{d} {wd}"),
-        };
-        let line = match in_effect {
-            InEffect::Nothing => tr!(
-                lang,
-                "{d}: không có danh sách phát nên không phát gì",
-                "{d}: no playlist, nothing airs"
-            ),
-            _ => {
-                let src = plan.source.as_deref().map(display_path).unwrap_or_default();
-                let n = plan.broadcasts.len();
-                let times = plan
-                    .broadcasts
-                    .iter()
-                    .map(|b| clock_time(&local_time(b.at, &cfg.tz)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                // A day left empty by errors in its playlist is not a
-                // silent day the operator chose.
-                let broken = problems.iter().any(|p| p.is_error() && p.path == src);
-                // Broadcasts due that day, none of which can air yet (its
-                // files still uploading, say): not a silent day either.
-                let due = in_effect
-                    .playlist()
-                    .is_some_and(|p| p.broadcasts.iter().any(|b| b.airs_on(day)));
-                match (n, lang) {
-                    (0, _) if broken => tr!(
-                        lang,
-                        "{d}: không phát gì vì danh sách phát có lỗi, xem ở trên ({src})",
-                        "{d}: nothing airs because the playlist has errors (see above) ({src})"
-                    ),
-                    (0, _) if due => tr!(
-                        lang,
-                        "{d}: chưa phát được gì vì các tệp của buổi phát chưa sẵn sàng, xem các cảnh báo ở trên ({src})",
-                        "{d}: nothing can air yet because the broadcasts' files are not ready (see the warnings above) ({src})"
-                    ),
-                    (0, _) => tr!(
-                        lang,
-                        "{d}: không có buổi phát nào ({src})",
-                        "{d}: a silent day, nothing airs ({src})"
-                    ),
-                    _ => tr!(
-                        lang,
-                        "{d}: {n} buổi phát lúc {times} ({src})",
-                        "{d}: {n} broadcast(s) at {times} ({src})"
-                    ),
-                }
-            }
-        };
-        summary.push(line);
+        summary
+            .lines
+            .push(day_line(cfg, set.for_date(d), &plan, problems));
     }
+    summary
+}
 
-    if airing_days == 0 {
-        problems.push(Problem::warning(
-            &cfg.paths.playlists,
-            1,
-            1,
-            tr!(
-                lang,
-                "Không có buổi phát nào trong {days} ngày tới, nên loa sẽ không phát gì. Hãy tải danh sách phát (default.toml hoặc NĂM-THÁNG-NGÀY.toml) lên thư mục danh sách phát.",
-                "no broadcast in the coming {days} day(s): loa will air nothing. Upload a playlist into the playlists folder (default.toml or YEAR-MONTH-DAY.toml)"
-            ),
-        ));
+/// "Thứ Ba 20/01/2026: 2 buổi phát lúc 05:30, 17:00 (playlists/default.toml)":
+/// what airs on the plan's day, or why nothing does.
+fn day_line(cfg: &Config, in_effect: InEffect, plan: &DayPlan, problems: &[Problem]) -> String {
+    let lang = cfg.lang;
+    let day = plan.date;
+    let d = day_label(day, lang);
+    if let InEffect::Nothing = in_effect {
+        return tr!(
+            lang,
+            "{d}: không có danh sách phát nên không phát gì",
+            "{d}: no playlist, nothing airs"
+        );
     }
-    sort_dedup(&mut problems);
-    for p in &problems {
-        println!("{p}");
+    let src = plan.source.as_deref().map(display_path).unwrap_or_default();
+    let n = plan.broadcasts.len();
+    let times = plan
+        .broadcasts
+        .iter()
+        .map(|b| clock_time(&local_time(b.at, &cfg.tz)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // A day left empty by errors in its playlist is not a silent day the
+    // operator chose.
+    let broken = problems.iter().any(|p| p.is_error() && p.path == src);
+    // Broadcasts due that day, none of which can air yet (its files still
+    // uploading, say): not a silent day either.
+    let due = in_effect
+        .playlist()
+        .is_some_and(|p| p.broadcasts.iter().any(|b| b.airs_on(day)));
+    match n {
+        0 if broken => tr!(
+            lang,
+            "{d}: không phát gì vì danh sách phát có lỗi, xem ở trên ({src})",
+            "{d}: nothing airs because the playlist has errors (see above) ({src})"
+        ),
+        0 if due => tr!(
+            lang,
+            "{d}: chưa phát được gì vì các tệp của buổi phát chưa sẵn sàng, xem các cảnh báo ở trên ({src})",
+            "{d}: nothing can air yet because the broadcasts' files are not ready (see the warnings above) ({src})"
+        ),
+        0 => tr!(
+            lang,
+            "{d}: không có buổi phát nào ({src})",
+            "{d}: a silent day, nothing airs ({src})"
+        ),
+        _ => tr!(
+            lang,
+            "{d}: {n} buổi phát lúc {times} ({src})",
+            "{d}: {n} broadcast(s) at {times} ({src})"
+        ),
     }
-    if !problems.is_empty() {
-        println!();
+}
+
+/// "Thứ Ba 20/01/2026" / "2026-01-20 Tuesday".
+fn day_label(d: Date, lang: Lang) -> String {
+    let wd = weekday_name(d.weekday(), lang);
+    match lang {
+        Lang::Vi => format!("{wd} {}", crate::lang::date(d, lang)),
+        Lang::En => format!("{d} {wd}"),
     }
-    for line in &summary {
-        println!("{line}");
-    }
-    let errors = problems.iter().filter(|p| p.is_error()).count();
-    let warnings = problems.len() - errors;
-    let last = crate::lang::date(range.last().copied().unwrap_or(first), lang);
-    let first = crate::lang::date(first, lang);
-    println!();
-    println!(
-        "{}",
-        match (errors, airing_days) {
+}
+
+/// The warning when no day of the range has a broadcast.
+fn nothing_airs(cfg: &Config, days: u32) -> Problem {
+    Problem::warning(
+        &cfg.paths.playlists,
+        1,
+        1,
+        tr!(
+            cfg.lang,
+            "Không có buổi phát nào trong {days} ngày tới, nên loa sẽ không phát gì. Hãy tải danh sách phát (default.toml hoặc NĂM-THÁNG-NGÀY.toml) lên thư mục danh sách phát.",
+            "no broadcast in the coming {days} day(s): loa will air nothing. Upload a playlist into the playlists folder (default.toml or YEAR-MONTH-DAY.toml)"
+        ),
+    )
+}
+
+/// What the closing line counts.
+struct Tally {
+    days: u32,
+    first: Date,
+    last: Date,
+    errors: usize,
+    warnings: usize,
+    airing_days: usize,
+}
+
+impl Tally {
+    /// "Checked 8 day(s), … : no errors, 1 warning(s). Ready.", or what is
+    /// wrong.
+    fn verdict(&self, lang: Lang) -> String {
+        let Tally {
+            days,
+            errors,
+            warnings,
+            ..
+        } = *self;
+        let first = crate::lang::date(self.first, lang);
+        let last = crate::lang::date(self.last, lang);
+        match (errors, self.airing_days) {
             (0, 0) => tr!(
                 lang,
                 "Đã kiểm tra {days} ngày, từ {first} đến {last}: không có lỗi, {warnings} cảnh báo, nhưng không có buổi phát nào, nên loa sẽ không phát gì.",
@@ -196,8 +278,7 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
                 "Checked {days} day(s), {first} to {last}: {errors} error(s), {warnings} warning(s). Fix the errors above."
             ),
         }
-    );
-    if errors > 0 { exit::PROBLEMS } else { exit::OK }
+    }
 }
 
 /// "17:00" for a time on the minute, "17:00:30" when it has seconds.

@@ -363,80 +363,24 @@ fn warming_up_text(w: &crate::control::protocol::WarmingUp) -> impl Fn(Lang, &st
 /// broadcasts. `require_clock_sync` is the config's (the status does not
 /// say): it decides whether an unsynchronised clock holds broadcasts back.
 pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String {
+    let mut out = aligned(&status_rows(s, lang, require_clock_sync));
+    out.push('\n');
+    out += &today_text(s, lang);
+    out
+}
+
+/// The labelled lines of `loa status`, label and value, in order; the
+/// optional ones (queued files, errors, warnings) only when there are any.
+fn status_rows(s: &Status, lang: Lang, require_clock_sync: bool) -> Vec<(String, String)> {
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut row = |label: &str, value: String| rows.push((label.to_string(), value));
-
-    let playing = match &s.playing {
-        None if s.warming_up.is_some() => {
-            let w = s.warming_up.as_ref().map(warming_up_text);
-            w.map(|f| f(lang, &s.now)).unwrap_or_default()
-        }
-        None => lang.pick("không có gì", "nothing").to_string(),
-        Some(p) => {
-            let elapsed = duration::clock(secs(p.elapsed_s));
-            let progress = match p.total_s {
-                Some(t) => format!("{elapsed} / {}", duration::clock(secs(t))),
-                None => elapsed,
-            };
-            let (file, index, count) = (&p.file, p.index, p.count);
-            let priority = priority_word(p.priority, lang);
-            let of = match &p.broadcast {
-                Some(b) => tr!(lang, " của \"{b}\"", " of \"{b}\""),
-                None => String::new(),
-            };
-            tr!(
-                lang,
-                "{file} ({progress}), bài {index}/{count}{of}, mức {priority}",
-                "{file} ({progress}), item {index} of {count}{of}, {priority}"
-            )
-        }
-    };
-    row(lang.pick("Đang phát", "Playing"), playing);
-
-    let next = match &s.next {
-        None => lang
-            .pick("không có buổi phát nào sắp tới", "no broadcast planned")
-            .to_string(),
-        Some(n) => {
-            let title = title_text(n.title.as_deref(), lang);
-            let at = when(&n.at, &s.now, lang);
-            let relay_on = when(&n.relay_on, &s.now, lang);
-            match between(&s.now, &n.at) {
-                Some(d) => {
-                    let d = duration::human(d, lang);
-                    tr!(
-                        lang,
-                        "{title} lúc {at} (còn {d} nữa; bật ampli lúc {relay_on})",
-                        "{title} at {at} (in {d}; relay on at {relay_on})"
-                    )
-                }
-                None => tr!(
-                    lang,
-                    "{title} lúc {at} (bật ampli lúc {relay_on})",
-                    "{title} at {at} (relay on at {relay_on})"
-                ),
-            }
-        }
-    };
-    row(lang.pick("Tiếp theo", "Next"), next);
+    row(lang.pick("Đang phát", "Playing"), playing_text(s, lang));
+    row(lang.pick("Tiếp theo", "Next"), next_text(s, lang));
     row(lang.pick("Ampli", "Relay"), relay_text(s, lang));
-
-    let clock = if s.clock_synced {
-        lang.pick("đã đồng bộ", "synchronised").to_string()
-    } else if !require_clock_sync {
-        lang.pick(
-            "CHƯA đồng bộ. Máy vẫn phát theo giờ hiện có vì require-clock-sync = false. Hãy kiểm tra kết nối mạng và NTP (`timedatectl status`).",
-            "NOT synchronised; broadcasts air by this machine's time anyway (require-clock-sync = false); check the network and NTP (`timedatectl status`)",
-        )
-        .to_string()
-    } else {
-        lang.pick(
-            "CHƯA đồng bộ: sẽ không phát gì cho đến khi đồng hồ được đồng bộ. Hãy kiểm tra kết nối mạng và NTP (`timedatectl status`).",
-            "NOT synchronised: nothing airs until it is; check the network and NTP (`timedatectl status`)",
-        )
-        .to_string()
-    };
-    row(lang.pick("Đồng hồ", "Clock"), clock);
+    row(
+        lang.pick("Đồng hồ", "Clock"),
+        clock_text(s.clock_synced, require_clock_sync, lang),
+    );
     row(
         lang.pick("Thiết bị âm thanh", "Audio device"),
         s.audio_device.clone(),
@@ -478,14 +422,92 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
     for w in &s.warnings {
         row(lang.pick("Cảnh báo", "Warning"), w.clone());
     }
+    rows
+}
 
+/// "Playing": the item on air with its progress, else the warm-up, else
+/// nothing.
+fn playing_text(s: &Status, lang: Lang) -> String {
+    let Some(p) = &s.playing else {
+        return match &s.warming_up {
+            Some(w) => warming_up_text(w)(lang, &s.now),
+            None => lang.pick("không có gì", "nothing").to_string(),
+        };
+    };
+    let elapsed = duration::clock(secs(p.elapsed_s));
+    let progress = match p.total_s {
+        Some(t) => format!("{elapsed} / {}", duration::clock(secs(t))),
+        None => elapsed,
+    };
+    let (file, index, count) = (&p.file, p.index, p.count);
+    let priority = priority_word(p.priority, lang);
+    let of = match &p.broadcast {
+        Some(b) => tr!(lang, " của \"{b}\"", " of \"{b}\""),
+        None => String::new(),
+    };
+    tr!(
+        lang,
+        "{file} ({progress}), bài {index}/{count}{of}, mức {priority}",
+        "{file} ({progress}), item {index} of {count}{of}, {priority}"
+    )
+}
+
+/// "Next": the next broadcast, when, and when the relay goes on for it.
+fn next_text(s: &Status, lang: Lang) -> String {
+    let Some(n) = &s.next else {
+        return lang
+            .pick("không có buổi phát nào sắp tới", "no broadcast planned")
+            .to_string();
+    };
+    let title = title_text(n.title.as_deref(), lang);
+    let at = when(&n.at, &s.now, lang);
+    let relay_on = when(&n.relay_on, &s.now, lang);
+    match between(&s.now, &n.at) {
+        Some(d) => {
+            let d = duration::human(d, lang);
+            tr!(
+                lang,
+                "{title} lúc {at} (còn {d} nữa; bật ampli lúc {relay_on})",
+                "{title} at {at} (in {d}; relay on at {relay_on})"
+            )
+        }
+        None => tr!(
+            lang,
+            "{title} lúc {at} (bật ampli lúc {relay_on})",
+            "{title} at {at} (relay on at {relay_on})"
+        ),
+    }
+}
+
+/// "Clock": synchronised, or not, and whether that holds broadcasts back.
+fn clock_text(synced: bool, require_clock_sync: bool, lang: Lang) -> String {
+    if synced {
+        lang.pick("đã đồng bộ", "synchronised").to_string()
+    } else if !require_clock_sync {
+        lang.pick(
+            "CHƯA đồng bộ. Máy vẫn phát theo giờ hiện có vì require-clock-sync = false. Hãy kiểm tra kết nối mạng và NTP (`timedatectl status`).",
+            "NOT synchronised; broadcasts air by this machine's time anyway (require-clock-sync = false); check the network and NTP (`timedatectl status`)",
+        )
+        .to_string()
+    } else {
+        lang.pick(
+            "CHƯA đồng bộ: sẽ không phát gì cho đến khi đồng hồ được đồng bộ. Hãy kiểm tra kết nối mạng và NTP (`timedatectl status`).",
+            "NOT synchronised: nothing airs until it is; check the network and NTP (`timedatectl status`)",
+        )
+        .to_string()
+    }
+}
+
+/// "Label:   value" lines, the values in one column (labels counted in
+/// characters); a value's further lines are indented to it.
+fn aligned(rows: &[(String, String)]) -> String {
     let width = rows
         .iter()
         .map(|(l, _)| l.chars().count())
         .max()
         .unwrap_or(0);
     let mut out = String::new();
-    for (label, value) in &rows {
+    for (label, value) in rows {
         let pad = " ".repeat(width - label.chars().count());
         let mut lines = value.lines();
         out += &format!("{label}:{pad} {}\n", lines.next().unwrap_or(""));
@@ -493,31 +515,34 @@ pub fn render_status(s: &Status, lang: Lang, require_clock_sync: bool) -> String
             out += &format!("{} {more}\n", " ".repeat(width + 1));
         }
     }
+    out
+}
 
+/// "Today (20/01/2026):" and a line per broadcast of the day with its
+/// result so far, the titles in one column.
+fn today_text(s: &Status, lang: Lang) -> String {
     let day = date_of(&s.now)
         .map(|d| shown_date(d, lang))
         .unwrap_or_default();
-    out.push('\n');
     if s.today.is_empty() {
-        out += &tr!(
+        return tr!(
             lang,
             "Hôm nay ({day}): không có buổi phát nào.\n",
             "Today ({day}): no broadcasts.\n"
         );
-    } else {
-        out += &tr!(lang, "Hôm nay ({day}):\n", "Today ({day}):\n");
-        let titles: Vec<String> = s
-            .today
-            .iter()
-            .map(|b| title_text(b.title.as_deref(), lang))
-            .collect();
-        let tw = titles.iter().map(|t| t.chars().count()).max().unwrap_or(0);
-        for (b, title) in s.today.iter().zip(&titles) {
-            let pad = " ".repeat(tw - title.chars().count());
-            let at = when(&b.at, &s.now, lang);
-            let word = broadcast_word(&b.status, lang);
-            out += &format!("  {at}  {title}{pad}  {word}\n");
-        }
+    }
+    let mut out = tr!(lang, "Hôm nay ({day}):\n", "Today ({day}):\n");
+    let titles: Vec<String> = s
+        .today
+        .iter()
+        .map(|b| title_text(b.title.as_deref(), lang))
+        .collect();
+    let tw = titles.iter().map(|t| t.chars().count()).max().unwrap_or(0);
+    for (b, title) in s.today.iter().zip(&titles) {
+        let pad = " ".repeat(tw - title.chars().count());
+        let at = when(&b.at, &s.now, lang);
+        let word = broadcast_word(&b.status, lang);
+        out += &format!("  {at}  {title}{pad}  {word}\n");
     }
     out
 }

@@ -7,7 +7,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::context;
@@ -66,10 +66,13 @@ fn toml_str(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// The demo from start to end: the temporary folder set up, the service
+/// started on it, its steps followed, then stopped; the as-run log and
+/// where the sound went said last. The exit code is the broadcast's:
+/// `follow`'s.
 fn demo(cfg: &Config) -> Result<i32, String> {
     let lang = cfg.lang;
-    let clock = SystemClock;
-    let now = clock.now();
+    let now = SystemClock.now();
     let today = cfg.tz.to_offset(now).to_datetime(now).date();
     let Some(b) = pick_broadcast(cfg, today) else {
         return Err(tr!(
@@ -78,23 +81,51 @@ fn demo(cfg: &Config) -> Result<i32, String> {
             "the sample playlists have no broadcast"
         ));
     };
-
-    // A folder of its own, kept afterwards so the WAV can be listened to.
-    let dir = std::env::temp_dir().join(format!("loa-demo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    for sub in ["playlists", "state", "alsa-conf/alsa"] {
-        std::fs::create_dir_all(dir.join(sub)).map_err(|e| e.to_string())?;
-    }
-    // A copy of the samples: the service takes up what it finds in its
-    // audio folder (group, mode) and keeps its status note there; the
-    // shipped folder is left as it is.
-    copy_samples(&cfg.paths.audio, &dir.join("audio")).map_err(|e| e.to_string())?;
+    let dir = demo_folder(cfg).map_err(|e| e.to_string())?;
 
     // The broadcast, LEAD + warm-up from now.
     let start = now
         .checked_add(jiff::SignedDuration::try_from(LEAD + cfg.relay.warm_up).unwrap_or_default())
         .map_err(|e| e.to_string())?;
     let at = local_time(start, &cfg.tz);
+    let title = b.title.clone().unwrap_or_else(|| "Demo".into());
+    std::fs::write(
+        dir.join(format!("playlists/{today}.toml")),
+        playlist_text(&b, &title, &at),
+    )
+    .map_err(|e| e.to_string())?;
+
+    let sound = Sound::set_up(cfg, &dir).map_err(|e| e.to_string())?;
+    let sim_file = dir.join("relay.log");
+    let config_path = dir.join("loa.toml");
+    std::fs::write(&config_path, config_text(cfg, &dir, &sim_file, sound.card))
+        .map_err(|e| e.to_string())?;
+
+    say_intro(lang, &title, &at, b.items.len(), sound.card);
+    let child = start_service(&config_path, &dir, sound.card)?;
+    let result = follow(cfg, &config_path, &sim_file, start, &b, lang);
+    stop_service(child);
+    say_as_run(cfg, &dir, today);
+    sound.finish(&dir, lang);
+    result
+}
+
+/// A folder of its own, kept afterwards so the WAV can be listened to,
+/// with a copy of the samples: the service takes up what it finds in its
+/// audio folder (group, mode) and keeps its status note there; the shipped
+/// folder is left as it is.
+fn demo_folder(cfg: &Config) -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("loa-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for sub in ["playlists", "state", "alsa-conf/alsa"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    copy_samples(&cfg.paths.audio, &dir.join("audio"))?;
+    Ok(dir)
+}
+
+/// The dated playlist of the demo: the picked broadcast alone, at `at`.
+fn playlist_text(b: &Broadcast, title: &str, at: &str) -> String {
     let items: Vec<String> = b
         .items
         .iter()
@@ -111,51 +142,95 @@ fn demo(cfg: &Config) -> Result<i32, String> {
             }
         })
         .collect();
-    let title = b.title.clone().unwrap_or_else(|| "Demo".into());
     let tags = b
         .tags
         .iter()
         .map(|t| toml_str(t))
         .collect::<Vec<_>>()
         .join(", ");
-    let pl = format!(
+    format!(
         "# loa demo: {title}\n[[broadcast]]\nat = \"{at}\"\ntitle = {}\nitems = [{}]\ntags = [{tags}]\n",
-        toml_str(&title),
+        toml_str(title),
         items.join(", ")
-    );
-    std::fs::write(dir.join(format!("playlists/{today}.toml")), pl).map_err(|e| e.to_string())?;
-
-    // Is there a sound card? Without one, capture to a file.
-    let output = crate::player::output(cfg);
-    let capture = dir.join("demo.raw");
-    let card = crate::player::alsa::has_sound_card() && output.check().is_ok();
-    // Without a card, ALSA writes into a named pipe that this process
-    // drains at real time into the capture, so that the steps print as
-    // they would on air (and the as-run times are those of a real card).
-    let fifo = dir.join("card");
-    let pacer = if card {
-        None
-    } else {
-        crate::player::standin::PacedCapture::start(&fifo, &capture)
-    };
-    let target = match &pacer {
-        Some(_) => fifo.display().to_string(),
-        None => capture.display().to_string(),
-    };
-    std::fs::write(
-        dir.join("alsa-conf/alsa/asoundrc"),
-        format!(
-            "pcm.!default {{\n  type plug\n  slave {{ pcm \"loa_demo\"; format S16_LE; rate 48000; channels 2 }}\n}}\npcm.loa_demo {{\n  type file\n  slave.pcm \"null\"\n  file {}\n  format \"raw\"\n}}\n",
-            toml_str(&target)
-        ),
     )
-    .map_err(|e| e.to_string())?;
+}
 
-    let sim_file = dir.join("relay.log");
-    let config_text = format!(
+/// Where the demo's sound goes: the sound card, or without one a raw
+/// capture turned into a WAV at the end.
+struct Sound {
+    /// Whether there is a usable sound card.
+    card: bool,
+    /// The raw capture (unused with a card).
+    capture: PathBuf,
+    /// Drains ALSA's named pipe into the capture at real time (no card).
+    pacer: Option<crate::player::standin::PacedCapture>,
+}
+
+impl Sound {
+    /// Finds out whether there is a card; without one, starts the pacer and
+    /// writes the ALSA config that sends the sound to it.
+    fn set_up(cfg: &Config, dir: &Path) -> std::io::Result<Sound> {
+        let output = crate::player::output(cfg);
+        let capture = dir.join("demo.raw");
+        let card = crate::player::alsa::has_sound_card() && output.check().is_ok();
+        // Without a card, ALSA writes into a named pipe that this process
+        // drains at real time into the capture, so that the steps print as
+        // they would on air (and the as-run times are those of a real card).
+        let fifo = dir.join("card");
+        let pacer = if card {
+            None
+        } else {
+            crate::player::standin::PacedCapture::start(&fifo, &capture)
+        };
+        let target = match &pacer {
+            Some(_) => fifo.display().to_string(),
+            None => capture.display().to_string(),
+        };
+        std::fs::write(
+            dir.join("alsa-conf/alsa/asoundrc"),
+            format!(
+                "pcm.!default {{\n  type plug\n  slave {{ pcm \"loa_demo\"; format S16_LE; rate 48000; channels 2 }}\n}}\npcm.loa_demo {{\n  type file\n  slave.pcm \"null\"\n  file {}\n  format \"raw\"\n}}\n",
+                toml_str(&target)
+            ),
+        )?;
+        Ok(Sound {
+            card,
+            capture,
+            pacer,
+        })
+    }
+
+    /// Stops the pacer; without a card, turns the capture into a WAV and
+    /// says where it is.
+    fn finish(self, dir: &Path, lang: Lang) {
+        if let Some(p) = self.pacer {
+            p.stop();
+        }
+        if self.card {
+            return;
+        }
+        let wav = dir.join("demo.wav");
+        match raw_to_wav(&self.capture, &wav) {
+            Ok(secs) => say(tr!(
+                lang,
+                "Âm thanh đã phát ({} giây) được ghi vào {}.",
+                "What was played ({} s) is in {}",
+                lang.pick(format!("{secs:.1}").replace('.', ","), format!("{secs:.1}")),
+                wav.display()
+            )),
+            Err(e) => say(format!("{e}")),
+        }
+    }
+}
+
+/// The demo service's config: the operator's timing and sound settings,
+/// the demo folder's paths, a simulated relay writing to `sim_file`, and
+/// no waiting for clock sync.
+fn config_text(cfg: &Config, dir: &Path, sim_file: &Path, card: bool) -> String {
+    format!(
         "timezone = {}\nlanguage = \"{}\"\n[paths]\naudio = {}\nplaylists = {}\nstate = {}\n[relay]\nbackend = \"sim\"\nsim-file = {}\nwarm-up = \"{}\"\nhold = \"{}\"\n[audio]\ndevice = {}\nvolume-db = {}\nnormalize = {}\ntarget-lufs = {}\ngap = \"{}\"\nfade = \"{}\"\n[schedule]\nrequire-clock-sync = false\n",
         toml_str(&cfg.timezone_name),
-        lang.code(),
+        cfg.lang.code(),
         toml_str(&dir.join("audio").display().to_string()),
         toml_str(&dir.join("playlists").display().to_string()),
         toml_str(&dir.join("state").display().to_string()),
@@ -168,15 +243,15 @@ fn demo(cfg: &Config) -> Result<i32, String> {
         cfg.audio.target_lufs,
         duration::to_config_text(cfg.audio.gap),
         duration::to_config_text(cfg.audio.fade),
-    );
-    let config_path = dir.join("loa.toml");
-    std::fs::write(&config_path, config_text).map_err(|e| e.to_string())?;
+    )
+}
 
+/// What the demo does, and the notes about the sound card and the clock.
+fn say_intro(lang: Lang, title: &str, at: &str, n: usize, card: bool) {
     say(tr!(
         lang,
         "loa demo: chạy dịch vụ thật với dữ liệu mẫu, ampli giả lập. Buổi phát \"{title}\" lúc {at} ({n} tệp).",
-        "loa demo: the real service on the shipped samples, relay simulated. Broadcast \"{title}\" at {at} ({n} file(s)).",
-        n = b.items.len()
+        "loa demo: the real service on the shipped samples, relay simulated. Broadcast \"{title}\" at {at} ({n} file(s))."
     ));
     if !card {
         say(tr!(
@@ -192,11 +267,15 @@ fn demo(cfg: &Config) -> Result<i32, String> {
             "Note: this machine's clock is not synchronised; the demo airs anyway (require-clock-sync = false), the real service would wait until it is."
         ));
     }
+}
 
+/// `loa run` on the demo config, as a child of this process; without a
+/// card its ALSA config is the demo folder's.
+fn start_service(config_path: &Path, dir: &Path, card: bool) -> Result<Child, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut cmd = Command::new(exe);
     cmd.arg("--config")
-        .arg(&config_path)
+        .arg(config_path)
         .arg("run")
         .env(
             "LOA_LOG",
@@ -206,9 +285,11 @@ fn demo(cfg: &Config) -> Result<i32, String> {
     if !card {
         cmd.env("XDG_CONFIG_HOME", dir.join("alsa-conf"));
     }
-    let mut child = cmd.spawn().map_err(|e| e.to_string())?;
-    let result = follow(cfg, &config_path, &sim_file, start, &b, lang);
-    // Stop the service.
+    cmd.spawn().map_err(|e| e.to_string())
+}
+
+/// Stops the service: SIGTERM, up to 5 s to end, then killed.
+fn stop_service(mut child: Child) {
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -222,49 +303,34 @@ fn demo(cfg: &Config) -> Result<i32, String> {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
 
-    // The as-run log.
+/// The demo's as-run log for today: a line per item, with the start of
+/// its file's SHA-256.
+fn say_as_run(cfg: &Config, dir: &Path, today: jiff::civil::Date) {
     say(String::new());
-    say(lang.pick("Nhật ký phát:", "As-run log:").to_string());
-    match crate::asrun::AsRun::open(&dir.join("state")) {
-        Ok(asrun) => {
-            for r in asrun.rows(today, today).unwrap_or_default() {
-                let rec = &r.record;
-                let started = rec
-                    .started
-                    .map(|t| local_time(t, &cfg.tz))
-                    .unwrap_or_else(|| "--:--:--".into());
-                let sha = rec
-                    .sha256
-                    .as_deref()
-                    .map(|s| &s[..s.len().min(12)])
-                    .unwrap_or("-");
-                say(format!(
-                    "  {started}  {:<32} {:<12} sha256 {sha}…",
-                    rec.file,
-                    rec.status.label(lang)
-                ));
-            }
-        }
-        Err(e) => say(format!("  {e}")),
+    say(cfg.lang.pick("Nhật ký phát:", "As-run log:").to_string());
+    let asrun = match crate::asrun::AsRun::open(&dir.join("state")) {
+        Ok(asrun) => asrun,
+        Err(e) => return say(format!("  {e}")),
+    };
+    for r in asrun.rows(today, today).unwrap_or_default() {
+        let rec = &r.record;
+        let started = rec
+            .started
+            .map(|t| local_time(t, &cfg.tz))
+            .unwrap_or_else(|| "--:--:--".into());
+        let sha = rec
+            .sha256
+            .as_deref()
+            .map(|s| &s[..s.len().min(12)])
+            .unwrap_or("-");
+        say(format!(
+            "  {started}  {:<32} {:<12} sha256 {sha}…",
+            rec.file,
+            rec.status.label(cfg.lang)
+        ));
     }
-    if let Some(p) = pacer {
-        p.stop();
-    }
-    if !card {
-        let wav = dir.join("demo.wav");
-        match raw_to_wav(&capture, &wav) {
-            Ok(secs) => say(tr!(
-                lang,
-                "Âm thanh đã phát ({} giây) được ghi vào {}.",
-                "What was played ({} s) is in {}",
-                lang.pick(format!("{secs:.1}").replace('.', ","), format!("{secs:.1}")),
-                wav.display()
-            )),
-            Err(e) => say(format!("{e}")),
-        }
-    }
-    result
 }
 
 /// Copies the regular files and folders below `from` into `to`, each file

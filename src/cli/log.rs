@@ -168,34 +168,11 @@ pub fn reason(row: &Row, lang: Lang) -> String {
     }
 }
 
-/// The operator's table.
+/// The operator's table: a title, then the rows day by day, each day's
+/// columns aligned on their own; or why there is nothing to show.
 fn table(rows: Option<&[Row]>, from: Date, to: Date, cfg: &Config) -> String {
-    let mut o = String::new();
     let lang = cfg.lang;
-    let zone = &cfg.timezone_name;
-    if from == to {
-        let day = day_name(from, lang);
-        let _ = writeln!(
-            o,
-            "{}",
-            tr!(
-                lang,
-                "Nhật ký phát {day} (giờ {zone})",
-                "As-run log for {day} ({zone} time)"
-            )
-        );
-    } else {
-        let (f, t) = (short_date(from, lang), short_date(to, lang));
-        let _ = writeln!(
-            o,
-            "{}",
-            tr!(
-                lang,
-                "Nhật ký phát từ ngày {f} đến ngày {t} (giờ {zone})",
-                "As-run log from {f} to {t} ({zone} time)"
-            )
-        );
-    }
+    let mut o = title(from, to, cfg);
     let Some(rows) = rows else {
         let state = crate::problem::display_path(&cfg.paths.state);
         let _ = writeln!(
@@ -257,43 +234,73 @@ fn table(rows: Option<&[Row]>, from: Date, to: Date, cfg: &Config) -> String {
                 let _ = writeln!(o, "{}", day_name(r.day, lang));
             }
         }
-        // When it happened; the plan's time beside it when they differ.
-        let time = match (r.started, r.scheduled) {
-            (Some(s), Some(p)) if (s.as_millisecond() - p.as_millisecond()).abs() >= 1000 => {
-                let (s, p) = (local_time(s, &cfg.tz), local_time(p, &cfg.tz));
-                tr!(lang, "{s} (theo lịch {p})", "{s} (planned {p})")
-            }
-            (Some(t), _) | (None, Some(t)) => local_time(t, &cfg.tz),
-            (None, None) => String::new(),
-        };
-        let length = match (r.started, r.ended) {
-            (Some(_), Some(_)) => {
-                duration::clock(std::time::Duration::from_millis(on_air_ms(r) as u64))
-            }
-            _ => String::new(),
-        };
-        let mut status = r.status.label(lang).to_string();
-        if r.late {
-            status += lang.pick(", muộn", ", late");
-        }
-        // With require-clock-sync = false (a box with a battery clock),
-        // the kernel's "not synchronised" is the normal state: said once
-        // above the table, not on every row.
-        if !r.clock_synced && cfg.schedule.require_clock_sync {
-            status += lang.pick(", đồng hồ chưa đồng bộ", ", clock not synced");
-        }
-        table.push([
-            time,
-            r.broadcast.clone().unwrap_or_else(|| "—".into()),
-            r.file.clone(),
-            length,
-            status,
-            r.priority.label(lang).to_string(),
-            reason(row, lang),
-        ]);
+        table.push(cells(row, cfg));
     }
     print_rows(&mut o, &header, &table);
     o
+}
+
+/// "As-run log for Tuesday 2026-01-20 (Asia/Ho_Chi_Minh time)", or from
+/// one day to another, and a line break.
+fn title(from: Date, to: Date, cfg: &Config) -> String {
+    let lang = cfg.lang;
+    let zone = &cfg.timezone_name;
+    let title = if from == to {
+        let day = day_name(from, lang);
+        tr!(
+            lang,
+            "Nhật ký phát {day} (giờ {zone})",
+            "As-run log for {day} ({zone} time)"
+        )
+    } else {
+        let (f, t) = (short_date(from, lang), short_date(to, lang));
+        tr!(
+            lang,
+            "Nhật ký phát từ ngày {f} đến ngày {t} (giờ {zone})",
+            "As-run log from {f} to {t} ({zone} time)"
+        )
+    };
+    title + "\n"
+}
+
+/// One row's cells: time, broadcast, file, length, status, priority, error.
+fn cells(row: &Row, cfg: &Config) -> [String; 7] {
+    let lang = cfg.lang;
+    let r = &row.record;
+    // When it happened; the plan's time beside it when they differ.
+    let time = match (r.started, r.scheduled) {
+        (Some(s), Some(p)) if (s.as_millisecond() - p.as_millisecond()).abs() >= 1000 => {
+            let (s, p) = (local_time(s, &cfg.tz), local_time(p, &cfg.tz));
+            tr!(lang, "{s} (theo lịch {p})", "{s} (planned {p})")
+        }
+        (Some(t), _) | (None, Some(t)) => local_time(t, &cfg.tz),
+        (None, None) => String::new(),
+    };
+    let length = match (r.started, r.ended) {
+        (Some(_), Some(_)) => {
+            duration::clock(std::time::Duration::from_millis(on_air_ms(r) as u64))
+        }
+        _ => String::new(),
+    };
+    let mut status = r.status.label(lang).to_string();
+    if r.late {
+        status += lang.pick(", muộn", ", late");
+    }
+    // With require-clock-sync = false (a box with a battery clock), the
+    // kernel's "not synchronised" is the normal state: said once above the
+    // table, not on every row.
+    if !r.clock_synced && cfg.schedule.require_clock_sync {
+        status += lang.pick(", đồng hồ chưa đồng bộ", ", clock not synced");
+    }
+    [
+        time,
+        r.broadcast.clone().unwrap_or_else(|| "—".into()),
+        r.file.clone(),
+        length,
+        status,
+        r.priority.label(lang).to_string(),
+        reason(row, lang),
+    ]
 }
 
 /// Prints aligned columns (by characters: Vietnamese text is NFC); the
