@@ -103,7 +103,7 @@ fn demo(cfg: &Config) -> Result<i32, String> {
 
     say_intro(lang, &title, &at, b.items.len(), sound.card);
     let child = start_service(&config_path, &dir, sound.card)?;
-    let result = follow(cfg, &config_path, &sim_file, start, &b, lang);
+    let result = follow(cfg, &config_path, &sim_file, lang);
     stop_service(child);
     say_as_run(cfg, &dir, today);
     sound.finish(&dir, lang);
@@ -357,14 +357,7 @@ fn copy_samples(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 /// Prints the broadcast's steps as the service carries them out.
-fn follow(
-    cfg: &Config,
-    config_path: &Path,
-    sim_file: &Path,
-    start: jiff::Timestamp,
-    b: &Broadcast,
-    lang: Lang,
-) -> Result<i32, String> {
+fn follow(cfg: &Config, config_path: &Path, sim_file: &Path, lang: Lang) -> Result<i32, String> {
     let demo_cfg = Config::load(config_path).map_err(|e| e.to_string())?;
     let socket: PathBuf = demo_cfg.control.socket.clone();
     let total: Duration = Duration::from_secs(600);
@@ -374,7 +367,6 @@ fn follow(
     let mut last_progress = Instant::now();
     let mut saw_on = false;
     let mut waited_msg = false;
-    let _ = (start, b);
     while Instant::now() < deadline {
         // Relay edges, from the sim-file.
         let lines: Vec<String> = std::fs::read_to_string(sim_file)
@@ -419,7 +411,8 @@ fn follow(
                 if last_item.as_ref() != Some(&key) {
                     say(format!(
                         "  [{}/{}] {}  {elapsed} / {total}",
-                        p.index + 1,
+                        // Counted from 1 already.
+                        p.index,
                         p.count,
                         p.file
                     ));

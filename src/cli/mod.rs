@@ -15,6 +15,7 @@ pub mod readiness;
 pub mod relay;
 pub mod report;
 pub mod run;
+pub mod status_text;
 
 use std::path::PathBuf;
 

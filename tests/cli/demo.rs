@@ -63,6 +63,28 @@ gap = "1s"
         (5_300..6_500).contains(&on_for),
         "relay on for {on_for} ms, 5.5 s expected\n{out}"
     );
+    // Issue 12: the items were numbered from 2 ("[2/2] a.wav", then
+    // "[3/2] b.wav"): the status's index already counts from 1.
+    let numbered: Vec<(usize, usize)> = out
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let (i, n) = l
+                .trim_start()
+                .strip_prefix('[')?
+                .split_once(']')?
+                .0
+                .split_once('/')?;
+            Some((i.parse().ok()?, n.parse().ok()?))
+        })
+        .collect();
+    assert!(!numbered.is_empty(), "no item line\n{out}");
+    assert!(
+        numbered
+            .iter()
+            .all(|&(i, n)| (1..=n).contains(&i) && n == 2),
+        "{numbered:?}\n{out}"
+    );
     // The as-run rows.
     let played: Vec<&str> = out
         .stdout
