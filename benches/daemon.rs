@@ -43,6 +43,12 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
+#[path = "support/mod.rs"]
+mod support;
+
+use support::standin::CAPTURE_BYTES_PER_SECOND;
+use support::{median, rel};
+
 /// The commune's zone, written into the config (loa's default too).
 const TZ: &str = "Asia/Ho_Chi_Minh";
 
@@ -80,20 +86,6 @@ fn paced_card(capture: &Path) -> PathBuf {
     std::mem::forget(card);
     fifo
 }
-
-const PACED_ASOUNDRC: &str = r#"pcm.!default {
-  type plug
-  slave { pcm "loa_capture"; format S16_LE; rate 48000; channels 2 }
-}
-pcm.loa_capture {
-  type file
-  slave.pcm "null"
-  file { @func getenv vars [ LOA_TEST_CAPTURE ] default "/dev/null" }
-  format "raw"
-}
-"#;
-/// What the plug hands the file plugin: S16_LE, 48 kHz, stereo.
-const CAPTURE_BYTES_PER_SECOND: f64 = 48_000.0 * 2.0 * 2.0;
 
 /// The lengths of the accuracy run's tones (cycled), seconds.
 const TONES: [f64; 5] = [1.0, 1.25, 1.5, 1.75, 2.0];
@@ -170,16 +162,13 @@ fn main() {
 }
 
 fn run(s: &Settings) -> Result<()> {
-    let missing: Vec<&str> = ["sox", "lame"]
-        .into_iter()
-        .filter(|t| !on_path(t))
-        .collect();
+    let missing = support::missing(&["sox", "lame"]);
     if !missing.is_empty() {
         println!("SKIPPED, no figures: missing {}", missing.join(", "));
         println!("install with: apt-get install {}", missing.join(" "));
         return Ok(());
     }
-    let mpd = on_path("mpd");
+    let mpd = support::on_path("mpd");
     if !mpd {
         println!("mpd is missing: its columns are skipped (install with: apt-get install mpd)");
     }
@@ -196,13 +185,9 @@ fn run(s: &Settings) -> Result<()> {
     let clk_tck = clock_ticks();
 
     // The test audio, made once and kept in target/bench-data.
-    let data = loa
-        .parent()
-        .and_then(Path::parent)
-        .context("the binary is in target/<profile>/")?
-        .join("bench-data");
+    let data = support::bench_data(&loa).context("the binary is in target/<profile>/")?;
     let play_mp3 = data.join(format!("daemon-play-{}s-128k.mp3", s.play_secs));
-    ensure_mp3(&play_mp3, s.play_secs)?;
+    support::media::ensure_mp3(&play_mp3, s.play_secs, || tempdir("mp3"))?;
     let tones: Vec<PathBuf> = TONES
         .iter()
         .enumerate()
@@ -634,8 +619,7 @@ struct MpdPlay {
 fn mpd_playing(s: &Settings, mp3: &Path) -> Result<MpdPlay> {
     let xdg_dir = tempdir("mpd-alsa")?;
     let xdg = xdg_dir.path().join("xdg");
-    std::fs::create_dir_all(xdg.join("alsa"))?;
-    std::fs::write(xdg.join("alsa/asoundrc"), PACED_ASOUNDRC)?;
+    support::standin::write_asoundrc(&xdg)?;
     let capture = xdg_dir.path().join("capture.raw");
     let mut mpd = Mpd::start("play", Some(mp3), Some((&xdg, &capture)))?;
     println!(
@@ -940,10 +924,10 @@ impl Install {
         let playlists = root.join("playlists");
         let state = root.join("state");
         let xdg = root.join("xdg");
-        for d in [&audio, &playlists, &state, &xdg.join("alsa")] {
+        for d in [&audio, &playlists, &state] {
             std::fs::create_dir_all(d)?;
         }
-        std::fs::write(xdg.join("alsa/asoundrc"), PACED_ASOUNDRC)?;
+        support::standin::write_asoundrc(&xdg)?;
         let sim_file = state.join("relay.log");
         let config = root.join("loa.toml");
         std::fs::write(
@@ -1625,54 +1609,6 @@ fn ensure_tone(wav: &Path, freq: f64, secs: f64) -> Result<()> {
     Ok(())
 }
 
-/// A `secs`-long 128 kbps CBR stereo MP3 of tones, sweeps and pink noise
-/// (as in the play_vs_mpg123 bench), made once with sox and lame.
-fn ensure_mp3(mp3: &Path, secs: u32) -> Result<()> {
-    if mp3.is_file() {
-        return Ok(());
-    }
-    let dir = mp3.parent().context("the bench-data folder")?;
-    std::fs::create_dir_all(dir)?;
-    let work = tempdir("mp3")?;
-    let wav = work.path().join("music.wav");
-    let part = work.path().join("music.mp3");
-    let len = secs.to_string();
-    let len = len.as_str();
-    let ok = Command::new("sox")
-        .args(["-q", "-n", "-r", "44100", "-c", "2", "-b", "16"])
-        .arg(&wav)
-        .args(["synth", len, "sine", "220", "sine", "277.18"])
-        .args(["synth", len, "sine", "mix", "329.63", "sine", "mix", "440"])
-        .args([
-            "synth", len, "sine", "mix", "110-880", "sine", "mix", "880-110",
-        ])
-        .args(["synth", len, "pinknoise", "mix"])
-        .args(["tremolo", "0.3", "60", "gain", "-n", "-3"])
-        .status()
-        .context("running sox")?
-        .success();
-    if !ok {
-        bail!("sox failed making {}", wav.display());
-    }
-    let ok = Command::new("lame")
-        .args(["--quiet", "-b", "128", "--cbr"])
-        .arg(&wav)
-        .arg(&part)
-        .status()
-        .context("running lame")?
-        .success();
-    if !ok {
-        bail!("lame failed encoding {}", wav.display());
-    }
-    let staging = dir.join(format!(
-        ".{}.part",
-        mp3.file_name().and_then(|n| n.to_str()).unwrap_or("mp3")
-    ));
-    std::fs::copy(&part, &staging)?;
-    std::fs::rename(&staging, mp3)?;
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------
 // Small helpers
 
@@ -1681,36 +1617,6 @@ fn utf8(p: &Path) -> Result<&str> {
         .ok_or_else(|| anyhow!("{} is not UTF-8", p.display()))
 }
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|d| {
-            let p = d.join(tool);
-            p.is_file()
-                && std::fs::metadata(&p)
-                    .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
-                    .unwrap_or(false)
-        })
-    })
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 fn median_u64(v: &[u64]) -> u64 {
     median(v.iter().map(|x| *x as f64).collect()) as u64
-}
-
-/// A path relative to the repository when below it.
-fn rel(p: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    p.strip_prefix(root).unwrap_or(p).display().to_string()
 }
