@@ -54,23 +54,7 @@ pub fn idle(
     } else {
         None
     };
-    println!(
-        "  loa:  {} --config {} run      (pid {loa_pid}; `loa status --json` answers)",
-        rel(loa),
-        inst.config.display()
-    );
-    if let Some(m) = &mpd {
-        println!(
-            "  mpd:  mpd --no-daemon {}   (pid {}; its socket greets)",
-            m.config.display(),
-            m.proc.pid()
-        );
-        println!("        music_directory empty, db/state files in a temporary folder,");
-        println!(
-            "        audio_output null, bind_to_address {}",
-            m.socket.display()
-        );
-    }
+    print_peers(loa, &inst, loa_pid, mpd.as_ref());
 
     let loa0 = CpuSample::take(loa_pid)?;
     let mpd0 = match &mpd {
@@ -92,7 +76,7 @@ pub fn idle(
         Some(m) => Some(CpuSample::take(m.proc.pid())?),
         None => None,
     };
-    let (loa_rss, loa_hwm) = (mem_kb(loa_pid, "VmRSS")?, mem_kb(loa_pid, "VmHWM")?);
+    let loa_mem = (mem_kb(loa_pid, "VmRSS")?, mem_kb(loa_pid, "VmHWM")?);
     let mpd_mem = match &mpd {
         Some(m) => Some((
             mem_kb(m.proc.pid(), "VmRSS")?,
@@ -111,66 +95,7 @@ pub fn idle(
     }
     daemon.stop();
 
-    println!();
-    println!(
-        "  {:<40} {:>14} {:>14}   target",
-        format!("over the same {} s", s.idle.as_secs()),
-        "loa",
-        "mpd"
-    );
-    let mpd_col = |f: &dyn Fn(&CpuDelta) -> String| mpd_d.as_ref().map_or("-".into(), f);
-    println!(
-        "  {:<40} {:>14} {:>14}   < {IDLE_CPU_TARGET_MS} ms (loa)",
-        "CPU, utime+stime (/proc/PID/stat)",
-        format!("{:.0} ms", loa_d.ticks_ms),
-        mpd_col(&|d| format!("{:.0} ms", d.ticks_ms))
-    );
-    println!(
-        "  {:<40} {:>14} {:>14}",
-        "  of which utime / stime",
-        format!("{:.0}/{:.0} ms", loa_d.utime_ms, loa_d.stime_ms),
-        mpd_col(&|d| format!("{:.0}/{:.0} ms", d.utime_ms, d.stime_ms))
-    );
-    println!(
-        "  {:<40} {:>14} {:>14}",
-        "CPU, run time (task/*/schedstat)",
-        format!("{:.3} ms", loa_d.sched_ms),
-        mpd_col(&|d| format!("{:.3} ms", d.sched_ms))
-    );
-    println!(
-        "  {:<40} {:>14} {:>14}",
-        "context switches (voluntary, all threads)",
-        loa_d.switches.to_string(),
-        mpd_col(&|d| d.switches.to_string())
-    );
-    println!(
-        "  {:<40} {:>14} {:>14}",
-        "threads at the end",
-        loa1.threads.len().to_string(),
-        mpd1_threads(&mpd_d)
-    );
-    println!(
-        "  {:<40} {:>14} {:>14}   < {RSS_TARGET_MB} MB (loa)",
-        "VmRSS at the end",
-        mb(loa_rss),
-        mpd_mem.map_or("-".into(), |m| mb(m.0))
-    );
-    println!(
-        "  {:<40} {:>14} {:>14}",
-        "VmHWM (peak since start)",
-        mb(loa_hwm),
-        mpd_mem.map_or("-".into(), |m| mb(m.1))
-    );
-    println!(
-        "  {:<40} {:>14} {:>14}",
-        "CPU from start to t0 (ticks | schedstat)",
-        format!(
-            "{:.0} | {:.1} ms",
-            loa_d.ticks_before as f64 * 1000.0 / clk_tck as f64,
-            loa_d.sched_before_ms
-        ),
-        mpd0_ms(&mpd_d, clk_tck)
-    );
+    print_table(s, clk_tck, (&loa_d, loa_mem), mpd_d.as_ref().zip(mpd_mem));
     println!("  loa status afterwards: next broadcast at {next}");
     if loa_d.gone_threads > 0 {
         println!(
@@ -182,24 +107,98 @@ pub fn idle(
     Ok(Idle {
         loa_cpu_ms: loa_d.ticks_ms,
         loa_sched_ms: loa_d.sched_ms,
-        loa_rss_mb: loa_rss as f64 * 1024.0 / 1e6,
+        loa_rss_mb: loa_mem.0 as f64 * 1024.0 / 1e6,
         mpd_cpu_ms: mpd_d.as_ref().map(|d| d.ticks_ms),
         mpd_sched_ms: mpd_d.as_ref().map(|d| d.sched_ms),
         mpd_rss_mb: mpd_mem.map(|m| m.0 as f64 * 1024.0 / 1e6),
     })
 }
 
-fn mpd1_threads(d: &Option<CpuDelta>) -> String {
-    d.as_ref()
-        .map_or("-".into(), |d| d.threads_after.to_string())
+/// What runs: loa, and mpd if it is there.
+fn print_peers(loa: &Path, inst: &Install, loa_pid: u32, mpd: Option<&Mpd>) {
+    println!(
+        "  loa:  {} --config {} run      (pid {loa_pid}; `loa status --json` answers)",
+        rel(loa),
+        inst.config.display()
+    );
+    if let Some(m) = mpd {
+        println!(
+            "  mpd:  mpd --no-daemon {}   (pid {}; its socket greets)",
+            m.config.display(),
+            m.proc.pid()
+        );
+        println!("        music_directory empty, db/state files in a temporary folder,");
+        println!(
+            "        audio_output null, bind_to_address {}",
+            m.socket.display()
+        );
+    }
 }
 
-fn mpd0_ms(d: &Option<CpuDelta>, clk_tck: u64) -> String {
-    d.as_ref().map_or("-".into(), |d| {
-        format!(
-            "{:.0} | {:.1} ms",
-            d.ticks_before as f64 * 1000.0 / clk_tck as f64,
-            d.sched_before_ms
-        )
-    })
+/// The idle table: each process's CPU over the idle time and its memory
+/// (VmRSS, VmHWM in kB) at the end of it; mpd's column is `-` without mpd.
+fn print_table(
+    s: &Settings,
+    clk_tck: u64,
+    loa: (&CpuDelta, (u64, u64)),
+    mpd: Option<(&CpuDelta, (u64, u64))>,
+) {
+    // A row: loa's figure, mpd's, and the target (with its leading spaces).
+    let row = |what: &str, loa: String, mpd: String, target: &str| {
+        println!("  {what:<40} {loa:>14} {mpd:>14}{target}");
+    };
+    // A figure of both, `-` for mpd's when it is not there.
+    let line = |what: &str, f: &dyn Fn(&CpuDelta, (u64, u64)) -> String, target: &str| {
+        let mpd = mpd.map_or("-".into(), |(d, m)| f(d, m));
+        row(what, f(loa.0, loa.1), mpd, target);
+    };
+    println!();
+    row(
+        &format!("over the same {} s", s.idle.as_secs()),
+        "loa".into(),
+        "mpd".into(),
+        "   target",
+    );
+    line(
+        "CPU, utime+stime (/proc/PID/stat)",
+        &|d, _| format!("{:.0} ms", d.ticks_ms),
+        &format!("   < {IDLE_CPU_TARGET_MS} ms (loa)"),
+    );
+    line(
+        "  of which utime / stime",
+        &|d, _| format!("{:.0}/{:.0} ms", d.utime_ms, d.stime_ms),
+        "",
+    );
+    line(
+        "CPU, run time (task/*/schedstat)",
+        &|d, _| format!("{:.3} ms", d.sched_ms),
+        "",
+    );
+    line(
+        "context switches (voluntary, all threads)",
+        &|d, _| d.switches.to_string(),
+        "",
+    );
+    line(
+        "threads at the end",
+        &|d, _| d.threads_after.to_string(),
+        "",
+    );
+    line(
+        "VmRSS at the end",
+        &|_, m| mb(m.0),
+        &format!("   < {RSS_TARGET_MB} MB (loa)"),
+    );
+    line("VmHWM (peak since start)", &|_, m| mb(m.1), "");
+    line(
+        "CPU from start to t0 (ticks | schedstat)",
+        &|d, _| {
+            format!(
+                "{:.0} | {:.1} ms",
+                d.ticks_before as f64 * 1000.0 / clk_tck as f64,
+                d.sched_before_ms
+            )
+        },
+        "",
+    );
 }

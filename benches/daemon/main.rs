@@ -60,7 +60,10 @@ mod procfs;
 #[path = "../support/mod.rs"]
 mod support;
 
+use accuracy::Accuracy;
+use idle::Idle;
 use mpd::mpd_version;
+use playing::Playing;
 use process::{INTERRUPTED, stop_children_on_signal, tempdir};
 use procfs::clock_ticks;
 use support::rel;
@@ -205,23 +208,34 @@ fn run(s: &Settings) -> Result<()> {
     let playing = playing::playing(s, &loa, &play_mp3, &tz, mpd)?;
     let accuracy = accuracy::accuracy(s, &loa, &tones, &tz)?;
 
-    // The summary.
+    print_summary(s, &idle, &playing, &accuracy);
+    Ok(())
+}
+
+/// The figures against the targets of issue 4, with PASS or MISS.
+fn print_summary(s: &Settings, idle: &Idle, playing: &Playing, accuracy: &Accuracy) {
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
     let opt = |v: Option<f64>, unit: &str| v.map_or("-".to_string(), |v| format!("{v:.1} {unit}"));
+    // A row with a target: loa's figure, mpd's, the target and the verdict.
+    let judged = |what: &str, loa: String, mpd: String, target: String, ok: bool| {
+        println!(
+            "  {what:<44} {loa:>12} {mpd:>12}   {target:<10} {}",
+            verdict(ok)
+        );
+    };
     println!();
     println!("== summary{} ==", if s.quick { " (QUICK run)" } else { "" });
     println!(
         "  {:<44} {:>12} {:>12}   {:<10} result",
         "", "loa", "mpd", "target"
     );
-    println!(
-        "  {:<44} {:>12} {:>12}   {:<10} {}",
-        format!("idle CPU over {} s (ticks, utime+stime)", s.idle.as_secs()),
+    judged(
+        &format!("idle CPU over {} s (ticks, utime+stime)", s.idle.as_secs()),
         format!("{:.0} ms", idle.loa_cpu_ms),
         idle.mpd_cpu_ms
             .map_or("-".to_string(), |v| format!("{v:.0} ms")),
         format!("< {IDLE_CPU_TARGET_MS} ms"),
-        verdict(idle.loa_cpu_ms < IDLE_CPU_TARGET_MS)
+        idle.loa_cpu_ms < IDLE_CPU_TARGET_MS,
     );
     println!(
         "  {:<44} {:>12} {:>12}",
@@ -229,49 +243,42 @@ fn run(s: &Settings) -> Result<()> {
         format!("{:.3} ms", idle.loa_sched_ms),
         opt3(idle.mpd_sched_ms)
     );
-    println!(
-        "  {:<44} {:>12} {:>12}   {:<10} {}",
+    judged(
         "VmRSS idle",
         format!("{:.1} MB", idle.loa_rss_mb),
         opt(idle.mpd_rss_mb, "MB"),
         format!("< {RSS_TARGET_MB} MB"),
-        verdict(idle.loa_rss_mb < RSS_TARGET_MB)
+        idle.loa_rss_mb < RSS_TARGET_MB,
     );
-    println!(
-        "  {:<44} {:>12} {:>12}   {:<10} {}",
+    judged(
         "max VmRSS while playing (200 ms samples)",
         format!("{:.1} MB", playing.loa_max_rss_mb),
         opt(playing.mpd_max_rss_mb, "MB"),
         format!("< {RSS_TARGET_MB} MB"),
-        verdict(playing.loa_max_rss_mb < RSS_TARGET_MB)
+        playing.loa_max_rss_mb < RSS_TARGET_MB,
     );
     for (what, st) in [
         ("relay-on, |actual - planned|", &accuracy.relay_on),
         ("first item start, |actual - planned|", &accuracy.first_item),
     ] {
-        println!(
-            "  {:<44} {:>12} {:>12}   {:<10} {}",
-            format!("{what}, median"),
-            fmt_ms(st.median),
-            "",
-            format!("< {MEDIAN_TARGET_MS} ms"),
-            verdict(st.complete && st.median.is_some_and(|m| m < MEDIAN_TARGET_MS))
-        );
-        println!(
-            "  {:<44} {:>12} {:>12}   {:<10} {}",
-            format!("{what}, max"),
-            fmt_ms(st.max),
-            "",
-            format!("< {MAX_TARGET_MS} ms"),
-            verdict(st.complete && st.max.is_some_and(|m| m < MAX_TARGET_MS))
-        );
+        for (stat, v, target) in [
+            ("median", st.median, MEDIAN_TARGET_MS),
+            ("max", st.max, MAX_TARGET_MS),
+        ] {
+            judged(
+                &format!("{what}, {stat}"),
+                fmt_ms(v),
+                String::new(),
+                format!("< {target} ms"),
+                st.complete && v.is_some_and(|m| m < target),
+            );
+        }
     }
     println!(
         "  ({} of {} broadcasts aired with a relay-on edge and a first-item start)",
         accuracy.relay_on.n.min(accuracy.first_item.n),
         s.broadcasts
     );
-    Ok(())
 }
 
 fn opt3(v: Option<f64>) -> String {

@@ -86,7 +86,13 @@ pub fn playing(
     let status = log[0]["status"].as_str().unwrap_or("none").to_string();
     let captured =
         std::fs::metadata(&capture).map(|m| m.len()).unwrap_or(0) as f64 / CAPTURE_BYTES_PER_SECOND;
-    let loa_max = samples.iter().copied().max().unwrap_or(0);
+    let loa_play = Played {
+        samples,
+        before: rss_before,
+        after: rss_after,
+        hwm,
+        captured,
+    };
 
     // mpd playing the same file into the same stand-in.
     let mpd = if with_mpd {
@@ -95,63 +101,72 @@ pub fn playing(
         None
     };
 
-    println!();
-    println!("  {:<40} {:>12} {:>12}   target", "", "loa", "mpd");
-    let m = |f: &dyn Fn(&MpdPlay) -> String| mpd.as_ref().map_or("-".into(), f);
-    println!(
-        "  {:<40} {:>12} {:>12}",
-        "VmRSS samples while on air (200 ms)",
-        samples.len().to_string(),
-        m(&|p| p.samples.len().to_string())
-    );
-    println!(
-        "  {:<40} {:>12} {:>12}   < {RSS_TARGET_MB} MB (loa)",
-        "max VmRSS while playing",
-        mb(loa_max),
-        m(&|p| mb(p.samples.iter().copied().max().unwrap_or(0)))
-    );
-    println!(
-        "  {:<40} {:>12} {:>12}",
-        "median VmRSS while playing",
-        mb(median_u64(&samples)),
-        m(&|p| mb(median_u64(&p.samples)))
-    );
-    println!(
-        "  {:<40} {:>12} {:>12}",
-        "VmRSS before / after the broadcast",
-        format!("{:.1}/{:.1}", kb_mb(rss_before), kb_mb(rss_after)),
-        m(&|p| format!("{:.1}/{:.1}", kb_mb(p.before), kb_mb(p.after)))
-    );
-    println!(
-        "  {:<40} {:>12} {:>12}",
-        "VmHWM (peak since start)",
-        mb(hwm),
-        m(&|p| mb(p.hwm))
-    );
-    println!(
-        "  {:<40} {:>12} {:>12}",
-        "audio captured by the stand-in",
-        format!("{captured:.1} s"),
-        m(&|p| format!("{:.1} s", p.captured))
-    );
+    print_table(&loa_play, mpd.as_ref());
     println!("  loa's as-run row: {status}");
     println!();
     Ok(Playing {
-        loa_max_rss_mb: loa_max as f64 * 1024.0 / 1e6,
-        mpd_max_rss_mb: mpd
-            .map(|p| p.samples.iter().copied().max().unwrap_or(0) as f64 * 1024.0 / 1e6),
+        loa_max_rss_mb: loa_play.max_rss() as f64 * 1024.0 / 1e6,
+        mpd_max_rss_mb: mpd.map(|p| p.max_rss() as f64 * 1024.0 / 1e6),
     })
 }
 
-struct MpdPlay {
+/// The table of both: VmRSS while on air, before and after, VmHWM, and the
+/// audio the stand-in took; mpd's column is `-` without mpd.
+fn print_table(loa: &Played, mpd: Option<&Played>) {
+    // A row of a figure of both, and the target (with its leading spaces).
+    let row = |what: &str, f: &dyn Fn(&Played) -> String, target: &str| {
+        let m = mpd.map_or("-".into(), f);
+        println!("  {what:<40} {:>12} {m:>12}{target}", f(loa));
+    };
+    println!();
+    println!("  {:<40} {:>12} {:>12}   target", "", "loa", "mpd");
+    row(
+        "VmRSS samples while on air (200 ms)",
+        &|p| p.samples.len().to_string(),
+        "",
+    );
+    row(
+        "max VmRSS while playing",
+        &|p| mb(p.max_rss()),
+        &format!("   < {RSS_TARGET_MB} MB (loa)"),
+    );
+    row(
+        "median VmRSS while playing",
+        &|p| mb(median_u64(&p.samples)),
+        "",
+    );
+    row(
+        "VmRSS before / after the broadcast",
+        &|p| format!("{:.1}/{:.1}", kb_mb(p.before), kb_mb(p.after)),
+        "",
+    );
+    row("VmHWM (peak since start)", &|p| mb(p.hwm), "");
+    row(
+        "audio captured by the stand-in",
+        &|p| format!("{:.1} s", p.captured),
+        "",
+    );
+}
+
+/// One program's figures while it played the MP3 (memory in kB).
+struct Played {
+    /// VmRSS every 200 ms while on air.
     samples: Vec<u64>,
     before: u64,
     after: u64,
     hwm: u64,
+    /// Seconds of audio the stand-in took.
     captured: f64,
 }
 
-fn mpd_playing(s: &Settings, mp3: &Path) -> Result<MpdPlay> {
+impl Played {
+    /// The largest VmRSS sample (0 without samples).
+    fn max_rss(&self) -> u64 {
+        self.samples.iter().copied().max().unwrap_or(0)
+    }
+}
+
+fn mpd_playing(s: &Settings, mp3: &Path) -> Result<Played> {
     let xdg_dir = tempdir("mpd-alsa")?;
     let xdg = xdg_dir.path().join("xdg");
     write_asoundrc(&xdg)?;
@@ -194,7 +209,7 @@ fn mpd_playing(s: &Settings, mp3: &Path) -> Result<MpdPlay> {
     mpd.proc.stop();
     let captured =
         std::fs::metadata(&capture).map(|m| m.len()).unwrap_or(0) as f64 / CAPTURE_BYTES_PER_SECOND;
-    Ok(MpdPlay {
+    Ok(Played {
         samples,
         before,
         after,

@@ -13,7 +13,7 @@ pub struct CpuSample {
     stime: u64,
     ticks: u64,
     /// Per thread: (run time ns from schedstat, voluntary context switches).
-    pub threads: HashMap<u32, (u64, u64)>,
+    threads: HashMap<u32, (u64, u64)>,
 }
 
 pub struct CpuDelta {
