@@ -38,6 +38,7 @@ impl Stats {
     }
 }
 
+/// What the summary takes from part 3.
 pub struct Accuracy {
     pub relay_on: Stats,
     pub first_item: Stats,

@@ -16,6 +16,7 @@ use crate::procfs::{CpuDelta, CpuSample, mb, mem_kb};
 use crate::support::rel;
 use crate::{IDLE_CPU_TARGET_MS, RSS_TARGET_MB, Settings, local};
 
+/// What the summary takes from part 1.
 pub struct Idle {
     pub loa_cpu_ms: f64,
     pub loa_sched_ms: f64,

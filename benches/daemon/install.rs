@@ -24,6 +24,7 @@ use crate::{TZ, support, utf8};
 /// of 20 first items come 0.07-1 s late now and then (not yet explained; see
 /// the README). The times measured are loa's own: the relay's edges and the
 /// hand-off of the first frames to ALSA.
+///
 /// A named pipe for ALSA's `file` plugin, drained at real time into
 /// `capture` by a thread of this bench: 10 ms of sound every 10 ms, a pipe
 /// buffer of one page (21 ms), and no catching up after a pause (a real
@@ -46,6 +47,7 @@ pub fn paced_card(capture: &Path) -> PathBuf {
     fifo
 }
 
+/// A throw-away loa installation; its folder goes when it is dropped.
 pub struct Install {
     _dir: tempfile::TempDir,
     loa: PathBuf,
@@ -207,6 +209,7 @@ require-clock-sync = false
     }
 }
 
+/// One line of the sim-file: the relay went on or off at `at`.
 pub struct Edge {
     pub at: Timestamp,
     pub on: bool,

@@ -15,6 +15,7 @@ use crate::install::paced_card;
 use crate::process::{Proc, tempdir};
 use crate::utf8;
 
+/// A running mpd in its temporary folder; stopped when dropped.
 pub struct Mpd {
     pub proc: Proc,
     pub config: PathBuf,

@@ -18,6 +18,7 @@ use crate::support::median;
 use crate::support::standin::{CAPTURE_BYTES_PER_SECOND, write_asoundrc};
 use crate::{RSS_TARGET_MB, Settings, local};
 
+/// What the summary takes from part 2.
 pub struct Playing {
     pub loa_max_rss_mb: f64,
     pub mpd_max_rss_mb: Option<f64>,

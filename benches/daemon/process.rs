@@ -146,6 +146,7 @@ impl Drop for Proc {
     }
 }
 
+/// How a short command ended (no code: a signal) and what it printed.
 pub struct Out {
     pub code: Option<i32>,
     pub stdout: String,

@@ -16,6 +16,7 @@ pub struct CpuSample {
     threads: HashMap<u32, (u64, u64)>,
 }
 
+/// CPU use of a process between two samples.
 pub struct CpuDelta {
     pub ticks_ms: f64,
     pub utime_ms: f64,
