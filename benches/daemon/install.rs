@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
 use jiff::Timestamp;
@@ -111,9 +111,18 @@ require-clock-sync = false
         })
     }
 
+    /// Copies `from` into the audio folder as `name`, dated an hour back,
+    /// as a file that airs has lain in the folder long before: loa takes a
+    /// file written in the last seconds for an upload under way, and
+    /// neither plans nor checks it until it has been quiet for a while.
     pub fn add_audio(&self, from: &Path, name: &str) -> Result<()> {
-        std::fs::copy(from, self.audio.join(name))
-            .with_context(|| format!("copying {}", from.display()))?;
+        let to = self.audio.join(name);
+        std::fs::copy(from, &to).with_context(|| format!("copying {}", from.display()))?;
+        std::fs::File::options()
+            .write(true)
+            .open(&to)
+            .and_then(|f| f.set_modified(SystemTime::now() - Duration::from_secs(3600)))
+            .with_context(|| format!("dating {} an hour back", to.display()))?;
         Ok(())
     }
 
