@@ -25,13 +25,17 @@ use std::time::{Duration, Instant};
 
 use wait4::{ResUse, Wait4};
 
+#[path = "support/mod.rs"]
+mod support;
+
+use support::standin::CAPTURE_BYTES_PER_SECOND;
+use support::{median, rel};
+
 /// Measured runs of each program (alternating).
 const RUNS: usize = 5;
 /// The test file's length and format.
 const SECONDS: u32 = 600;
 const MP3_NAME: &str = "music-600s-128k-44k1-stereo.mp3";
-/// What the plug hands the file plugin: S16_LE, 48 kHz, stereo.
-const CAPTURE_BYTES_PER_SECOND: f64 = 48_000.0 * 2.0 * 2.0;
 /// No single run may take longer than this (unpaced, it takes seconds).
 const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 /// A latency run gives up on seeing sound after this.
@@ -42,27 +46,12 @@ const CPU_RATIO_TARGET: f64 = 1.3;
 const RSS_TARGET_MB: f64 = 20.0;
 const LATENCY_TARGET_MS: f64 = 150.0;
 
-const ASOUNDRC: &str = r#"pcm.!default {
-  type plug
-  slave { pcm "cap"; format S16_LE; rate 48000; channels 2 }
-}
-pcm.cap {
-  type file
-  slave.pcm "null"
-  file { @func getenv vars [ LOA_TEST_CAPTURE ] default "/dev/null" }
-  format "raw"
-}
-"#;
-
 fn main() {
     println!("== loa play vs mpg123 (issue 3, performance) ==");
     println!("command: cargo bench --bench play_vs_mpg123");
     println!();
 
-    let missing: Vec<&str> = ["sox", "lame", "mpg123", "mkfifo"]
-        .into_iter()
-        .filter(|t| !on_path(t))
-        .collect();
+    let missing = support::missing(&["sox", "lame", "mpg123", "mkfifo"]);
     if !missing.is_empty() {
         let packages: Vec<&str> = missing
             .iter()
@@ -82,137 +71,47 @@ fn main() {
         );
         std::process::exit(1);
     }
-    let target_dir = loa
-        .parent()
-        .and_then(Path::parent)
-        .expect("the binary is in target/<profile>/")
-        .to_path_buf();
 
-    let data = target_dir.join("bench-data");
+    let data = support::bench_data(&loa).expect("the binary is in target/<profile>/");
     let mp3 = data.join(MP3_NAME);
     let made = Instant::now();
-    let fresh = ensure_mp3(&mp3);
+    let fresh = support::media::ensure_mp3(&mp3, SECONDS, || Ok(tempfile::tempdir()?))
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let mp3_size = std::fs::metadata(&mp3).map(|m| m.len()).unwrap_or(0);
 
     // A throw-away installation: the asoundrc, the config, the state folder.
     let tmp = tempfile::tempdir().expect("a temporary folder");
-    let xdg = tmp.path().join("xdg");
-    std::fs::create_dir_all(xdg.join("alsa")).unwrap();
-    std::fs::write(xdg.join("alsa/asoundrc"), ASOUNDRC).unwrap();
-    let state = tmp.path().join("state");
-    let config = tmp.path().join("loa.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"language = "en"
+    let bench = Bench::install(&loa, &data, &mp3, tmp.path());
+    bench.print_setup(mp3_size, fresh.then(|| made.elapsed()));
 
-[paths]
-audio = {audio:?}
-state = {state:?}
-
-[relay]
-backend = "sim"
-warm-up = "0s"
-hold = "0s"
-
-[audio]
-normalize = true
-"#,
-            audio = data.to_str().expect("a UTF-8 path"),
-            state = state.to_str().expect("a UTF-8 path"),
-        ),
-    )
-    .unwrap();
-
-    let bench = Bench {
-        loa: loa.clone(),
-        config: config.clone(),
-        mp3: mp3.clone(),
-        xdg,
-        logs: tmp.path().to_path_buf(),
-    };
-
-    println!(
-        "input:   {} ({SECONDS} s, 128 kbps CBR, 44.1 kHz stereo, {:.1} MB){}",
-        rel(&mp3),
-        mp3_size as f64 / 1e6,
-        if fresh {
-            format!(", made in {:.1} s", made.elapsed().as_secs_f64())
-        } else {
-            ", cached".to_string()
-        }
-    );
-    println!(
-        "ALSA:    default = plug (S16_LE, 48000 Hz, 2 ch) -> file plugin, format raw, slave null (unpaced)"
-    );
-    println!("         via XDG_CONFIG_HOME/alsa/asoundrc; capture LOA_TEST_CAPTURE=/dev/null");
-    println!(
-        "loa:     {} --config {} play --no-relay {MP3_NAME}",
-        rel(&loa),
-        config.display()
-    );
-    println!("         (language en, relay sim, warm-up 0s, hold 0s, normalize true)");
-    println!("mpg123:  mpg123 -q -o alsa -a default {}", rel(&mp3));
-    println!();
-
-    // 1. The first play measures the loudness and caches it.
-    let first = bench.run(Program::Loa, Path::new("/dev/null"));
-    println!(
-        "first play incl. loudness measurement: wall {:.2} s, cpu {:.2} s, peak RSS {:.1} MB",
-        first.wall.as_secs_f64(),
-        first.cpu().as_secs_f64(),
-        first.rss_mb()
-    );
-
-    // 2. Alternating measured runs.
-    println!();
-    println!(
-        "{:>3}  {:<7} {:>9} {:>9} {:>9} {:>10} {:>12}",
-        "run", "program", "wall s", "user s", "sys s", "user+sys s", "peak RSS MB"
-    );
-    let mut loa_runs = Vec::new();
-    let mut mpg_runs = Vec::new();
-    for i in 1..=RUNS {
-        for program in [Program::Loa, Program::Mpg123] {
-            let r = bench.run(program, Path::new("/dev/null"));
-            println!(
-                "{i:>3}  {:<7} {:>9.3} {:>9.3} {:>9.3} {:>10.3} {:>12.1}",
-                program.name(),
-                r.wall.as_secs_f64(),
-                r.user.as_secs_f64(),
-                r.sys.as_secs_f64(),
-                r.cpu().as_secs_f64(),
-                r.rss_mb()
-            );
-            match program {
-                Program::Loa => loa_runs.push(r),
-                Program::Mpg123 => mpg_runs.push(r),
-            }
-        }
-    }
-
-    // 3. Both really played the whole file into the stand-in.
-    let loa_out = bench.delivered(Program::Loa, tmp.path());
-    let mpg_out = bench.delivered(Program::Mpg123, tmp.path());
-
-    // 4. Time to the first sample at ALSA.
-    let mut loa_lat = Vec::new();
-    let mut mpg_lat = Vec::new();
-    for _ in 0..RUNS {
-        loa_lat.push(bench.latency(Program::Loa, tmp.path()));
-        mpg_lat.push(bench.latency(Program::Mpg123, tmp.path()));
-    }
+    let m = bench.measure(tmp.path());
 
     // 5. The binary.
     let size = std::fs::metadata(&loa).map(|m| m.len()).unwrap_or(0);
+    print_summary(&m, size, &loa);
+    print_notes(&m);
+}
 
+/// What the runs gave, for the summary.
+struct Measured {
+    loa_runs: Vec<Run>,
+    mpg_runs: Vec<Run>,
+    loa_out: Delivered,
+    mpg_out: Delivered,
+    loa_lat: Vec<Latency>,
+    mpg_lat: Vec<Latency>,
+}
+
+/// The medians of the runs against the targets, the audio delivered, and
+/// the binary's size.
+fn print_summary(m: &Measured, size: u64, loa: &Path) {
     let med = |runs: &[Run], f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
     let cpu = |r: &Run| r.cpu().as_secs_f64();
     let rss = |r: &Run| r.rss_mb();
     let wall = |r: &Run| r.wall.as_secs_f64();
-    let (loa_cpu, mpg_cpu) = (med(&loa_runs, cpu), med(&mpg_runs, cpu));
-    let (loa_rss, mpg_rss) = (med(&loa_runs, rss), med(&mpg_runs, rss));
-    let (loa_wall, mpg_wall) = (med(&loa_runs, wall), med(&mpg_runs, wall));
+    let (loa_cpu, mpg_cpu) = (med(&m.loa_runs, cpu), med(&m.mpg_runs, cpu));
+    let (loa_rss, mpg_rss) = (med(&m.loa_runs, rss), med(&m.mpg_runs, rss));
+    let (loa_wall, mpg_wall) = (med(&m.loa_runs, wall), med(&m.mpg_runs, wall));
     let lat = |v: &[Latency], f: fn(&Latency) -> Option<Duration>| -> Option<f64> {
         let ms: Vec<f64> = v
             .iter()
@@ -221,14 +120,17 @@ normalize = true
             .collect();
         (ms.len() == v.len()).then(|| median(ms))
     };
-    let loa_byte = lat(&loa_lat, |l| l.first_byte);
-    let loa_sound = lat(&loa_lat, |l| l.first_nonzero);
-    let mpg_byte = lat(&mpg_lat, |l| l.first_byte);
-    let mpg_sound = lat(&mpg_lat, |l| l.first_nonzero);
+    let loa_byte = lat(&m.loa_lat, |l| l.first_byte);
+    let loa_sound = lat(&m.loa_lat, |l| l.first_nonzero);
+    let mpg_byte = lat(&m.mpg_lat, |l| l.first_byte);
+    let mpg_sound = lat(&m.mpg_lat, |l| l.first_nonzero);
 
     let ms = |v: Option<f64>| v.map_or("none".to_string(), |v| format!("{v:.1} ms"));
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
     let cpu_ratio = loa_cpu / mpg_cpu;
+    // A figure of each program, without a target.
+    let row = |what: &str, loa: String, mpg: String| println!("  {what:<34} {loa:>12} {mpg:>12}");
+    let (loa_out, mpg_out) = (&m.loa_out, &m.mpg_out);
 
     println!();
     println!("medians of {RUNS} alternating runs each:");
@@ -261,12 +163,7 @@ normalize = true
         mpg_wall,
         loa_wall / mpg_wall
     );
-    println!(
-        "  {:<34} {:>12} {:>12}",
-        "first byte at ALSA",
-        ms(loa_byte),
-        ms(mpg_byte)
-    );
+    row("first byte at ALSA", ms(loa_byte), ms(mpg_byte));
     println!(
         "  {:<34} {:>12} {:>12} {:>8}   {:<10} {}",
         "first non-zero sample at ALSA",
@@ -276,36 +173,33 @@ normalize = true
         format!("< {LATENCY_TARGET_MS} ms"),
         verdict(loa_sound.is_some_and(|v| v < LATENCY_TARGET_MS))
     );
-    println!(
-        "  {:<34} {:>12} {:>12}",
+    row(
         "sound delivered to ALSA",
         format!("{:.2} s", loa_out.sound),
-        format!("{:.2} s", mpg_out.sound)
+        format!("{:.2} s", mpg_out.sound),
     );
-    println!(
-        "  {:<34} {:>12} {:>12}",
+    let silence = |d: &Delivered| format!("{:.2}/{:.1} s", d.silence_before, d.silence_after);
+    row(
         "  + silence before / after it",
-        format!(
-            "{:.2}/{:.1} s",
-            loa_out.silence_before, loa_out.silence_after
-        ),
-        format!(
-            "{:.2}/{:.1} s",
-            mpg_out.silence_before, mpg_out.silence_after
-        )
+        silence(loa_out),
+        silence(mpg_out),
     );
-    println!(
-        "  {:<34} {:>12} {:>12}",
+    row(
         "  = all audio written to ALSA",
         format!("{:.1} s", loa_out.total),
-        format!("{:.1} s", mpg_out.total)
+        format!("{:.1} s", mpg_out.total),
     );
     println!(
         "  {:<34} {:>9.2} MB   ({size} bytes, {})",
         "release binary (stripped)",
         size as f64 / 1e6,
-        rel(&loa)
+        rel(loa)
     );
+}
+
+/// How the figures were taken, and a warning when a program did not play
+/// the whole file.
+fn print_notes(m: &Measured) {
     println!();
     for line in [
         "notes:",
@@ -319,7 +213,7 @@ normalize = true
     ] {
         println!("{line}");
     }
-    for (name, d) in [("loa", &loa_out), ("mpg123", &mpg_out)] {
+    for (name, d) in [("loa", &m.loa_out), ("mpg123", &m.mpg_out)] {
         if (d.sound - SECONDS as f64).abs() > 1.0 {
             println!(
                 "WARNING: {name} delivered {:.1} s of sound, not {SECONDS} s: \
@@ -377,6 +271,130 @@ struct Latency {
 }
 
 impl Bench {
+    /// A throw-away installation in `dir`: the asoundrc, the config (audio
+    /// from `data`), the state folder.
+    fn install(loa: &Path, data: &Path, mp3: &Path, dir: &Path) -> Bench {
+        let xdg = dir.join("xdg");
+        support::standin::write_asoundrc(&xdg).unwrap();
+        let state = dir.join("state");
+        let config = dir.join("loa.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"language = "en"
+
+[paths]
+audio = {audio:?}
+state = {state:?}
+
+[relay]
+backend = "sim"
+warm-up = "0s"
+hold = "0s"
+
+[audio]
+normalize = true
+"#,
+                audio = data.to_str().expect("a UTF-8 path"),
+                state = state.to_str().expect("a UTF-8 path"),
+            ),
+        )
+        .unwrap();
+        Bench {
+            loa: loa.to_path_buf(),
+            config,
+            mp3: mp3.to_path_buf(),
+            xdg,
+            logs: dir.to_path_buf(),
+        }
+    }
+
+    /// What is compared, and how; `made` is how long making the MP3 took
+    /// now (none: it was there).
+    fn print_setup(&self, mp3_size: u64, made: Option<Duration>) {
+        println!(
+            "input:   {} ({SECONDS} s, 128 kbps CBR, 44.1 kHz stereo, {:.1} MB){}",
+            rel(&self.mp3),
+            mp3_size as f64 / 1e6,
+            match made {
+                Some(t) => format!(", made in {:.1} s", t.as_secs_f64()),
+                None => ", cached".to_string(),
+            }
+        );
+        println!(
+            "ALSA:    default = plug (S16_LE, 48000 Hz, 2 ch) -> file plugin, format raw, slave null (unpaced)"
+        );
+        println!("         via XDG_CONFIG_HOME/alsa/asoundrc; capture LOA_TEST_CAPTURE=/dev/null");
+        println!(
+            "loa:     {} --config {} play --no-relay {MP3_NAME}",
+            rel(&self.loa),
+            self.config.display()
+        );
+        println!("         (language en, relay sim, warm-up 0s, hold 0s, normalize true)");
+        println!("mpg123:  mpg123 -q -o alsa -a default {}", rel(&self.mp3));
+        println!();
+    }
+
+    /// The first play, the alternating measured runs (printed as they
+    /// come), the audio delivered and the latency runs; FIFOs go in `dir`.
+    fn measure(&self, dir: &Path) -> Measured {
+        // 1. The first play measures the loudness and caches it.
+        let first = self.run(Program::Loa, Path::new("/dev/null"));
+        println!(
+            "first play incl. loudness measurement: wall {:.2} s, cpu {:.2} s, peak RSS {:.1} MB",
+            first.wall.as_secs_f64(),
+            first.cpu().as_secs_f64(),
+            first.rss_mb()
+        );
+
+        // 2. Alternating measured runs.
+        println!();
+        println!(
+            "{:>3}  {:<7} {:>9} {:>9} {:>9} {:>10} {:>12}",
+            "run", "program", "wall s", "user s", "sys s", "user+sys s", "peak RSS MB"
+        );
+        let mut loa_runs = Vec::new();
+        let mut mpg_runs = Vec::new();
+        for i in 1..=RUNS {
+            for program in [Program::Loa, Program::Mpg123] {
+                let r = self.run(program, Path::new("/dev/null"));
+                println!(
+                    "{i:>3}  {:<7} {:>9.3} {:>9.3} {:>9.3} {:>10.3} {:>12.1}",
+                    program.name(),
+                    r.wall.as_secs_f64(),
+                    r.user.as_secs_f64(),
+                    r.sys.as_secs_f64(),
+                    r.cpu().as_secs_f64(),
+                    r.rss_mb()
+                );
+                match program {
+                    Program::Loa => loa_runs.push(r),
+                    Program::Mpg123 => mpg_runs.push(r),
+                }
+            }
+        }
+
+        // 3. Both really played the whole file into the stand-in.
+        let loa_out = self.delivered(Program::Loa, dir);
+        let mpg_out = self.delivered(Program::Mpg123, dir);
+
+        // 4. Time to the first sample at ALSA.
+        let mut loa_lat = Vec::new();
+        let mut mpg_lat = Vec::new();
+        for _ in 0..RUNS {
+            loa_lat.push(self.latency(Program::Loa, dir));
+            mpg_lat.push(self.latency(Program::Mpg123, dir));
+        }
+        Measured {
+            loa_runs,
+            mpg_runs,
+            loa_out,
+            mpg_out,
+            loa_lat,
+            mpg_lat,
+        }
+    }
+
     fn command(&self, program: Program, capture: &Path) -> Command {
         let mut c = match program {
             Program::Loa => {
@@ -630,75 +648,4 @@ fn make_fifo(dir: &Path, name: &str) -> PathBuf {
         .unwrap_or(false);
     assert!(ok, "mkfifo {} failed", path.display());
     path
-}
-
-/// Makes the test MP3 once: tones, sweeps and pink noise with a slow
-/// tremolo, normalised to -3 dBFS, encoded by lame at 128 kbps CBR.
-/// Returns whether it was made now.
-fn ensure_mp3(mp3: &Path) -> bool {
-    if mp3.is_file() {
-        return false;
-    }
-    let dir = mp3.parent().unwrap();
-    std::fs::create_dir_all(dir).expect("the bench-data folder");
-    let work = tempfile::tempdir().expect("a temporary folder");
-    let wav = work.path().join("music.wav");
-    let part = work.path().join("music.mp3");
-    let len = SECONDS.to_string();
-    let len = len.as_str();
-    let sox = Command::new("sox")
-        .args(["-q", "-n", "-r", "44100", "-c", "2", "-b", "16"])
-        .arg(&wav)
-        .args(["synth", len, "sine", "220", "sine", "277.18"])
-        .args(["synth", len, "sine", "mix", "329.63", "sine", "mix", "440"])
-        .args([
-            "synth", len, "sine", "mix", "110-880", "sine", "mix", "880-110",
-        ])
-        .args(["synth", len, "pinknoise", "mix"])
-        .args(["tremolo", "0.3", "60", "gain", "-n", "-3"])
-        .status()
-        .expect("sox runs");
-    assert!(sox.success(), "sox failed making {}", wav.display());
-    let lame = Command::new("lame")
-        .args(["--quiet", "-b", "128", "--cbr"])
-        .arg(&wav)
-        .arg(&part)
-        .status()
-        .expect("lame runs");
-    assert!(lame.success(), "lame failed encoding {}", wav.display());
-    // Into place whole, or not at all. Same file system not guaranteed.
-    let staging = dir.join(format!(".{MP3_NAME}.part"));
-    std::fs::copy(&part, &staging).expect("copying the MP3 into bench-data");
-    std::fs::rename(&staging, mp3).expect("moving the MP3 into place");
-    true
-}
-
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|d| {
-            let p = d.join(tool);
-            p.is_file()
-                && std::fs::metadata(&p)
-                    .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0)
-                    .unwrap_or(false)
-        })
-    })
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-/// A path relative to the repository when below it.
-fn rel(p: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    p.strip_prefix(root).unwrap_or(p).display().to_string()
 }
