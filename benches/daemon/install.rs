@@ -19,7 +19,7 @@ use crate::{TZ, support, utf8};
 
 /// A paced ALSA stand-in: a plug to S16_LE, 48 kHz, stereo into the `file`
 /// plugin, which writes into a named pipe that a thread of this bench
-/// drains at real time (`paced_card`, as tests/util/sound.rs does). It
+/// drains at real time (`paced_card`, as tests/cli/util/sound.rs does). It
 /// replaced `pv -L`, which earns burst credit while idle. With either, a few
 /// of 20 first items come 0.07-1 s late now and then (not yet explained; see
 /// the README). The times measured are loa's own: the relay's edges and the
