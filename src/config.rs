@@ -19,6 +19,8 @@ use crate::tr;
 /// Where loa looks for its config when neither `--config` nor `$LOA_CONFIG`
 /// names one, in order.
 pub const SYSTEM_CONFIG: &str = "/etc/loa/loa.toml";
+/// The second place, relative to the working folder: a source checkout's
+/// config.
 pub const LOCAL_CONFIG: &str = "config/loa.toml";
 
 /// Which relay driver switches the amplifier.
@@ -33,6 +35,7 @@ pub enum RelayBackend {
 }
 
 impl RelayBackend {
+    /// The backend's name as written in `[relay] backend`.
     pub fn name(self) -> &'static str {
         match self {
             RelayBackend::Gpio => "gpio",
@@ -45,10 +48,14 @@ impl RelayBackend {
 /// The GPIO line driving the relay: by offset on the chip, or by its name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LineSpec {
+    /// The line's offset on the chip (`line = 17`, or a quoted number).
     Offset(u32),
+    /// The line's name (`line = "GPIO17"`), looked up on the chip, then on
+    /// every chip.
     Name(String),
 }
 
+/// `[paths]`: the folders loa reads and writes, absolute once validated.
 #[derive(Clone, Debug)]
 pub struct Paths {
     /// The audio library; playlist items are relative to it.
@@ -59,10 +66,14 @@ pub struct Paths {
     pub state: PathBuf,
 }
 
+/// `[relay]`: the relay that switches the amplifier, and its safety times.
 #[derive(Clone, Debug)]
 pub struct RelayConfig {
+    /// Which driver switches it.
     pub backend: RelayBackend,
+    /// The GPIO chip, by name ("gpiochip0") or device path.
     pub chip: String,
+    /// The GPIO line on that chip.
     pub line: LineSpec,
     /// For relay modules that switch on when their input is low.
     pub active_low: bool,
@@ -76,16 +87,25 @@ pub struct RelayConfig {
     pub sim_file: Option<PathBuf>,
 }
 
+/// `[audio]`: the sound device and how items are played on it.
 #[derive(Clone, Debug)]
 pub struct AudioConfig {
+    /// The ALSA device name ("default", or one that `loa devices` lists).
     pub device: String,
+    /// Gain added to every item, in dB (-60 to 20).
     pub volume_db: f64,
+    /// Whether items are normalised to `target_lufs` by their measured
+    /// loudness.
     pub normalize: bool,
+    /// The loudness items are normalised to, in LUFS (-40 to -5).
     pub target_lufs: f64,
+    /// Silence between two items of a broadcast.
     pub gap: Duration,
+    /// Fade in and out of every item.
     pub fade: Duration,
 }
 
+/// `[control]`: the control socket.
 #[derive(Clone, Debug)]
 pub struct ControlConfig {
     /// The control socket (`loa status`, `loa now`...): STATE/loa.sock unless
@@ -93,6 +113,7 @@ pub struct ControlConfig {
     pub socket: PathBuf,
 }
 
+/// `[schedule]`: how strict the daemon is about time.
 #[derive(Clone, Debug)]
 pub struct ScheduleConfig {
     /// How late a broadcast may still start after a restart.
@@ -106,17 +127,27 @@ pub struct ScheduleConfig {
 pub struct Config {
     /// The file it was read from ("" for built-in defaults).
     pub path: PathBuf,
+    /// The IANA time zone name as written ("Asia/Ho_Chi_Minh" by default).
     pub timezone_name: String,
+    /// The time zone it names: playlist times are local times in it.
     pub tz: TimeZone,
+    /// The operator's language, for every message and log line.
     pub lang: Lang,
+    /// `[paths]`.
     pub paths: Paths,
+    /// `[relay]`.
     pub relay: RelayConfig,
+    /// `[audio]`.
     pub audio: AudioConfig,
+    /// `[schedule]`.
     pub schedule: ScheduleConfig,
+    /// `[control]`.
     pub control: ControlConfig,
+    /// `[ingest]`.
     pub ingest: IngestConfig,
 }
 
+/// `[ingest]`: how uploads to the audio folder are taken up.
 #[derive(Clone, Debug)]
 pub struct IngestConfig {
     /// Below this much free space (bytes) on the audio or state filesystem,
@@ -129,7 +160,10 @@ pub struct IngestConfig {
 pub enum ConfigError {
     /// No config file anywhere loa looks.
     #[error("no config file found (looked at {})", looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
-    NotFound { looked: Vec<PathBuf> },
+    NotFound {
+        /// The places looked at, in order.
+        looked: Vec<PathBuf>,
+    },
     /// The file cannot be read or is not TOML: nothing in it can be trusted.
     #[error("{0}")]
     Unreadable(Problem),
@@ -137,7 +171,9 @@ pub enum ConfigError {
     /// defaults in their place, so that `loa check` can go on checking.
     #[error("{} problem(s) in the config", problems.len())]
     Invalid {
+        /// The config as read, with the defaults where a value was wrong.
         config: Box<Config>,
+        /// What is wrong, located in the file.
         problems: Vec<Problem>,
     },
 }

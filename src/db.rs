@@ -69,21 +69,31 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE service (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
+/// Why the state database could not be opened or brought up to date.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// The state folder could not be created.
     #[error("cannot create the state folder {path}: {source}")]
     CreateDir {
+        /// The state folder.
         path: PathBuf,
+        /// The system's error.
         source: std::io::Error,
     },
+    /// SQLite could not open the database file.
     #[error("cannot open the state database {path}: {source}")]
     Open {
+        /// The database file.
         path: PathBuf,
+        /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// Setting the database up (WAL, the schema's migrations) failed.
     #[error("state database {path}: {source}")]
     Sql {
+        /// The database file.
         path: PathBuf,
+        /// SQLite's error.
         source: rusqlite::Error,
     },
 }

@@ -24,6 +24,7 @@ impl Lang {
         }
     }
 
+    /// The config value for it: "vi" or "en".
     pub fn code(self) -> &'static str {
         match self {
             Lang::Vi => "vi",

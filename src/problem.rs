@@ -12,7 +12,9 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// It stops a broadcast or a file from working.
     Error,
+    /// Worth a look; it changes nothing on air.
     Warning,
 }
 
@@ -21,16 +23,21 @@ pub enum Severity {
 /// file as a whole (missing, unreadable).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Problem {
+    /// Error or warning.
     pub severity: Severity,
     /// The path as the operator should type it: relative to the current
     /// folder when the file is below it, absolute otherwise.
     pub path: String,
+    /// The line, from 1; 0 for the file as a whole.
     pub line: u32,
+    /// The column in characters, from 1.
     pub column: u32,
+    /// What is wrong and what to do, in the operator's language.
     pub message: String,
 }
 
 impl Problem {
+    /// An error at `line`, `column` of `path`.
     pub fn error(path: &Path, line: u32, column: u32, message: String) -> Problem {
         Problem {
             severity: Severity::Error,
@@ -41,6 +48,7 @@ impl Problem {
         }
     }
 
+    /// A warning at `line`, `column` of `path`.
     pub fn warning(path: &Path, line: u32, column: u32, message: String) -> Problem {
         Problem {
             severity: Severity::Warning,
@@ -48,6 +56,7 @@ impl Problem {
         }
     }
 
+    /// True for an error, false for a warning.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -12,6 +12,7 @@ pub struct Shutdown {
 }
 
 impl Shutdown {
+    /// A flag not raised yet.
     pub fn new() -> Shutdown {
         Shutdown::default()
     }
@@ -27,6 +28,7 @@ impl Shutdown {
         cv.notify_all();
     }
 
+    /// Whether the flag is raised.
     pub fn is_triggered(&self) -> bool {
         self.signal().is_some()
     }

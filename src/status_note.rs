@@ -18,6 +18,7 @@ pub const FILE_NAME: &str = "TINH-TRANG.txt";
 /// One upload taken up today.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Upload {
+    /// When it was taken up.
     pub at: Timestamp,
     /// Its name below the audio folder.
     pub rel: String,
@@ -29,15 +30,21 @@ pub struct Upload {
 /// A broadcast still to come.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Coming {
+    /// When its first item starts.
     pub at: Timestamp,
+    /// Its title, if it has one.
     pub title: Option<String>,
+    /// How many items it has.
     pub items: usize,
 }
 
 /// What the note says.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Note {
+    /// Today's uploads, accepted or refused.
     pub uploads: Vec<Upload>,
+    /// The broadcasts still to come (the first after today when today has none
+    /// left).
     pub coming: Vec<Coming>,
     /// Warnings and errors, already in the operator's words.
     pub attention: Vec<String>,

@@ -20,7 +20,9 @@ use crate::tr;
 /// A TOML file's text, with what is needed to turn byte offsets into lines
 /// and columns.
 pub struct Source {
+    /// The file, as problems name it.
     pub path: PathBuf,
+    /// Its whole text.
     pub text: String,
     line_starts: Vec<usize>,
 }
@@ -52,6 +54,7 @@ impl Source {
         }
     }
 
+    /// The text `text` of the file `path` (tests give it directly).
     pub fn new(path: &Path, text: String) -> Source {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
@@ -78,11 +81,13 @@ impl Source {
         (line as u32 + 1, col as u32 + 1)
     }
 
+    /// An error at the start of `span` (byte offsets into the text).
     pub fn error(&self, span: &Range<usize>, message: String) -> Problem {
         let (line, col) = self.line_col(span.start);
         Problem::error(&self.path, line, col, message)
     }
 
+    /// A warning at the start of `span` (byte offsets into the text).
     pub fn warning(&self, span: &Range<usize>, message: String) -> Problem {
         let (line, col) = self.line_col(span.start);
         Problem::warning(&self.path, line, col, message)
@@ -201,14 +206,19 @@ pub fn kind_name(v: &DeValue<'_>, lang: Lang) -> &'static str {
 
 /// Collects problems while walking one file.
 pub struct Walk<'s> {
+    /// The file being walked.
     pub src: &'s Source,
+    /// The language of the problems' messages.
     pub lang: Lang,
+    /// What was found wrong so far.
     pub problems: Vec<Problem>,
 }
 
+/// A TOML value with its span (byte offsets into the text).
 pub type Value<'i> = Spanned<DeValue<'i>>;
 
 impl<'s> Walk<'s> {
+    /// A walk over `src`, with messages in `lang`.
     pub fn new(src: &'s Source, lang: Lang) -> Walk<'s> {
         Walk {
             src,
@@ -217,11 +227,13 @@ impl<'s> Walk<'s> {
         }
     }
 
+    /// Records an error at the start of `span`.
     pub fn error(&mut self, span: &Range<usize>, message: String) {
         let p = self.src.error(span, message);
         self.problems.push(p);
     }
 
+    /// Records a warning at the start of `span`.
     pub fn warning(&mut self, span: &Range<usize>, message: String) {
         let p = self.src.warning(span, message);
         self.problems.push(p);
@@ -278,6 +290,7 @@ impl<'s> Walk<'s> {
         }
     }
 
+    /// A boolean value, or a problem saying what was expected.
     pub fn boolean(&mut self, key: &str, v: &Value<'_>) -> Option<bool> {
         match v.get_ref() {
             DeValue::Boolean(b) => Some(*b),
@@ -289,6 +302,9 @@ impl<'s> Walk<'s> {
         }
     }
 
+    /// A whole number, or a problem saying what was expected. One too large
+    /// for an `i64` reads as `i64::MAX` (or `MIN`), for the caller's range
+    /// check to report.
     pub fn integer(&mut self, key: &str, v: &Value<'_>, example: &str) -> Option<i64> {
         match v.get_ref() {
             DeValue::Integer(i) => {
@@ -339,6 +355,7 @@ impl<'s> Walk<'s> {
         }
     }
 
+    /// A list, or a problem saying what was expected.
     pub fn array<'v, 'i>(
         &mut self,
         key: &str,
@@ -357,6 +374,7 @@ impl<'s> Walk<'s> {
         }
     }
 
+    /// A table, or a problem saying what was expected.
     pub fn table<'v, 'i>(
         &mut self,
         key: &str,

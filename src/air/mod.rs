@@ -33,6 +33,8 @@ pub struct AirItem {
     pub name: String,
     /// The file, or why it cannot be aired (it is then reported and skipped).
     pub source: Result<MediaPath, String>,
+    /// The gain to play it at, in dB: loudness normalisation (capped), the
+    /// `[audio]` volume and the item's own `volume-db` (`player::gain::gain_db`).
     pub gain_db: f64,
     /// The expected length, for progress.
     pub duration: Option<Duration>,
@@ -132,12 +134,14 @@ pub fn display_name(name: &str) -> String {
 
 /// What to air, and how.
 pub struct Job {
+    /// The items, in airing order.
     pub items: Vec<AirItem>,
     /// The planned times (relay on, each item's start, relay off): the
     /// sequence follows them, and the gap and hold they were made with.
     pub timeline: Timeline,
     /// Fade in and out of every item.
     pub fade: Duration,
+    /// The operator's language, for the reasons written into the report.
     pub lang: Lang,
     /// What the operator asks while it airs (`loa skip`, `loa stop`, an
     /// emergency); None for `loa play`.
@@ -151,8 +155,12 @@ pub struct Job {
 pub struct Seams {
     /// None: leave the relay alone (`loa play --no-relay`).
     pub relay: Option<RelayGuard>,
+    /// The sound output the items are played on.
     pub output: Arc<dyn Output>,
+    /// The wall clock every wait is measured on.
     pub clock: Arc<dyn Clock>,
+    /// Seen at every step: a shutdown fades out what plays and switches the
+    /// relay off.
     pub shutdown: Shutdown,
 }
 
@@ -164,6 +172,7 @@ pub async fn air(job: Job, seams: Seams, events: &mut (dyn AirEvents + Send)) ->
 /// What became of one item.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
+    /// Played to its end.
     Played,
     /// Could not be played; the reason, for the operator.
     Failed(String),
@@ -189,18 +198,30 @@ pub enum AirCommand {
     Preempt,
 }
 
+/// How one item went: its outcome and, if its sound began, when.
 #[derive(Clone, Debug)]
 pub struct ItemReport {
+    /// The item's name, as in [`AirItem::name`].
     pub name: String,
+    /// When its first sound was taken by the device; None if it never began.
     pub started: Option<Timestamp>,
+    /// When it ended; None if it never began.
     pub ended: Option<Timestamp>,
+    /// What became of it.
     pub outcome: Outcome,
 }
 
+/// What became of a broadcast: each item, the relay's edges and how it ended.
 #[derive(Clone, Debug, Default)]
 pub struct AirReport {
+    /// One report per item of the job, in the same order.
     pub items: Vec<ItemReport>,
+    /// When the relay went on (the edge's own time); None when this
+    /// broadcast did not switch it on (no relay, already on, a shutdown
+    /// first, or switching failed).
     pub relay_on: Option<Timestamp>,
+    /// When this broadcast switched the relay off; None when it left the
+    /// relay on, has none, or could not switch it off.
     pub relay_off: Option<Timestamp>,
     /// The sound device failed (or could not be opened).
     pub device_error: Option<AudioError>,
@@ -221,6 +242,7 @@ pub struct AirReport {
 }
 
 impl AirReport {
+    /// True when there was at least one item and every item played to its end.
     pub fn all_played(&self) -> bool {
         !self.items.is_empty() && self.items.iter().all(|i| i.outcome == Outcome::Played)
     }
@@ -228,10 +250,19 @@ impl AirReport {
 
 /// Told about each step as it happens (progress lines, the as-run log).
 pub trait AirEvents {
+    /// The relay went on (true) or off (false), at the given time. Not told
+    /// when the relay was already on.
     fn relay(&mut self, _on: bool, _at: Timestamp) {}
+    /// The job's item at `index` began to sound, at the given time.
     fn item_started(&mut self, _index: usize, _item: &AirItem, _at: Timestamp) {}
+    /// The item at `index` plays, this far into its sound; told only when
+    /// it has moved on since the last time.
     fn progress(&mut self, _index: usize, _item: &AirItem, _elapsed: Duration) {}
+    /// The item at `index` ended (played, failed, skipped, interrupted, or
+    /// not aired); the report says how.
     fn item_ended(&mut self, _index: usize, _item: &AirItem, _report: &ItemReport) {}
+    /// The sound device failed or could not be opened; the items are failed
+    /// or interrupted with its message.
     fn device_error(&mut self, _error: &AudioError) {}
 }
 

@@ -40,6 +40,7 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, as `parse` tries them.
     pub const ALL: [Status; 5] = [
         Status::Played,
         Status::Failed,
@@ -59,6 +60,8 @@ impl Status {
         }
     }
 
+    /// The status with this stored name (exact, lowercase); None for any other
+    /// text.
     pub fn parse(s: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|v| v.as_str() == s)
     }
@@ -91,6 +94,7 @@ pub enum Priority {
 }
 
 impl Priority {
+    /// Every priority, as `parse` tries them.
     pub const ALL: [Priority; 3] = [Priority::Normal, Priority::Priority, Priority::Emergency];
 
     /// The stored and JSON name.
@@ -102,6 +106,8 @@ impl Priority {
         }
     }
 
+    /// The priority with this stored name (exact, lowercase); None for any
+    /// other text.
     pub fn parse(s: &str) -> Option<Priority> {
         Priority::ALL.into_iter().find(|v| v.as_str() == s)
     }
@@ -140,7 +146,9 @@ pub struct ItemRecord {
     pub started: Option<Timestamp>,
     /// When it ended; None if it never started, or if loa died mid-item.
     pub ended: Option<Timestamp>,
+    /// What became of it.
     pub status: Status,
+    /// How it was asked for: the playlist, `loa queue` or `loa now`.
     pub priority: Priority,
     /// Why it failed, was missed or was cut off, for the operator.
     pub error: Option<String>,
@@ -155,40 +163,62 @@ pub struct ItemRecord {
 /// A stored item attempt.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
+    /// The row's id in the database, as [`AsRun::item_started`] returns it.
     pub id: i64,
+    /// The attempt as written.
     pub record: ItemRecord,
 }
 
 /// Why the as-run log could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum AsRunError {
+    /// SQLite reported the disk full.
     #[error("the disk holding {path} is full: {source}")]
     DiskFull {
+        /// The database file, as messages show it.
         path: String,
+        /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// The database cannot be written or opened (permissions, a card gone
+    /// read-only).
     #[error("the state database {path} cannot be written: {source}")]
     ReadOnly {
+        /// The database file, as messages show it.
         path: String,
+        /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// Another connection holds the database locked.
     #[error("the state database {path} is locked by another program: {source}")]
     Busy {
+        /// The database file, as messages show it.
         path: String,
+        /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// The file is not a database, or is damaged.
     #[error("the state database {path} is damaged: {source}")]
     Corrupt {
+        /// The database file, as messages show it.
         path: String,
+        /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// Any other SQLite error.
     #[error("state database {path}: {source}")]
     Sql {
+        /// The database file, as messages show it.
         path: String,
+        /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// An update named a row that is not there (a bug in loa).
     #[error("the as-run log has no row {id}")]
-    NoSuchRow { id: i64 },
+    NoSuchRow {
+        /// The row's id.
+        id: i64,
+    },
 }
 
 impl AsRunError {

@@ -28,9 +28,13 @@ pub struct Totals {
     pub items: usize,
     /// Milliseconds on air, played and interrupted items.
     pub aired_ms: i64,
+    /// Items whose time passed without them airing.
     pub missed: usize,
+    /// Items that could not be aired.
     pub failed: usize,
+    /// Items cut off while airing.
     pub interrupted: usize,
+    /// Items skipped by the operator or left out after an emergency.
     pub skipped: usize,
 }
 
@@ -81,10 +85,13 @@ pub fn on_air_ms(r: &ItemRecord) -> i64 {
 /// The report's figures for the days [from, to].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Summary {
+    /// The first day summed.
     pub from: Date,
+    /// The last day summed (included).
     pub to: Date,
     /// Every day of the range, in order, including days with nothing.
     pub days: Vec<(Date, Totals)>,
+    /// The whole range.
     pub total: Totals,
     /// Per tag, in the order tags first appear; `None` (rows without tags)
     /// last, and only if there are such rows.

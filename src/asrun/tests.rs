@@ -1,3 +1,7 @@
+//! Tests of the as-run log: rows written and read back, keys per day, relay
+//! edges, reopening, sharing between threads, upgrading an older database,
+//! and a `kill -9` mid-write leaving a readable log.
+
 use super::*;
 
 pub(crate) fn ts(s: &str) -> Timestamp {

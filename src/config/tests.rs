@@ -1,3 +1,6 @@
+//! Tests of the config: defaults, values and paths read, located problems
+//! with suggestions, the language of the messages, and the shipped config.
+
 use super::*;
 
 fn load(text: &str) -> Result<Config, ConfigError> {

@@ -148,25 +148,41 @@ fn group_name(etc_group: &str, gid: u32) -> Option<String> {
 pub enum ClientError {
     /// The socket is missing or nobody listens on it: no daemon runs.
     #[error("loa is not running (nothing answers on {})", socket.display())]
-    NotRunning { socket: PathBuf },
+    NotRunning {
+        /// The control socket tried.
+        socket: PathBuf,
+    },
     /// The operator is not in the group that may use the socket.
     #[error("permission denied on {}", socket.display())]
     PermissionDenied {
+        /// The control socket tried.
         socket: PathBuf,
         /// The group to join, when it could be found.
         group: Option<String>,
     },
     /// The daemon did not answer in time.
     #[error("no answer from {} within {after:?}", socket.display())]
-    Timeout { socket: PathBuf, after: Duration },
+    Timeout {
+        /// The control socket asked.
+        socket: PathBuf,
+        /// How long the client waited.
+        after: Duration,
+    },
     /// An answer that is not one, or none at all.
     #[error("bad answer from {}: {problem:?}", socket.display())]
-    Protocol { socket: PathBuf, problem: BadAnswer },
+    Protocol {
+        /// The control socket asked.
+        socket: PathBuf,
+        /// What was wrong with the answer.
+        problem: BadAnswer,
+    },
     /// The socket cannot be reached for another reason (a path too long, a
     /// file where a folder should be...).
     #[error("cannot connect to {}: {source}", socket.display())]
     Io {
+        /// The control socket tried.
         socket: PathBuf,
+        /// The system's error.
         #[source]
         source: io::Error,
     },

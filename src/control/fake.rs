@@ -63,6 +63,7 @@ impl FakeDaemon {
         })
     }
 
+    /// The socket it answers on.
     pub fn socket(&self) -> &Path {
         &self.socket
     }

@@ -20,9 +20,15 @@ pub enum Request {
     /// What is playing, what comes next, the relay, the clock, errors.
     Status,
     /// Emergency: air these files at once, interrupting what plays.
-    Now { files: Vec<String> },
+    Now {
+        /// Names below the audio folder, in airing order.
+        files: Vec<String>,
+    },
     /// Priority: air these files first in the next broadcast.
-    Queue { files: Vec<String> },
+    Queue {
+        /// Names below the audio folder, in airing order.
+        files: Vec<String>,
+    },
     /// End the current broadcast (relay off after the hold).
     Stop,
     /// Skip the item playing now.
@@ -30,12 +36,16 @@ pub enum Request {
     /// Re-read the playlists and the audio folder.
     Reload,
     /// `loa relay on|off` while the daemon owns the relay line.
-    Relay { on: bool },
+    Relay {
+        /// True to switch the amplifier on, false for off.
+        on: bool,
+    },
 }
 
 /// The daemon's answer to one request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Response {
+    /// True when the request was done (or the status given).
     pub ok: bool,
     /// What to tell the operator, already in the operator's language.
     #[serde(default)]
@@ -90,16 +100,24 @@ pub struct Status {
     /// The daemon's wall clock: "since" and "in" are measured from it, not
     /// from the client's.
     pub now: String,
+    /// The daemon's time zone name (`timezone` in its config).
     pub timezone: String,
+    /// The item on the air; None when nothing plays.
     pub playing: Option<Playing>,
     /// The amplifier is on and warming up for a broadcast whose first item
     /// has not started yet.
     pub warming_up: Option<WarmingUp>,
+    /// The next broadcast whose relay has yet to go on; None when none is
+    /// planned.
     pub next: Option<NextBroadcast>,
+    /// The amplifier relay.
     pub relay: RelayState,
     /// False: nothing airs until the clock is synchronised.
     pub clock_synced: bool,
+    /// The sound device from the config (`[audio] device`).
     pub audio_device: String,
+    /// The last error the operator should know of, in their language; None
+    /// when there is none (or its cause is gone).
     pub last_error: Option<String>,
     /// When the last error happened (it is cleared once its cause is gone:
     /// the file replaced or removed, the sound device playing again).
@@ -108,9 +126,13 @@ pub struct Status {
     pub plan_error: Option<String>,
     /// The playlist file in effect today.
     pub playlist: Option<String>,
+    /// Today's broadcasts, in the plan's order, each with how it went.
     pub today: Vec<TodayBroadcast>,
     /// Files queued with priority for the next broadcast.
     pub queued: Vec<String>,
+    /// What needs attention: an upload that could not be taken up, links,
+    /// pipes and other odd names in the audio folder, a disk nearly full,
+    /// an unsynchronised clock.
     pub warnings: Vec<String>,
 }
 
@@ -121,14 +143,18 @@ pub struct Playing {
     /// The broadcast's title; None for an emergency outside a broadcast or
     /// an untitled one.
     pub broadcast: Option<String>,
+    /// The item's name (the playlist's, or the file asked for).
     pub file: String,
+    /// Seconds of it played so far.
     pub elapsed_s: f64,
     /// None when the length is not known.
     pub total_s: Option<f64>,
+    /// How it was asked for: the playlist, `loa queue` or `loa now`.
     pub priority: crate::asrun::Priority,
     /// 1-based position of the item in what airs now (priority items
     /// first, then the broadcast's own), of `count`.
     pub index: usize,
+    /// How many items air now (priority items included).
     pub count: usize,
 }
 
@@ -148,6 +174,7 @@ pub struct WarmingUp {
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct NextBroadcast {
+    /// The broadcast's title; None for an untitled one.
     pub title: Option<String>,
     /// When its first item starts.
     pub at: String,
@@ -159,6 +186,7 @@ pub struct NextBroadcast {
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct RelayState {
+    /// True while the amplifier is switched on.
     pub on: bool,
     /// The last edge; None when it has not switched since start-up.
     pub since: Option<String>,
@@ -170,8 +198,11 @@ pub struct RelayState {
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct TodayBroadcast {
+    /// The broadcast's title; None for an untitled one.
     pub title: Option<String>,
+    /// When its first item is planned to start.
     pub at: String,
+    /// How it went, or where it stands.
     pub status: BroadcastResult,
 }
 

@@ -121,6 +121,7 @@ impl ControlSocket {
         self
     }
 
+    /// The socket file it is bound to.
     pub fn path(&self) -> &Path {
         &self.file.path
     }
@@ -368,10 +369,16 @@ async fn read_request(reader: &mut (impl AsyncRead + Unpin)) -> io::Result<Incom
 /// A step in setting up the socket, for error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
+    /// Creating the socket's folder.
     CreateFolder,
+    /// Looking at what sits at the socket's path already, and whether
+    /// anyone answers on it.
     CheckExisting,
+    /// Removing a socket file nobody answers on.
     RemoveStale,
+    /// Binding and listening.
     Bind,
+    /// Setting the socket's mode to 0660.
     SetMode,
 }
 
@@ -393,14 +400,24 @@ impl fmt::Display for Step {
 pub enum ServeError {
     /// Another loa service answers on the socket.
     #[error("a loa service is already running (it answers on {})", socket.display())]
-    AlreadyRunning { socket: PathBuf },
+    AlreadyRunning {
+        /// The control socket.
+        socket: PathBuf,
+    },
     /// Something that is not a socket sits at the socket's path.
     #[error("{} exists and is not a socket", path.display())]
-    NotASocket { path: PathBuf },
+    NotASocket {
+        /// The socket's path.
+        path: PathBuf,
+    },
+    /// A step of the set-up failed.
     #[error("{step} {}: {source}", path.display())]
     Io {
+        /// The step that failed.
         step: Step,
+        /// The socket's path.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: io::Error,
     },

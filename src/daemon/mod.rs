@@ -55,13 +55,16 @@ use crate::tr;
 
 /// What the daemon needs from outside.
 pub struct Deps {
+    /// The wall clock the plan and every wait are measured on.
     pub clock: Arc<dyn Clock>,
+    /// The amplifier relay, behind its guard (max-on watchdog, off on drop).
     pub relay: RelayGuard,
     /// The sound output each broadcast opens.
     pub output: Arc<dyn Output>,
     /// Raised on SIGTERM / SIGINT: a broadcast on air ends at once, relay
     /// off.
     pub shutdown: Shutdown,
+    /// The as-run log, written as broadcasts air.
     pub asrun: Arc<Mutex<AsRun>>,
     /// Whether the clock is trustworthy now.
     pub clock_synced: Arc<dyn Fn() -> bool + Send + Sync>,
@@ -72,6 +75,8 @@ pub struct Deps {
     /// Called once the day's plan is loaded (systemd READY=1), and on every
     /// turn of the loop (the watchdog).
     pub ready: Box<dyn Fn() + Send + Sync>,
+    /// Called on every turn of the loop, and every `turn_every` while an
+    /// upload is validated (systemd WATCHDOG=1).
     pub alive: Box<dyn Fn() + Send + Sync>,
     /// Under a systemd watchdog the loop must turn at least this often
     /// (half of WatchdogSec), even with nothing to do.
@@ -88,6 +93,7 @@ type Requests = mpsc::Receiver<(Request, oneshot::Sender<Response>)>;
 /// SIGHUP, with no path).
 #[derive(Clone, Debug, Default)]
 pub struct Change {
+    /// The file or folder that changed; None to re-read everything.
     pub path: Option<PathBuf>,
     /// The writer closed the file (the upload may be complete).
     pub closed: bool,

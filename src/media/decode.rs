@@ -51,8 +51,12 @@ pub struct Decoder {
     format: Box<dyn symphonia::core::formats::FormatReader>,
     decoder: Box<dyn symphonia::core::codecs::Decoder>,
     track_id: u32,
+    /// The track's sample rate, in Hz.
     pub sample_rate: u32,
+    /// Channels per frame; 0 until the first packet when the header does not
+    /// say.
     pub channels: u16,
+    /// The codec's short name, as symphonia gives it ("mp3", "flac"...).
     pub codec: String,
     /// Packets the codec could not decode (skipped).
     pub decode_errors: u32,
@@ -63,6 +67,7 @@ pub struct Decoder {
     /// number their samples: a lost stretch shows), and the frames decoded
     /// before the first jump.
     pub skips: u32,
+    /// Frames decoded before the first jump; None when there was none.
     pub first_skip_at: Option<u64>,
     /// Where the next packet should start, in the track's time base.
     next_ts: Option<u64>,

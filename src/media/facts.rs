@@ -22,6 +22,8 @@ pub struct Facts<'a> {
 }
 
 impl<'a> Facts<'a> {
+    /// The view of `library`, with the files' measurements and verdicts
+    /// from (and kept in) `index`, and the reasons in `lang`.
     pub fn new(library: &'a Library, index: &'a MediaIndex, lang: Lang) -> Facts<'a> {
         Facts {
             library,

@@ -26,15 +26,19 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 /// (`loa play /home/canbo/x.mp3`), which is theirs to trust.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MediaPath {
+    /// A file below the audio folder, opened component by component.
     Beneath {
+        /// The audio folder.
         root: PathBuf,
         /// "/"-separated, below `root`.
         rel: String,
     },
+    /// A path given by hand, opened as the system resolves it.
     Given(PathBuf),
 }
 
 impl MediaPath {
+    /// The file `rel` ("/"-separated) below the folder `root`.
     pub fn beneath(root: &Path, rel: &str) -> MediaPath {
         MediaPath::Beneath {
             root: root.to_path_buf(),
@@ -84,6 +88,7 @@ pub enum OpenError {
     /// A name that leaves the folder ("..", an absolute path).
     #[error("a name outside the audio folder")]
     Outside,
+    /// Any other error from the system.
     #[error("{0}")]
     Io(#[from] io::Error),
 }
@@ -109,6 +114,7 @@ impl OpenError {
         }
     }
 
+    /// True when the name does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, OpenError::Io(e) if e.kind() == io::ErrorKind::NotFound)
     }
@@ -117,12 +123,19 @@ impl OpenError {
 /// What a name is, when it is not a regular file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// A folder.
     Directory,
+    /// A named pipe.
     Fifo,
+    /// A Unix socket.
     Socket,
+    /// A character device.
     CharDevice,
+    /// A block device.
     BlockDevice,
+    /// A symbolic link.
     Link,
+    /// Anything else.
     Unknown,
 }
 
@@ -140,6 +153,7 @@ impl Kind {
         })
     }
 
+    /// What it is, in English (as [`OpenError`] displays it).
     pub fn english(self) -> &'static str {
         match self {
             Kind::Directory => "a folder",
@@ -152,6 +166,7 @@ impl Kind {
         }
     }
 
+    /// What it is, in the operator's language.
     pub fn words(self, lang: crate::lang::Lang) -> &'static str {
         match self {
             Kind::Directory => lang.pick("một thư mục", "a folder"),
@@ -414,8 +429,11 @@ pub fn words(code: &str, lang: crate::lang::Lang) -> String {
 pub struct Entry {
     /// None for a regular file.
     pub kind: Option<Kind>,
+    /// Its size, in bytes.
     pub size: u64,
+    /// Its modification time, in nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
+    /// How many names (hard links) the file has.
     pub nlink: u64,
 }
 
@@ -447,9 +465,11 @@ fn entry_of(st: &rustix::fs::Stat) -> Entry {
 pub struct Odd {
     /// "/"-separated, below the folder.
     pub rel: String,
+    /// What it is instead.
     pub what: OddKind,
 }
 
+/// What an [`Odd`] name is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OddKind {
     /// A symbolic link, and where it points (as written in the link).
@@ -490,8 +510,11 @@ impl Odd {
 /// One regular file found by [`walk`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Found {
+    /// "/"-separated, below the folder.
     pub rel: String,
+    /// Its size, in bytes.
     pub size: u64,
+    /// Its modification time, in nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
 }
 
@@ -592,7 +615,9 @@ fn walk_at(
 /// What [`share`] could not do, for the operator.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShareProblem {
+    /// The file or folder, below the audio folder.
     pub rel: String,
+    /// What failed: the `chgrp` and `chmod` errors, joined.
     pub detail: String,
 }
 

@@ -13,6 +13,7 @@ use super::rejection::Rejection;
 use super::validate::Verdict;
 use crate::db::{self, DbError};
 
+/// The media index: a connection to the state database's `media` table.
 pub struct MediaIndex {
     conn: Connection,
 }

@@ -71,6 +71,8 @@ pub struct Uploads {
 }
 
 impl Uploads {
+    /// Uploads that count as complete after `settle` without a change (when no
+    /// close is seen).
     pub fn new(settle: Duration) -> Uploads {
         Uploads {
             pending: HashMap::new(),
@@ -155,10 +157,12 @@ impl Uploads {
             .min()
     }
 
+    /// True when no upload is in progress.
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }
 
+    /// True when `path` is an upload in progress.
     pub fn contains(&self, path: &Path) -> bool {
         self.pending.contains_key(path)
     }
@@ -220,6 +224,7 @@ pub enum NameProblem {
 }
 
 impl NameProblem {
+    /// What is wrong and what to do, for the operator.
     pub fn message(&self, lang: Lang) -> String {
         match self {
             NameProblem::Conflict(a, b) => tr!(
@@ -363,17 +368,39 @@ mod tests {
 #[derive(Clone, Debug)]
 pub enum TakeUp {
     /// It plays: measured and in the index.
-    Accepted { rel: String },
+    Accepted {
+        /// The file, "/"-separated below the audio folder.
+        rel: String,
+    },
     /// It does not: moved to `rejected/` with a note; the message says why.
-    Rejected { rel: String, message: String },
+    Rejected {
+        /// The file, "/"-separated below the audio folder.
+        rel: String,
+        /// Why, for the operator.
+        message: String,
+    },
     /// Not taken up: the disk is nearly full (the message says so).
-    Refused { rel: String, message: String },
+    Refused {
+        /// The file, "/"-separated below the audio folder.
+        rel: String,
+        /// Why, for the operator.
+        message: String,
+    },
     /// A link, a hard link, a pipe or a device: never followed or opened,
     /// left where it is, with a note in `rejected/`; the message says what
     /// it is and what to do.
-    Odd { rel: String, message: String },
+    Odd {
+        /// The file, "/"-separated below the audio folder.
+        rel: String,
+        /// What it is and what to do, for the operator.
+        message: String,
+    },
     /// It went away (or could not be read) before it could be looked at.
-    Gone { rel: String },
+    Gone {
+        /// The file, "/"-separated below the audio folder (the whole path
+        /// when it is not below it).
+        rel: String,
+    },
 }
 
 /// Validates one finished upload (`path` below `audio_root`) and files it:

@@ -19,10 +19,13 @@ pub use super::rejected::REJECTED_DIR;
 pub struct FileEntry {
     /// Its path below the audio folder as on disk, "/"-separated.
     pub rel: String,
+    /// Its size, in bytes.
     pub size: u64,
+    /// Its modification time, in nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
 }
 
+/// The files below the audio folder, by NFC name, as one scan found them.
 pub struct Library {
     root: PathBuf,
     /// NFC name -> the file.
@@ -92,6 +95,7 @@ impl Library {
         MediaPath::beneath(&self.root, &entry.rel)
     }
 
+    /// The audio folder.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -121,6 +125,7 @@ impl Library {
         self.files.iter().map(|(k, v)| (k.as_str(), v))
     }
 
+    /// Every file's NFC name, in order (one per name when names clash).
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(|s| s.as_str())
     }

@@ -26,7 +26,9 @@ use super::probe::{Probe, ProbeError};
 /// (validation walks the MP3 frames with it). Bytes come in pieces of any
 /// size; `end` follows the last.
 pub trait ByteObserver: Send {
+    /// Takes the next piece of the file.
     fn observe(&mut self, bytes: &[u8]);
+    /// Called once after the last piece.
     fn end(&mut self) {}
 }
 
@@ -39,6 +41,7 @@ impl ByteObserver for () {
 /// compares.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Measurement {
+    /// What the file is and how it plays.
     pub probe: Probe,
     /// Frames (samples per channel) decoded: exact, where `probe.duration`
     /// is rounded down to the millisecond.
@@ -53,6 +56,7 @@ pub struct Measurement {
     /// Jumps in the container's packet timestamps (a lost stretch of a
     /// FLAC), and the frames decoded before the first.
     pub skips: u32,
+    /// Frames decoded before the first jump; None when there was none.
     pub first_skip_at: Option<u64>,
     /// Decoding stopped early, after `frames`, on this error from the
     /// container (a probe reports it as `ProbeError::Corrupt`).

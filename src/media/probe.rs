@@ -14,9 +14,13 @@ use crate::tr;
 /// The facts about a file that plays.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Probe {
+    /// How long it plays, rounded down to the millisecond.
     pub duration: Duration,
+    /// The codec's short name, as symphonia gives it ("mp3", "flac"...).
     pub codec: String,
+    /// Its sample rate, in Hz.
     pub sample_rate: u32,
+    /// Its number of channels.
     pub channels: u16,
     /// EBU R128 integrated loudness; None for silence.
     pub loudness_lufs: Option<f64>,
@@ -34,14 +38,20 @@ pub struct Probe {
 /// Why a file cannot be aired.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ProbeError {
+    /// The file has no bytes at all.
     #[error("the file is empty (0 bytes)")]
     Empty,
+    /// No decoder recognises it (no audio track, or no sample rate).
     #[error("not an audio file")]
     NotAudio,
+    /// A codec this build does not decode; its name.
     #[error("unsupported codec {0}")]
     Unsupported(String),
+    /// Decoding failed part way (a damaged stream, the channel count
+    /// changing); what the decoder said.
     #[error("damaged: {0}")]
     Corrupt(String),
+    /// The file could not be read; the system's error.
     #[error("cannot read: {0}")]
     Io(String),
     /// A link, a pipe, a device or a folder where a file was expected:

@@ -25,6 +25,7 @@ pub const MAX_DURATION: Duration = Duration::from_secs(2 * 3600);
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Rejection {
+    /// What is wrong.
     pub kind: RejectKind,
 }
 
@@ -39,13 +40,16 @@ pub enum RejectKind {
     NotAudio,
     /// Audio in a codec this build cannot decode.
     Unsupported {
+        /// The codec's name.
         codec: String,
     },
     /// The end is missing. `announced` is what the file's header says,
     /// when it says (None: the last frame stops short).
     Truncated {
+        /// How much decodes (JSON `decoded_ms`).
         #[serde(rename = "decoded_ms", with = "millis")]
         decoded: Duration,
+        /// How long the header says it is (JSON `announced_ms`).
         #[serde(rename = "announced_ms", with = "opt_millis", default)]
         announced: Option<Duration>,
     },
@@ -54,44 +58,61 @@ pub enum RejectKind {
     /// are not audio, Ogg pages with a bad checksum and jumps in a FLAC's
     /// sample numbers; `at` is where the first problem starts.
     Damaged {
+        /// Packets the codec could not decode.
         decode_errors: u32,
+        /// Stretches that are not audio, bad Ogg pages, jumps in a FLAC.
         gaps: u32,
+        /// Where the first problem starts (JSON `at_ms`); None when not known.
         #[serde(rename = "at_ms", with = "opt_millis", default)]
         at: Option<Duration>,
     },
     /// Silent or nearly so.
     Silent {
+        /// Its integrated loudness, in LUFS; None when too quiet to measure.
         loudness_lufs: Option<f64>,
+        /// Its true peak, in dBFS; None when too quiet to measure.
         true_peak_db: Option<f64>,
     },
+    /// Shorter than [`MIN_DURATION`].
     TooShort {
+        /// How long it plays (JSON `duration_ms`).
         #[serde(rename = "duration_ms", with = "millis")]
         duration: Duration,
     },
+    /// Longer than [`MAX_DURATION`].
     TooLong {
+        /// How long it plays (JSON `duration_ms`).
         #[serde(rename = "duration_ms", with = "millis")]
         duration: Duration,
     },
+    /// A sample rate outside those real recordings and encoders use
+    /// (`validate::ACCEPTED_RATES`).
     UnusualRate {
+        /// The file's sample rate, in Hz.
         rate: u32,
     },
     /// The file could not be read (permissions, I/O error).
     Unreadable {
+        /// The system's error.
         detail: String,
     },
     /// A link, pipe, device or folder where a file was expected.
     NotAFile {
+        /// What it is instead, as a code (`folder::OpenError::code`:
+        /// "symlink", "fifo"...).
         detail: String,
     },
     /// Its header is malformed (a sample rate of 0, no channels, sizes
     /// that contradict each other), or the decoder broke down on it:
     /// `detail` says what, for the log.
     BadHeader {
+        /// What is malformed, or how the decoder failed.
         detail: String,
     },
 }
 
 impl Rejection {
+    /// A rejection of this kind.
     pub fn new(kind: RejectKind) -> Rejection {
         Rejection { kind }
     }

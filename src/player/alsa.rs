@@ -31,7 +31,9 @@ const START_WAIT: Duration = Duration::from_millis(500);
 /// An ALSA device by name ("default", "hw:1,0", "plughw:CARD=Device,DEV=0").
 #[derive(Clone, Debug)]
 pub struct AlsaOutput {
+    /// The ALSA device name, as in `[audio] device`.
     pub device: String,
+    /// The language of the operator's messages about its items.
     pub lang: Lang,
 }
 
@@ -48,6 +50,7 @@ pub fn make(cfg: &crate::config::Config) -> Arc<dyn Output> {
 pub struct DeviceInfo {
     /// The name to put in [audio] device.
     pub name: String,
+    /// ALSA's description of it, on one line ("" when it gives none).
     pub description: String,
 }
 

@@ -22,7 +22,9 @@ use crate::media::{Decoder, ProbeError};
 /// Where an item's samples come from: a decoded file (the real one), or a
 /// test's source. Interleaved f32 frames, a packet at a time.
 pub trait FrameSource: Send {
+    /// The source's sample rate, in Hz.
     fn sample_rate(&self) -> u32;
+    /// Channels per frame.
     fn channels(&self) -> u16;
     /// Appends the next packet's samples; Ok(false) at the end.
     fn next_into(&mut self, out: &mut Vec<f32>) -> Result<bool, ProbeError>;
@@ -55,7 +57,9 @@ impl FrameSource for Decoder {
 /// decoder panics, or stops producing sound for good.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Fault {
+    /// The decoder panics.
     Panic,
+    /// The decoder stops producing sound, for good.
     Stall,
 }
 
@@ -75,8 +79,11 @@ pub fn injected_fault(name: &str) -> Option<Fault> {
 
 /// A source with an injected fault (see [`Fault`]).
 pub struct Faulty {
+    /// The real source.
     pub inner: Box<dyn FrameSource>,
+    /// Which fault, half a second into the item.
     pub fault: Fault,
+    /// Frames it has produced so far.
     pub frames: u64,
 }
 
@@ -238,6 +245,8 @@ pub struct Shared {
     /// faster than real time, like the test stand-in, gets every frame in
     /// order, and a gap is exactly its silence).
     pub pending: AtomicU64,
+    /// Set when the sink is dropped: the feeder stops, and the callback
+    /// no longer waits for frames.
     pub closed: AtomicBool,
     /// The two threads wake each other instead of polling: the feeder
     /// sleeps while the ring is full and the callback wakes it once half
@@ -297,20 +306,29 @@ impl Wake {
 
 /// One job for the feeder.
 pub enum Job {
+    /// A file to decode and play.
     Item {
+        /// Where its samples come from.
         decoder: Box<dyn FrameSource>,
+        /// Linear gain (from the item's dB, `gain::db_to_linear`).
         gain: f32,
+        /// Fade in and out.
         fade: Duration,
+        /// Its progress, shared with its [`Segment`](super::Segment) handle.
         progress: Arc<Progress>,
         /// For the log and the operator's message when it fails.
         name: String,
+        /// The operator's language, for that message.
         lang: Lang,
         /// Its length as validated: an item that ends sooner did not all
         /// go out (the file changed while it aired).
         expected: Option<Duration>,
     },
+    /// Exactly this much silence.
     Silence {
+        /// How long, in output frames (at the device's rate).
         frames: u64,
+        /// Its progress, shared with its [`Segment`](super::Segment) handle.
         progress: Arc<Progress>,
     },
 }
@@ -339,6 +357,8 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// A pipeline from `in_rate` Hz and `in_ch` channels to `out_rate` Hz and
+    /// `out_ch` channels, at linear `gain`, with `fade` in and out.
     pub fn new(
         in_rate: u32,
         in_ch: usize,
@@ -453,6 +473,8 @@ pub struct Resampler {
 }
 
 impl Resampler {
+    /// A resampler from `in_rate` to `out_rate` Hz for `ch` interleaved
+    /// channels (passing frames through unchanged when the rates are equal).
     pub fn new(in_rate: u32, out_rate: u32, ch: usize) -> Resampler {
         Resampler {
             ch,

@@ -29,6 +29,7 @@ pub fn gain_db(
     }
 }
 
+/// A gain in dB as a linear factor for the samples.
 pub fn db_to_linear(db: f64) -> f32 {
     10f64.powf(db / 20.0) as f32
 }

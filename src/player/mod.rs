@@ -27,13 +27,16 @@ pub enum SegmentSpec {
     Silence(Duration),
 }
 
+/// A file to play, and how.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ItemSpec {
+    /// The file.
     pub path: crate::media::MediaPath,
     /// The name shown to the operator and written to the log.
     pub name: String,
     /// Total gain (normalisation + volume settings), dB.
     pub gain_db: f64,
+    /// Fade in and out, each this long.
     pub fade: Duration,
     /// The expected length (for progress), when known.
     pub duration: Option<Duration>,
@@ -42,7 +45,9 @@ pub struct ItemSpec {
 /// Where a queued segment is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
+    /// Not started yet.
     Queued,
+    /// Being played (its first frames have been taken).
     Playing,
     /// Played to its end.
     Finished,
@@ -71,6 +76,7 @@ impl State {
             State::Failed => 4,
         }
     }
+    /// True once it has finished, stopped or failed.
     pub fn is_over(self) -> bool {
         matches!(self, State::Finished | State::Stopped | State::Failed)
     }
@@ -138,6 +144,7 @@ impl Progress {
         }
     }
 
+    /// Keeps `msg` as the segment's error, without changing its state.
     pub fn set_error(&self, msg: String) {
         *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg);
     }
@@ -161,9 +168,12 @@ impl Progress {
         };
         Duration::from_nanos(frames.saturating_mul(1_000_000_000) / rate)
     }
+    /// Counts `n` more frames handed to the output (the test fake's count;
+    /// in the engine's stream, the span says where it is).
     pub fn add_frames(&self, n: u64) {
         self.frames.fetch_add(n, Ordering::Relaxed);
     }
+    /// Sets the state outright (no check that it moves forward).
     pub fn set_state(&self, s: State) {
         self.state.store(s.as_u8(), Ordering::Release);
     }
@@ -183,10 +193,14 @@ impl Progress {
             self.set_state(s);
         }
     }
+    /// Records `msg` as its error, and ends it as failed if it has not
+    /// ended yet.
     pub fn fail(&self, msg: String) {
         *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(msg);
         self.finish(State::Failed);
     }
+    /// Where the segment is. In the engine's stream, read from the frames the
+    /// device has taken.
     pub fn state(&self) -> State {
         let set = State::from_u8(self.state.load(Ordering::Acquire));
         let Some(played) = &self.played else {
@@ -207,6 +221,7 @@ impl Progress {
             State::Queued
         }
     }
+    /// Whether `Segment::stop` has been called.
     pub fn stop_requested(&self) -> bool {
         self.stop.load(Ordering::Acquire) != 0
     }
@@ -221,6 +236,7 @@ impl Progress {
         self.short.load(Ordering::Acquire)
     }
 
+    /// Counts one time the output asked for samples the decoder did not have.
     pub fn note_underrun(&self) {
         self.underruns.fetch_add(1, Ordering::Relaxed);
     }
@@ -229,11 +245,14 @@ impl Progress {
 /// A handle on a queued segment.
 #[derive(Clone, Debug)]
 pub struct Segment {
+    /// What it plays.
     pub spec: SegmentSpec,
+    /// Its progress, shared with the thread that plays it.
     pub progress: Arc<Progress>,
 }
 
 impl Segment {
+    /// Where it is: queued, playing or over.
     pub fn state(&self) -> State {
         self.progress.state()
     }
@@ -248,6 +267,7 @@ impl Segment {
             self.progress.finish(State::Stopped);
         }
     }
+    /// Why it failed or was cut short; None otherwise.
     pub fn error(&self) -> Option<String> {
         self.progress
             .error
@@ -255,6 +275,7 @@ impl Segment {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+    /// Times the output asked for its samples before they were decoded.
     pub fn underruns(&self) -> u32 {
         self.progress.underruns.load(Ordering::Relaxed)
     }
@@ -302,6 +323,7 @@ pub trait Sink: Send {
 /// Only ALSA (through cpal) today; another (PipeWire, a network stream) is
 /// one more row.
 pub struct Backend {
+    /// Its name (`find` looks it up).
     pub name: &'static str,
     /// The backend for the config's [audio] device.
     pub make: fn(&crate::config::Config) -> Arc<dyn Output>,
@@ -340,6 +362,7 @@ pub trait Output: Send + Sync {
     fn name(&self) -> String;
 }
 
+/// Why the sound output failed, or an item could not be played on it.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AudioError {
     /// ALSA offers no output device at all.
@@ -348,15 +371,27 @@ pub enum AudioError {
     /// The configured device name is not among ALSA's devices.
     #[error("no audio device named {name}")]
     NotFound {
+        /// The device name from the config.
         name: String,
+        /// The devices ALSA offers.
         available: Vec<String>,
     },
     /// The device exists but would not open (busy, unsupported format...).
     #[error("cannot open audio device {name}: {detail}")]
-    Open { name: String, detail: String },
+    Open {
+        /// The device's name.
+        name: String,
+        /// Why it would not open.
+        detail: String,
+    },
     /// The device failed while playing.
     #[error("audio device {name} failed: {detail}")]
-    Failed { name: String, detail: String },
+    Failed {
+        /// The device's name.
+        name: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// One item cannot be played (its message is already for the operator).
     #[error("{0}")]
     Item(String),
@@ -369,6 +404,7 @@ impl AudioError {
         !matches!(self, AudioError::Item(_))
     }
 
+    /// What is wrong and what to do, for the operator.
     pub fn message(&self, lang: Lang) -> String {
         match self {
             AudioError::NoDevice => tr!(

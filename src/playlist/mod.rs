@@ -21,15 +21,20 @@ pub use parse::{PathError, check_item_path, parse, parse_time};
 /// Where something is in its playlist file (1-based).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pos {
+    /// The line, from 1.
     pub line: u32,
+    /// The column, from 1.
     pub column: u32,
 }
 
 /// One playlist file, as the operator wrote it, minus what was wrong in it.
 #[derive(Clone, Debug)]
 pub struct Playlist {
+    /// The file it was read from.
     pub path: PathBuf,
+    /// The file's own `title`, if it has one.
     pub title: Option<String>,
+    /// Its `[[broadcast]]` tables that could be read whole, in file order.
     pub broadcasts: Vec<Broadcast>,
     /// The items of broadcasts that could not be read whole (a bad `at`,
     /// say): never planned, but `loa check` still checks their files, so
@@ -44,17 +49,23 @@ pub struct Broadcast {
     pub index: usize,
     /// Where its `at` is written, to locate the planner's problems.
     pub pos: Pos,
+    /// The local time of day its first item starts (`at`).
     pub at: Time,
+    /// Its `title`, if it has one.
     pub title: Option<String>,
+    /// Its `items`, in order, each with its own repeat.
     pub items: Vec<Item>,
     /// How many times the whole item sequence plays.
     pub repeat: u32,
     /// Silence between items; None means the config's [audio] gap.
     pub gap: Option<Duration>,
+    /// The first day it airs (`from`, included); None means no start.
     pub from: Option<Date>,
+    /// The last day it airs (`until`, included); None means no end.
     pub until: Option<Date>,
     /// Weekdays it airs on; None means every day.
     pub days: Option<Vec<Weekday>>,
+    /// Its `tags` (campaign phases), for the report's per-tag totals.
     pub tags: Vec<String>,
 }
 
@@ -63,8 +74,11 @@ pub struct Broadcast {
 pub struct Item {
     /// The path below the audio folder, "/"-separated, in Unicode NFC.
     pub file: String,
+    /// Where its file name is written.
     pub pos: Pos,
+    /// How many times the item plays in a row (1 to 100).
     pub repeat: u32,
+    /// Its own gain on top of the `[audio]` settings, in dB (-60 to 20).
     pub volume_db: f64,
 }
 
@@ -104,11 +118,15 @@ pub fn hhmm(t: Time) -> String {
 /// Every playlist in the folder, and what was wrong with each.
 #[derive(Clone, Debug, Default)]
 pub struct PlaylistSet {
+    /// default.toml, if the folder has one (with no broadcasts when it could
+    /// not be read).
     pub default: Option<Playlist>,
+    /// The dated files, by their day (the same when they could not be read).
     pub dated: BTreeMap<Date, Playlist>,
     /// Files in the folder, whether or not they parsed: those with errors
     /// still decide which file is in effect on their day.
     pub files: Vec<PathBuf>,
+    /// What is wrong, in every file and in the folder itself.
     pub problems: Vec<Problem>,
 }
 
@@ -137,6 +155,7 @@ impl PlaylistSet {
 }
 
 impl<'a> InEffect<'a> {
+    /// The playlist in effect, if any.
     pub fn playlist(&self) -> Option<&'a Playlist> {
         match self {
             InEffect::Dated(p) | InEffect::Default(p) => Some(p),

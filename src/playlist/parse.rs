@@ -544,10 +544,15 @@ fn item_path(w: &mut Walk<'_>, raw: &str, span: &Range<usize>) -> Option<String>
 /// What is wrong with an item path.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PathError {
+    /// Blank, or naming no file at all (".").
     Empty,
+    /// Starts with "/" or a drive letter ("C:").
     Absolute,
+    /// Has a backslash (a Windows separator).
     Backslash,
+    /// Has a ".." part, which would leave the audio folder.
     ParentDir,
+    /// Has a control character (a line break, a tab).
     Control,
     /// Ends in "/": a folder, not a file.
     TrailingSlash,

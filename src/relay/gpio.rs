@@ -23,6 +23,7 @@ pub struct Located {
     pub chip_path: PathBuf,
     /// Its name ("gpiochip0").
     pub chip_name: String,
+    /// The line's offset on the chip.
     pub offset: u32,
     /// The line's name ("GPIO17"; may be empty).
     pub name: String,
@@ -76,6 +77,7 @@ impl GpioRelay {
         })
     }
 
+    /// Where the line it drives is.
     pub fn located(&self) -> &Located {
         &self.located
     }
@@ -116,11 +118,15 @@ impl Drop for GpioRelay {
 /// says about it, read without requesting it.
 #[derive(Clone, Debug)]
 pub struct LineStatus {
+    /// Where the line is.
     pub located: Located,
     /// Requested by some consumer (loa, another program, a kernel driver).
     pub used: bool,
+    /// Who requested it, as the kernel says ("" when nobody did).
     pub consumer: String,
+    /// True when it is configured as an output.
     pub output: bool,
+    /// True when it is configured active-low.
     pub active_low: bool,
 }
 

@@ -26,8 +26,11 @@ use crate::schedule::clock::Clock;
 /// One switching of the relay, for the as-run log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Edge {
+    /// True for on, false for off.
     pub on: bool,
+    /// When it switched, by the guard's clock.
     pub at: Timestamp,
+    /// Why.
     pub cause: EdgeCause,
 }
 
@@ -174,12 +177,16 @@ impl RelayGuard {
         })
     }
 
+    /// Switches the relay on; does nothing when it is on already. If the
+    /// backend fails, it is switched off again and the error returned.
     pub fn on(&self) -> Result<(), RelayError> {
         let sh = &self.handle.shared;
         let mut st = sh.lock_state();
         sh.switch(&mut st, true, EdgeCause::Requested)
     }
 
+    /// Switches the relay off (the backend is told even when the relay is
+    /// believed off).
     pub fn off(&self) -> Result<(), RelayError> {
         self.off_with(EdgeCause::Requested)
     }
@@ -192,6 +199,8 @@ impl RelayGuard {
         sh.switch(&mut st, false, cause)
     }
 
+    /// Whether the relay is on, as last switched; never waits for a switch in
+    /// progress.
     pub fn is_on(&self) -> bool {
         lock(&self.handle.shared.view).on
     }

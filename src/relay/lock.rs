@@ -51,7 +51,9 @@ impl RelayLock {
 
 /// A backend driven under the lock.
 pub struct Locked {
+    /// The backend.
     pub inner: Box<dyn Relay>,
+    /// The lock, held for as long as the backend is.
     pub lock: RelayLock,
 }
 

@@ -87,26 +87,41 @@ pub enum RelayError {
     /// The configured GPIO chip does not exist.
     #[error("GPIO chip {chip} does not exist (chips here: {})", available.join(", "))]
     ChipMissing {
+        /// The chip as configured (a name or a path).
         chip: String,
         /// The chips that do exist, so the operator can pick one.
         available: Vec<String>,
     },
     /// The path names a file that is not a GPIO chip.
     #[error("{chip} is not a GPIO chip")]
-    NotAChip { chip: String },
+    NotAChip {
+        /// The chip as configured (a name or a path).
+        chip: String,
+    },
     /// The device file cannot be opened: usually the user is not in group gpio.
     #[error("permission denied opening {path}")]
-    PermissionDenied { path: String },
+    PermissionDenied {
+        /// The device file.
+        path: String,
+    },
     /// A line offset past the chip's last line.
     #[error("{chip} has {lines} lines; there is no line {offset}")]
     LineOutOfRange {
+        /// The chip's name.
         chip: String,
+        /// The offset configured.
         offset: u32,
+        /// How many lines the chip has.
         lines: u32,
     },
     /// No line of that name on the chip nor on any other chip.
     #[error("no GPIO line named {name} (looked on {chip} and every other chip)")]
-    LineNotFound { chip: String, name: String },
+    LineNotFound {
+        /// The chip configured (looked at first).
+        chip: String,
+        /// The line name configured.
+        name: String,
+    },
     /// Another holder has requested the line.
     #[error("{line} is in use by {consumer:?}")]
     LineBusy {
@@ -123,14 +138,22 @@ pub enum RelayError {
     NotRaspberryPi,
     /// rppal: no such BCM GPIO number on this Pi.
     #[error("GPIO {pin} does not exist on this Raspberry Pi")]
-    PinNotAvailable { pin: u32 },
+    PinNotAvailable {
+        /// The BCM GPIO number configured.
+        pin: u32,
+    },
     /// rppal: a line name that is not a BCM number.
     #[error("rppal needs a BCM GPIO number, not {name:?}")]
-    NotABcmNumber { name: String },
+    NotABcmNumber {
+        /// The line name configured.
+        name: String,
+    },
     /// The sim backend cannot append to its file.
     #[error("cannot write {}: {source}", path.display())]
     SimFile {
+        /// The `sim-file`.
         path: PathBuf,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
@@ -140,7 +163,12 @@ pub enum RelayError {
     InUse,
     /// Anything else a backend reports while opening or switching.
     #[error("relay {relay}: {detail}")]
-    Backend { relay: String, detail: String },
+    Backend {
+        /// The relay (or its chip) as described for messages.
+        relay: String,
+        /// What the backend said.
+        detail: String,
+    },
 }
 
 impl RelayError {

@@ -34,6 +34,8 @@ pub struct SimRelay {
 }
 
 impl SimRelay {
+    /// A simulated relay appending to `file` (if any), stamping edges by
+    /// `clock` in `tz`.
     pub fn new(file: Option<PathBuf>, tz: TimeZone, clock: Arc<dyn Clock>) -> SimRelay {
         SimRelay {
             file,
@@ -149,7 +151,9 @@ fn not_a_file() -> io::Error {
 /// An edge read back from the sim-file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimEdge {
+    /// True for on, false for off.
     pub on: bool,
+    /// When it switched.
     pub at: Timestamp,
     /// The timestamp exactly as written (with the commune's offset).
     pub stamp: String,

@@ -21,13 +21,19 @@ pub fn broadcast_key(date: Date, b: &PlannedBroadcast, tz: &TimeZone) -> String 
     format!("{date} {} #{}", local_time(b.at, tz), b.index)
 }
 
+/// The service's next step, as [`decide`] gives it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decision {
     /// These broadcasts (positions in the plan) are past their grace and
     /// were never attempted: record them as missed, do not air them.
     Missed(Vec<usize>),
     /// Air this broadcast now; `late` when its time has already passed.
-    Air { index: usize, late: bool },
+    Air {
+        /// Its position in the plan's `broadcasts`.
+        index: usize,
+        /// More than a second past its time.
+        late: bool,
+    },
     /// Nothing to do until this instant (the next relay-on), if any.
     Wait(Option<Timestamp>),
 }

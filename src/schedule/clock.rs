@@ -5,6 +5,7 @@ use jiff::Timestamp;
 
 /// The wall clock.
 pub trait Clock: Send + Sync {
+    /// The time now.
     fn now(&self) -> Timestamp;
 }
 

@@ -23,16 +23,23 @@ use crate::tr;
 /// What the planner needs from the config.
 #[derive(Clone, Debug)]
 pub struct PlanSettings {
+    /// The commune's time zone: playlist times are local times in it.
     pub tz: TimeZone,
+    /// The relay's warm-up before a broadcast's first item (`[relay] warm-up`).
     pub warm_up: Duration,
+    /// The relay's hold after a broadcast's last item (`[relay] hold`).
     pub hold: Duration,
+    /// The longest the relay may stay on (`[relay] max-on`): a broadcast
+    /// planned longer is a problem.
     pub max_on: Duration,
     /// The default gap between items ([audio] gap).
     pub gap: Duration,
+    /// The language of the problems' messages.
     pub lang: Lang,
 }
 
 impl PlanSettings {
+    /// The settings from the validated config.
     pub fn from_config(cfg: &Config) -> PlanSettings {
         PlanSettings {
             tz: cfg.tz.clone(),
@@ -50,7 +57,12 @@ impl PlanSettings {
 pub enum MediaStatus {
     /// It plays, for this long; `path` is the file below the audio folder as
     /// it is on disk (its name may differ from the playlist's in Unicode form).
-    Playable { duration: Duration, path: String },
+    Playable {
+        /// How long it plays.
+        duration: Duration,
+        /// The file below the audio folder, as on disk.
+        path: String,
+    },
     /// It cannot be aired; the message says why and what to do, already in
     /// the operator's language.
     Unplayable(String),
@@ -63,6 +75,7 @@ pub enum MediaStatus {
 /// What planning asks of the audio folder: each item name's status. The
 /// media library answers it (`media::Facts`); tests answer from a table.
 pub trait MediaFacts {
+    /// The status of the item file `name` (NFC, below the audio folder).
     fn status(&self, name: &str) -> MediaStatus;
 }
 
@@ -88,41 +101,59 @@ pub fn plan_for(
 /// The day's timeline.
 #[derive(Clone, Debug)]
 pub struct DayPlan {
+    /// The day planned.
     pub date: Date,
     /// The playlist file in effect, if any.
     pub source: Option<PathBuf>,
+    /// The broadcasts that air that day, in order of relay-on; one that
+    /// cannot air at all (no playable item, a time that does not exist) is
+    /// left out, with a problem.
     pub broadcasts: Vec<PlannedBroadcast>,
+    /// What makes the day unsafe or impossible, located in the playlist.
     pub problems: Vec<Problem>,
 }
 
+/// One broadcast as planned for one day.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlannedBroadcast {
     /// Its place among the playlist's [[broadcast]] tables.
     pub index: usize,
+    /// Its `title`, if it has one.
     pub title: Option<String>,
+    /// When its first item starts (the playlist's `at` on that day).
     pub at: Timestamp,
+    /// When the relay goes on: `at` minus the warm-up.
     pub relay_on: Timestamp,
     /// When the last item ends.
     pub end: Timestamp,
+    /// When the relay goes off: `end` plus the hold.
     pub relay_off: Timestamp,
+    /// Its `tags`, for the as-run log.
     pub tags: Vec<String>,
     /// The silence between its items.
     pub gap: Duration,
+    /// The items in airing order, repeats written out; those whose file
+    /// cannot air (yet) are left out, see `skipped`.
     pub items: Vec<PlannedItem>,
     /// Items left out because their file cannot be aired (missing,
     /// rejected, broken): (name, why). At air time they are recorded failed.
     pub skipped: Vec<(String, String)>,
 }
 
+/// One item as planned: the file and when it plays.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlannedItem {
     /// The name as the playlist gives it (NFC).
     pub file: String,
     /// The file as found on disk, below the audio folder.
     pub path: String,
+    /// When it is planned to start.
     pub start: Timestamp,
+    /// When it is planned to end.
     pub end: Timestamp,
+    /// Its length, as measured.
     pub duration: Duration,
+    /// Its own `volume-db`, added to the `[audio]` settings.
     pub volume_db: f64,
 }
 

@@ -23,11 +23,13 @@ pub struct Timing {
 /// One airing's times.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timeline {
+    /// When the relay goes on.
     pub relay_on: Timestamp,
     /// Each item's planned start: the first at `relay_on` + warm-up.
     pub starts: Vec<Timestamp>,
     /// When the last item ends (`relay_on` + warm-up with no items).
     pub end: Timestamp,
+    /// When the relay goes off: the hold after `end`.
     pub relay_off: Timestamp,
     /// The rule it was made with (the sequence waits the gap and the hold
     /// after what really played, which may be shorter than planned).

@@ -1,3 +1,6 @@
+//! Tests of the output engine's pure parts: the resampler (length, pitch,
+//! pass-through) and the item pipeline (gain, fades, channel mapping).
+
 use super::*;
 
 #[test]
