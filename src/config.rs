@@ -109,7 +109,7 @@ pub struct AudioConfig {
 #[derive(Clone, Debug)]
 pub struct ControlConfig {
     /// The control socket (`loa status`, `loa now`...): STATE/loa.sock unless
-    /// [control] socket says otherwise.
+    /// `[control] socket` says otherwise.
     pub socket: PathBuf,
 }
 

@@ -1,6 +1,7 @@
 //! The shutdown signal, passed in as a value: `main` makes one from SIGTERM
-//! and SIGINT, tests make their own. Waits that must end promptly when asked
-//! (warm-up, hold, an item playing) wait on it instead of sleeping.
+//! and SIGINT, tests make their own. The airing sequence looks at it between
+//! its (tokio) waits; the commands that hold the relay by hand wait on it
+//! (`wait_timeout`) instead of sleeping.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};

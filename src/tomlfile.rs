@@ -240,7 +240,7 @@ impl<'s> Walk<'s> {
     }
 
     /// Reports every key of `table` not in `allowed`, suggesting the nearest
-    /// allowed key. `section` names the table for the message ("[relay]").
+    /// allowed key. `section` names the table for the message ("`[relay]`").
     pub fn unknown_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], section: &str) {
         let lang = self.lang;
         for (key, _) in table.iter() {

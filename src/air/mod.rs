@@ -47,7 +47,7 @@ pub struct AirItem {
 
 impl AirItem {
     /// An item from what finding and measuring its file gave: the gain from
-    /// its loudness, the [audio] settings and the item's own `volume-db`;
+    /// its loudness, the `[audio]` settings and the item's own `volume-db`;
     /// or, when the file cannot be aired, the reason.
     pub fn from_found(
         name: &str,

@@ -29,6 +29,9 @@ pub fn config_or_say(cli: Option<&Path>) -> Option<Config> {
     }
 }
 
+/// The config (found as `config::locate` says), with the operator's language
+/// set for the messages that follow; or why it cannot be used, with its
+/// problems in the language the file asks for.
 pub fn load_config(cli: Option<&Path>) -> Result<Config, (ConfigError, Vec<Problem>)> {
     let loaded = config::locate(cli).and_then(|p| Config::load(&p));
     if let Ok(cfg) = &loaded {

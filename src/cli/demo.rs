@@ -25,6 +25,7 @@ use crate::tr;
 /// How far ahead the demo broadcast starts.
 const LEAD: Duration = Duration::from_secs(6);
 
+/// `loa demo`: the real service on the shipped samples, relay simulated; the exit code.
 pub fn run(config: Option<&Path>) -> i32 {
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;

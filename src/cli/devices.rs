@@ -1,5 +1,5 @@
 //! `loa devices`: the sound outputs ALSA offers, with the names to write in
-//! [audio] device. Works without a config (the installer may not have one).
+//! `[audio] device`. Works without a config (the installer may not have one).
 
 use std::path::Path;
 
@@ -9,6 +9,7 @@ use crate::lang::Lang;
 use crate::player::alsa::{has_sound_card, list_devices};
 use crate::tr;
 
+/// `loa devices`: the sound outputs ALSA offers, and which one the config names; the exit code.
 pub fn run(config: Option<&Path>) -> i32 {
     let cfg = context::load_config(config).ok();
     let lang = cfg.as_ref().map(|c| c.lang).unwrap_or(Lang::Vi);

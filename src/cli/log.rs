@@ -29,6 +29,7 @@ use crate::schedule::clock::SystemClock;
 use crate::schedule::{local_time, rfc3339};
 use crate::{duration, tr};
 
+/// `loa log`: what aired, failed or was missed on a day or a range; the exit code.
 pub fn run(
     config: Option<&Path>,
     date: Option<&str>,

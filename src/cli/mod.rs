@@ -28,10 +28,12 @@ pub struct Cli {
     /// The config file (else $LOA_CONFIG, /etc/loa/loa.toml, ./config/loa.toml).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The operator's commands (each variant's doc is its line in `--help`).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check the config, every playlist and the audio they use, and plan the
@@ -77,11 +79,13 @@ pub enum Command {
     },
     /// Emergency: air these files at once, interrupting what plays.
     Now {
+        /// Files in the audio folder, by name (e.g. thong-bao.mp3).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
     },
     /// Priority: air these files first in the next broadcast.
     Queue {
+        /// Files in the audio folder, by name (e.g. thong-bao.mp3).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
     },
@@ -115,6 +119,7 @@ pub enum Command {
     },
     /// Check audio files and copy the good ones into the audio folder.
     Import {
+        /// The audio files to check and copy.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
         /// A folder inside the audio folder, e.g. "dai-hoi".
@@ -123,8 +128,10 @@ pub enum Command {
     },
     /// The periodic report for the commune: what was aired, missed and failed.
     Report {
+        /// The first day of the report.
         #[arg(long, value_name = "YYYY-MM-DD")]
         from: String,
+        /// The last day of the report.
         #[arg(long, value_name = "YYYY-MM-DD")]
         to: String,
         /// md (Markdown) or csv.
@@ -133,11 +140,13 @@ pub enum Command {
     },
     /// Switch the amplifier relay by hand, to test the wiring.
     Relay {
+        /// What to do with the relay.
         #[command(subcommand)]
         action: RelayAction,
     },
 }
 
+/// What `loa relay` does.
 #[derive(Debug, Subcommand)]
 pub enum RelayAction {
     /// Switch the relay on. With real GPIO the line is held until Ctrl-C, or

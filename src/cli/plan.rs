@@ -15,6 +15,7 @@ use crate::schedule::clock::Clock;
 use crate::schedule::{DayPlan, PlanSettings, local_time, plan_for, rfc3339};
 use crate::tr;
 
+/// `loa plan`: a day's timeline (relay on, each item, relay off), as a table or JSON; the exit code.
 pub fn run(config: Option<&Path>, date: Option<&str>, json: bool, clock: &dyn Clock) -> i32 {
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;

@@ -23,6 +23,7 @@ use crate::schedule::timeline::{Timeline, Timing};
 use crate::shutdown::Shutdown;
 use crate::tr;
 
+/// `loa play`: the files now, through the airing sequence; the exit code.
 pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;

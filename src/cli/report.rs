@@ -55,11 +55,14 @@ use crate::tr;
 /// The output formats `--format` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
+    /// `md`: a Markdown document.
     Markdown,
+    /// `csv`: one row per item, for a spreadsheet.
     Csv,
 }
 
 impl Format {
+    /// The format named `s` ("md", "markdown", "csv", any case).
     pub fn parse(s: &str) -> Option<Format> {
         match s.trim().to_ascii_lowercase().as_str() {
             "md" | "markdown" => Some(Format::Markdown),
@@ -69,6 +72,7 @@ impl Format {
     }
 }
 
+/// `loa report`: the commune's report over a range of days, in Markdown or CSV; the exit code.
 pub fn run(config: Option<&Path>, from: &str, to: &str, format: &str) -> i32 {
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;

@@ -8,6 +8,7 @@ use super::context;
 use super::exit;
 use crate::schedule::clock::{SystemClock, kernel_clock_synced};
 
+/// `loa run`: the service until SIGTERM or SIGINT; the exit code.
 pub fn run(config: Option<&Path>) -> i32 {
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;

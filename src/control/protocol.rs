@@ -188,9 +188,10 @@ pub struct NextBroadcast {
 pub struct RelayState {
     /// True while the amplifier is switched on.
     pub on: bool,
-    /// The last edge; None when it has not switched since start-up.
+    /// The last edge (the switch-off at start-up when it has not switched
+    /// since); None only from a fake.
     pub since: Option<String>,
-    /// "gpio", "rppal" or "sim", and what it drives.
+    /// "gpio", "rppal" or "sim".
     pub backend: String,
 }
 

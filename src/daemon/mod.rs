@@ -1,7 +1,8 @@
 //! The service (`loa run`): the select! loop that sleeps until the next thing
 //! to do, re-plans after every wake-up (midnight, a playlist or audio change,
 //! `loa reload`, SIGHUP, a clock jump), holds broadcasts while the clock is
-//! not trustworthy, airs what the agenda says through the `Airer` seam,
+//! not trustworthy, airs what the agenda says through the airing sequence
+//! (`air`, over the relay, sound and clock seams),
 //! answers the control socket, and writes the as-run log as things happen.
 //! Deciding what is due is `schedule::agenda`'s job; airing is `air`'s.
 //!
@@ -72,8 +73,7 @@ pub struct Deps {
     pub requests: mpsc::Receiver<(Request, oneshot::Sender<Response>)>,
     /// Something changed in the playlists or audio folder.
     pub changes: mpsc::UnboundedReceiver<Change>,
-    /// Called once the day's plan is loaded (systemd READY=1), and on every
-    /// turn of the loop (the watchdog).
+    /// Called once, when the first day's plan is loaded (systemd READY=1).
     pub ready: Box<dyn Fn() + Send + Sync>,
     /// Called on every turn of the loop, and every `turn_every` while an
     /// upload is validated (systemd WATCHDOG=1).

@@ -90,7 +90,7 @@ impl Library {
         &self.odd
     }
 
-    /// The file `name` as something to open (never through a link).
+    /// The file of `entry` as something to open (never through a link).
     pub fn media(&self, entry: &FileEntry) -> MediaPath {
         MediaPath::beneath(&self.root, &entry.rel)
     }

@@ -20,7 +20,7 @@
 //! - `facts`: the planner's view of the folder (`Facts`: each item name's status).
 //! - `rejected`: the `rejected/` folder: moving files there, their notes, listing it.
 //! - `ingest`: taking up uploads once complete, into the index or `rejected/`.
-//! - here: the planner's and the operator's questions (`resolve`, `find_named`...).
+//! - here: the planner's and the operator's questions (`status`, `find_named`...).
 
 pub mod decode;
 pub mod facts;

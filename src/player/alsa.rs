@@ -37,7 +37,7 @@ pub struct AlsaOutput {
     pub lang: Lang,
 }
 
-/// The ALSA output for the config's [audio] device.
+/// The ALSA output for the config's `[audio] device`.
 pub fn make(cfg: &crate::config::Config) -> Arc<dyn Output> {
     Arc::new(AlsaOutput {
         device: cfg.audio.device.clone(),
@@ -48,7 +48,7 @@ pub fn make(cfg: &crate::config::Config) -> Arc<dyn Output> {
 /// One output device as ALSA lists it.
 #[derive(Clone, Debug)]
 pub struct DeviceInfo {
-    /// The name to put in [audio] device.
+    /// The name to put in `[audio] device`.
     pub name: String,
     /// ALSA's description of it, on one line ("" when it gives none).
     pub description: String,

@@ -1,8 +1,8 @@
 //! The audio output. One seam, [`Sink`]: segments (an item, or a silence)
 //! are queued one after another and play back to back, each with a
-//! [`Segment`] handle to follow and stop it. The ALSA sink (rodio/cpal) is in
-//! `alsa`, the item pipeline (decode ahead, gain, fades) in `item`; the fake
-//! for tests is in `crate::testing`. It does not know about relays or
+//! [`Segment`] handle to follow and stop it. The ALSA sink (cpal) is in
+//! `alsa`, the item pipeline (decode ahead, resample, gain, fades) in
+//! `engine`; the fake for tests is in `crate::testing`. It does not know about relays or
 //! schedules.
 
 pub mod alsa;
@@ -325,7 +325,7 @@ pub trait Sink: Send {
 pub struct Backend {
     /// Its name (`find` looks it up).
     pub name: &'static str,
-    /// The backend for the config's [audio] device.
+    /// The backend for the config's `[audio] device`.
     pub make: fn(&crate::config::Config) -> Arc<dyn Output>,
 }
 

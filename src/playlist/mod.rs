@@ -45,7 +45,7 @@ pub struct Playlist {
 /// One amplifier session.
 #[derive(Clone, Debug)]
 pub struct Broadcast {
-    /// Its place among the file's [[broadcast]] tables (0-based).
+    /// Its place among the file's `[[broadcast]]` tables (0-based).
     pub index: usize,
     /// Where its `at` is written, to locate the planner's problems.
     pub pos: Pos,
@@ -57,7 +57,7 @@ pub struct Broadcast {
     pub items: Vec<Item>,
     /// How many times the whole item sequence plays.
     pub repeat: u32,
-    /// Silence between items; None means the config's [audio] gap.
+    /// Silence between items; None means the config's `[audio] gap`.
     pub gap: Option<Duration>,
     /// The first day it airs (`from`, included); None means no start.
     pub from: Option<Date>,

@@ -32,7 +32,7 @@ pub struct PlanSettings {
     /// The longest the relay may stay on (`[relay] max-on`): a broadcast
     /// planned longer is a problem.
     pub max_on: Duration,
-    /// The default gap between items ([audio] gap).
+    /// The default gap between items (`[audio] gap`).
     pub gap: Duration,
     /// The language of the problems' messages.
     pub lang: Lang,
@@ -116,7 +116,7 @@ pub struct DayPlan {
 /// One broadcast as planned for one day.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlannedBroadcast {
-    /// Its place among the playlist's [[broadcast]] tables.
+    /// Its place among the playlist's `[[broadcast]]` tables.
     pub index: usize,
     /// Its `title`, if it has one.
     pub title: Option<String>,
