@@ -8,6 +8,7 @@
 pub mod alsa;
 pub mod engine;
 pub mod gain;
+pub mod pipeline;
 pub mod standin;
 
 use std::sync::Arc;
