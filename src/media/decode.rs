@@ -353,5 +353,18 @@ mod tests {
                 samples[0]
             );
         }
+        // Without a LAME header (`lame -t`) nothing declares the delay and
+        // padding: every decoded frame is kept, and the count symphonia
+        // announces (a guess from the bitrate) is of them all.
+        let wav = full_tone_wav(dir.path(), "bare.wav", 2.0, 44_100);
+        let mp3 = dir.path().join("bare.mp3");
+        let (w, m) = (wav.to_str().unwrap(), mp3.to_str().unwrap());
+        run("lame", &["--quiet", "-t", "-b", "128", w, m]);
+        let mut dec = Decoder::open(&MediaPath::Given(mp3)).unwrap();
+        decode_all(&mut dec);
+        assert_eq!(dec.trimmed, 0);
+        assert_eq!(dec.frames % 1152, 0, "{} frames", dec.frames);
+        assert!(dec.frames > 88_200 + 1105, "{} frames", dec.frames);
+        assert_eq!(dec.announced_frames, Some(dec.frames));
     }
 }
