@@ -67,6 +67,10 @@ const MIGRATIONS: &[&str] = &[
     // `loa run` first ran with a trustworthy clock (ms since the epoch):
     // broadcasts due before it were before loa was installed, not missed.
     "CREATE TABLE service (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 5: which decoding measured a media row (`index::MEASURED_BY`): rows
+    // from before gapless decoding (issue 13) hold lengths with the
+    // encoder's delay and padding, and are measured again.
+    "ALTER TABLE media ADD COLUMN measured_by INTEGER;",
 ];
 
 /// Why the state database could not be opened or brought up to date.
