@@ -56,6 +56,35 @@ impl Pipeline {
         let g = self.gain;
         self.pending
             .extend(input.iter().map(|s| (s * g).clamp(-1.0, 1.0)));
+        self.emit_ready(out);
+    }
+
+    /// Lets `fill` append decoded input (interleaved) straight into the
+    /// pipeline (no copy on the way), then as [`Pipeline::push`]. What
+    /// `fill` returns is returned; on an error nothing it appended is kept.
+    pub fn push_from<E>(
+        &mut self,
+        out: &mut Vec<f32>,
+        fill: impl FnOnce(&mut Vec<f32>) -> Result<bool, E>,
+    ) -> Result<bool, E> {
+        let at = self.pending.len();
+        let more = match fill(&mut self.pending) {
+            Ok(more) => more,
+            Err(e) => {
+                self.pending.truncate(at);
+                return Err(e);
+            }
+        };
+        let g = self.gain;
+        for s in &mut self.pending[at..] {
+            *s = (*s * g).clamp(-1.0, 1.0);
+        }
+        self.emit_ready(out);
+        Ok(more)
+    }
+
+    /// Emits what is past the fade-out's hold.
+    fn emit_ready(&mut self, out: &mut Vec<f32>) {
         let hold = self.fade_frames * self.in_ch;
         if self.pending.len() > hold {
             let n = (self.pending.len() - hold) / self.in_ch * self.in_ch;
