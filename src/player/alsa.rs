@@ -20,8 +20,9 @@ use crate::media::Decoder;
 /// stand-in captures.
 const PREFERRED_RATE: u32 = 48_000;
 const PREFERRED_CHANNELS: u16 = 2;
-/// The device buffer, about 50 ms.
-const BUFFER_FRAMES: u32 = 2048;
+/// The device's period, about 90 ms at 44.1-48 kHz (its buffer holds two):
+/// few wake-ups a second, and a stop is still heard within half a second.
+const BUFFER_FRAMES: u32 = 4096;
 
 /// What `start` waits to have decoded before the device starts (two device
 /// buffers), and for at most how long.
@@ -181,55 +182,26 @@ impl Output for AlsaOutput {
         let supported = choose_config(&device, want_rate).map_err(|d| self.open_error(d))?;
         let format = supported.sample_format();
         let mut config = supported.config();
-        config.buffer_size = BufferSize::Fixed(BUFFER_FRAMES);
         let channels = config.channels as usize;
         let rate = config.sample_rate;
-
         let shared = Arc::new(Shared::default());
-        let (producer, mut consumer) = rtrb::RingBuffer::<f32>::new(RING_FRAMES * channels);
         let failure: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-        let f = failure.clone();
-        let on_error = move |e: cpal::Error| {
-            // An underrun is not a failure of the device.
-            if e.kind() == cpal::ErrorKind::Xrun {
-                tracing::warn!(
-                    "{}",
-                    crate::lang::log("thiếu âm thanh gửi tới card (underrun)", "audio underrun")
-                );
-                return;
+        // The period asked for; a device that cannot take it gets its own.
+        config.buffer_size = BufferSize::Fixed(BUFFER_FRAMES);
+        let built = match build_stream(&device, &config, format, &shared, &failure) {
+            Err(BuildError::Cpal(e)) if e.kind() == cpal::ErrorKind::UnsupportedConfig => {
+                config.buffer_size = BufferSize::Default;
+                build_stream(&device, &config, format, &shared, &failure)
             }
-            let mut g = f.lock().unwrap_or_else(|e| e.into_inner());
-            if g.is_none() {
-                *g = Some(e.to_string());
-            }
+            other => other,
         };
-        let cb_shared = shared.clone();
-        macro_rules! stream {
-            ($t:ty) => {
-                device.build_output_stream::<$t, _, _>(
-                    config.clone(),
-                    move |data: &mut [$t], _| fill(data, &mut consumer, &cb_shared, channels),
-                    on_error,
-                    None,
-                )
-            };
-        }
-        let stream = match format {
-            SampleFormat::I16 => stream!(i16),
-            SampleFormat::I32 => stream!(i32),
-            SampleFormat::F32 => stream!(f32),
-            SampleFormat::F64 => stream!(f64),
-            SampleFormat::U16 => stream!(u16),
-            SampleFormat::U8 => stream!(u8),
-            SampleFormat::I8 => stream!(i8),
-            other => {
-                return Err(AudioError::Open {
-                    name,
-                    detail: format!("unsupported sample format {other}"),
-                });
-            }
-        }
-        .map_err(|e| self.open_error(e.to_string()))?;
+        let (stream, producer) = built.map_err(|e| match e {
+            BuildError::UnsupportedFormat(other) => AudioError::Open {
+                name: name.clone(),
+                detail: format!("unsupported sample format {other}"),
+            },
+            BuildError::Cpal(e) => self.open_error(e.to_string()),
+        })?;
         // Nothing plays before `start`, at the first item's time: cpal runs
         // the stream only once it is asked to play.
 
@@ -254,13 +226,100 @@ impl Output for AlsaOutput {
     }
 }
 
+/// The stream for `config` in the device's `format`, and the ring's
+/// producer end that feeds it.
+fn build_stream(
+    device: &cpal::Device,
+    config: &cpal::StreamConfig,
+    format: SampleFormat,
+    shared: &Arc<Shared>,
+    failure: &Arc<Mutex<Option<String>>>,
+) -> Result<(cpal::Stream, rtrb::Producer<f32>), BuildError> {
+    let channels = config.channels as usize;
+    let (producer, mut consumer) = rtrb::RingBuffer::<f32>::new(RING_FRAMES * channels);
+    let f = failure.clone();
+    let on_error = move |e: cpal::Error| {
+        // An underrun is not a failure of the device.
+        if e.kind() == cpal::ErrorKind::Xrun {
+            tracing::warn!(
+                "{}",
+                crate::lang::log("thiếu âm thanh gửi tới card (underrun)", "audio underrun")
+            );
+            return;
+        }
+        let mut g = f.lock().unwrap_or_else(|e| e.into_inner());
+        if g.is_none() {
+            *g = Some(e.to_string());
+        }
+    };
+    let cb_shared = shared.clone();
+    macro_rules! stream {
+        ($t:ty) => {
+            device.build_output_stream::<$t, _, _>(
+                config.clone(),
+                move |data: &mut [$t], _| fill(data, &mut consumer, &cb_shared, channels),
+                on_error,
+                None,
+            )
+        };
+    }
+    let stream = match format {
+        SampleFormat::I16 => stream!(i16),
+        SampleFormat::I32 => stream!(i32),
+        SampleFormat::F32 => stream!(f32),
+        SampleFormat::F64 => stream!(f64),
+        SampleFormat::U16 => stream!(u16),
+        SampleFormat::U8 => stream!(u8),
+        SampleFormat::I8 => stream!(i8),
+        other => return Err(BuildError::UnsupportedFormat(other)),
+    }
+    .map_err(BuildError::Cpal)?;
+    Ok((stream, producer))
+}
+
+/// Why a stream could not be built.
+enum BuildError {
+    UnsupportedFormat(SampleFormat),
+    Cpal(cpal::Error),
+}
+
 /// The audio callback: the engine's `fill_from`, in the device's format.
 fn fill<T>(data: &mut [T], ring: &mut rtrb::Consumer<f32>, shared: &Shared, channels: usize)
 where
-    T: cpal::SizedSample + cpal::FromSample<f32>,
+    T: cpal::SizedSample + cpal::FromSample<f32> + ToDevice,
 {
-    engine::fill_from(data, ring, shared, channels, T::from_sample, T::EQUILIBRIUM);
+    engine::fill_from(data, ring, shared, channels, T::to_device, T::EQUILIBRIUM);
 }
+
+/// One sample from the pipeline (already within -1..1) in the device's
+/// format. S16, what most cards take, is a multiply and a saturating cast
+/// (vectorised); the others go through cpal's conversions.
+trait ToDevice: Sized {
+    fn to_device(s: f32) -> Self;
+}
+
+impl ToDevice for i16 {
+    #[inline]
+    fn to_device(s: f32) -> i16 {
+        // Round to nearest by the float's own mantissa (adding 1.5 * 2^23
+        // puts the integer in the low bits): plain arithmetic, no branch,
+        // so the loop over a buffer is vectorised. Within -32767..=32767.
+        let v = s.clamp(-1.0, 1.0) * 32767.0 + 12_582_912.0;
+        (v.to_bits() as i32 - 0x4B40_0000) as i16
+    }
+}
+
+macro_rules! to_device_by_cpal {
+    ($($t:ty),*) => {$(
+        impl ToDevice for $t {
+            #[inline]
+            fn to_device(s: f32) -> $t {
+                <$t as cpal::FromSample<f32>>::from_sample_(s)
+            }
+        }
+    )*};
+}
+to_device_by_cpal!(i32, f32, f64, u16, u8, i8);
 
 struct AlsaSink {
     // Dropping it closes the device (first thing on drop). Shared with the
@@ -393,23 +452,37 @@ impl Sink for AlsaSink {
         if !self.started {
             return true;
         }
-        let now = Instant::now();
-        let step_over =
-            |deadline: Instant| now >= deadline || self.failure().is_some() || self.all_played();
-        self.drain = match self.drain {
-            Drain::NotAsked => Drain::Queued(now + DRAIN_STEP),
-            Drain::Queued(d) if step_over(d) => {
-                // Push the last sound out of the device's buffer with
-                // silence, then stop: only silence is cut.
-                self.send(Job::Silence {
-                    frames: 2 * BUFFER_FRAMES as u64,
-                    progress: Progress::in_stream(self.rate, self.shared.played.clone()),
-                });
-                Drain::Silence(Instant::now() + DRAIN_STEP)
+        // As many steps as are over now (not one per call: between calls
+        // the device plays silence, which a device faster than real time,
+        // like the benches' stand-in, takes by the second's worth).
+        loop {
+            let now = Instant::now();
+            let step_over = |deadline: Instant| {
+                now >= deadline || self.failure().is_some() || self.all_played()
+            };
+            let next = match self.drain {
+                Drain::NotAsked => Drain::Queued(now + DRAIN_STEP),
+                Drain::Queued(d) if step_over(d) => {
+                    // Push the last sound out of the device's buffer with
+                    // silence, then stop: only silence is cut.
+                    self.send(Job::Silence {
+                        frames: 2 * BUFFER_FRAMES as u64,
+                        progress: Progress::in_stream(self.rate, self.shared.played.clone()),
+                    });
+                    Drain::Silence(now + DRAIN_STEP)
+                }
+                Drain::Silence(d) if step_over(d) => Drain::Done,
+                other => other,
+            };
+            if next == self.drain {
+                break;
             }
-            Drain::Silence(d) if step_over(d) => Drain::Done,
-            other => other,
-        };
+            self.drain = next;
+            if matches!(next, Drain::Silence(_)) {
+                // The silence has just been queued: it is not played yet.
+                break;
+            }
+        }
         // Closing the device (dropping the sink) stops it; pausing first
         // would only wait for ALSA's lock, like `play` (see `start`).
         self.drain == Drain::Done

@@ -165,7 +165,6 @@ impl ItemJob<'_> {
         mut self,
         ring: &mut rtrb::Producer<f32>,
         shared: &Shared,
-        input: &mut Vec<f32>,
         out: &mut Vec<f32>,
         write: &Write<'_>,
     ) -> Option<State> {
@@ -185,7 +184,6 @@ impl ItemJob<'_> {
                     * out_rate as f64) as usize;
                 out.clear();
                 let mut tail = Vec::new();
-                input.clear();
                 // What the pipeline holds, then silence, ramped down.
                 pipe.finish(&mut tail);
                 tail.truncate(fade_frames * out_ch);
@@ -196,11 +194,10 @@ impl ItemJob<'_> {
                 }
                 return write(ring, shared, &tail).then_some(State::Stopped);
             }
-            input.clear();
-            match self.decoder.next_into(input) {
+            out.clear();
+            let decoder = &mut self.decoder;
+            match pipe.push_from(out, |into| decoder.next_into(into)) {
                 Ok(true) => {
-                    out.clear();
-                    pipe.push(input, out);
                     if !write(ring, shared, out) {
                         return None;
                     }
@@ -359,7 +356,13 @@ pub fn fill_from<T: Copy>(
         if avail > 0 {
             if let Ok(chunk) = ring.read_chunk(avail) {
                 let (a, b) = chunk.as_slices();
-                for (d, s) in data[filled..].iter_mut().zip(a.iter().chain(b.iter())) {
+                // Slice by slice (not a chained iterator), so that the
+                // conversion is a tight loop the compiler vectorises.
+                let (da, db) = data[filled..filled + avail].split_at_mut(a.len());
+                for (d, s) in da.iter_mut().zip(a) {
+                    *d = convert(*s);
+                }
+                for (d, s) in db.iter_mut().zip(b) {
                     *d = convert(*s);
                 }
                 chunk.commit_all();
@@ -406,7 +409,6 @@ pub fn feeder(
     out_ch: usize,
 ) {
     let mut out: Vec<f32> = Vec::with_capacity(16_384);
-    let mut input: Vec<f32> = Vec::with_capacity(8192);
     let _ = shared.wake.feeder.set(std::thread::current());
     let capacity = ring.buffer().capacity();
     let write = |ring: &mut rtrb::Producer<f32>, shared: &Shared, data: &[f32]| -> bool {
@@ -445,7 +447,7 @@ pub fn feeder(
                     lang,
                     expected,
                 };
-                item(job, &mut ring, &shared, (&mut input, &mut out), &write)
+                item(job, &mut ring, &shared, &mut out, &write)
             }
         };
         if !open {
@@ -557,13 +559,13 @@ fn item(
     job: ItemJob<'_>,
     ring: &mut rtrb::Producer<f32>,
     shared: &Shared,
-    (input, out): (&mut Vec<f32>, &mut Vec<f32>),
+    out: &mut Vec<f32>,
     write: &Write<'_>,
 ) -> bool {
     let (progress, name, lang) = (job.progress, job.name, job.lang);
     let start = shared.written.load(Ordering::Acquire);
     progress.set_span(start, None);
-    let state = match crate::contain::contained(|| job.run(ring, shared, input, out, write)) {
+    let state = match crate::contain::contained(|| job.run(ring, shared, out, write)) {
         Ok(Some(state)) => state,
         // The device was closed.
         Ok(None) => return false,

@@ -1,6 +1,6 @@
 //! The pure part of the item pipeline: gain and raised-cosine fades at the
 //! file's rate, the output's channels, then its rate (`Pipeline`, with its
-//! `Resampler` and `map_channels`). No IO, no threads: the output engine's
+//! `Resampler`, rubato's FFT resampler, and `map_channels`). No IO, no threads: the output engine's
 //! feeder runs it block by block.
 
 use std::time::Duration;
@@ -56,6 +56,35 @@ impl Pipeline {
         let g = self.gain;
         self.pending
             .extend(input.iter().map(|s| (s * g).clamp(-1.0, 1.0)));
+        self.emit_ready(out);
+    }
+
+    /// Lets `fill` append decoded input (interleaved) straight into the
+    /// pipeline (no copy on the way), then as [`Pipeline::push`]. What
+    /// `fill` returns is returned; on an error nothing it appended is kept.
+    pub fn push_from<E>(
+        &mut self,
+        out: &mut Vec<f32>,
+        fill: impl FnOnce(&mut Vec<f32>) -> Result<bool, E>,
+    ) -> Result<bool, E> {
+        let at = self.pending.len();
+        let more = match fill(&mut self.pending) {
+            Ok(more) => more,
+            Err(e) => {
+                self.pending.truncate(at);
+                return Err(e);
+            }
+        };
+        let g = self.gain;
+        for s in &mut self.pending[at..] {
+            *s = (*s * g).clamp(-1.0, 1.0);
+        }
+        self.emit_ready(out);
+        Ok(more)
+    }
+
+    /// Emits what is past the fade-out's hold.
+    fn emit_ready(&mut self, out: &mut Vec<f32>) {
         let hold = self.fade_frames * self.in_ch;
         if self.pending.len() > hold {
             let n = (self.pending.len() - hold) / self.in_ch * self.in_ch;
@@ -101,11 +130,16 @@ impl Pipeline {
             }
         }
         self.emitted += frames;
-        // Channels.
-        self.mapped.clear();
-        map_channels(&self.pending[..n], ch, self.out_ch, &mut self.mapped);
+        // Channels, then the rate; at the device's own rate (the usual
+        // case: the device is opened at the file's rate) straight out.
+        if self.resampler.is_passthrough() {
+            map_channels(&self.pending[..n], ch, self.out_ch, out);
+        } else {
+            self.mapped.clear();
+            map_channels(&self.pending[..n], ch, self.out_ch, &mut self.mapped);
+            self.resampler.process(&self.mapped, out);
+        }
         self.pending.drain(..n);
-        self.resampler.process(&self.mapped, out);
     }
 }
 
@@ -130,94 +164,151 @@ pub fn map_channels(input: &[f32], in_ch: usize, out_ch: usize, out: &mut Vec<f3
     }
 }
 
-/// A streaming 4-point (Catmull-Rom) resampler, exact pass-through when the
-/// rates are equal.
+/// A streaming band-limited resampler (rubato's synchronous FFT
+/// resampler), for when the device cannot take the file's rate: exact
+/// pass-through when the rates are equal. Never drops or repeats samples;
+/// its delay is trimmed, so the output starts with the first input frame
+/// and has exactly the input's length at the new rate.
 pub struct Resampler {
+    inner: Option<Box<Sinc>>,
+}
+
+/// Input frames per resampling chunk (the FFT resampler's fixed input).
+const CHUNK: usize = 1024;
+
+struct Sinc {
+    fft: rubato::Fft<f32>,
     ch: usize,
-    /// Input frames per output frame.
-    step: f64,
-    /// Position of the next output frame, relative to `hist[1]`.
-    pos: f64,
-    /// The last 3 input frames of the previous block, per channel.
-    hist: Vec<[f32; 3]>,
-    primed: bool,
-    passthrough: bool,
+    in_rate: u64,
+    out_rate: u64,
+    /// Interleaved input not yet resampled (less than a chunk, between
+    /// calls).
+    input: Vec<f32>,
+    /// The resampler's output for one chunk.
+    scratch: Vec<f32>,
+    /// Output frames still to drop: the resampler's delay.
+    skip: usize,
+    in_frames: u64,
+    out_frames: u64,
 }
 
 impl Resampler {
     /// A resampler from `in_rate` to `out_rate` Hz for `ch` interleaved
     /// channels (passing frames through unchanged when the rates are equal).
     pub fn new(in_rate: u32, out_rate: u32, ch: usize) -> Resampler {
-        Resampler {
-            ch,
-            step: in_rate as f64 / out_rate as f64,
-            pos: 0.0,
-            hist: vec![[0.0; 3]; ch],
-            primed: false,
-            passthrough: in_rate == out_rate,
+        if in_rate == out_rate || in_rate == 0 || out_rate == 0 {
+            return Resampler { inner: None };
         }
+        let ch = ch.max(1);
+        // Rates were checked when the file was validated (never 0), and a
+        // chunk of 1024 frames suits every pair of rates.
+        let fft = rubato::Fft::<f32>::new(
+            in_rate as usize,
+            out_rate as usize,
+            CHUNK,
+            ch,
+            rubato::FixedSync::Input,
+        )
+        .expect("a resampler between two non-zero rates");
+        use rubato::Resampler as _;
+        let skip = fft.output_delay();
+        let scratch = vec![0.0; fft.output_frames_max() * ch];
+        Resampler {
+            inner: Some(Box::new(Sinc {
+                fft,
+                ch,
+                in_rate: u64::from(in_rate),
+                out_rate: u64::from(out_rate),
+                input: Vec::with_capacity(2 * CHUNK * ch),
+                scratch,
+                skip,
+                in_frames: 0,
+                out_frames: 0,
+            })),
+        }
+    }
+
+    /// Whether frames pass through unchanged (equal rates).
+    pub fn is_passthrough(&self) -> bool {
+        self.inner.is_none()
     }
 
     /// Resamples interleaved input frames; appends output frames.
     pub fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
-        if self.passthrough {
-            out.extend_from_slice(input);
-            return;
+        match &mut self.inner {
+            None => out.extend_from_slice(input),
+            Some(s) => s.process(input, out),
         }
-        let ch = self.ch;
-        let n = input.len() / ch;
-        if n == 0 {
-            return;
-        }
-        if !self.primed {
-            // Start as if the signal had been at its first value before.
-            for (h, &first) in self.hist.iter_mut().zip(&input[..ch]) {
-                *h = [first; 3];
-            }
-            // The first output frame is the first input frame, s[3].
-            self.pos = 2.0;
-            self.primed = true;
-        }
-        // Sample k of the extended signal: k < 3 from history, else input.
-        let at = |hist: &[[f32; 3]], c: usize, k: isize| -> f32 {
-            if k < 3 {
-                hist[c][k.max(0) as usize]
-            } else {
-                input[(k as usize - 3) * ch + c]
-            }
-        };
-        // Interpolating between x1 and x2 needs x0..x3: with the extended
-        // signal s, pos p means between s[1 + floor p] and the next.
-        let total = n as f64 + 3.0;
-        loop {
-            let base = 1.0 + self.pos.floor();
-            if base + 2.0 >= total {
-                break;
-            }
-            let t = (self.pos - self.pos.floor()) as f32;
-            let k = base as isize;
-            for c in 0..ch {
-                let (x0, x1, x2, x3) = (
-                    at(&self.hist, c, k - 1),
-                    at(&self.hist, c, k),
-                    at(&self.hist, c, k + 1),
-                    at(&self.hist, c, k + 2),
-                );
-                let a = -0.5 * x0 + 1.5 * x1 - 1.5 * x2 + 0.5 * x3;
-                let b = x0 - 2.5 * x1 + 2.0 * x2 - 0.5 * x3;
-                let cc = -0.5 * x0 + 0.5 * x2;
-                out.push(((a * t + b) * t + cc) * t + x1);
-            }
-            self.pos += self.step;
-        }
-        // Keep the last 3 frames; positions become relative to them.
-        for c in 0..ch {
-            let last = |j: usize| at(&self.hist, c, (n + 3 - 3 + j) as isize);
-            self.hist[c] = [last(0), last(1), last(2)];
-        }
-        self.pos -= n as f64;
     }
 
-    /// The input ended: nothing is held back beyond interpolation context.
-    pub fn flush(&mut self, _out: &mut Vec<f32>) {}
+    /// The input ended: what the resampler holds goes out, to exactly the
+    /// input's length at the new rate.
+    pub fn flush(&mut self, out: &mut Vec<f32>) {
+        if let Some(s) = &mut self.inner {
+            s.flush(out);
+        }
+    }
+}
+
+impl Sinc {
+    fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        self.in_frames += (input.len() / self.ch) as u64;
+        self.input.extend_from_slice(input);
+        let mut at = 0;
+        loop {
+            let need = rubato::Resampler::input_frames_next(&self.fft);
+            if (self.input.len() - at) / self.ch < need {
+                break;
+            }
+            let used = self.run(at, need, false, out);
+            at += used * self.ch;
+        }
+        self.input.drain(..at);
+    }
+
+    fn flush(&mut self, out: &mut Vec<f32>) {
+        let total = (self.in_frames * self.out_rate).div_ceil(self.in_rate);
+        let left = self.input.len() / self.ch;
+        self.run(0, left, true, out);
+        self.input.clear();
+        // The resampler's delay still holds the end: push silence through.
+        let mut guard = 0;
+        while self.out_frames < total && guard < 64 {
+            self.run(0, 0, true, out);
+            guard += 1;
+        }
+    }
+
+    /// One chunk from `input[at..]` (`frames` of it; fewer than a chunk
+    /// only at the end, `partial`); appends what is past the delay and
+    /// within the total length. Returns the input frames used.
+    fn run(&mut self, at: usize, frames: usize, partial: bool, out: &mut Vec<f32>) -> usize {
+        use rubato::Resampler as _;
+        use rubato::audioadapter_buffers::direct::InterleavedSlice;
+        let ch = self.ch;
+        let max_out = self.scratch.len() / ch;
+        let (Ok(inp), Ok(mut outp)) = (
+            InterleavedSlice::new(&self.input[at..at + frames * ch], ch, frames),
+            InterleavedSlice::new_mut(&mut self.scratch[..], ch, max_out),
+        ) else {
+            return frames;
+        };
+        let indexing = partial.then(|| rubato::Indexing::new().partial_len(frames));
+        let Ok((_used, made)) = self
+            .fft
+            .process_into_buffer(&inp, &mut outp, indexing.as_ref())
+        else {
+            return frames;
+        };
+        let dropped = self.skip.min(made);
+        self.skip -= dropped;
+        let mut keep = made - dropped;
+        if partial {
+            let total = (self.in_frames * self.out_rate).div_ceil(self.in_rate);
+            keep = keep.min(total.saturating_sub(self.out_frames) as usize);
+        }
+        out.extend_from_slice(&self.scratch[dropped * ch..(dropped + keep) * ch]);
+        self.out_frames += keep as u64;
+        frames
+    }
 }
