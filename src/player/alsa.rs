@@ -62,10 +62,18 @@ fn quiet_alsa() -> Option<std::rc::Rc<std::cell::RefCell<alsa::Output>>> {
     alsa::Output::local_error_handler().ok()
 }
 
+/// ALSA, through cpal. cpal's `default_host` panics when ALSA cannot read
+/// its configuration (a broken asoundrc); this says why instead.
+fn alsa_host() -> Result<cpal::Host, AudioError> {
+    cpal::host_from_id(cpal::HostId::Alsa).map_err(|e| AudioError::Config(e.to_string()))
+}
+
 /// The output devices ALSA offers.
 pub fn list_devices() -> Vec<DeviceInfo> {
     let _quiet = quiet_alsa();
-    let host = cpal::default_host();
+    let Ok(host) = alsa_host() else {
+        return vec![];
+    };
     let Ok(devices) = host.output_devices() else {
         return vec![];
     };
@@ -94,7 +102,7 @@ pub fn has_sound_card() -> bool {
 }
 
 fn find_device(name: &str) -> Result<cpal::Device, AudioError> {
-    let host = cpal::default_host();
+    let host = alsa_host()?;
     if name == "default" {
         return host.default_output_device().ok_or(AudioError::NoDevice);
     }

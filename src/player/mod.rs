@@ -377,6 +377,9 @@ pub enum AudioError {
         /// The devices ALSA offers.
         available: Vec<String>,
     },
+    /// ALSA cannot read its own configuration (a broken asoundrc).
+    #[error("ALSA cannot read its configuration: {0}")]
+    Config(String),
     /// The device exists but would not open (busy, unsupported format...).
     #[error("cannot open audio device {name}: {detail}")]
     Open {
@@ -425,6 +428,11 @@ impl AudioError {
                     "no audio device \"{name}\"; the devices present are: {list}. Run `loa devices` and correct [audio] device in the config"
                 )
             }
+            AudioError::Config(detail) => tr!(
+                lang,
+                "ALSA không đọc được cấu hình âm thanh ({detail}). Hãy kiểm tra tệp /etc/asound.conf và ~/.asoundrc (thường do sửa tay bị sai cú pháp).",
+                "ALSA cannot read its sound configuration ({detail}); check /etc/asound.conf and ~/.asoundrc (usually a hand edit with a syntax error)"
+            ),
             AudioError::Open { name, detail } => tr!(
                 lang,
                 "Không mở được thiết bị âm thanh \"{name}\" ({detail}); có thể một chương trình khác đang dùng nó, hoặc card âm thanh đã bị rút ra.",

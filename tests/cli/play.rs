@@ -505,3 +505,33 @@ fn no_decoder_noise_reaches_the_operator() {
         .run();
     assert!(!out.stderr.contains("symphonia"), "{out}");
 }
+
+// Issue 13: a broken ALSA configuration (a hand-edited asoundrc with a
+// syntax error) made `loa play` and `loa devices` panic inside cpal (exit
+// 101, a Rust backtrace). Now the operator is told what is wrong, nothing
+// panics, and nothing was played.
+#[test]
+fn a_broken_alsa_configuration_is_said_plainly() {
+    let env = env_with("", "warm-up = \"0s\"\nhold = \"0s\"");
+    let card = SoundCard::unpaced();
+    std::fs::write(
+        card.xdg().join("alsa/asoundrc"),
+        "pcm.!default {\n  type plug\n",
+    )
+    .unwrap();
+    let tone = env.path("audio").join("tone.wav");
+    crate::util::sound::tone_wav(&tone, 440.0, 1.0, 0.5, 48_000);
+    crate::util::age(&tone);
+    let out = card
+        .attach(env.loa().args(&["play", "--no-relay", "tone.wav"]))
+        .within(Duration::from_secs(60))
+        .run();
+    assert_ne!(out.code, Some(101), "{out}");
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(!out.stderr.contains("panicked"), "{out}");
+    assert!(out.stderr.contains("asoundrc"), "{out}");
+    assert!(card.capture().samples.is_empty(), "{out}");
+    let out = card.attach(env.loa().args(&["devices"])).run();
+    assert_ne!(out.code, Some(101), "{out}");
+    assert!(!out.stderr.contains("panicked"), "{out}");
+}
