@@ -355,16 +355,17 @@ impl Archive {
         }
     }
 
-    /// One line for `loa status`: how many recordings, how much space,
-    /// how long they are kept, the last deletion, and whether recording
-    /// is off for lack of space.
+    /// `loa status`'s archive line (after the label "Lưu trữ"/"Archive"):
+    /// how many recordings, how much space,
+    /// how long they are kept, the last deletion. Reads the folder: asked
+    /// for `loa status` only.
     pub fn summary(&self) -> String {
         let lang = self.lang;
         if !self.cfg.enabled {
             return lang
                 .pick(
-                    "Lưu trữ: tắt ([archive] enabled = false), các buổi phát không được ghi lại.",
-                    "Archive: off ([archive] enabled = false); broadcasts are not recorded.",
+                    "tắt ([archive] enabled = false): các buổi phát không được ghi lại.",
+                    "off ([archive] enabled = false): broadcasts are not recorded.",
                 )
                 .to_string();
         }
@@ -374,8 +375,8 @@ impl Archive {
         let days = self.cfg.keep.as_secs().div_ceil(86_400);
         let mut line = tr!(
             lang,
-            "Lưu trữ: {n} bản ghi, {mb} MB, giữ {days} ngày.",
-            "Archive: {n} recordings, {mb} MB, kept {days} days."
+            "{n} bản ghi, {mb} MB, giữ {days} ngày.",
+            "{n} recordings, {mb} MB, kept {days} days."
         );
         let st = self.status().clone();
         if let Some((at, count, why)) = st.last_deletion {

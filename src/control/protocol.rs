@@ -134,6 +134,10 @@ pub struct Status {
     /// pipes and other odd names in the audio folder, a disk nearly full,
     /// an unsynchronised clock.
     pub warnings: Vec<String>,
+    /// The broadcast archive: how many recordings, how much space, how
+    /// long they are kept, the last deletion; None from a daemon without
+    /// one.
+    pub archive: Option<String>,
 }
 
 /// The item on the air.
