@@ -505,7 +505,10 @@ fn read_archive(w: &mut Walk<'_>, at: &DeTable<'_>, cfg: &mut Config) {
     if let Some(v) = at.get("bitrate-kbps")
         && let Some(n) = w.integer("bitrate-kbps", v, "bitrate-kbps = 32")
     {
-        match u32::try_from(n).ok().filter(|n| ARCHIVE_BITRATES.contains(n)) {
+        match u32::try_from(n)
+            .ok()
+            .filter(|n| ARCHIVE_BITRATES.contains(n))
+        {
             Some(n) => cfg.archive.bitrate_kbps = n,
             None => {
                 let list = ARCHIVE_BITRATES

@@ -117,8 +117,7 @@ impl Encoding {
         let mut last_sync = Instant::now();
         loop {
             // Looked at before reading: once abandoned, every push is in.
-            let done =
-                self.ring.is_abandoned() || self.shared.closing.load(Ordering::Acquire);
+            let done = self.ring.is_abandoned() || self.shared.closing.load(Ordering::Acquire);
             rate = self.shared.rate.load(Ordering::Acquire);
             let channels = self.shared.channels.load(Ordering::Acquire).max(1) as usize;
             let n = self.ring.slots() / channels * channels;

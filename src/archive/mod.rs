@@ -237,7 +237,15 @@ impl Archive {
             return true;
         }
         let (mb, min) = (free / 1_000_000, self.reserve / 1_000_000);
-        tracing::warn!(free_mb = mb, reserve_mb = min, "{}", crate::lang::log("đĩa sắp đầy: buổi phát này không được ghi lại (nhật ký phát vẫn được ghi)", "the disk is nearly full: this broadcast is not recorded (the as-run log still is)"));
+        tracing::warn!(
+            free_mb = mb,
+            reserve_mb = min,
+            "{}",
+            crate::lang::log(
+                "đĩa sắp đầy: buổi phát này không được ghi lại (nhật ký phát vẫn được ghi)",
+                "the disk is nearly full: this broadcast is not recorded (the as-run log still is)"
+            )
+        );
         self.status().disk_low = Some(free);
         false
     }

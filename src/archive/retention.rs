@@ -98,7 +98,10 @@ mod tests {
         let keep = Duration::from_secs(2 * 86_400);
         // 2 days before midnight of the 4th is midnight of the 2nd: only
         // the 1st's recording is older.
-        assert_eq!(plan(&files, now, keep, Some(1000), 100), vec![(0, Why::Age)]);
+        assert_eq!(
+            plan(&files, now, keep, Some(1000), 100),
+            vec![(0, Why::Age)]
+        );
         let keep = Duration::from_secs(86_400);
         assert_eq!(
             plan(&files, now, keep, None, 100),

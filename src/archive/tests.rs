@@ -38,7 +38,10 @@ fn runs(samples: &[f32], rate: u32) -> Vec<(f32, f32, f32)> {
     for (i, win) in samples.chunks(w).enumerate() {
         let rms = (win.iter().map(|s| s * s).sum::<f32>() / win.len() as f32).sqrt();
         let loud = rms > 0.05;
-        let crossings = win.windows(2).filter(|p| (p[0] < 0.0) != (p[1] < 0.0)).count();
+        let crossings = win
+            .windows(2)
+            .filter(|p| (p[0] < 0.0) != (p[1] < 0.0))
+            .count();
         match (&mut cur, loud) {
             (Some((_, n, c)), true) => {
                 *n += 1;
@@ -54,7 +57,11 @@ fn runs(samples: &[f32], rate: u32) -> Vec<(f32, f32, f32)> {
         }
     }
     if let Some((s, n, c)) = cur {
-        out.push((c as f32 / 2.0 / (n as f32 * 0.01), s as f32 * 0.01, n as f32 * 0.01));
+        out.push((
+            c as f32 / 2.0 / (n as f32 * 0.01),
+            s as f32 * 0.01,
+            n as f32 * 0.01,
+        ));
     }
     out
 }
@@ -155,11 +162,20 @@ fn a_recording_without_sound_leaves_no_file() {
     let a = archive(dir.path());
     let (tx, rx) = mpsc::channel();
     let (_rec, tap) = a
-        .start("k", Timestamp::now(), Box::new(move |r| tx.send(r).unwrap()))
+        .start(
+            "k",
+            Timestamp::now(),
+            Box::new(move |r| tx.send(r).unwrap()),
+        )
         .unwrap()
         .unwrap();
     drop(tap);
-    assert!(rx.recv_timeout(Duration::from_secs(5)).unwrap().unwrap().is_none());
+    assert!(
+        rx.recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .unwrap()
+            .is_none()
+    );
     assert!(listing::all(&a.cfg.folder).is_empty());
 }
 

@@ -156,7 +156,11 @@ fn clock_note(require_clock_sync: bool, unsynced: usize, lang: Lang) -> String {
 /// How much of what aired is archived: the recordings of the period's
 /// broadcasts, in minutes (a recording cut by a power cut counts by its
 /// file's size).
-fn archive_note(cfg: &crate::config::Config, from: jiff::civil::Date, to: jiff::civil::Date) -> String {
+fn archive_note(
+    cfg: &crate::config::Config,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> String {
     let lang = cfg.lang;
     let rows: Vec<_> = super::log::archives(cfg, from, to).into_values().collect();
     let kbps = u64::from(cfg.archive.bitrate_kbps.max(1));

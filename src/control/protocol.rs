@@ -379,6 +379,7 @@ mod tests {
             }],
             queued: vec!["a.mp3".into()],
             warnings: vec![],
+            archive: Some("3 recordings, 1 MB, kept 180 days.".into()),
         };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(
@@ -405,7 +406,8 @@ mod tests {
                 "playlist": "playlists/default.toml",
                 "today": [{"title": "Bản tin sáng", "at": "2026-01-20T06:00:00+07:00", "status": "playing"}],
                 "queued": ["a.mp3"],
-                "warnings": []
+                "warnings": [],
+                "archive": "3 recordings, 1 MB, kept 180 days."
             })
         );
         let back: Status = serde_json::from_value(v).unwrap();

@@ -542,7 +542,8 @@ impl Daemon {
         }
         // The recording's file closed and hashed before the process ends.
         let archive = self.archive.clone();
-        let _ = tokio::task::spawn_blocking(move || archive.wait_closed(Duration::from_secs(3))).await;
+        let _ =
+            tokio::task::spawn_blocking(move || archive.wait_closed(Duration::from_secs(3))).await;
         let _ = self.relay.off_with(crate::relay::EdgeCause::Shutdown);
         tracing::info!(
             "{}",

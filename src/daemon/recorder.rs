@@ -88,15 +88,8 @@ pub(super) struct Recorder {
 impl Recorder {
     /// What to do once the recording's file is closed: its hash into the
     /// as-run log (row `row`, set once written), and the log.
-    fn on_archive_closed(
-        &self,
-        row: Arc<std::sync::OnceLock<i64>>,
-    ) -> crate::archive::OnClose {
-        let (asrun, status, lang) = (
-            self.asrun.clone(),
-            self.archive.status.clone(),
-            self.lang,
-        );
+    fn on_archive_closed(&self, row: Arc<std::sync::OnceLock<i64>>) -> crate::archive::OnClose {
+        let (asrun, status, lang) = (self.asrun.clone(), self.archive.status.clone(), self.lang);
         Box::new(move |result| {
             let asrun = asrun.lock().unwrap_or_else(|e| e.into_inner());
             let written = match (result, row.get()) {
@@ -105,7 +98,9 @@ impl Recorder {
                     if !c.dropped.is_zero() {
                         tracing::warn!(file = %c.path.display(), missing_ms = c.dropped.as_millis() as u64, "{}", crate::lang::log("bộ mã hóa chậm: bản ghi thiếu một đoạn âm thanh", "the encoder fell behind: the recording lacks some sound"));
                     }
-                    id.map(|id| asrun.archive_closed(*id, c.duration, c.bytes, &c.sha256, c.dropped))
+                    id.map(|id| {
+                        asrun.archive_closed(*id, c.duration, c.bytes, &c.sha256, c.dropped)
+                    })
                 }
                 (Ok(None), id) => id.map(|id| asrun.archive_forget(*id)),
                 (Err(e), _) => {
