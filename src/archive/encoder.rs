@@ -151,6 +151,10 @@ impl Encoding {
         let Some(enc) = enc.filter(|_| frames > 0) else {
             drop(self.file);
             let _ = std::fs::remove_file(&self.path);
+            // The day's folder too, if that left it empty.
+            if let Some(day) = self.path.parent() {
+                let _ = std::fs::remove_dir(day);
+            }
             return Ok(None);
         };
         self.close(enc, frames, rate).map(Some)
