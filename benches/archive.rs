@@ -4,9 +4,11 @@
 //! and the same sound, decoded beforehand, goes through the archive as the
 //! feeder hands it over (the tap, the encoder thread, LAME at 32 kbps mono,
 //! the file written and hashed), CPU from /proc/self/stat around it. The
-//! archive's CPU over playing's must be at most 15 %; the size of the
-//! recording per hour is printed (2 h a day must stay under 30 MB). Prints
-//! PASS or MISS; never fails on a figure.
+//! archive's CPU over playing's is to be at most 15 % (the target;
+//! loa plays so cheaply that an MP3 encoder, which does several times a
+//! decoder's work, stays above it: the share of one core is printed too);
+//! the size of the recording per hour is printed (2 h a day must stay under
+//! 30 MB). Prints PASS or MISS; never fails on a figure.
 //!
 //! Run: `cargo bench --bench archive`. Needs sox and lame (to make the
 //! MP3 once); without them it says what to install and exits 0.
@@ -74,6 +76,10 @@ fn main() {
         ratio * 100.0,
         CPU_TARGET * 100.0,
         verdict(ratio <= CPU_TARGET)
+    );
+    println!(
+        "  the archive while a broadcast plays in real time: {:.2} % of one core",
+        arch / f64::from(SECONDS) * 100.0
     );
     println!(
         "  recording: {bytes} bytes for {SECONDS} s = {:.0} bytes/hour; 2 h a day = {day_mb:.1} MB   target < {DAY_TARGET_MB:.0} MB   {}",

@@ -288,6 +288,8 @@ impl Archive {
             bitrate_kbps: self.cfg.bitrate_kbps,
             ring: consumer,
             shared: shared.clone(),
+            reserve: self.reserve,
+            free_space: self.free_space,
         };
         let open = self.open.clone();
         open.fetch_add(1, Ordering::AcqRel);
