@@ -67,7 +67,11 @@ const MIGRATIONS: &[&str] = &[
     // `loa run` first ran with a trustworthy clock (ms since the epoch):
     // broadcasts due before it were before loa was installed, not missed.
     "CREATE TABLE service (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-    // 5: the broadcast archive (src/archive): one row per recording, its
+    // 5: which decoding measured a media row (`index::MEASURED_BY`): rows
+    // from before gapless decoding (issue 13) hold lengths with the
+    // encoder's delay and padding, and are measured again.
+    "ALTER TABLE media ADD COLUMN measured_by INTEGER;",
+    // 6: the broadcast archive (src/archive): one row per recording, its
     // path (relative to the state folder) written when it starts, its
     // length, size and SHA-256 once the file is closed (NULL after a power
     // cut or kill -9: the file then holds what was written).

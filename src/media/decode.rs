@@ -1,41 +1,45 @@
 //! Decoding one audio file with symphonia, packet by packet, into f32
 //! samples: interleaved for playback, one vector per channel for the
-//! measuring pass. A file whose container header is impossible is refused
-//! before symphonia sees it (see `header`), and a panic in a codec or
-//! demuxer is contained to the file (see `contain`). It counts what it meets
-//! on the way (packets it could not decode, jumps in the timestamps) but
-//! does not measure, hash or judge the file: measure.rs and validate.rs do.
+//! measuring pass. Decoding is gapless: the encoder delay and padding the
+//! container declares (an MP3's LAME header, an Ogg's granule positions)
+//! are trimmed, so the first sample handed out is the recording's first and
+//! the last its last. A file whose container header is impossible is
+//! refused before symphonia sees it (see `header`), and a panic in a codec
+//! or demuxer is contained to the file (see `contain`). It counts what it
+//! meets on the way (packets it could not decode, jumps in the timestamps)
+//! but does not measure, hash or judge the file: measure.rs and validate.rs
+//! do.
 
 use std::fs::File;
 
-use symphonia::core::audio::{AudioBuffer, AudioBufferRef, SampleBuffer, Signal};
-use symphonia::core::codecs::{self, CodecType, DecoderOptions};
+use symphonia::core::codecs::audio::well_known as codecs;
+use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::errors::Error as SymError;
-use symphonia::core::formats::FormatOptions;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
-use symphonia::core::probe::Hint;
 
 use super::folder::MediaPath;
 use super::probe::ProbeError;
 
 /// Names for codecs symphonia knows of but this build does not decode.
-fn codec_name(c: CodecType) -> String {
-    if let Some(d) = symphonia::default::get_codecs().get_codec(c) {
-        return d.short_name.to_string();
+fn codec_name(c: AudioCodecId) -> String {
+    if let Some(d) = symphonia::default::get_codecs().get_audio_decoder(c) {
+        return d.codec.info.short_name.to_string();
     }
     let known = [
-        (codecs::CODEC_TYPE_OPUS, "Opus"),
-        (codecs::CODEC_TYPE_AAC, "AAC"),
-        (codecs::CODEC_TYPE_ALAC, "ALAC"),
-        (codecs::CODEC_TYPE_WMA, "WMA"),
-        (codecs::CODEC_TYPE_SPEEX, "Speex"),
-        (codecs::CODEC_TYPE_MP1, "MPEG Layer I"),
-        (codecs::CODEC_TYPE_MP2, "MPEG Layer II"),
-        (codecs::CODEC_TYPE_EAC3, "E-AC-3"),
-        (codecs::CODEC_TYPE_WAVPACK, "WavPack"),
-        (codecs::CODEC_TYPE_ADPCM_MS, "MS ADPCM"),
-        (codecs::CODEC_TYPE_ADPCM_IMA_WAV, "IMA ADPCM"),
+        (codecs::CODEC_ID_OPUS, "Opus"),
+        (codecs::CODEC_ID_AAC, "AAC"),
+        (codecs::CODEC_ID_ALAC, "ALAC"),
+        (codecs::CODEC_ID_WMA, "WMA"),
+        (codecs::CODEC_ID_SPEEX, "Speex"),
+        (codecs::CODEC_ID_MP1, "MPEG Layer I"),
+        (codecs::CODEC_ID_MP2, "MPEG Layer II"),
+        (codecs::CODEC_ID_EAC3, "E-AC-3"),
+        (codecs::CODEC_ID_WAVPACK, "WavPack"),
+        (codecs::CODEC_ID_ADPCM_MS, "MS ADPCM"),
+        (codecs::CODEC_ID_ADPCM_IMA_WAV, "IMA ADPCM"),
     ];
     known
         .iter()
@@ -45,11 +49,11 @@ fn codec_name(c: CodecType) -> String {
 }
 
 /// An open audio file, decoded packet by packet into f32 samples
-/// (interleaved for playback, per channel for measuring). Shared by
-/// measuring and playback.
+/// (interleaved for playback, per channel for measuring), with the encoder
+/// delay and padding trimmed. Shared by measuring and playback.
 pub struct Decoder {
-    format: Box<dyn symphonia::core::formats::FormatReader>,
-    decoder: Box<dyn symphonia::core::codecs::Decoder>,
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
     track_id: u32,
     /// The track's sample rate, in Hz.
     pub sample_rate: u32,
@@ -70,16 +74,18 @@ pub struct Decoder {
     /// Frames decoded before the first jump; None when there was none.
     pub first_skip_at: Option<u64>,
     /// Where the next packet should start, in the track's time base.
-    next_ts: Option<u64>,
-    /// Frames (samples per channel) decoded so far.
+    next_ts: Option<i64>,
+    /// Frames (samples per channel) decoded so far, without the trimmed
+    /// encoder delay and padding.
     pub frames: u64,
-    /// Frames the container's header announces (a WAV's data size, a FLAC's
-    /// STREAMINFO, an MP3's Xing header or else a guess from its bitrate).
+    /// Frames the codec decoded but that were trimmed as the encoder's
+    /// delay and padding (an MP3's LAME header declares both). `frames` +
+    /// `trimmed` is what a decoder that does not trim would hand out.
+    pub trimmed: u64,
+    /// Frames the container's header announces, without the encoder delay
+    /// and padding (a WAV's data size, a FLAC's STREAMINFO, an MP3's
+    /// Xing/LAME header or else a guess from its bitrate).
     pub announced_frames: Option<u64>,
-    /// Reused buffers: interleaving for `next_into`, conversion to f32 for
-    /// `append_planar`.
-    buf: Option<SampleBuffer<f32>>,
-    planar: Option<AudioBuffer<f32>>,
     /// The codec or demuxer panicked on this file: it is not used again.
     crashed: Option<String>,
 }
@@ -118,12 +124,12 @@ impl Decoder {
         if let Some(ext) = ext {
             hint.with_extension(ext);
         }
-        let probed = symphonia::default::get_probe()
-            .format(
+        let format = symphonia::default::get_probe()
+            .probe(
                 &hint,
                 mss,
-                &FormatOptions::default(),
-                &MetadataOptions::default(),
+                FormatOptions::default(),
+                MetadataOptions::default(),
             )
             .map_err(|e| match e {
                 SymError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
@@ -131,17 +137,21 @@ impl Decoder {
                 }
                 _ => ProbeError::NotAudio,
             })?;
-        let format = probed.format;
-        let track = format
+        let (track_id, params, announced_frames) = format
             .tracks()
             .iter()
-            .find(|t| t.codec_params.codec != codecs::CODEC_TYPE_NULL)
+            .find_map(|t| {
+                let audio = t.codec_params.as_ref()?.audio()?;
+                (audio.codec != symphonia::core::codecs::audio::CODEC_ID_NULL_AUDIO)
+                    .then(|| (t.id, audio.clone(), t.num_frames))
+            })
             .ok_or(ProbeError::NotAudio)?;
-        let params = track.codec_params.clone();
-        let track_id = track.id;
         let codec = codec_name(params.codec);
+        // Gapless: the codec trims the delay and padding each packet
+        // declares (the default in symphonia 0.6, asked for all the same).
+        let options = AudioDecoderOptions::default().gapless(true);
         let decoder = symphonia::default::get_codecs()
-            .make(&params, &DecoderOptions::default())
+            .make_audio_decoder(&params, &options)
             .map_err(|_| ProbeError::Unsupported(codec.clone()))?;
         let sample_rate = params.sample_rate.ok_or(ProbeError::NotAudio)?;
         let channels = params.channels.map(|c| c.count() as u16).unwrap_or(0);
@@ -158,9 +168,8 @@ impl Decoder {
             first_skip_at: None,
             next_ts: None,
             frames: 0,
-            announced_frames: params.n_frames,
-            buf: None,
-            planar: None,
+            trimmed: 0,
+            announced_frames,
             crashed: None,
         })
     }
@@ -184,22 +193,24 @@ impl Decoder {
     fn advance_inner(&mut self) -> Result<bool, ProbeError> {
         loop {
             let packet = match self.format.next_packet() {
-                Ok(p) => p,
+                Ok(Some(p)) => p,
+                Ok(None) | Err(SymError::ResetRequired) => return Ok(false),
                 Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     return Ok(false);
                 }
-                Err(SymError::ResetRequired) => return Ok(false),
                 Err(SymError::IoError(e)) => return Err(ProbeError::Io(e.to_string())),
                 Err(e) => return Err(ProbeError::Corrupt(e.to_string())),
             };
-            if packet.track_id() != self.track_id {
+            if packet.track_id != self.track_id {
                 continue;
             }
-            if self.next_ts.is_some_and(|next| packet.ts() > next) {
+            // The packet spans its decoded frames, trimmed ones included.
+            let (pts, span) = (packet.pts.get(), packet.block_dur().get());
+            if self.next_ts.is_some_and(|next| pts > next) {
                 self.skips += 1;
                 self.first_skip_at.get_or_insert(self.frames);
             }
-            self.next_ts = Some(packet.ts() + packet.dur());
+            self.next_ts = Some(pts.saturating_add(i64::try_from(span).unwrap_or(i64::MAX)));
             let decoded = match self.decoder.decode(&packet) {
                 Ok(d) => d,
                 Err(SymError::DecodeError(_)) => {
@@ -213,7 +224,7 @@ impl Decoder {
                 Err(SymError::IoError(e)) => return Err(ProbeError::Io(e.to_string())),
                 Err(e) => return Err(ProbeError::Corrupt(e.to_string())),
             };
-            let ch = decoded.spec().channels.count() as u16;
+            let ch = decoded.spec().channels().count() as u16;
             let frames = decoded.frames();
             if self.channels == 0 {
                 self.channels = ch;
@@ -224,6 +235,7 @@ impl Decoder {
                     self.channels
                 )));
             }
+            self.trimmed += packet.trim_start.get() + packet.trim_end.get();
             if frames == 0 {
                 continue;
             }
@@ -240,44 +252,26 @@ impl Decoder {
             return Ok(false);
         }
         let decoded = self.decoder.last_decoded();
-        // Packets vary in length (a Vorbis packet is short or long): the
-        // buffer, counted in samples of all channels, must hold this one.
-        let samples = decoded.frames() * decoded.spec().channels.count();
-        let buf = match &mut self.buf {
-            Some(b) if b.capacity() >= samples => b,
-            slot => slot.insert(SampleBuffer::new(
-                decoded.capacity() as u64,
-                *decoded.spec(),
-            )),
-        };
-        buf.copy_interleaved_ref(decoded);
-        out.extend_from_slice(buf.samples());
+        let at = out.len();
+        out.resize(at + decoded.samples_interleaved(), 0.0);
+        decoded.copy_to_slice_interleaved(&mut out[at..]);
         Ok(true)
     }
 
-    /// Appends the last decoded packet's samples to one vector per channel.
+    /// Appends the last decoded packet's samples to one vector per channel
+    /// (`planes` holds one per channel).
     pub(super) fn append_planar(&mut self, planes: &mut [Vec<f32>]) {
         let decoded = self.decoder.last_decoded();
-        let buf = match decoded {
-            // MP3 and Vorbis decode to f32 already: no conversion.
-            AudioBufferRef::F32(b) => {
-                for (c, plane) in planes.iter_mut().enumerate() {
-                    plane.extend_from_slice(b.chan(c));
-                }
-                return;
-            }
-            other => {
-                let buf = match &mut self.planar {
-                    Some(b) if b.capacity() >= other.capacity() && b.spec() == other.spec() => b,
-                    slot => slot.insert(other.make_equivalent::<f32>()),
-                };
-                other.convert(buf);
-                buf
-            }
-        };
-        for (c, plane) in planes.iter_mut().enumerate() {
-            plane.extend_from_slice(buf.chan(c));
-        }
+        let frames = decoded.frames();
+        let mut dst: Vec<&mut [f32]> = planes
+            .iter_mut()
+            .map(|plane| {
+                let at = plane.len();
+                plane.resize(at + frames, 0.0);
+                &mut plane[at..]
+            })
+            .collect();
+        decoded.copy_to_slice_planar(&mut dst);
     }
 }
 
@@ -296,4 +290,81 @@ pub(super) fn check_header(file: &File) -> Result<(), ProbeError> {
         }
     }
     super::header::check(&head[..got]).map_err(ProbeError::Crashed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::test_audio::{encoders, full_tone_wav, run};
+
+    /// Every frame of a file, interleaved.
+    fn decode_all(dec: &mut Decoder) -> Vec<f32> {
+        let mut out = Vec::new();
+        while dec.next_into(&mut out).unwrap() {}
+        out
+    }
+
+    // Issue 13: lame adds about 1,100 samples of delay before a tone and
+    // pads its end; the decoder trims both as the LAME header declares, so
+    // a 2.000 s tone decodes to 2.000 s whose first samples are the tone.
+    #[test]
+    fn a_lame_tone_decodes_gapless() {
+        if !encoders() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for rate in [44_100u32, 48_000, 22_050] {
+            let wav = full_tone_wav(dir.path(), &format!("tone-{rate}.wav"), 2.0, rate);
+            let mp3 = dir.path().join(format!("tone-{rate}.mp3"));
+            let (w, m) = (wav.to_str().unwrap(), mp3.to_str().unwrap());
+            run("lame", &["--quiet", "-b", "128", w, m]);
+            let mut dec = Decoder::open(&MediaPath::Given(mp3.clone())).unwrap();
+            let samples = decode_all(&mut dec);
+            let expected = 2 * u64::from(rate);
+            let ms = u64::from(rate) / 1000;
+            assert_eq!(samples.len() as u64, dec.frames, "{rate} Hz");
+            assert!(
+                dec.frames.abs_diff(expected) <= ms,
+                "{rate} Hz: {} frames decoded for a 2 s tone of {expected}",
+                dec.frames
+            );
+            // The header's count is the gapless one too.
+            assert!(
+                dec.announced_frames
+                    .is_some_and(|a| a.abs_diff(expected) <= ms),
+                "{rate} Hz: {:?} announced",
+                dec.announced_frames
+            );
+            // lame's delay (576 + the decoder's 529) and its padding were
+            // decoded and trimmed.
+            assert!(dec.trimmed >= 1105, "{rate} Hz: {} trimmed", dec.trimmed);
+            // The first millisecond kept is the tone at full level, not the
+            // encoder's near-silent priming; so is the last.
+            let peak = |s: &[f32]| s.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+            let (first, last) = (
+                peak(&samples[..ms as usize]),
+                peak(&samples[samples.len() - ms as usize..]),
+            );
+            assert!(first > 0.7, "{rate} Hz: the first ms peaks at {first}");
+            assert!(last > 0.7, "{rate} Hz: the last ms peaks at {last}");
+            assert!(
+                samples[0].abs() > 0.5,
+                "{rate} Hz: first sample {}",
+                samples[0]
+            );
+        }
+        // Without a LAME header (`lame -t`) nothing declares the delay and
+        // padding: every decoded frame is kept, and the count symphonia
+        // announces (a guess from the bitrate) is of them all.
+        let wav = full_tone_wav(dir.path(), "bare.wav", 2.0, 44_100);
+        let mp3 = dir.path().join("bare.mp3");
+        let (w, m) = (wav.to_str().unwrap(), mp3.to_str().unwrap());
+        run("lame", &["--quiet", "-t", "-b", "128", w, m]);
+        let mut dec = Decoder::open(&MediaPath::Given(mp3)).unwrap();
+        decode_all(&mut dec);
+        assert_eq!(dec.trimmed, 0);
+        assert_eq!(dec.frames % 1152, 0, "{} frames", dec.frames);
+        assert!(dec.frames > 88_200 + 1105, "{} frames", dec.frames);
+        assert_eq!(dec.announced_frames, Some(dec.frames));
+    }
 }

@@ -2,7 +2,7 @@
 //! keyed by its path, size and modification time, in the state database,
 //! and validation's verdict on it. A changed file (new size or mtime) is
 //! simply probed again, and so is a file indexed before SHA-256 hashes were
-//! kept.
+//! kept or measured by an older decoding ([`MEASURED_BY`]).
 
 use std::path::Path;
 
@@ -12,6 +12,12 @@ use super::probe::{Probe, ProbeError};
 use super::rejection::Rejection;
 use super::validate::Verdict;
 use crate::db::{self, DbError};
+
+/// The decoding that measured a row, stored with it: a row measured by an
+/// older one (or before this was kept) is measured again, so an upgraded
+/// box does not plan with stale lengths. 2: gapless decoding (issue 13:
+/// without the encoder's delay and padding).
+pub const MEASURED_BY: i64 = 2;
 
 /// The media index: a connection to the state database's `media` table.
 pub struct MediaIndex {
@@ -70,12 +76,14 @@ impl MediaIndex {
             .conn
             .query_row(
                 "SELECT duration_ms, codec, sample_rate, channels, error_kind, error_detail,
-                        loudness_lufs, true_peak_db, decode_errors, sha256, verdict
+                        loudness_lufs, true_peak_db, decode_errors, sha256, verdict,
+                        measured_by
                  FROM media WHERE path = ?1
                    AND (?2 IS NULL OR size = ?2) AND (?3 IS NULL OR mtime_ns = ?3)",
                 params![rel, size, mtime_ns],
                 |r| {
-                    Ok((
+                    let measured_by = r.get::<_, Option<i64>>(11)?;
+                    let row = (
                         r.get::<_, Option<i64>>(0)?,
                         r.get::<_, Option<String>>(1)?,
                         r.get::<_, Option<i64>>(2)?,
@@ -87,16 +95,23 @@ impl MediaIndex {
                         r.get::<_, Option<i64>>(8)?,
                         r.get::<_, Option<String>>(9)?,
                         r.get::<_, Option<String>>(10)?,
-                    ))
+                    );
+                    Ok((row, measured_by))
                 },
             )
             .optional()
             .ok()??;
+        let (row, measured_by) = row;
         Some(match row {
-            // A rejection this build cannot read: judge the file again.
+            // A rejection stands whatever decoding measured the file (it
+            // explains a file moved out of the way); one this build cannot
+            // read: judge the file again.
             (.., Some(verdict)) if verdict != "ok" => {
                 Row::Rejected(serde_json::from_str(&verdict).ok()?)
             }
+            // Measured (or found undecodable) by an older decoding: its
+            // length held the encoder's delay and padding. Measure again.
+            _ if measured_by.is_none_or(|m| m < MEASURED_BY) => return None,
             (_, _, _, _, Some(kind), detail, ..) => Row::Failed(ProbeError::from_parts(
                 &kind,
                 detail.as_deref().unwrap_or(""),
@@ -162,8 +177,8 @@ impl MediaIndex {
             "INSERT OR REPLACE INTO media
              (path, size, mtime_ns, duration_ms, codec, sample_rate, channels,
               loudness_lufs, true_peak_db, decode_errors, sha256, error_kind, error_detail,
-              probed_at, verdict)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+              probed_at, verdict, measured_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 rel,
                 size as i64,
@@ -179,7 +194,8 @@ impl MediaIndex {
                 error.map(ProbeError::kind),
                 error.map(ProbeError::detail),
                 now,
-                verdict
+                verdict,
+                MEASURED_BY
             ],
         );
         if let Err(e) = r {
@@ -249,6 +265,48 @@ mod tests {
         };
         idx.store("old.mp3", 10, 1, &Ok(p));
         assert_eq!(idx.lookup("old.mp3", 10, 1), None);
+    }
+
+    // Issue 13: lengths measured before gapless decoding held the encoder's
+    // delay and padding; an upgraded box measures its files again.
+    #[test]
+    fn a_row_measured_before_gapless_decoding_is_measured_again() {
+        use crate::media::rejection::{RejectKind, Rejection};
+        let idx = MediaIndex::in_memory();
+        let p = Probe {
+            duration: Duration::from_millis(2_000),
+            codec: "mp3".into(),
+            sample_rate: 44_100,
+            channels: 1,
+            loudness_lufs: Some(-4.0),
+            true_peak_db: Some(-0.9),
+            decode_errors: 0,
+            sha256: Some("ef".repeat(32)),
+        };
+        idx.store_verdict("tone.mp3", 10, 1, &Verdict::Ok(p.clone()));
+        idx.store("odd.mp3", 10, 1, &Err(ProbeError::NotAudio));
+        let r = Rejection::new(RejectKind::TooShort {
+            duration: Duration::from_millis(300),
+        });
+        idx.store_verdict("short.mp3", 10, 1, &Verdict::Rejected(r.clone()));
+        assert_eq!(idx.lookup("tone.mp3", 10, 1), Some(Ok(p.clone())));
+        assert_eq!(
+            idx.lookup("odd.mp3", 10, 1),
+            Some(Err(ProbeError::NotAudio))
+        );
+        for old in ["NULL", "1"] {
+            idx.conn
+                .execute(&format!("UPDATE media SET measured_by = {old}"), [])
+                .unwrap();
+            assert_eq!(idx.lookup("tone.mp3", 10, 1), None, "{old}");
+            assert_eq!(idx.verdict("tone.mp3", 10, 1), None, "{old}");
+            assert_eq!(idx.lookup("odd.mp3", 10, 1), None, "{old}");
+            // A rejection still explains the file.
+            assert_eq!(idx.rejection("short.mp3"), Some(r.clone()), "{old}");
+        }
+        // Measured again, it is known again.
+        idx.store_verdict("tone.mp3", 10, 1, &Verdict::Ok(p.clone()));
+        assert_eq!(idx.lookup("tone.mp3", 10, 1), Some(Ok(p)));
     }
 
     #[test]

@@ -43,10 +43,15 @@ impl ByteObserver for () {
 pub struct Measurement {
     /// What the file is and how it plays.
     pub probe: Probe,
-    /// Frames (samples per channel) decoded: exact, where `probe.duration`
-    /// is rounded down to the millisecond.
+    /// Frames (samples per channel) decoded, gapless (without the encoder
+    /// delay and padding): exact, where `probe.duration` is rounded down to
+    /// the millisecond.
     pub frames: u64,
-    /// Frames the container announces, if it does (see
+    /// Frames decoded but trimmed as the encoder's delay and padding (see
+    /// `Decoder::trimmed`): `frames + trimmed` is what an MP3's frame count
+    /// times its frame length gives.
+    pub trimmed: u64,
+    /// Frames the container announces, if it does, gapless (see
     /// `Decoder::announced_frames`; for MP3 symphonia guesses from the
     /// bitrate when there is no Xing header, so validation reads the header
     /// itself).
@@ -130,6 +135,7 @@ pub fn measure<O: ByteObserver + 'static>(
     }
     let codec = std::mem::take(&mut dec.codec);
     let (sample_rate, channels, frames) = (dec.sample_rate, dec.channels, dec.frames);
+    let trimmed = dec.trimmed;
     let (decode_errors, first_error_at) = (dec.decode_errors, dec.first_error_at);
     let (skips, first_skip_at) = (dec.skips, dec.first_skip_at);
     let announced_frames = dec.announced_frames;
@@ -163,6 +169,7 @@ pub fn measure<O: ByteObserver + 'static>(
     let measurement = Measurement {
         probe,
         frames,
+        trimmed,
         announced_frames,
         first_error_at,
         skips,

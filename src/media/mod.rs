@@ -7,7 +7,7 @@
 //! - `folder`: the audio folder as untrusted ground (nothing reached through a link).
 //! - `library`: the files of the audio folder by NFC name, as the planner sees them.
 //! - `header`: refusing an impossible container header before any decoder sees it.
-//! - `decode`: decoding a file with symphonia (`Decoder`), for playback and measuring.
+//! - `decode`: decoding a file with symphonia (`Decoder`), gaplessly, for playback and measuring.
 //! - `loudness`: EBU R128 integrated loudness and true peak (pure).
 //! - `measure`: the single measuring pass over a file (`measure`, `probe`), with a
 //!   tap on its bytes.

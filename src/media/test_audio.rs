@@ -63,3 +63,34 @@ pub(super) fn mp3(dir: &Path, name: &str, seconds: &str, vol: &str, extra: &[&st
     run("lame", &args);
     path
 }
+
+/// A mono 16-bit WAV of a 1 kHz cosine at 0.9 of full scale, `seconds`
+/// long at `rate`: full level from its first sample to its last (no fade
+/// of its own), written directly (sox's synth does not start at full level).
+pub(super) fn full_tone_wav(dir: &Path, name: &str, seconds: f64, rate: u32) -> PathBuf {
+    let frames = (seconds * f64::from(rate)).round() as usize;
+    let data: Vec<u8> = (0..frames)
+        .flat_map(|i| {
+            let t = i as f64 / f64::from(rate);
+            let x = 0.9 * (2.0 * std::f64::consts::PI * 1000.0 * t).cos();
+            ((x * 32767.0).round() as i16).to_le_bytes()
+        })
+        .collect();
+    let mut b = Vec::with_capacity(44 + data.len());
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    b.extend_from_slice(&1u16.to_le_bytes()); // mono
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    b.extend_from_slice(&data);
+    let path = dir.join(name);
+    std::fs::write(&path, b).unwrap();
+    path
+}

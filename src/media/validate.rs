@@ -121,8 +121,11 @@ fn judge(m: &Measurement, scan: &Scan) -> Option<RejectKind> {
     }
 
     let (announced, tolerance) = match mpeg {
+        // The header counts every frame the codec decodes; the encoder
+        // delay and padding (the LAME header's) are trimmed from `frames`.
         Some((s, spf)) => (
-            s.header.map(|frames| frames * spf),
+            s.header
+                .map(|frames| (frames * spf).saturating_sub(m.trimmed)),
             MP3_TOLERANCE_FRAMES * spf,
         ),
         // Symphonia's figure for an MP3 without a header is a guess from

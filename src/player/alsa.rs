@@ -1,5 +1,5 @@
-//! The real sound output: an ALSA device opened by name through cpal (as
-//! re-exported by rodio), fed by the output engine (`engine`). Also lists the devices for
+//! The real sound output: an ALSA device opened by name through cpal, fed
+//! by the output engine (`engine`). Also lists the devices for
 //! `loa devices`. Opened per broadcast and closed after it, so a sound card
 //! that failed is tried again next time and no device is held while idle.
 
@@ -8,8 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rodio::cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-use rodio::cpal::{self, BufferSize, SampleFormat};
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{BufferSize, SampleFormat};
 
 use super::engine::{self, Job, RING_FRAMES, Shared};
 use super::{AudioError, ItemSpec, Output, Progress, Segment, SegmentSpec, Sink};

@@ -207,7 +207,9 @@ fn loa_import_to_a_subfolder_copies_a_good_file_there_and_a_bad_one_nowhere() {
         "dai-hoi",
     ]);
     out.code(1);
-    out.says("✓ dai-hoi/ban-tin.mp3: accepted (10.0 s, 44100 Hz); use the name \"dai-hoi/ban-tin.mp3\" in playlists");
+    // The 10 s recording's own length, without lame's delay and padding
+    // (issue 13).
+    out.says("✓ dai-hoi/ban-tin.mp3: accepted (10 s, 44100 Hz); use the name \"dai-hoi/ban-tin.mp3\" in playlists");
     out.says("✗ nua.mp3: the file \"nua.mp3\" is cut off");
     assert_eq!(files_below(&env.path("audio")), ["dai-hoi/ban-tin.mp3"]);
     assert_eq!(
@@ -307,8 +309,9 @@ fn loa_import_speaks_vietnamese_by_default() {
         "✗ rong.mp3: Tệp \"rong.mp3\" rỗng (0 byte): việc tải lên chưa bắt đầu hoặc đã bị lỗi; \
          hãy tải lại.",
     );
+    // Gapless: the recording's 10 s, not lame's delay and padding (issue 13).
     out.says(
-        "✓ tot.mp3: Đã nhận (10,0 giây, 44100 Hz); hãy dùng tên \"tot.mp3\" trong danh sách phát.",
+        "✓ tot.mp3: Đã nhận (10 giây, 44100 Hz); hãy dùng tên \"tot.mp3\" trong danh sách phát.",
     );
     assert_eq!(files_below(&env.path("audio")), ["tot.mp3"]);
 }

@@ -2,8 +2,8 @@
 //! operator would, each test in its own temporary installation (see `util`).
 //! They check what a user sees: exit codes, `PATH:LINE:COL` messages and the
 //! fields of `loa plan --json`, the sound that came out of the ALSA stand-in
-//! and the relay's edges. The specs they follow are issues 2 to 6, 10 and
-//! 11: each regression test starts with a comment naming the issue it guards.
+//! and the relay's edges. The specs they follow are issues 2 to 6, 10,
+//! 11 and 13: each regression test starts with a comment naming the issue it guards.
 
 // Test support: a throw-away installation per test, the `loa` runner, the harnesses.
 mod util;
@@ -22,6 +22,8 @@ mod config;
 mod control;
 // `loa demo`, the README's first command (issue 4).
 mod demo;
+// Gapless decoding: a file plays, fades and is planned for its recording's length (issue 13).
+mod gapless;
 // `loa check`'s exit codes: 0, 1 with an error, 2 when the config cannot be read (issue 2).
 mod exit_codes;
 // Uploads and `loa import`: what must play, what is refused and why (issue 5).
