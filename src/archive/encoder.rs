@@ -2,8 +2,9 @@
 //! encodes it with LAME (constant bitrate) and appends it to the file as it
 //! comes, so that a power cut or `kill -9` leaves a file that plays up to
 //! its last seconds. At the end it flushes LAME, writes the LAME tag over
-//! the first frame (the exact length, for gapless players), syncs the file
-//! and hashes it. It never touches the sound card's side: it only reads the
+//! the first frame when the bitrate's frames can hold one (the exact
+//! length, for gapless players; at 32 kbit/s mono they cannot, and players
+//! start with LAME's delay of about 50 ms), syncs the file and hashes it. It never touches the sound card's side: it only reads the
 //! ring.
 
 use std::fs::File;

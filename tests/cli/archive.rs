@@ -105,9 +105,9 @@ require-clock-sync = false
     }
 }
 
-/// The recording decoded by mpg123 (which reads the LAME tag: no encoder
-/// delay), mono at 48 kHz; None when mpg123 is missing (the test is then
-/// skipped).
+/// The recording decoded by mpg123, mono at 48 kHz (starting with the
+/// encoder's delay: at 32 kbit/s there is no LAME tag to trim it); None
+/// when mpg123 is missing (the test is then skipped).
 fn decode(test: &str, mp3: &Path) -> Option<Vec<f64>> {
     let out = Command::new("mpg123")
         .args(["-q", "-s", "-m", "-r", "48000", "-e", "s16"])
