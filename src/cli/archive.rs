@@ -183,7 +183,7 @@ pub fn play(config: Option<&Path>, key: &str, date: Option<&str>) -> i32 {
         None => listing::all(&cfg.archive.folder),
     };
     let found = match listing::find(&stored, key) {
-        Ok(s) => s.path.clone(),
+        Ok(s) => s.clone(),
         Err(near) => {
             let hint = match near {
                 Some(n) => tr!(lang, " Có phải ý bạn là \"{n}\"?", " Did you mean \"{n}\"?"),
@@ -200,15 +200,23 @@ pub fn play(config: Option<&Path>, key: &str, date: Option<&str>) -> i32 {
             return exit::PROBLEMS;
         }
     };
-    let file = found.to_string_lossy().into_owned();
-    super::play::run_items(&cfg, true, |cfg| {
-        crate::air::prepare_files(cfg, std::slice::from_ref(&file))
-            .into_iter()
-            .map(|mut it| {
-                // Played as it aired: the gain is already in the recording.
-                it.gain_db = 0.0;
-                it
-            })
-            .collect()
-    })
+    // Its length as the as-run log recorded it when the file was closed.
+    let row = known(&cfg, found.at.date())
+        .rows
+        .remove(&crate::archive::relative_to_state(
+            &found.path,
+            &cfg.paths.state,
+        ));
+    let item = crate::air::AirItem {
+        name: found.stem.clone(),
+        // Not validated like an upload: a recording cut by a power cut
+        // ends without its last frame, and still plays up to there.
+        source: Ok(crate::media::MediaPath::Given(found.path.clone())),
+        // Played as it aired: the gain is already in the recording.
+        gain_db: 0.0,
+        duration: row.and_then(|r| r.duration),
+        sha256: None,
+        sample_rate: None,
+    };
+    super::play::run_items(&cfg, true, |_| vec![item])
 }

@@ -391,6 +391,17 @@ fn kill_9_mid_broadcast_leaves_a_recording_that_plays_up_to_the_kill() {
     // Killed 3 s in: written every quarter second, so at least 2.5 s are
     // there, and no more than went out.
     assert!(r[0].1 >= 2.5 && r[0].1 <= 4.0, "{r:?}");
+    // And `loa archive play` plays it to where it stops.
+    let name = Path::new(&rel).file_stem().unwrap().to_str().unwrap();
+    let play = rig
+        .card
+        .attach(rig.env.loa().args(&["archive", "play", name]))
+        .within(Duration::from_secs(30))
+        .run();
+    play.code(0);
+    let got = rig.card.capture().items(RATE / 10);
+    assert_eq!(got.len(), 1, "{got:?}\n{play}");
+    assert!((secs(&got[0]).1 - r[0].1).abs() < 0.1, "{got:?} {r:?}");
 }
 
 // Issue 13: `loa check` says what is wrong with [archive].
