@@ -145,7 +145,29 @@ pub struct Config {
     pub control: ControlConfig,
     /// `[ingest]`.
     pub ingest: IngestConfig,
+    /// `[archive]`.
+    pub archive: ArchiveConfig,
 }
+
+/// `[archive]`: the recording of every broadcast, exactly as it went to the
+/// sound card (src/archive).
+#[derive(Clone, Debug)]
+pub struct ArchiveConfig {
+    /// Whether broadcasts are recorded at all.
+    pub enabled: bool,
+    /// Where the recordings go (absolute once validated; by default
+    /// STATE/archive).
+    pub folder: PathBuf,
+    /// The MP3's constant bitrate, in kbit/s (mono): 32 carries speech
+    /// through horn loudspeakers with room to spare.
+    pub bitrate_kbps: u32,
+    /// Recordings older than this are deleted at local midnight.
+    pub keep: Duration,
+}
+
+/// The bitrates `[archive] bitrate-kbps` may take: MP3's own, from 16
+/// (still intelligible speech) up.
+pub const ARCHIVE_BITRATES: &[u32] = &[16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128];
 
 /// `[ingest]`: how uploads to the audio folder are taken up.
 #[derive(Clone, Debug)]
@@ -287,6 +309,12 @@ impl Config {
             ingest: IngestConfig {
                 min_free: 200 * 1_000_000,
             },
+            archive: ArchiveConfig {
+                enabled: true,
+                folder: dir.join("state").join("archive"),
+                bitrate_kbps: 32,
+                keep: Duration::from_secs(180 * 86_400),
+            },
         }
     }
 
@@ -345,6 +373,7 @@ impl Config {
             &mut cfg.paths.playlists,
             &mut cfg.paths.state,
             &mut cfg.control.socket,
+            &mut cfg.archive.folder,
         ] {
             *p = absolute(p);
         }
@@ -363,8 +392,9 @@ impl Config {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "timezone", "language", "paths", "relay", "audio", "schedule", "control", "ingest",
+    "timezone", "language", "paths", "relay", "audio", "schedule", "control", "ingest", "archive",
 ];
+const ARCHIVE_KEYS: &[&str] = &["enabled", "folder", "bitrate-kbps", "keep"];
 const CONTROL_KEYS: &[&str] = &["socket"];
 const INGEST_KEYS: &[&str] = &["min-free-mb"];
 const PATHS_KEYS: &[&str] = &["audio", "playlists", "state"];
@@ -448,6 +478,88 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
     {
         read_schedule(w, st, cfg);
     }
+    // The archive follows the state folder unless set on its own.
+    cfg.archive.folder = cfg.paths.state.join("archive");
+    if let Some(v) = t.get("archive")
+        && let Some(at) = w.table("archive", v, "[archive]")
+    {
+        read_archive(w, at, cfg);
+    }
+}
+
+/// [archive]: whether broadcasts are recorded, where, at what bitrate, and
+/// for how long they are kept.
+fn read_archive(w: &mut Walk<'_>, at: &DeTable<'_>, cfg: &mut Config) {
+    w.unknown_keys(at, ARCHIVE_KEYS, "[archive]");
+    let lang = w.lang;
+    if let Some(v) = at.get("enabled")
+        && let Some(b) = w.boolean("enabled", v)
+    {
+        cfg.archive.enabled = b;
+    }
+    if let Some(v) = at.get("folder")
+        && let Some(p) = path_value(w, "folder", v, &cfg.paths.state.clone())
+    {
+        cfg.archive.folder = p;
+    }
+    if let Some(v) = at.get("bitrate-kbps")
+        && let Some(n) = w.integer("bitrate-kbps", v, "bitrate-kbps = 32")
+    {
+        match u32::try_from(n)
+            .ok()
+            .filter(|n| ARCHIVE_BITRATES.contains(n))
+        {
+            Some(n) => cfg.archive.bitrate_kbps = n,
+            None => {
+                let list = ARCHIVE_BITRATES
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                w.error(
+                    &v.span(),
+                    tr!(
+                        lang,
+                        "`bitrate-kbps` = {n} không phải là tốc độ bit MP3 dùng được; hãy chọn một trong: {list} (32 là đủ cho tiếng nói qua loa nén).",
+                        "`bitrate-kbps` = {n} is not a usable MP3 bitrate; choose one of {list} (32 is plenty for speech through horn loudspeakers)"
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(v) = at.get("keep")
+        && let Some(text) = w.string("keep", v, "keep = \"180d\"")
+    {
+        match parse_keep(&text) {
+            Some(d) if d >= KEEP_MIN && d <= KEEP_MAX => cfg.archive.keep = d,
+            _ => w.error(
+                &v.span(),
+                tr!(
+                    lang,
+                    "`keep` = \"{text}\" không phải là thời gian lưu hợp lệ; hãy ghi số ngày liền với chữ d, từ \"1d\" đến \"3650d\", ví dụ \"180d\" (hoặc giờ, ví dụ \"36h\"). Bản ghi cũ hơn sẽ bị xóa lúc nửa đêm.",
+                    "`keep` = \"{text}\" is not a valid keeping time; write a number of days followed by d, from \"1d\" to \"3650d\", for example \"180d\" (or hours, such as \"36h\"); older recordings are deleted at midnight"
+                ),
+            ),
+        }
+    }
+}
+
+/// The shortest `[archive] keep`: a day.
+const KEEP_MIN: Duration = Duration::from_secs(86_400);
+/// The longest `[archive] keep`: ten years.
+const KEEP_MAX: Duration = Duration::from_secs(3650 * 86_400);
+
+/// `keep`: "180d" (days), or any length `duration::parse` takes ("36h").
+pub fn parse_keep(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    if let Some(days) = t.strip_suffix('d')
+        && !days.is_empty()
+        && days.bytes().all(|b| b.is_ascii_digit())
+    {
+        let n: u64 = days.parse().ok()?;
+        return n.checked_mul(86_400).map(Duration::from_secs);
+    }
+    duration::parse(t)
 }
 
 /// `timezone`: an IANA name; a wrong one gets the nearest real name.

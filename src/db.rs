@@ -71,6 +71,23 @@ const MIGRATIONS: &[&str] = &[
     // from before gapless decoding (issue 13) hold lengths with the
     // encoder's delay and padding, and are measured again.
     "ALTER TABLE media ADD COLUMN measured_by INTEGER;",
+    // 6: the broadcast archive (src/archive): one row per recording, its
+    // path (relative to the state folder) written when it starts, its
+    // length, size and SHA-256 once the file is closed (NULL after a power
+    // cut or kill -9: the file then holds what was written).
+    "CREATE TABLE archive (
+        id INTEGER PRIMARY KEY,
+        broadcast_key TEXT NOT NULL,
+        day TEXT NOT NULL,
+        path TEXT NOT NULL,
+        started INTEGER NOT NULL,
+        duration_ms INTEGER,
+        bytes INTEGER,
+        sha256 TEXT,
+        dropped_ms INTEGER
+    );
+    CREATE INDEX archive_broadcast_key ON archive (broadcast_key);
+    CREATE INDEX archive_day ON archive (day);",
 ];
 
 /// Why the state database could not be opened or brought up to date.

@@ -32,6 +32,9 @@
 //! - `control`: the control socket (JSON lines) between the operator's
 //!   commands and the running service: `protocol`, `server`, `client`, and
 //!   `fake`, a stand-in service for the command-line tests.
+//! - `archive`: the broadcast archive: every broadcast recorded as it went
+//!   to the sound card (`tap`, `encoder`: mono MP3 through LAME), kept by
+//!   `retention`, found by `listing`.
 //! - `asrun`: the as-run log (what aired, failed or was missed; relay
 //!   edges) and the sums behind the commune's report (`report`).
 //! - `db`: the state database (SQLite) and its migrations.
@@ -49,6 +52,7 @@
 //!   `TokioClock`, `FakeRelay`, `FakeOutput`).
 
 pub mod air;
+pub mod archive;
 pub mod asrun;
 pub mod cli;
 pub mod config;

@@ -93,6 +93,7 @@ fn prints_for_a_pipe(c: &Command) -> bool {
         Command::Check { .. }
             | Command::Plan { .. }
             | Command::Log { .. }
+            | Command::Archive { action: None, .. }
             | Command::Report { .. }
             | Command::Status { .. }
             | Command::Media { .. }

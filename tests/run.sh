@@ -3,7 +3,7 @@
 # the build and the tests need, then the whole suite (format, lints, tests).
 set -eu
 cd "$(dirname "$0")/.."
-sh deploy/ensure-packages.sh pkg-config libasound2-dev sox libsox-fmt-mp3 lame vorbis-tools \
+sh deploy/ensure-packages.sh pkg-config libasound2-dev sox libsox-fmt-mp3 lame mpg123 vorbis-tools \
     openssh-server openssh-client lftp acl faketime
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings

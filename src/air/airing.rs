@@ -138,7 +138,12 @@ impl<'e> Airing<'e> {
         };
         let rate = self.job.items.iter().find_map(|i| i.sample_rate);
         match self.seams.output.open(rate) {
-            Ok(sink) => self.on_device(sink, start).await,
+            Ok(mut sink) => {
+                if let Some(tap) = self.events.archive(start) {
+                    sink.archive(tap);
+                }
+                self.on_device(sink, start).await
+            }
             Err(e) => self.device_failed_before(e),
         }
         if self.report.shut_down {

@@ -264,6 +264,12 @@ pub trait AirEvents {
     /// The sound device failed or could not be opened; the items are failed
     /// or interrupted with its message.
     fn device_error(&mut self, _error: &AudioError) {}
+    /// The sound device is open and the first sound goes out at `at`: a
+    /// tap to record everything sent to it (the broadcast archive), or None
+    /// when this broadcast is not recorded.
+    fn archive(&mut self, _at: Timestamp) -> Option<crate::archive::Tap> {
+        None
+    }
 }
 
 /// Events nobody listens to.

@@ -6,7 +6,10 @@
 //! back: deciding what to air is the planner's and the daemon's job, and
 //! summing up for the commune's report is [`report`]'s.
 
+mod archive;
 pub mod report;
+
+pub use archive::ArchiveRow;
 
 use std::collections::HashSet;
 use std::path::Path;

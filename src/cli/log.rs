@@ -12,7 +12,9 @@
 //! or null), "tags", "file", "sha256", "scheduled", "started", "ended" (RFC
 //! 3339 with the commune's offset, or null), "status" (played, failed,
 //! missed, interrupted, skipped), "priority" (normal, priority, emergency),
-//! "error", "late", "clock_synced".
+//! "error", "late", "clock_synced", "archive" (the broadcast's recording,
+//! relative to the state folder, or null) and "archive_sha256" (its SHA-256
+//! once the file was closed, else null).
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -60,7 +62,12 @@ pub fn run(
         }
     };
     let out = if json {
-        let list: Vec<_> = rows.iter().flatten().map(|r| to_json(r, &cfg)).collect();
+        let archives = archives(&cfg, from, to);
+        let list: Vec<_> = rows
+            .iter()
+            .flatten()
+            .map(|r| to_json(r, &cfg, archives.get(&r.record.broadcast_key)))
+            .collect();
         serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
     } else {
         table(rows.as_deref(), from, to, &cfg)
@@ -119,8 +126,27 @@ pub fn read(cfg: &Config, from: Date, to: Date) -> Result<Option<Vec<Row>>, Stri
     log.rows(from, to).map(Some).map_err(|e| e.message(lang))
 }
 
-/// One row as the JSON object documented above.
-pub fn to_json(row: &Row, cfg: &Config) -> serde_json::Value {
+/// The recordings of the broadcasts of [from, to], by broadcast key (none
+/// when the log cannot be read: the rows say why).
+pub fn archives(
+    cfg: &Config,
+    from: Date,
+    to: Date,
+) -> std::collections::HashMap<String, crate::asrun::ArchiveRow> {
+    AsRun::open_existing(&cfg.paths.state)
+        .ok()
+        .flatten()
+        .and_then(|log| log.archive_by_key(from, to).ok())
+        .unwrap_or_default()
+}
+
+/// One row as the JSON object documented above, with its broadcast's
+/// recording.
+pub fn to_json(
+    row: &Row,
+    cfg: &Config,
+    archive: Option<&crate::asrun::ArchiveRow>,
+) -> serde_json::Value {
     let r = &row.record;
     let time = |t: Option<jiff::Timestamp>| t.map(|t| rfc3339(t, &cfg.tz));
     json!({
@@ -139,6 +165,8 @@ pub fn to_json(row: &Row, cfg: &Config) -> serde_json::Value {
         "error": r.error,
         "late": r.late,
         "clock_synced": r.clock_synced,
+        "archive": archive.map(|a| &a.path),
+        "archive_sha256": archive.and_then(|a| a.sha256.as_ref()),
     })
 }
 

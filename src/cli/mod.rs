@@ -1,6 +1,7 @@
 //! The operator's commands: the command line's shape (clap) and one file per
 //! subcommand. Each returns the process exit code; only `main` exits.
 
+pub mod archive;
 pub mod check;
 pub mod context;
 pub mod control;
@@ -138,11 +139,38 @@ pub enum Command {
         #[arg(long, value_name = "md|csv", default_value = "md")]
         format: String,
     },
+    /// The broadcast archive: the recordings of a day's broadcasts, or one
+    /// played back without the relay.
+    Archive {
+        /// Play one back instead of listing.
+        #[command(subcommand)]
+        action: Option<ArchiveAction>,
+        /// The day (YYYY-MM-DD); default today (for `play`: every day).
+        #[arg(long, value_name = "YYYY-MM-DD", global = true)]
+        date: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Switch the amplifier relay by hand, to test the wiring.
     Relay {
         /// What to do with the relay.
         #[command(subcommand)]
         action: RelayAction,
+    },
+}
+
+/// What `loa archive` does besides listing.
+#[derive(Debug, Subcommand)]
+pub enum ArchiveAction {
+    /// Play a recording back through the sound card, the relay left off
+    /// (to listen over a headset).
+    Play {
+        /// The recording: its name as `loa archive` lists it
+        /// ("063005-2026-01-20-06-30-00-0"), or the broadcast's key as
+        /// `loa log` shows it (its latest recording).
+        #[arg(value_name = "KEY")]
+        key: String,
     },
 }
 
@@ -210,5 +238,11 @@ pub fn run(cli: Cli) -> i32 {
             report::run(cli.config.as_deref(), &from, &to, &format)
         }
         Command::Relay { action } => relay::run(cli.config.as_deref(), action),
+        Command::Archive { action, date, json } => match action {
+            None => archive::list(cli.config.as_deref(), date.as_deref(), json),
+            Some(ArchiveAction::Play { key }) => {
+                archive::play(cli.config.as_deref(), &key, date.as_deref())
+            }
+        },
     }
 }

@@ -28,6 +28,17 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;
     };
+    run_items(&cfg, no_relay, |cfg| air::prepare_files(cfg, files))
+}
+
+/// Airs the items `prepare` gives (made once the relay is safely off),
+/// through the airing sequence, with a progress line per item; the exit
+/// code. `loa play` and `loa archive play` both come here.
+pub fn run_items(
+    cfg: &Config,
+    no_relay: bool,
+    prepare: impl FnOnce(&Config) -> Vec<AirItem>,
+) -> i32 {
     let lang = cfg.lang;
     relay::install_panic_hook();
     let shutdown = Shutdown::from_signals().unwrap_or_default();
@@ -37,7 +48,7 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
     let guard = if no_relay {
         None
     } else {
-        let opened = relay::open(&cfg, clock.clone())
+        let opened = relay::open(cfg, clock.clone())
             .and_then(|r| RelayGuard::new(r, cfg.relay.max_on, clock.clone()));
         match opened {
             Ok(g) => Some(g),
@@ -48,7 +59,7 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
         }
     };
 
-    let items = air::prepare_files(&cfg, files);
+    let items = prepare(cfg);
     // The relay goes on now; the items follow by the one timing rule.
     let timing = Timing {
         warm_up: if no_relay {
@@ -73,11 +84,11 @@ pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
     };
     let seams = Seams {
         relay: guard.clone(),
-        output: crate::player::output(&cfg),
+        output: crate::player::output(cfg),
         clock: clock.clone(),
         shutdown,
     };
-    let mut printer = Printer::new(&cfg, job.items.len());
+    let mut printer = Printer::new(cfg, job.items.len());
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()

@@ -1,9 +1,10 @@
 //! What `loa run` needs from the machine, checked by `loa check` so that
 //! "ready" means ready: the relay's GPIO chip and line exist and are free
 //! (or held by the running service), a simulated relay's file can be
-//! written, the sound device opens, the state folder can be written and the
-//! control socket's path fits in a Unix socket address. Each problem is
-//! located at the config key it concerns. It changes nothing: no line is
+//! written, the sound device opens, the state folder can be written, the
+//! control socket's path fits in a Unix socket address and the archive
+//! folder can be created. Each problem is located at the config key it
+//! concerns. It changes nothing: no line is
 //! requested, no file is created.
 
 use std::path::Path;
@@ -31,6 +32,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
         sound(cfg, &mut out);
     }
     state(cfg, &mut out);
+    archive(cfg, &mut out);
     let socket = cfg.control.socket.as_os_str().len();
     if socket > SOCKET_PATH_MAX {
         let shown = cfg.control.socket.display();
@@ -150,6 +152,53 @@ fn state(cfg: &Config, out: &mut Vec<Problem>) {
                 lang,
                 "Không ghi được vào thư mục trạng thái \"{shown}\" (nơi lưu nhật ký phát), nên `loa run` sẽ không ghi lại được những gì đã phát. Hãy cấp quyền ghi cho người dùng chạy loa, hoặc sửa [paths] state.",
                 "the state folder \"{shown}\" (which holds the as-run log) cannot be written, so `loa run` could not record what it airs; give the user loa runs as write access, or correct [paths] state"
+            ),
+        ));
+    }
+}
+
+/// The archive folder: there and writable, or creatable (its nearest
+/// existing folder writable, and no file in its way).
+fn archive(cfg: &Config, out: &mut Vec<Problem>) {
+    if !cfg.archive.enabled {
+        return;
+    }
+    let lang = cfg.lang;
+    let dir = &cfg.archive.folder;
+    let mut existing = dir.as_path();
+    while !existing.exists() {
+        match existing.parent() {
+            Some(p) => existing = p,
+            None => return,
+        }
+    }
+    let why = if !existing.is_dir() {
+        let shown = display_path(existing);
+        Some(tr!(
+            lang,
+            "\"{shown}\" là một tệp, không phải thư mục",
+            "\"{shown}\" is a file, not a folder"
+        ))
+    } else if rustix::fs::access(existing, rustix::fs::Access::WRITE_OK).is_err() {
+        let shown = display_path(existing);
+        Some(tr!(
+            lang,
+            "không được ghi vào \"{shown}\"",
+            "\"{shown}\" cannot be written"
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        let shown = display_path(dir);
+        out.push(at_key(
+            cfg,
+            "folder",
+            true,
+            tr!(
+                lang,
+                "Không tạo hoặc không ghi được thư mục lưu trữ \"{shown}\" ({why}), nên các buổi phát sẽ không được ghi lại. Hãy sửa [archive] folder, cấp quyền ghi cho người dùng chạy loa, hoặc tắt lưu trữ bằng [archive] enabled = false.",
+                "the archive folder \"{shown}\" cannot be created or written ({why}), so broadcasts would not be recorded; correct [archive] folder, give the user loa runs write access, or turn the archive off with [archive] enabled = false"
             ),
         ));
     }

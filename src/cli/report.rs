@@ -121,6 +121,7 @@ pub fn run(config: Option<&Path>, from: &str, to: &str, format: &str) -> i32 {
             let unsynced = rows.iter().filter(|r| !r.record.clock_synced).count();
             let mut md = markdown(&summary, &cfg.timezone_name, &cfg.tz, lang);
             md.push_str(&clock_note(cfg.schedule.require_clock_sync, unsynced, lang));
+            md.push_str(&archive_note(&cfg, from, to));
             md
         }
         Format::Csv => csv(&summary, &cfg.tz, lang),
@@ -149,6 +150,40 @@ fn clock_note(require_clock_sync: bool, unsynced: usize, lang: Lang) -> String {
             "This box is set to require-clock-sync = false (it has a battery clock): loa airs by its own clock without waiting for the network to confirm the time; {n} row(s) were written while the system had not confirmed the time over the network."
         ),
     };
+    format!("\n{note}\n")
+}
+
+/// How much of what aired is archived: the recordings of the period's
+/// broadcasts, in minutes (a recording cut by a power cut counts by its
+/// file's size).
+fn archive_note(
+    cfg: &crate::config::Config,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> String {
+    let lang = cfg.lang;
+    let rows: Vec<_> = super::log::archives(cfg, from, to).into_values().collect();
+    let kbps = u64::from(cfg.archive.bitrate_kbps.max(1));
+    let ms: u64 = rows
+        .iter()
+        .map(|r| match r.duration {
+            Some(d) => d.as_millis() as u64,
+            None => std::fs::metadata(cfg.paths.state.join(&r.path))
+                .map(|m| m.len() * 8 / kbps)
+                .unwrap_or(0),
+        })
+        .sum();
+    let n = rows.len();
+    let m = format!("{:.1}", ms as f64 / 60_000.0);
+    let m = match lang {
+        Lang::Vi => m.replace('.', ","),
+        Lang::En => m,
+    };
+    let note = tr!(
+        lang,
+        "Số phút đã lưu trữ (bản ghi âm những gì đã phát, `loa archive`): {m} phút, {n} bản ghi.",
+        "Minutes archived (recordings of what aired, `loa archive`): {m} minutes in {n} recordings."
+    );
     format!("\n{note}\n")
 }
 

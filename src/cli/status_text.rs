@@ -69,6 +69,9 @@ fn status_rows(s: &Status, lang: Lang, require_clock_sync: bool) -> Vec<(String,
             .clone()
             .unwrap_or_else(|| lang.pick("hôm nay không có", "none for today").into()),
     );
+    if let Some(a) = &s.archive {
+        row(lang.pick("Lưu trữ", "Archive"), a.clone());
+    }
     if !s.queued.is_empty() {
         let files = s.queued.join(", ");
         row(

@@ -141,5 +141,6 @@ pub fn sample_status() -> Status {
         ],
         queued: vec![],
         warnings: vec![],
+        archive: None,
     }
 }

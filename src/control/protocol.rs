@@ -134,6 +134,10 @@ pub struct Status {
     /// pipes and other odd names in the audio folder, a disk nearly full,
     /// an unsynchronised clock.
     pub warnings: Vec<String>,
+    /// The broadcast archive: how many recordings, how much space, how
+    /// long they are kept, the last deletion; None from a daemon without
+    /// one.
+    pub archive: Option<String>,
 }
 
 /// The item on the air.
@@ -375,6 +379,7 @@ mod tests {
             }],
             queued: vec!["a.mp3".into()],
             warnings: vec![],
+            archive: Some("3 recordings, 1 MB, kept 180 days.".into()),
         };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(
@@ -401,7 +406,8 @@ mod tests {
                 "playlist": "playlists/default.toml",
                 "today": [{"title": "Bản tin sáng", "at": "2026-01-20T06:00:00+07:00", "status": "playing"}],
                 "queued": ["a.mp3"],
-                "warnings": []
+                "warnings": [],
+                "archive": "3 recordings, 1 MB, kept 180 days."
             })
         );
         let back: Status = serde_json::from_value(v).unwrap();

@@ -188,6 +188,8 @@ impl Daemon {
             lang: self.cfg.lang,
             warm_up: timeline.timing.warm_up,
             tz: self.cfg.tz.clone(),
+            archive: self.archive.clone(),
+            recording: None,
         };
         let job = air::Job {
             items,
@@ -212,6 +214,13 @@ impl Daemon {
             late,
             emergency,
         });
+    }
+
+    /// Deletes old recordings (by age at `now`, then the oldest while the
+    /// disk is below the reserve), off the loop's thread.
+    pub(super) async fn prune_archive(&self, now: Timestamp) {
+        let archive = self.archive.clone();
+        let _ = tokio::task::spawn_blocking(move || archive.prune(now)).await;
     }
 
     pub(super) fn finished(&mut self, cur: Current, report: AirReport) {

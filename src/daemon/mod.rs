@@ -168,6 +168,9 @@ struct Daemon {
     note: Option<crate::status_note::Note>,
     /// Whether the status note is kept at all (see `Deps::status_note`).
     status_note: bool,
+    /// The broadcast archive: each broadcast recorded as it airs; old
+    /// recordings deleted at midnight (and when the disk is low).
+    archive: Arc<crate::archive::Archive>,
 }
 
 /// The most files one `now` or the priority queue may hold: a request over
@@ -313,7 +316,9 @@ impl Daemon {
             turn_every,
             status_note,
         } = deps;
+        let archive = Arc::new(crate::archive::Archive::new(&cfg));
         let d = Daemon {
+            archive,
             cfg,
             deps_clock: clock.clone(),
             relay,
@@ -402,6 +407,10 @@ impl Daemon {
         let today = self.today(now);
         if self.plan.as_ref().is_none_or(|p| p.date != today) {
             self.dirty = true;
+            // A new day (local midnight, or the start): old recordings go.
+            if self.current.is_none() {
+                self.prune_archive(now).await;
+            }
         }
         if self.dirty && self.current.is_none() {
             self.check_disk();
@@ -531,6 +540,10 @@ impl Daemon {
         if let Some(cur) = self.current.take() {
             let _ = tokio::time::timeout(Duration::from_secs(2), cur.handle).await;
         }
+        // The recording's file closed and hashed before the process ends.
+        let archive = self.archive.clone();
+        let _ =
+            tokio::task::spawn_blocking(move || archive.wait_closed(Duration::from_secs(3))).await;
         let _ = self.relay.off_with(crate::relay::EdgeCause::Shutdown);
         tracing::info!(
             "{}",

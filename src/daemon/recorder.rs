@@ -78,9 +78,43 @@ pub(super) struct Recorder {
     /// For `loa status` while the amplifier warms up.
     pub(super) warm_up: Duration,
     pub(super) tz: jiff::tz::TimeZone,
+    /// Where broadcasts are recorded.
+    pub(super) archive: Arc<crate::archive::Archive>,
+    /// This broadcast's recording, while it airs: dropped with the
+    /// recorder, which closes the file.
+    pub(super) recording: Option<crate::archive::Recording>,
 }
 
 impl Recorder {
+    /// What to do once the recording's file is closed: its hash into the
+    /// as-run log (row `row`, set once written), and the log.
+    fn on_archive_closed(&self, row: Arc<std::sync::OnceLock<i64>>) -> crate::archive::OnClose {
+        let (asrun, status, lang) = (self.asrun.clone(), self.archive.status.clone(), self.lang);
+        Box::new(move |result| {
+            let asrun = asrun.lock().unwrap_or_else(|e| e.into_inner());
+            let written = match (result, row.get()) {
+                (Ok(Some(c)), id) => {
+                    tracing::info!(file = %c.path.display(), seconds = c.duration.as_secs_f64(), bytes = c.bytes, sha256 = %c.sha256, "{}", crate::lang::log("đã đóng bản ghi buổi phát", "broadcast recording closed"));
+                    if !c.dropped.is_zero() {
+                        tracing::warn!(file = %c.path.display(), missing_ms = c.dropped.as_millis() as u64, "{}", crate::lang::log("bộ mã hóa chậm: bản ghi thiếu một đoạn âm thanh", "the encoder fell behind: the recording lacks some sound"));
+                    }
+                    id.map(|id| {
+                        asrun.archive_closed(*id, c.duration, c.bytes, &c.sha256, c.dropped)
+                    })
+                }
+                (Ok(None), id) => id.map(|id| asrun.archive_forget(*id)),
+                (Err(e), _) => {
+                    tracing::error!(error = %e, "{}", crate::lang::log("bản ghi buổi phát bị lỗi", "the broadcast recording failed"));
+                    crate::archive::Archive::failed(&status, e.message(lang));
+                    None
+                }
+            };
+            if let Some(Err(e)) = written {
+                tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"));
+            }
+        })
+    }
+
     pub(super) fn record(&self, index: usize, started: Option<Timestamp>) -> ItemRecord {
         let (scheduled, priority) = self
             .meta
@@ -212,6 +246,32 @@ impl AirEvents for Recorder {
         }
         drop(live);
         self.lock_live().playing = None;
+    }
+
+    fn archive(&mut self, at: Timestamp) -> Option<crate::archive::Tap> {
+        let row = Arc::new(std::sync::OnceLock::new());
+        let on_close = self.on_archive_closed(row.clone());
+        let (recording, tap) = match self.archive.start(&self.meta.key, at, on_close)? {
+            Ok(started) => started,
+            Err(e) => {
+                tracing::error!(error = %e, "{}", crate::lang::log("không ghi lại được buổi phát", "the broadcast cannot be recorded"));
+                crate::archive::Archive::failed(&self.archive.status, e.message(self.lang));
+                return None;
+            }
+        };
+        let rel = crate::archive::relative_to_state(&recording.path, &self.archive.state);
+        let asrun = self.asrun.lock().unwrap_or_else(|e| e.into_inner());
+        match asrun.archive_started(&self.meta.key, self.meta.day, &rel, at) {
+            Ok(id) => {
+                let _ = row.set(id);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"));
+            }
+        }
+        drop(asrun);
+        self.recording = Some(recording);
+        Some(tap)
     }
 
     fn device_error(&mut self, error: &crate::player::AudioError) {

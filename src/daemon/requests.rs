@@ -8,7 +8,11 @@ impl Daemon {
         let lang = self.cfg.lang;
         let ok = |message: String| Response::ok(message);
         match req {
-            Request::Status => Response::status(self.status(now)),
+            Request::Status => {
+                let mut st = self.status(now);
+                st.archive = Some(self.archive.summary());
+                Response::status(st)
+            }
             Request::Reload => {
                 self.dirty = true;
                 ok(tr!(

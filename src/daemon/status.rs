@@ -57,6 +57,7 @@ impl Daemon {
                 }
             }
         }
+        warnings.extend(self.archive.warning());
         if self.cfg.schedule.require_clock_sync && !self.clock_synced {
             warnings.push(tr!(
                 self.cfg.lang,
@@ -88,6 +89,7 @@ impl Daemon {
             today,
             queued: self.queue.clone(),
             warnings,
+            archive: None,
         }
     }
 

@@ -14,6 +14,7 @@ fn shipped(state: &Path) -> Config {
     let mut cfg = Config::load(&root.join("config/loa.toml")).unwrap();
     cfg.paths.state = state.to_path_buf();
     cfg.control.socket = state.join("loa.sock");
+    cfg.archive.folder = state.join("archive");
     cfg
 }
 
@@ -309,6 +310,41 @@ async fn an_unsynced_clock_holds_broadcasts() {
                 .iter()
                 .all(|r| r.record.late && r.record.status == RowStatus::Played)
     );
+}
+
+// Issue 13: at local midnight, recordings older than `keep` are deleted
+// (and only those); the status says so.
+#[tokio::test(start_paused = true)]
+async fn at_midnight_recordings_older_than_keep_are_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = shipped(dir.path());
+    cfg.archive.keep = Duration::from_secs(2 * 86_400);
+    cfg.ingest.min_free = 0;
+    let folder = cfg.archive.folder.clone();
+    let put = |rel: &str| {
+        let p = folder.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, b"mp3").unwrap();
+        p
+    };
+    // Two days and a minute old at midnight; younger than two days now.
+    let old = put("2026-01-18/235930-old.mp3");
+    let young = put("2026-01-19/053000-young.mp3");
+    let rig = start(
+        cfg,
+        "2026-01-20T23:59:00+07:00",
+        Arc::new(Mutex::new(AsRun::in_memory())),
+    );
+    rig.until("2026-01-20T23:59:50+07:00").await;
+    assert!(old.exists(), "deleted before midnight");
+    rig.until("2026-01-21T00:00:30+07:00").await;
+    assert!(!old.exists(), "not deleted at midnight");
+    assert!(young.exists());
+    let st = rig.ask(Request::Status).await.status.unwrap();
+    let line = st.archive.unwrap();
+    assert!(line.starts_with("1 bản ghi"), "{line}");
+    assert!(line.contains("quá thời gian lưu"), "{line}");
+    rig.finish().await;
 }
 
 // `loa status` late in the evening, today's broadcasts over: the next

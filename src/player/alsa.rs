@@ -500,6 +500,10 @@ impl Sink for AlsaSink {
         self.shared.underruns.load(Ordering::Relaxed)
     }
 
+    fn archive(&mut self, tap: crate::archive::Tap) {
+        self.send(Job::Archive(tap));
+    }
+
     fn starved(&self) -> bool {
         self.shared.pending.load(Ordering::Acquire) > 0
             && self.shared.played.load(Ordering::Acquire)

@@ -323,6 +323,9 @@ pub enum Job {
         /// go out (the file changed while it aired).
         expected: Option<Duration>,
     },
+    /// From now on, a copy of every block written goes to the archive's
+    /// tap (`crate::archive::Tap`), which never waits.
+    Archive(crate::archive::Tap),
     /// Exactly this much silence.
     Silence {
         /// How long, in output frames (at the device's rate).
@@ -411,11 +414,21 @@ pub fn feeder(
     let mut out: Vec<f32> = Vec::with_capacity(16_384);
     let _ = shared.wake.feeder.set(std::thread::current());
     let capacity = ring.buffer().capacity();
+    // The archive's copy of what goes to the card, once a tap is given.
+    let tap: std::cell::RefCell<Option<crate::archive::Tap>> = std::cell::RefCell::new(None);
     let write = |ring: &mut rtrb::Producer<f32>, shared: &Shared, data: &[f32]| -> bool {
+        if let Some(t) = tap.borrow_mut().as_mut() {
+            t.push(data);
+        }
         write_frames(ring, shared, data, out_ch, capacity)
     };
     while let Some(job) = next_job(&jobs, &shared) {
         let open = match job {
+            Job::Archive(mut t) => {
+                t.set_format(out_rate, out_ch);
+                *tap.borrow_mut() = Some(t);
+                true
+            }
             Job::Silence { progress, .. } | Job::Item { progress, .. }
                 if progress.stop_requested() =>
             {

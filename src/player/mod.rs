@@ -317,6 +317,10 @@ pub trait Sink: Send {
     fn starved(&self) -> bool {
         false
     }
+    /// From now on, a copy of every block sent to the device goes to the
+    /// archive through `tap` (which never waits). A sink that records
+    /// nothing drops it.
+    fn archive(&mut self, _tap: crate::archive::Tap) {}
 }
 
 /// A sound output backend, by name, as relay backends are: `loa run`, `loa

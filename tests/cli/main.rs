@@ -8,6 +8,8 @@
 // Test support: a throw-away installation per test, the `loa` runner, the harnesses.
 mod util;
 
+// The broadcast archive: recordings of what aired, retention, playback (issue 13).
+mod archive;
 // `loa log` and `loa report` on an as-run log written as the daemon writes it (issue 4).
 mod asrun;
 // Each mistake an operator can make, said at its file, line and column (issues 2, 10, 11).
