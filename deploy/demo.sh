@@ -6,7 +6,8 @@
 # card, or to a WAV file when there is none) and prints the as-run log.
 set -eu
 cd "$(dirname "$0")/.."
-sh deploy/ensure-packages.sh pkg-config libasound2-dev
+# make and gcc: the build compiles LAME (the archive's MP3 encoder) from its C sources.
+sh deploy/ensure-packages.sh pkg-config libasound2-dev make gcc
 cargo build --release --locked
 LOA=./target/release/loa
 echo "== loa check =="

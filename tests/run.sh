@@ -3,7 +3,8 @@
 # the build and the tests need, then the whole suite (format, lints, tests).
 set -eu
 cd "$(dirname "$0")/.."
-sh deploy/ensure-packages.sh pkg-config libasound2-dev sox libsox-fmt-mp3 lame mpg123 vorbis-tools \
+# make and gcc: the build compiles LAME (the archive's MP3 encoder) from its C sources.
+sh deploy/ensure-packages.sh pkg-config libasound2-dev make gcc sox libsox-fmt-mp3 lame mpg123 vorbis-tools \
     openssh-server openssh-client lftp acl faketime
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
