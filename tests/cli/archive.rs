@@ -29,25 +29,9 @@ struct Rig {
 impl Rig {
     fn new(extra: &str) -> Rig {
         let commune = Commune::for_window(Duration::ZERO, Duration::from_secs(90));
-        let env = TestEnv::with_config(&format!(
-            r#"language = "en"
-timezone = "{zone}"
-[paths]
-audio = "../audio"
-playlists = "../playlists"
-state = "../state"
-[relay]
-backend = "sim"
-sim-file = "../relay.log"
-warm-up = "1s"
-hold = "1s"
-[audio]
-normalize = false
-gap = "1s"
-[schedule]
-require-clock-sync = false
-{extra}"#,
-            zone = commune.zone
+        let env = TestEnv::with_config(&service::service_config(
+            Some(commune.zone),
+            &format!("{}{}{extra}", service::TONE_AUDIO, service::ANY_CLOCK),
         ));
         Rig {
             env,

@@ -50,25 +50,9 @@ struct Station {
 impl Station {
     fn new(window_after: Duration) -> Station {
         let commune = Commune::for_window(Duration::from_secs(3600), window_after);
-        let env = TestEnv::with_config(&format!(
-            r#"language = "en"
-timezone = "{zone}"
-[paths]
-audio = "../audio"
-playlists = "../playlists"
-state = "../state"
-[relay]
-backend = "sim"
-sim-file = "../relay.log"
-warm-up = "1s"
-hold = "1s"
-[audio]
-normalize = false
-gap = "1s"
-[schedule]
-require-clock-sync = false
-"#,
-            zone = commune.zone
+        let env = TestEnv::with_config(&service::service_config(
+            Some(commune.zone),
+            &format!("{}{}", service::TONE_AUDIO, service::ANY_CLOCK),
         ));
         tone_wav(&env.path("audio/a.wav"), 1000.0, 1.5, 0.5, 48_000);
         let offset = env.path("faketime.rc");

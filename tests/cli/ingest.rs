@@ -581,25 +581,9 @@ impl Station {
     /// For a test whose broadcasts are all within the coming `minutes`.
     fn new(card: SoundCard, minutes: u64) -> Station {
         let commune = Commune::for_window(Duration::ZERO, Duration::from_secs(minutes * 60));
-        let env = TestEnv::with_config(&format!(
-            r#"language = "en"
-timezone = "{zone}"
-[paths]
-audio = "../audio"
-playlists = "../playlists"
-state = "../state"
-[relay]
-backend = "sim"
-sim-file = "../relay.log"
-warm-up = "1s"
-hold = "1s"
-[audio]
-normalize = false
-gap = "1s"
-[schedule]
-require-clock-sync = false
-"#,
-            zone = commune.zone
+        let env = TestEnv::with_config(&service::service_config(
+            Some(commune.zone),
+            &format!("{}{}", service::TONE_AUDIO, service::ANY_CLOCK),
         ));
         Station { env, card, commune }
     }

@@ -16,21 +16,7 @@ use crate::util::service::{self, Commune, Service, broadcasts_toml, relay_edges,
 use crate::util::sound::{SoundCard, tone_wav};
 
 fn env() -> TestEnv {
-    TestEnv::with_config(
-        r#"language = "en"
-[paths]
-audio = "../audio"
-playlists = "../playlists"
-state = "../state"
-[relay]
-backend = "sim"
-sim-file = "../relay.log"
-warm-up = "1s"
-hold = "1s"
-[schedule]
-require-clock-sync = false
-"#,
-    )
+    TestEnv::with_config(&service::service_config(None, service::ANY_CLOCK))
 }
 
 /// Sends one raw request line; the parsed answer.
@@ -190,22 +176,9 @@ fn loa_play_of_nothing_playable_never_switches_the_amplifier_on() {
 #[test]
 fn a_broadcast_whose_only_file_was_just_rejected_leaves_the_amplifier_off() {
     let commune = Commune::for_window(Duration::ZERO, Duration::from_secs(60));
-    let env = TestEnv::with_config(&format!(
-        r#"language = "en"
-timezone = "{}"
-[paths]
-audio = "../audio"
-playlists = "../playlists"
-state = "../state"
-[relay]
-backend = "sim"
-sim-file = "../relay.log"
-warm-up = "1s"
-hold = "1s"
-[schedule]
-require-clock-sync = false
-"#,
-        commune.zone
+    let env = TestEnv::with_config(&service::service_config(
+        Some(commune.zone),
+        service::ANY_CLOCK,
     ));
     let (at, _) = commune.at(8);
     env.write_playlist(
@@ -376,22 +349,9 @@ fn zero_rate_wav(path: &std::path::Path) {
 #[test]
 fn a_wav_with_rate_0_is_rejected_alone_and_the_day_airs() {
     let commune = Commune::for_window(Duration::ZERO, Duration::from_secs(60));
-    let env = TestEnv::with_config(&format!(
-        r#"language = "en"
-timezone = "{}"
-[paths]
-audio = "../audio"
-playlists = "../playlists"
-state = "../state"
-[relay]
-backend = "sim"
-sim-file = "../relay.log"
-warm-up = "1s"
-hold = "1s"
-[schedule]
-require-clock-sync = false
-"#,
-        commune.zone
+    let env = TestEnv::with_config(&service::service_config(
+        Some(commune.zone),
+        service::ANY_CLOCK,
     ));
     zero_rate_wav(&env.path("audio/zero.wav"));
     tone_wav(&env.path("audio/a.wav"), 1000.0, 1.0, 0.5, 48_000);

@@ -40,25 +40,9 @@ impl Rig {
 
     /// `schedule`: the lines of the config's [schedule] table.
     fn new(commune: Commune, schedule: &str) -> Rig {
-        let env = TestEnv::with_config(&format!(
-            r#"language = "en"
-timezone = "{zone}"
-[paths]
-audio = "../audio"
-playlists = "../playlists"
-state = "../state"
-[relay]
-backend = "sim"
-sim-file = "../relay.log"
-warm-up = "1s"
-hold = "1s"
-[audio]
-normalize = false
-gap = "1s"
-[schedule]
-{schedule}
-"#,
-            zone = commune.zone
+        let env = TestEnv::with_config(&service::service_config(
+            Some(commune.zone),
+            &format!("{}[schedule]\n{schedule}\n", service::TONE_AUDIO),
         ));
         Rig {
             env,

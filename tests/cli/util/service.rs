@@ -335,6 +335,34 @@ pub fn kernel_clock_synced() -> bool {
 }
 
 /// A playlist with these broadcasts: (at, title, items).
+/// `[audio]` for the service tests' tones: no normalisation, 1 s gaps.
+pub const TONE_AUDIO: &str = "[audio]\nnormalize = false\ngap = \"1s\"\n";
+/// `[schedule]` for a test machine whose clock may not be synchronised.
+pub const ANY_CLOCK: &str = "[schedule]\nrequire-clock-sync = false\n";
+
+/// The config the service tests share: English, the test's folders, the
+/// simulated relay (sim-file `relay.log`, warm-up and hold 1 s), in the
+/// time zone `zone` (the default one when None), then `tail` (more
+/// tables).
+pub fn service_config(zone: Option<&str>, tail: &str) -> String {
+    let zone = zone
+        .map(|z| format!("timezone = \"{z}\"\n"))
+        .unwrap_or_default();
+    format!(
+        r#"language = "en"
+{zone}[paths]
+audio = "../audio"
+playlists = "../playlists"
+state = "../state"
+[relay]
+backend = "sim"
+sim-file = "../relay.log"
+warm-up = "1s"
+hold = "1s"
+{tail}"#
+    )
+}
+
 pub fn broadcasts_toml(broadcasts: &[(&str, &str, &[&str])]) -> String {
     let mut toml = String::new();
     for (at, title, items) in broadcasts {
