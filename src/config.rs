@@ -147,6 +147,9 @@ pub struct Config {
     pub ingest: IngestConfig,
     /// `[archive]`.
     pub archive: ArchiveConfig,
+    /// `[station]`: who the report comes from and who signs it, and which
+    /// files are jingles.
+    pub station: crate::report::Station,
 }
 
 /// `[archive]`: the recording of every broadcast, exactly as it went to the
@@ -315,6 +318,10 @@ impl Config {
                 bitrate_kbps: 32,
                 keep: Duration::from_secs(180 * 86_400),
             },
+            station: crate::report::Station {
+                jingles: DEFAULT_JINGLES.iter().map(|s| s.to_string()).collect(),
+                ..crate::report::Station::default()
+            },
         }
     }
 
@@ -393,7 +400,13 @@ impl Config {
 
 const TOP_KEYS: &[&str] = &[
     "timezone", "language", "paths", "relay", "audio", "schedule", "control", "ingest", "archive",
+    "station",
 ];
+const STATION_KEYS: &[&str] = &["name", "commune", "province", "reporter", "head", "jingles"];
+/// `[station] jingles` when the config does not say: a file or folder
+/// named "nhac-hieu" (nhạc hiệu, the station's jingle), at the top of the
+/// audio folder or one folder down.
+pub const DEFAULT_JINGLES: &[&str] = &["nhac-hieu*", "*/nhac-hieu*", "nhac-hieu/*"];
 const ARCHIVE_KEYS: &[&str] = &["enabled", "folder", "bitrate-kbps", "keep"];
 const CONTROL_KEYS: &[&str] = &["socket"];
 const INGEST_KEYS: &[&str] = &["min-free-mb"];
@@ -484,6 +497,36 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
         && let Some(at) = w.table("archive", v, "[archive]")
     {
         read_archive(w, at, cfg);
+    }
+    if let Some(v) = t.get("station")
+        && let Some(st) = w.table("station", v, "[station]")
+    {
+        read_station(w, st, &mut cfg.station);
+    }
+}
+
+/// [station]: the report's names (each optional) and the jingles' patterns.
+fn read_station(w: &mut Walk<'_>, st: &DeTable<'_>, s: &mut crate::report::Station) {
+    w.unknown_keys(st, STATION_KEYS, "[station]");
+    s.declared = true;
+    let text = |w: &mut Walk<'_>, key: &str, example: &str| {
+        st.get(key)
+            .and_then(|v| w.string(key, v, example))
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+    };
+    s.name = text(w, "name", "name = \"Đài truyền thanh xã An Bình\"");
+    s.commune = text(w, "commune", "commune = \"Xã An Bình\"");
+    s.province = text(w, "province", "province = \"Tỉnh Quảng Trị\"");
+    s.reporter = text(w, "reporter", "reporter = \"Nguyễn Thị Hoa\"");
+    s.head = text(w, "head", "head = \"Trần Văn Nam\"");
+    if let Some(v) = st.get("jingles")
+        && let Some(items) = w.array("jingles", v, "jingles = [\"nhac-hieu.mp3\"]")
+    {
+        s.jingles = items
+            .iter()
+            .filter_map(|i| w.string("jingles", i, "jingles = [\"nhac-hieu.mp3\"]"))
+            .collect();
     }
 }
 

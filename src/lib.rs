@@ -67,6 +67,7 @@ pub mod player;
 pub mod playlist;
 pub mod problem;
 pub mod relay;
+pub mod report;
 pub mod schedule;
 pub mod shutdown;
 pub mod status_note;

@@ -515,6 +515,22 @@ impl AsRun {
             .unwrap_or(now))
     }
 
+    /// When the service first ran with a trustworthy clock, if it has
+    /// (read only: see [`AsRun::first_start`]).
+    pub fn installed_at(&self) -> Result<Option<Timestamp>, AsRunError> {
+        let v: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT value FROM service WHERE key = 'first_start'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(v.and_then(|v| v.parse::<i64>().ok())
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok()))
+    }
+
     /// Where the database is, as messages show it.
     pub fn path(&self) -> &str {
         &self.path

@@ -44,6 +44,7 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
     let media = crate::media::Facts::new(&library, &index, lang);
     problems.extend(item_problems(&set, &media));
     problems.extend(readiness::check(&cfg));
+    let station_note = station(&cfg, &mut problems);
 
     let range: Vec<Date> = first
         .series(jiff::Span::new().days(1))
@@ -72,6 +73,10 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
         warnings: problems.len() - errors,
         airing_days: summary.airing_days,
     };
+    if let Some(note) = station_note {
+        println!();
+        println!("{note}");
+    }
     println!();
     println!("{}", tally.verdict(lang));
     if errors > 0 { exit::PROBLEMS } else { exit::OK }
@@ -223,6 +228,37 @@ fn day_label(d: Date, lang: Lang) -> String {
         Lang::Vi => format!("{wd} {}", crate::lang::date(d, lang)),
         Lang::En => format!("{d} {wd}"),
     }
+}
+
+/// What the report (`loa report`) would lack from `[station]`: a warning
+/// when the table is there but incomplete; a note (not counted as a
+/// warning) when the config has none at all, which is how every box starts.
+fn station(cfg: &Config, problems: &mut Vec<Problem>) -> Option<String> {
+    let lang = cfg.lang;
+    let missing = cfg.station.missing();
+    if missing.is_empty() {
+        return None;
+    }
+    let keys = missing.join(", ");
+    let example = "[station]\nname = \"Đài truyền thanh xã An Bình\"\ncommune = \"Xã An Bình\"\nprovince = \"Tỉnh ...\"\nreporter = \"...\"\nhead = \"...\"";
+    if cfg.station.declared {
+        problems.push(Problem::warning(
+            &cfg.path,
+            1,
+            1,
+            tr!(
+                lang,
+                "[station] chưa ghi {keys}: báo cáo (loa report) sẽ để trống những chỗ đó cho người ký tự điền.",
+                "[station] lacks {keys}: the report (loa report) will leave those blank for the signer to fill in"
+            ),
+        ));
+        return None;
+    }
+    Some(tr!(
+        lang,
+        "Lưu ý: tệp cấu hình chưa có phần [station] (tên đài, xã, tỉnh, người lập biểu, thủ trưởng), nên báo cáo (loa report) sẽ để trống những chỗ đó. Thêm vào tệp cấu hình, ví dụ:\n{example}",
+        "note: the config has no [station] (the station's name, commune, province, who prepares and who signs the report), so the report (loa report) leaves those blank. Add to the config, e.g.:\n{example}"
+    ))
 }
 
 /// The warning when no day of the range has a broadcast.

@@ -135,9 +135,22 @@ pub enum Command {
         /// The last day of the report.
         #[arg(long, value_name = "YYYY-MM-DD")]
         to: String,
-        /// md (Markdown) or csv.
-        #[arg(long, value_name = "md|csv", default_value = "md")]
-        format: String,
+        /// docx (Word), xlsx (Excel), md (Markdown, the default) or csv.
+        #[arg(long, value_name = "docx|xlsx|md|csv")]
+        format: Option<String>,
+        /// Where to write it (docx and xlsx: else bao-cao-FROM_TO.docx in
+        /// the current folder; md and csv: else standard output).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Only the broadcasts that went to this zone.
+        #[arg(long, value_name = "ZONE")]
+        zone: Option<String>,
+        /// Only this campaign phase (a playlist tag, or its name).
+        #[arg(long, value_name = "TAG")]
+        tag: Option<String>,
+        /// The CSV's separator: ',' (the default), ';' or tab.
+        #[arg(long, value_name = "SEP")]
+        separator: Option<String>,
     },
     /// The broadcast archive: the recordings of a day's broadcasts, or one
     /// played back without the relay.
@@ -234,8 +247,25 @@ pub fn run(cli: Cli) -> i32 {
         ),
         Command::Media { json } => media::run(cli.config.as_deref(), json),
         Command::Import { files, to } => import::run(cli.config.as_deref(), &files, to.as_deref()),
-        Command::Report { from, to, format } => {
-            report::run(cli.config.as_deref(), &from, &to, &format)
+        Command::Report {
+            from,
+            to,
+            format,
+            out,
+            zone,
+            tag,
+            separator,
+        } => {
+            let args = report::Args {
+                from: &from,
+                to: &to,
+                format: format.as_deref(),
+                out: out.as_deref(),
+                zone: zone.as_deref(),
+                tag: tag.as_deref(),
+                separator: separator.as_deref(),
+            };
+            report::run(cli.config.as_deref(), &args, &clock)
         }
         Command::Relay { action } => relay::run(cli.config.as_deref(), action),
         Command::Archive { action, date, json } => match action {

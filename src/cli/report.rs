@@ -1,101 +1,121 @@
-//! `loa report --from D --to D [--format md|csv]`: the periodic report a
-//! commune sends up to the district or province about its information
-//! campaign, from the as-run log: per day and in total, the broadcasts and
-//! items aired and the minutes on air, the missed, failed, interrupted and
-//! skipped items; the same per tag (campaign phase); and the missed and
-//! failed items with their reasons. Headings and words are in the
-//! operator's language; the sums follow the rules in [`crate::asrun::report`].
+//! `loa report --from D --to D [--format docx|xlsx|md|csv] [--out FILE]
+//! [--zone Z] [--tag T] [--separator ';']`: the periodic report a commune
+//! files with the district or province, from the as-run log and the
+//! schedule. The figures are [`crate::report::build`]'s; the forms are
+//! [`crate::report`]'s writers.
 //!
-//! # Markdown (`--format md`, the default)
-//! A title, the range of days, then three sections: per day (every day of
-//! the range, then a bold total row), per tag, and the missed or failed
-//! items (day, time, broadcast, file, status, reason).
-//!
-//! # CSV (`--format csv`)
-//! RFC 4180: comma-separated, CRLF line ends, fields quoted when they hold
-//! a comma, a quote or a line end. One header row, then one row per day of
-//! the range, one total row, one row per tag, and one row per missed or
-//! failed item. The columns (header in Vietnamese / English):
-//!
-//! | # | vi | en | holds |
-//! |---|----|----|-------|
-//! | 1 | loại | kind | ngày/day, tổng cộng/total, chủ đề/tag, chi tiết/item |
-//! | 2 | ngày | date | YYYY-MM-DD (day and item rows) |
-//! | 3 | chủ đề | tag | the tag (tag rows; empty for the untagged items) |
-//! | 4 | buổi phát | broadcasts | broadcasts with an item played |
-//! | 5 | bản tin đã phát | items_aired | items played |
-//! | 6 | số phút phát | minutes_aired | minutes on air, one decimal, "." |
-//! | 7 | số giây phát | seconds_aired | seconds on air, rounded |
-//! | 8 | bị lỡ | missed | items missed |
-//! | 9 | lỗi | failed | items failed |
-//! | 10 | bị ngắt | interrupted | items cut off |
-//! | 11 | bỏ qua | skipped | items skipped |
-//! | 12 | giờ | time | item rows: scheduled (else started) local HH:MM:SS |
-//! | 13 | buổi phát (tên) | broadcast | item rows: the broadcast's title |
-//! | 14 | tệp | file | item rows: the file |
-//! | 15 | tình trạng | status | item rows: missed / failed, in words |
-//! | 16 | lý do | reason | item rows: why |
-//!
-//! Columns 4 to 11 are empty on item rows, 12 to 16 on the others.
+//! - `md` (the default) and `csv` go to standard output, or to `--out`.
+//! - `docx` and `xlsx` go to `--out`, else to
+//!   `bao-cao-FROM_TO.docx`/`.xlsx` in the current folder; loa says where.
+//!   A file is written whole or not at all (a temporary file, then
+//!   renamed).
+//! - `--tag` takes a tag as playlists write it or its readable name.
+//! - `--zone` needs zones in the config.
 
-use std::fmt::Write as _;
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
-use jiff::tz::TimeZone;
+use jiff::civil::Date;
 
 use super::context;
 use super::exit;
-use super::log::{date_range, day_name, short_date};
-use crate::asrun::report::{Summary, Totals};
-use crate::asrun::{ItemRecord, Row};
+use super::log::date_range;
+use crate::config::Config;
 use crate::lang::Lang;
-use crate::schedule::local_time;
+use crate::report::build::Scheduled;
+use crate::report::{Filter, Inputs, Report};
+use crate::schedule::agenda::broadcast_key;
+use crate::schedule::clock::Clock;
+use crate::schedule::{PlanSettings, plan_for};
 use crate::tr;
 
 /// The output formats `--format` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// `md`: a Markdown document.
+    /// `docx`: the administrative report, for Word or LibreOffice.
+    Docx,
+    /// `xlsx`: sheets and a chart, for Excel or LibreOffice Calc.
+    Xlsx,
+    /// `md`: Markdown, for the terminal.
     Markdown,
-    /// `csv`: one row per item, for a spreadsheet.
+    /// `csv`: for a spreadsheet's import.
     Csv,
 }
 
 impl Format {
-    /// The format named `s` ("md", "markdown", "csv", any case).
+    /// The format named `s` (any case).
     pub fn parse(s: &str) -> Option<Format> {
         match s.trim().to_ascii_lowercase().as_str() {
+            "docx" | "word" => Some(Format::Docx),
+            "xlsx" | "excel" => Some(Format::Xlsx),
             "md" | "markdown" => Some(Format::Markdown),
             "csv" => Some(Format::Csv),
             _ => None,
         }
     }
+
+    /// Its file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Docx => "docx",
+            Format::Xlsx => "xlsx",
+            Format::Markdown => "md",
+            Format::Csv => "csv",
+        }
+    }
 }
 
-/// `loa report`: the commune's report over a range of days, in Markdown or CSV; the exit code.
-pub fn run(config: Option<&Path>, from: &str, to: &str, format: &str) -> i32 {
+/// What `loa report` was asked for.
+#[derive(Clone, Debug, Default)]
+pub struct Args<'a> {
+    /// `--from`.
+    pub from: &'a str,
+    /// `--to`.
+    pub to: &'a str,
+    /// `--format` (md when not given).
+    pub format: Option<&'a str>,
+    /// `--out`.
+    pub out: Option<&'a Path>,
+    /// `--zone`.
+    pub zone: Option<&'a str>,
+    /// `--tag`.
+    pub tag: Option<&'a str>,
+    /// `--separator` (CSV only).
+    pub separator: Option<&'a str>,
+}
+
+/// `loa report`: the commune's report over a range of days; the exit code.
+pub fn run(config: Option<&Path>, args: &Args<'_>, clock: &dyn Clock) -> i32 {
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;
     };
     let lang = cfg.lang;
-    let Some(fmt) = Format::parse(format) else {
-        eprintln!(
-            "{}",
-            tr!(
-                lang,
-                "Không có định dạng --format \"{format}\"; hãy chọn md (Markdown) hoặc csv.",
-                "there is no --format \"{format}\"; choose md (Markdown) or csv"
-            )
-        );
-        return exit::CONFIG;
+    let (fmt, sep) = match format_and_separator(args, lang) {
+        Ok(x) => x,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return exit::CONFIG;
+        }
     };
-    let (from, to) = match date_range(from, to, lang) {
+    let (from, to) = match date_range(args.from, args.to, lang) {
         Ok(r) => r,
         Err(msg) => {
             eprintln!("{msg}");
             return exit::CONFIG;
         }
     };
+    if let Some(z) = args.zone {
+        eprintln!(
+            "{}",
+            tr!(
+                lang,
+                "Không lọc theo --zone \"{z}\" được: tệp cấu hình chưa khai báo vùng nào ([[zone]]), mọi buổi phát đều phát cho cả xã. Hãy bỏ --zone.",
+                "cannot narrow to --zone \"{z}\": the config declares no zones ([[zone]]); every broadcast goes to the whole commune. Leave out --zone."
+            )
+        );
+        return exit::CONFIG;
+    }
     let rows = match super::log::read(&cfg, from, to) {
         Ok(Some(rows)) => rows,
         Ok(None) => {
@@ -104,8 +124,8 @@ pub fn run(config: Option<&Path>, from: &str, to: &str, format: &str) -> i32 {
                 "{}",
                 tr!(
                     lang,
-                    "Lưu ý: thư mục trạng thái {state} chưa có nhật ký phát (loa chưa phát gì), nên mọi số liệu trong báo cáo đều bằng 0.",
-                    "note: no as-run log in the state folder {state} yet (loa has not aired anything): the report is all zeros"
+                    "Lưu ý: thư mục trạng thái {state} chưa có nhật ký phát (loa chưa phát gì).",
+                    "note: no as-run log in the state folder {state} yet (loa has not aired anything)"
                 )
             );
             Vec::new()
@@ -115,53 +135,202 @@ pub fn run(config: Option<&Path>, from: &str, to: &str, format: &str) -> i32 {
             return exit::PROBLEMS;
         }
     };
-    let summary = Summary::new(from, to, &rows);
-    let out = match fmt {
-        Format::Markdown => {
-            let unsynced = rows.iter().filter(|r| !r.record.clock_synced).count();
-            let mut md = markdown(&summary, &cfg.timezone_name, &cfg.tz, lang);
-            md.push_str(&clock_note(cfg.schedule.require_clock_sync, unsynced, lang));
-            md.push_str(&archive_note(&cfg, from, to));
-            md
+    let now = clock.now();
+    let playlists = crate::playlist::load_dir(&cfg.paths.playlists, lang);
+    let tag_names = playlists.tag_names();
+    let tag = match args.tag {
+        Some(t) => match find_tag(t, &rows, &playlists, &tag_names, lang) {
+            Ok(t) => Some(t),
+            Err(msg) => {
+                eprintln!("{msg}");
+                return exit::CONFIG;
+            }
+        },
+        None => None,
+    };
+    let today = cfg.tz.to_offset(now).to_datetime(now).date();
+    // The files playlists mark `jingle = true`, besides [station] jingles'
+    // patterns (a name with no '*' or '?' matches only itself).
+    let mut station = cfg.station.clone();
+    station.jingles.extend(
+        playlists
+            .jingles()
+            .into_iter()
+            .map(|f| f.replace(['*', '?'], "?")),
+    );
+    let inputs = Inputs {
+        lang,
+        station,
+        timezone: cfg.timezone_name.clone(),
+        tz: cfg.tz.clone(),
+        now,
+        from,
+        to,
+        rows: &rows,
+        schedule: schedule(&cfg, &playlists, from, to.min(today)),
+        installed: installed_at(&cfg),
+        tag_names,
+        filter: Filter {
+            zone: None,
+            tag: tag.clone(),
+        },
+        late_grace: cfg.schedule.late_grace,
+        require_clock_sync: cfg.schedule.require_clock_sync,
+        archived: cfg.archive.enabled.then(|| archived(&cfg, from, to)),
+    };
+    let report = crate::report::build(&inputs);
+    if report.days.is_empty() {
+        eprintln!(
+            "{}",
+            tr!(
+                lang,
+                "Lưu ý: từ ngày {from} đến ngày {to} đều sau hôm nay ({today}): báo cáo không có ngày nào.",
+                "note: {from} to {to} is all after today ({today}): the report has no days"
+            )
+        );
+    }
+    output(&cfg, &report, fmt, sep, args.out)
+}
+
+/// `--format` and `--separator`, checked together.
+fn format_and_separator(args: &Args<'_>, lang: Lang) -> Result<(Format, char), String> {
+    let name = args.format.unwrap_or("md");
+    let fmt = Format::parse(name).ok_or_else(|| {
+        tr!(
+            lang,
+            "Không có định dạng --format \"{name}\"; hãy chọn docx (Word), xlsx (Excel), md (Markdown) hoặc csv.",
+            "there is no --format \"{name}\"; choose docx (Word), xlsx (Excel), md (Markdown) or csv"
+        )
+    })?;
+    let sep = match args.separator {
+        None => ',',
+        Some(s) if fmt != Format::Csv => {
+            let f = fmt.extension();
+            return Err(tr!(
+                lang,
+                "--separator \"{s}\" chỉ dùng với --format csv (đang chọn {f}).",
+                "--separator \"{s}\" only applies to --format csv (not {f})"
+            ));
         }
-        Format::Csv => csv(&summary, &cfg.tz, lang),
+        Some(s) => match s {
+            "," => ',',
+            ";" => ';',
+            "\t" | "tab" | "\\t" => '\t',
+            _ => {
+                return Err(tr!(
+                    lang,
+                    "Không dùng được --separator \"{s}\"; hãy chọn ',' (mặc định), ';' (cho Excel đặt dấu phẩy thập phân) hoặc tab.",
+                    "--separator \"{s}\" cannot be used; choose ',' (the default), ';' (for an Excel whose decimal mark is the comma) or tab"
+                ));
+            }
+        },
     };
-    super::log::emit(&out);
-    exit::OK
+    Ok((fmt, sep))
 }
 
-/// What the report's times rest on: the clock policy in force, and how
-/// many rows were written while the kernel did not vouch for the clock.
-fn clock_note(require_clock_sync: bool, unsynced: usize, lang: Lang) -> String {
-    let note = match (require_clock_sync, unsynced) {
-        (true, 0) => tr!(
-            lang,
-            "Giờ trong báo cáo theo đồng hồ đã được đồng bộ qua mạng (NTP); loa không phát khi đồng hồ chưa đồng bộ.",
-            "The times in this report come from a clock synchronised over the network (NTP); loa airs nothing while the clock is not."
-        ),
-        (true, n) => tr!(
-            lang,
-            "Giờ trong báo cáo theo đồng hồ đã được đồng bộ qua mạng (NTP); {n} dòng được ghi khi đồng hồ chưa đồng bộ (các buổi bị lỡ vì thế).",
-            "The times in this report come from a clock synchronised over the network (NTP); {n} row(s) were written while it was not (broadcasts missed for that reason)."
-        ),
-        (false, n) => tr!(
-            lang,
-            "Máy này đặt require-clock-sync = false (có đồng hồ chạy pin): loa phát theo đồng hồ của máy mà không chờ mạng xác nhận giờ; {n} dòng được ghi khi hệ thống chưa xác nhận giờ qua mạng.",
-            "This box is set to require-clock-sync = false (it has a battery clock): loa airs by its own clock without waiting for the network to confirm the time; {n} row(s) were written while the system had not confirmed the time over the network."
-        ),
+/// The phase `--tag` names: a tag as written, or a readable name (case
+/// ignored); else a message with the nearest.
+fn find_tag(
+    asked: &str,
+    rows: &[crate::asrun::Row],
+    playlists: &crate::playlist::PlaylistSet,
+    names: &BTreeMap<String, String>,
+    lang: Lang,
+) -> Result<(String, String), String> {
+    let mut known: Vec<String> = names.keys().cloned().collect();
+    let planned = playlists
+        .default
+        .iter()
+        .chain(playlists.dated.values())
+        .flat_map(|p| &p.broadcasts)
+        .flat_map(|b| &b.tags);
+    for t in rows.iter().flat_map(|r| &r.record.tags).chain(planned) {
+        if !known.contains(t) {
+            known.push(t.clone());
+        }
+    }
+    let name = |t: &str| {
+        names
+            .get(t)
+            .cloned()
+            .unwrap_or_else(|| crate::report::text::readable_tag(t))
     };
-    format!("\n{note}\n")
+    let want = asked.trim().to_lowercase();
+    if let Some(t) = known
+        .iter()
+        .find(|t| t.to_lowercase() == want || name(t).to_lowercase() == want)
+    {
+        return Ok((t.clone(), name(t)));
+    }
+    let hint = crate::tomlfile::nearest(asked, known.iter().map(String::as_str))
+        .map(|n| tr!(lang, " Có phải ý bạn là \"{n}\"?", " Did you mean \"{n}\"?"))
+        .unwrap_or_default();
+    let list = if known.is_empty() {
+        lang.pick("(chưa có chủ đề nào)", "(none yet)").to_string()
+    } else {
+        known.join(", ")
+    };
+    Err(tr!(
+        lang,
+        "Không có chủ đề (tags) \"{asked}\" trong danh sách phát hay nhật ký phát.{hint} Các chủ đề: {list}.",
+        "there is no tag \"{asked}\" in the playlists or the as-run log.{hint} Tags: {list}."
+    ))
 }
 
-/// How much of what aired is archived: the recordings of the period's
-/// broadcasts, in minutes (a recording cut by a power cut counts by its
-/// file's size).
-fn archive_note(
-    cfg: &crate::config::Config,
-    from: jiff::civil::Date,
-    to: jiff::civil::Date,
-) -> String {
-    let lang = cfg.lang;
+/// Each day's plan from `from` to `last` (the report's days so far).
+fn schedule(
+    cfg: &Config,
+    playlists: &crate::playlist::PlaylistSet,
+    from: Date,
+    last: Date,
+) -> BTreeMap<Date, Vec<Scheduled>> {
+    let mut out = BTreeMap::new();
+    if last < from {
+        return out;
+    }
+    let (library, index, _) = context::open_media(cfg);
+    let facts = crate::media::Facts::new(&library, &index, cfg.lang);
+    let settings = PlanSettings::from_config(cfg);
+    let mut d = from;
+    while d <= last {
+        let plan = plan_for(d, playlists, &facts, &settings);
+        let day: Vec<Scheduled> = plan
+            .broadcasts
+            .iter()
+            .map(|b| Scheduled {
+                key: broadcast_key(d, b, &cfg.tz),
+                title: b.title.clone(),
+                at: b.at,
+                planned_ms: (b.end.as_millisecond() - b.at.as_millisecond()).max(0),
+                tags: b.tags.clone(),
+                files: b
+                    .items
+                    .iter()
+                    .map(|i| i.file.clone())
+                    .chain(b.skipped.iter().map(|(f, _)| f.clone()))
+                    .collect(),
+            })
+            .collect();
+        out.insert(d, day);
+        match d.tomorrow() {
+            Ok(n) => d = n,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// When the service first ran on this box, if it has.
+fn installed_at(cfg: &Config) -> Option<jiff::Timestamp> {
+    crate::asrun::AsRun::open_existing(&cfg.paths.state)
+        .ok()
+        .flatten()
+        .and_then(|log| log.installed_at().ok().flatten())
+}
+
+/// Milliseconds archived over the period and the recordings (a recording
+/// cut by a power cut counts by its file's size).
+fn archived(cfg: &Config, from: Date, to: Date) -> (i64, usize) {
     let rows: Vec<_> = super::log::archives(cfg, from, to).into_values().collect();
     let kbps = u64::from(cfg.archive.bitrate_kbps.max(1));
     let ms: u64 = rows
@@ -173,412 +342,109 @@ fn archive_note(
                 .unwrap_or(0),
         })
         .sum();
-    let n = rows.len();
-    let m = format!("{:.1}", ms as f64 / 60_000.0);
-    let m = match lang {
-        Lang::Vi => m.replace('.', ","),
-        Lang::En => m,
+    (ms as i64, rows.len())
+}
+
+/// Renders and writes the report; the exit code.
+fn output(cfg: &Config, r: &Report, fmt: Format, sep: char, out: Option<&Path>) -> i32 {
+    let lang = cfg.lang;
+    let bytes = match fmt {
+        Format::Markdown => Ok(crate::report::md::write(r).into_bytes()),
+        Format::Csv => Ok(crate::report::csv::write(r, sep).into_bytes()),
+        Format::Docx => crate::report::docx::write(r),
+        Format::Xlsx => crate::report::xlsx::write(r),
     };
-    let note = tr!(
-        lang,
-        "Số phút đã lưu trữ (bản ghi âm những gì đã phát, `loa archive`): {m} phút, {n} bản ghi.",
-        "Minutes archived (recordings of what aired, `loa archive`): {m} minutes in {n} recordings."
-    );
-    format!("\n{note}\n")
-}
-
-/// Minutes with one decimal, in the language's notation ("12,5" / "12.5").
-fn minutes(t: &Totals, lang: Lang) -> String {
-    let m = format!("{:.1}", t.minutes());
-    match lang {
-        Lang::Vi => m.replace('.', ","),
-        Lang::En => m,
-    }
-}
-
-/// The names of the columns of totals, shared by the tables.
-fn totals_header(lang: Lang) -> [&'static str; 7] {
-    [
-        lang.pick("Buổi phát", "Broadcasts"),
-        lang.pick("Bản tin đã phát", "Items aired"),
-        lang.pick("Số phút phát", "Minutes aired"),
-        lang.pick("Bị lỡ", "Missed"),
-        lang.pick("Lỗi", "Failed"),
-        lang.pick("Bị ngắt", "Interrupted"),
-        lang.pick("Bỏ qua", "Skipped"),
-    ]
-}
-
-fn totals_cells(t: &Totals, lang: Lang) -> [String; 7] {
-    [
-        t.broadcasts.to_string(),
-        t.items.to_string(),
-        minutes(t, lang),
-        t.missed.to_string(),
-        t.failed.to_string(),
-        t.interrupted.to_string(),
-        t.skipped.to_string(),
-    ]
-}
-
-/// A Markdown table cell: one line, pipes escaped.
-fn cell(s: &str) -> String {
-    s.replace(['\n', '\r'], " ").replace('|', "\\|")
-}
-
-/// The local time an item was due (else started).
-fn item_time(r: &ItemRecord, tz: &TimeZone) -> String {
-    r.scheduled
-        .or(r.started)
-        .map(|t| local_time(t, tz))
-        .unwrap_or_default()
-}
-
-/// The reason shown for a missed or failed item.
-fn item_reason(r: &ItemRecord, lang: Lang) -> String {
-    super::log::reason(
-        &Row {
-            id: 0,
-            record: r.clone(),
-        },
-        lang,
-    )
-}
-
-fn untagged(lang: Lang) -> &'static str {
-    lang.pick("(không có chủ đề)", "(no tag)")
-}
-
-/// The report as Markdown.
-pub fn markdown(s: &Summary, zone: &str, tz: &TimeZone, lang: Lang) -> String {
-    let mut o = String::new();
-    let (f, t) = (short_date(s.from, lang), short_date(s.to, lang));
-    let _ = writeln!(
-        o,
-        "# {}\n",
-        lang.pick("BÁO CÁO KẾT QUẢ PHÁT THANH", "BROADCAST REPORT")
-    );
-    let _ = writeln!(
-        o,
-        "{}\n",
-        tr!(
-            lang,
-            "Từ ngày {f} đến ngày {t} (giờ {zone})",
-            "From {f} to {t} ({zone} time)"
-        )
-    );
-    let head = totals_header(lang);
-    let table_head = |o: &mut String, first: &str| {
-        let _ = writeln!(o, "| {first} | {} |", head.join(" | "));
-        let _ = writeln!(o, "|---|{}", "--:|".repeat(head.len()));
-    };
-    let _ = writeln!(o, "## {}\n", lang.pick("Theo ngày", "Per day"));
-    table_head(&mut o, lang.pick("Ngày", "Day"));
-    for (d, totals) in &s.days {
-        let _ = writeln!(
-            o,
-            "| {} | {} |",
-            day_name(*d, lang),
-            totals_cells(totals, lang).join(" | ")
-        );
-    }
-    let bold: Vec<String> = totals_cells(&s.total, lang)
-        .iter()
-        .map(|c| format!("**{c}**"))
-        .collect();
-    let _ = writeln!(
-        o,
-        "| **{}** | {} |\n",
-        lang.pick("Tổng cộng", "Total"),
-        bold.join(" | ")
-    );
-
-    let _ = writeln!(o, "## {}\n", lang.pick("Theo chủ đề", "Per tag"));
-    if s.tags.is_empty() {
-        let _ = writeln!(o, "{}\n", lang.pick("Không có.", "None."));
-    } else {
-        table_head(&mut o, lang.pick("Chủ đề", "Tag"));
-        for (tag, totals) in &s.tags {
-            let name = tag.as_deref().map(cell);
-            let _ = writeln!(
-                o,
-                "| {} | {} |",
-                name.as_deref().unwrap_or(untagged(lang)),
-                totals_cells(totals, lang).join(" | ")
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!(
+                "{}",
+                tr!(
+                    lang,
+                    "Không tạo được báo cáo: {e}.",
+                    "could not make the report: {e}"
+                )
             );
+            return exit::PROBLEMS;
         }
-        let _ = writeln!(
-            o,
-            "\n{}\n",
-            lang.pick(
-                "Một buổi phát có thể thuộc nhiều chủ đề, nên tổng các dòng theo chủ đề có thể lớn hơn dòng tổng cộng.",
-                "A broadcast may carry several tags, so the tag rows may add up to more than the total."
-            )
-        );
-    }
-
-    let _ = writeln!(
-        o,
-        "## {}\n",
-        lang.pick("Các bản tin bị lỡ hoặc lỗi", "Missed or failed items")
-    );
-    if s.problems.is_empty() {
-        let _ = writeln!(o, "{}", lang.pick("Không có.", "None."));
-    } else {
-        let _ = writeln!(
-            o,
-            "| {} |\n|---|---|---|---|---|---|",
-            [
-                lang.pick("Ngày", "Day"),
-                lang.pick("Giờ", "Time"),
-                lang.pick("Buổi phát", "Broadcast"),
-                lang.pick("Tệp", "File"),
-                lang.pick("Tình trạng", "Status"),
-                lang.pick("Lý do", "Reason"),
-            ]
-            .join(" | ")
-        );
-        for r in &s.problems {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} |",
-                short_date(r.day, lang),
-                item_time(r, tz),
-                cell(r.broadcast.as_deref().unwrap_or("—")),
-                cell(&r.file),
-                r.status.label(lang),
-                cell(&item_reason(r, lang)),
+    };
+    let path: PathBuf = match (out, fmt) {
+        (Some(p), _) if p != Path::new("-") => p.to_path_buf(),
+        (Some(_), _) | (None, Format::Markdown | Format::Csv) => {
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(&bytes).and_then(|()| o.flush());
+            return exit::OK;
+        }
+        (None, _) => PathBuf::from(format!("bao-cao-{}_{}.{}", r.from, r.to, fmt.extension())),
+    };
+    match write_whole(&path, &bytes) {
+        Ok(()) => {
+            let shown = crate::problem::display_path(&path);
+            let kb = bytes.len().div_ceil(1024);
+            println!(
+                "{}",
+                tr!(
+                    lang,
+                    "Đã ghi báo cáo vào {shown} ({kb} KB).",
+                    "Wrote the report to {shown} ({kb} KB)."
+                )
             );
+            exit::OK
+        }
+        Err(e) => {
+            let shown = crate::problem::display_path(&path);
+            let why = crate::tomlfile::io_reason(&e, lang);
+            eprintln!(
+                "{}",
+                tr!(
+                    lang,
+                    "Không ghi được báo cáo vào {shown}: {why}. Hãy chọn chỗ khác bằng --out.",
+                    "could not write the report to {shown}: {why}. Choose another place with --out."
+                )
+            );
+            exit::PROBLEMS
         }
     }
-    o
 }
 
-/// One CSV field, quoted when it must be (RFC 4180).
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// Writes `bytes` to `path` whole or not at all: a temporary file beside
+/// it (created new, never following a link), synced, then renamed over it.
+fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.part", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-}
-
-fn csv_line(o: &mut String, fields: &[String]) {
-    let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
-    o.push_str(&line.join(","));
-    o.push_str("\r\n");
-}
-
-/// The report as CSV (columns in the module doc).
-pub fn csv(s: &Summary, tz: &TimeZone, lang: Lang) -> String {
-    let mut o = String::new();
-    let header: [&str; 16] = match lang {
-        Lang::Vi => [
-            "loại",
-            "ngày",
-            "chủ đề",
-            "buổi phát",
-            "bản tin đã phát",
-            "số phút phát",
-            "số giây phát",
-            "bị lỡ",
-            "lỗi",
-            "bị ngắt",
-            "bỏ qua",
-            "giờ",
-            "buổi phát (tên)",
-            "tệp",
-            "tình trạng",
-            "lý do",
-        ],
-        Lang::En => [
-            "kind",
-            "date",
-            "tag",
-            "broadcasts",
-            "items_aired",
-            "minutes_aired",
-            "seconds_aired",
-            "missed",
-            "failed",
-            "interrupted",
-            "skipped",
-            "time",
-            "broadcast",
-            "file",
-            "status",
-            "reason",
-        ],
-    };
-    csv_line(&mut o, &header.map(String::from));
-    let totals = |kind: &str, date: String, tag: &str, t: &Totals| {
-        let mut f = vec![kind.to_string(), date, tag.to_string()];
-        f.extend([
-            t.broadcasts.to_string(),
-            t.items.to_string(),
-            format!("{:.1}", t.minutes()),
-            ((t.aired_ms + 500) / 1000).to_string(),
-            t.missed.to_string(),
-            t.failed.to_string(),
-            t.interrupted.to_string(),
-            t.skipped.to_string(),
-        ]);
-        f.extend(std::iter::repeat_n(String::new(), 5));
-        f
-    };
-    for (d, t) in &s.days {
-        csv_line(
-            &mut o,
-            &totals(lang.pick("ngày", "day"), d.to_string(), "", t),
-        );
-    }
-    csv_line(
-        &mut o,
-        &totals(lang.pick("tổng cộng", "total"), String::new(), "", &s.total),
-    );
-    for (tag, t) in &s.tags {
-        let name = tag.as_deref().unwrap_or("");
-        csv_line(
-            &mut o,
-            &totals(lang.pick("chủ đề", "tag"), String::new(), name, t),
-        );
-    }
-    for r in &s.problems {
-        let mut f = vec![
-            lang.pick("chi tiết", "item").to_string(),
-            r.day.to_string(),
-            String::new(),
-        ];
-        f.extend(std::iter::repeat_n(String::new(), 8));
-        f.extend([
-            item_time(r, tz),
-            r.broadcast.clone().unwrap_or_default(),
-            r.file.clone(),
-            r.status.label(lang).to_string(),
-            item_reason(r, lang),
-        ]);
-        csv_line(&mut o, &f);
-    }
-    o
+    written
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::asrun::{Priority, Status};
-    use jiff::civil::date;
-
-    fn rows() -> Vec<Row> {
-        let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
-        let base = ItemRecord {
-            day: date(2026, 1, 20),
-            broadcast_key: "2026-01-20 06:00:00 #0".into(),
-            broadcast: Some("Bản tin sáng".into()),
-            tags: vec!["dai-hoi".into()],
-            file: "dai-hoi/ban-tin-1.mp3".into(),
-            sha256: None,
-            scheduled: Some(t("2026-01-20T06:00:00+07:00")),
-            started: Some(t("2026-01-20T06:00:00+07:00")),
-            ended: Some(t("2026-01-20T06:01:30+07:00")),
-            status: Status::Played,
-            priority: Priority::Normal,
-            error: None,
-            clock_synced: true,
-            late: false,
-        };
-        let missed = ItemRecord {
-            broadcast_key: "2026-01-20 18:00:00 #1".into(),
-            broadcast: Some("Chiều, \"tin\" | mới".into()),
-            scheduled: Some(t("2026-01-20T18:00:00+07:00")),
-            started: None,
-            ended: None,
-            status: Status::Missed,
-            error: Some("loa không chạy, mất điện".into()),
-            ..base.clone()
-        };
-        vec![
-            Row {
-                id: 1,
-                record: base,
-            },
-            Row {
-                id: 2,
-                record: missed,
-            },
-        ]
-    }
 
     #[test]
     fn format_names() {
         assert_eq!(Format::parse("md"), Some(Format::Markdown));
         assert_eq!(Format::parse("CSV"), Some(Format::Csv));
+        assert_eq!(Format::parse("docx"), Some(Format::Docx));
+        assert_eq!(Format::parse("xlsx"), Some(Format::Xlsx));
         assert_eq!(Format::parse("pdf"), None);
-    }
-
-    #[test]
-    fn markdown_in_vietnamese() {
-        let s = Summary::new(date(2026, 1, 20), date(2026, 1, 21), &rows());
-        let tz = TimeZone::fixed(jiff::tz::offset(7));
-        let md = markdown(&s, "Asia/Ho_Chi_Minh", &tz, Lang::Vi);
-        assert!(md.starts_with("# BÁO CÁO KẾT QUẢ PHÁT THANH\n"), "{md}");
-        assert!(
-            md.contains("Từ ngày 20/01/2026 đến ngày 21/01/2026"),
-            "{md}"
-        );
-        assert!(
-            md.contains("| Thứ Ba 20/01/2026 | 1 | 1 | 1,5 | 1 | 0 | 0 | 0 |"),
-            "{md}"
-        );
-        assert!(md.contains("| Thứ Tư 21/01/2026 | 0 | 0 | 0,0 |"), "{md}");
-        assert!(
-            md.contains("| **Tổng cộng** | **1** | **1** | **1,5** | **1** |"),
-            "{md}"
-        );
-        assert!(md.contains("| dai-hoi | 1 | 1 | 1,5 | 1 |"), "{md}");
-        assert!(
-            md.contains(
-                "| 20/01/2026 | 18:00:00 | Chiều, \"tin\" \\| mới | dai-hoi/ban-tin-1.mp3 | bị lỡ | loa không chạy, mất điện |"
-            ),
-            "{md}"
-        );
-    }
-
-    #[test]
-    fn csv_is_rfc_4180() {
-        let s = Summary::new(date(2026, 1, 20), date(2026, 1, 21), &rows());
-        let tz = TimeZone::fixed(jiff::tz::offset(7));
-        let out = csv(&s, &tz, Lang::En);
-        let lines: Vec<&str> = out.split("\r\n").collect();
-        assert_eq!(
-            lines[0],
-            "kind,date,tag,broadcasts,items_aired,minutes_aired,seconds_aired,missed,failed,interrupted,skipped,time,broadcast,file,status,reason"
-        );
-        assert_eq!(lines[1], "day,2026-01-20,,1,1,1.5,90,1,0,0,0,,,,,");
-        assert_eq!(lines[2], "day,2026-01-21,,0,0,0.0,0,0,0,0,0,,,,,");
-        assert_eq!(lines[3], "total,,,1,1,1.5,90,1,0,0,0,,,,,");
-        assert_eq!(lines[4], "tag,,dai-hoi,1,1,1.5,90,1,0,0,0,,,,,");
-        assert_eq!(
-            lines[5],
-            "item,2026-01-20,,,,,,,,,,18:00:00,\"Chiều, \"\"tin\"\" | mới\",dai-hoi/ban-tin-1.mp3,missed,\"loa không chạy, mất điện\""
-        );
-        assert_eq!(lines[6], "");
-        assert_eq!(lines.len(), 7);
-        for l in &lines[..6] {
-            assert_eq!(fields(l), 16, "{l}");
-        }
-    }
-
-    /// Counts the fields of one CSV line, honouring quotes.
-    fn fields(line: &str) -> usize {
-        let mut n = 1;
-        let mut quoted = false;
-        for c in line.chars() {
-            match c {
-                '"' => quoted = !quoted,
-                ',' if !quoted => n += 1,
-                _ => {}
-            }
-        }
-        n
     }
 }

@@ -40,6 +40,9 @@ pub struct Playlist {
     /// say): never planned, but `loa check` still checks their files, so
     /// that one mistake does not hide the others.
     pub unplanned_items: Vec<Item>,
+    /// Its `[tags]` table: the readable name of each tag, for the report
+    /// (`truoc-dai-hoi = "Trước Đại hội"`).
+    pub tag_names: BTreeMap<String, String>,
 }
 
 /// One amplifier session.
@@ -80,6 +83,8 @@ pub struct Item {
     pub repeat: u32,
     /// Its own gain on top of the `[audio]` settings, in dB (-60 to 20).
     pub volume_db: f64,
+    /// `jingle = true`: a station jingle, not a bulletin, in the report.
+    pub jingle: bool,
 }
 
 impl Broadcast {
@@ -128,6 +133,34 @@ pub struct PlaylistSet {
     pub files: Vec<PathBuf>,
     /// What is wrong, in every file and in the folder itself.
     pub problems: Vec<Problem>,
+}
+
+impl PlaylistSet {
+    /// The files any playlist marks `jingle = true`.
+    pub fn jingles(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .default
+            .iter()
+            .chain(self.dated.values())
+            .flat_map(|p| &p.broadcasts)
+            .flat_map(|b| &b.items)
+            .filter(|i| i.jingle)
+            .map(|i| i.file.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Every file's `[tags]` names together (a dated file's name for a tag
+    /// wins over default.toml's).
+    pub fn tag_names(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        for p in self.default.iter().chain(self.dated.values()) {
+            m.extend(p.tag_names.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        m
+    }
 }
 
 /// What the folder says about one day.
@@ -267,6 +300,7 @@ pub fn load_dir(dir: &Path, lang: Lang) -> PlaylistSet {
                     title: None,
                     broadcasts: vec![],
                     unplanned_items: vec![],
+                    tag_names: BTreeMap::new(),
                 }),
                 vec![p],
             ),
@@ -277,6 +311,7 @@ pub fn load_dir(dir: &Path, lang: Lang) -> PlaylistSet {
             title: None,
             broadcasts: vec![],
             unplanned_items: vec![],
+            tag_names: BTreeMap::new(),
         });
         match date {
             None => set.default = Some(playlist),

@@ -15,11 +15,11 @@ use crate::problem::Problem;
 use crate::tomlfile::{Source, Value, Walk};
 use crate::tr;
 
-const TOP_KEYS: &[&str] = &["title", "broadcast"];
+const TOP_KEYS: &[&str] = &["title", "broadcast", "tags"];
 const BROADCAST_KEYS: &[&str] = &[
     "at", "title", "items", "repeat", "gap", "from", "until", "days", "tags",
 ];
-const ITEM_KEYS: &[&str] = &["file", "repeat", "volume-db"];
+const ITEM_KEYS: &[&str] = &["file", "repeat", "volume-db", "jingle"];
 
 /// Parses one playlist file. Returns None only when the file is not TOML at
 /// all; otherwise the playlist holds every broadcast that made sense, and the
@@ -41,9 +41,22 @@ pub fn parse(src: &Source, lang: Lang) -> (Option<Playlist>, Vec<Problem>) {
         title: None,
         broadcasts: Vec::new(),
         unplanned_items: Vec::new(),
+        tag_names: std::collections::BTreeMap::new(),
     };
     if let Some(v) = top.get("title") {
         playlist.title = w.string("title", v, "title = \"Tuyên truyền Đại hội XIV\"");
+    }
+    let example = "[tags]\ntruoc-dai-hoi = \"Trước Đại hội\"";
+    if let Some(v) = top.get("tags")
+        && let Some(t) = w.table("tags", v, example)
+    {
+        for (k, v) in t {
+            if let Some(name) = w.string(k.get_ref(), v, example) {
+                playlist
+                    .tag_names
+                    .insert(k.get_ref().to_string(), name.trim().to_string());
+            }
+        }
     }
     if let Some(v) = top.get("broadcast") {
         match v.get_ref() {
@@ -425,6 +438,7 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
                         pos: pos(w.src, &entry.span()),
                         repeat: 1,
                         volume_db: 0.0,
+                        jingle: false,
                     });
                 }
             }
@@ -470,12 +484,17 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
                     }),
                     None => Some(0.0),
                 };
+                let jingle = t
+                    .get("jingle")
+                    .and_then(|v| w.boolean("jingle", v))
+                    .unwrap_or(false);
                 if let (Some(file), Some(repeat), Some(volume_db)) = (file, repeat, volume_db) {
                     out.push(Item {
                         file,
                         pos: pos(w.src, &fv.span()),
                         repeat,
                         volume_db,
+                        jingle,
                     });
                 }
             }

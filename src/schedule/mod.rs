@@ -458,6 +458,7 @@ mod tests {
             pos: Pos { line, column: 10 },
             repeat: 1,
             volume_db: 0.0,
+            jingle: false,
         }
     }
 
@@ -486,6 +487,7 @@ mod tests {
             title: None,
             broadcasts,
             unplanned_items: vec![],
+            tag_names: Default::default(),
         }
     }
 

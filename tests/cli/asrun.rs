@@ -352,34 +352,38 @@ fn log_rejects_bad_dates_with_exit_2() {
     env.run(&["log", "--date", "2026-01-20"]).code(2);
 }
 
-// Issue 4: `loa report` in Markdown, Vietnamese headings, totals by day and by tag.
+// Issue 4, as issue 14 shapes it: `loa report` in Markdown, Vietnamese
+// headings, totals by day and by phase, what was missed or failed.
 #[test]
 fn report_in_markdown_with_vietnamese_headings() {
     let env = TestEnv::with_config(&vietnamese());
     fill(&env);
     let out = env.run(&["report", "--from", "2026-01-19", "--to", "2026-01-21"]);
     out.code(0);
-    out.says("# BÁO CÁO KẾT QUẢ PHÁT THANH");
-    out.says("Từ ngày 19/01/2026 đến ngày 21/01/2026");
-    out.says("## Theo ngày");
-    out.says("## Theo chủ đề");
-    out.says("## Các bản tin bị lỡ hoặc lỗi");
-    // Broadcasts, items, minutes, missed, failed, interrupted, skipped.
-    // The 20th: 1 broadcast, 2 items, 90 s + 60.488 s = 2.5 min.
-    out.says("| Thứ Hai 19/01/2026 | 0 | 0 | 0,0 | 0 | 0 | 0 | 0 |");
-    out.says("| Thứ Ba 20/01/2026 | 1 | 2 | 2,5 | 1 | 1 | 1 | 0 |");
-    out.says("| Thứ Tư 21/01/2026 | 1 | 1 | 0,5 | 0 | 0 | 0 | 0 |");
-    out.says("| **Tổng cộng** | **2** | **3** | **3,0** | **1** | **1** | **1** | **0** |");
-    out.says("| dai-hoi | 1 | 2 | 2,5 | 1 | 0 | 1 | 0 |");
-    out.says("| sau-dai-hoi | 1 | 1 | 0,5 | 0 | 0 | 0 | 0 |");
-    out.says("| (không có chủ đề) | 0 | 0 | 0,0 | 0 | 1 | 0 | 0 |");
-    out.says("| 20/01/2026 | 11:00:00 | — | ket-thuc.mp3 | lỗi | sound card unplugged |");
+    out.says("# BÁO CÁO");
+    out.says("**Kết quả phát thanh từ ngày 19/01/2026 đến ngày 21/01/2026**");
+    out.says("## 1. Theo ngày");
+    out.says("## 2. Theo giai đoạn tuyên truyền");
+    out.says("## 4. Các buổi có bản tin bị lỡ hoặc lỗi");
+    // Scheduled, aired, bulletins (the jingle is not one), time on air,
+    // missed, failed, cut off, skipped. The 20th: 90 s + 60.488 s.
+    out.says("**Đã phát 2/3 buổi theo lịch (66,7%).** 1 bản tin, tổng thời lượng phát 3 phút.");
+    out.says("| Thứ Hai 19/01/2026 | 0 | 0 | 0 | 0 giây | 0 | 0 | 0 | 0 |");
+    out.says("| Thứ Ba 20/01/2026 | 2 | 1 | 1 | 2 phút 30 giây | 1 | 1 | 1 | 0 |");
+    out.says("| Thứ Tư 21/01/2026 | 1 | 1 | 0 | 30 giây | 0 | 0 | 0 | 0 |");
     out.says(
-        "| 20/01/2026 | 18:00:00 | Bản tin chiều | thong-bao-chung.mp3 | bị lỡ | loa không chạy lúc 18:00 |",
+        "| **Tổng cộng** | **3** | **2** | **1** | **3 phút** | **1** | **1** | **1** | **0** |",
     );
+    out.says("| Dai hoi | 1/2 | 1 | 2 phút 30 giây |");
+    out.says("| Sau dai hoi | 1/1 | 0 | 30 giây |");
+    out.says("- 20/01/2026 12:00:00: ket-thuc.mp3 (bị ngắt, 0 giây)");
+    out.says("**20/01/2026 11:00 – Phát ưu tiên**\n\n- ket-thuc.mp3: lỗi. sound card unplugged");
+    out.says("**20/01/2026 18:00 – Bản tin chiều**\n\n- thong-bao-chung.mp3: bị lỡ. Máy không hoạt động vào giờ phát (quá 10 phút cho phép phát bù)");
+    out.says("| dai-hoi/ban-tin-1 | 1 | 1 phút |");
 }
 
-// Issue 4: `loa report --format csv`: the same totals and the missed or failed items, CRLF.
+// Issue 4, as issue 14 shapes it: `loa report --format csv`: a BOM, the
+// same totals and the missed or failed items, CRLF.
 #[test]
 fn report_in_csv() {
     let env = TestEnv::new();
@@ -394,26 +398,30 @@ fn report_in_csv() {
         "csv",
     ]);
     out.code(0);
-    let lines: Vec<&str> = out.stdout.split("\r\n").collect();
+    let text = out.stdout.strip_prefix('\u{feff}').expect("a BOM");
+    let lines: Vec<&str> = text.split("\r\n").collect();
     assert_eq!(
-        lines[..8],
+        lines[..7],
         [
-            "kind,date,tag,broadcasts,items_aired,minutes_aired,seconds_aired,missed,failed,interrupted,skipped,time,broadcast,file,status,reason",
-            "day,2026-01-20,,1,2,2.5,150,1,1,1,0,,,,,",
-            "day,2026-01-21,,1,1,0.5,30,0,0,0,0,,,,,",
-            "total,,,2,3,3.0,180,1,1,1,0,,,,,",
-            "tag,,dai-hoi,1,2,2.5,150,1,0,1,0,,,,,",
-            "tag,,sau-dai-hoi,1,1,0.5,30,0,0,0,0,,,,,",
-            "tag,,,0,0,0.0,0,0,1,0,0,,,,,",
-            "item,2026-01-20,,,,,,,,,,11:00:00,,ket-thuc.mp3,failed,sound card unplugged",
+            "kind,date,tag,broadcasts,items_aired,minutes_aired,seconds_aired,missed,failed,interrupted,skipped,time,broadcast,file,status,reason,scheduled_broadcasts,scheduled_aired,bulletins,minutes_scheduled,minutes_relayed,phase",
+            "day,2026-01-20,,1,2,2.5,150,1,1,1,0,,,,,,2,1,1,2.5,0.0,",
+            "day,2026-01-21,,1,1,0.5,30,0,0,0,0,,,,,,1,1,0,0.5,0.0,",
+            "total,,,2,3,3.0,180,1,1,1,0,,,,,,3,2,1,3.0,0.0,",
+            "tag,,dai-hoi,1,2,2.5,150,1,0,1,0,,,,,,2,1,1,2.5,0.0,Dai hoi",
+            "tag,,sau-dai-hoi,1,1,0.5,30,0,0,0,0,,,,,,1,1,0,0.5,0.0,Sau dai hoi",
+            "tag,,,0,0,0.0,0,0,1,0,0,,,,,,0,0,0,0.0,0.0,(no phase)",
         ],
         "{out}"
     );
     assert_eq!(
-        lines[8],
-        "item,2026-01-20,,,,,,,,,,18:00:00,Bản tin chiều,thong-bao-chung.mp3,missed,loa không chạy lúc 18:00"
+        lines[7..],
+        [
+            "item,2026-01-20,,,,,,,,,,11:00:00,Priority item,ket-thuc.mp3,failed,sound card unplugged,,,,,,",
+            "item,2026-01-20,,,,,,,,,,18:00:00,Bản tin chiều,thong-bao-chung.mp3,missed,The box was not running at the broadcast's time (more than the 10 min allowed for a late start),,,,,,",
+            "",
+        ],
+        "{out}"
     );
-    assert_eq!(lines[9..], [""]);
 }
 
 // Issue 4: `loa report` refuses an unknown format or a reversed range, exit code 2.
@@ -434,6 +442,7 @@ fn report_rejects_bad_input_with_exit_2() {
         out.stderr.contains("\"pdf\"") && out.stderr.contains("md (Markdown) or csv"),
         "{out}"
     );
+    assert!(out.stderr.contains("docx (Word), xlsx (Excel)"), "{out}");
     let out = env.run(&["report", "--from", "2026-01-22", "--to", "2026-01-21"]);
     out.code(2);
     assert!(out.stderr.contains("is after --to"), "{out}");
@@ -442,7 +451,7 @@ fn report_rejects_bad_input_with_exit_2() {
     // No state database yet: a report of zeros, and a note.
     let out = env.run(&["report", "--from", "2026-01-20", "--to", "2026-01-20"]);
     out.code(0);
-    out.says("| **Total** | **0** |");
+    out.says("| **Total** | **0** | **0** | **0** | **0 s** |");
     assert!(out.stderr.contains("has not aired anything"), "{out}");
 }
 

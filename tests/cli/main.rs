@@ -38,6 +38,8 @@ mod plan;
 mod play;
 // Which playlist is in effect on a day, and NFC file names (issue 2).
 mod playlists;
+// `loa report` as the commune files it: docx, xlsx, csv, md (issue 14).
+mod report;
 // `loa relay on|off|status` and `loa devices` (issue 3).
 mod relay;
 // What reaches the service's control socket is checked first (issue 11).
