@@ -503,7 +503,7 @@ fn future_days_and_a_period_with_no_data() {
     out.code(0);
     let days = out
         .lines()
-        .filter(|l| l.starts_with("| Thứ") || l.starts_with("| Chủ nhật"))
+        .filter(|l| l.starts_with("| Thứ") || l.starts_with("| Chủ Nhật"))
         .count();
     assert_eq!(days, 2, "yesterday and today only: {out}");
     out.says("Không có buổi phát nào theo lịch");
