@@ -88,6 +88,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX archive_broadcast_key ON archive (broadcast_key);
     CREATE INDEX archive_day ON archive (day);",
+    // 7: live items (issue 15): what an item relayed ("stream", "line-in";
+    // NULL: a file, as every row before), and the milliseconds of
+    // programme it actually aired (the rest backup, fallback or silence).
+    "ALTER TABLE asrun_item ADD COLUMN kind TEXT;
+    ALTER TABLE asrun_item ADD COLUMN aired_ms INTEGER;",
 ];
 
 /// Why the state database could not be opened or brought up to date.

@@ -62,6 +62,7 @@ pub mod daemon;
 pub mod db;
 pub mod duration;
 pub mod lang;
+pub mod live;
 pub mod media;
 pub mod player;
 pub mod playlist;

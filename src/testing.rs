@@ -359,7 +359,7 @@ impl crate::player::Sink for FakeSink {
             progress: Progress::new(1000),
         });
         let seg = Segment {
-            spec: SegmentSpec::Item(item),
+            spec: SegmentSpec::Item(Box::new(item)),
             progress: Progress::new(1000),
         };
         let mut q = self.queue.lock().unwrap();

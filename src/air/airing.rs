@@ -200,9 +200,9 @@ impl<'e> Airing<'e> {
 
     /// What to hand the device for an item, or why it cannot be.
     fn spec(&self, it: &AirItem) -> Result<ItemSpec, String> {
-        let path = it.source.clone()?;
+        let source = it.source.clone()?;
         Ok(ItemSpec {
-            path,
+            source,
             name: it.name.clone(),
             gain_db: it.gain_db,
             fade: self.job.fade,
@@ -342,6 +342,10 @@ impl<'e> Airing<'e> {
 
     /// Records how an item ended and tells the listener.
     fn end_item(&mut self, index: usize, outcome: Outcome) {
+        let outcome = match (outcome, self.job.items[index].live_state()) {
+            (Outcome::Played, Some(l)) => live_outcome(l, self.lang()),
+            (o, _) => o,
+        };
         let r = &mut self.report.items[index];
         r.outcome = outcome;
         if r.started.is_some() && r.ended.is_none() {
@@ -723,4 +727,26 @@ impl<'e> Airing<'e> {
         self.not_aired_reported(&why);
         self.report.stalled = true;
     }
+}
+
+/// A live slot played to its end counts as played when the main stream or
+/// a backup filled at least 95 % of it; else it failed, with what went
+/// wrong.
+fn live_outcome(l: &crate::live::LiveAir, lang: crate::lang::Lang) -> Outcome {
+    let info = l.state.info();
+    let slot = l.live.slot.as_secs_f64();
+    if info.aired_s >= 0.95 * slot {
+        return Outcome::Played;
+    }
+    let (aired, slot) = (info.aired_s.round() as u64, slot.round() as u64);
+    let faults = if info.faults.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", info.faults.join("; "))
+    };
+    Outcome::Failed(crate::tr!(
+        lang,
+        "chỉ tiếp sóng được {aired} trên {slot} giây của khung giờ{faults}",
+        "only {aired} of the slot's {slot} s were relayed{faults}"
+    ))
 }

@@ -31,8 +31,9 @@ use crate::shutdown::Shutdown;
 pub struct AirItem {
     /// The name shown and logged (the playlist's name, or the path given).
     pub name: String,
-    /// The file, or why it cannot be aired (it is then reported and skipped).
-    pub source: Result<MediaPath, String>,
+    /// The file or live programme, or why it cannot be aired (it is then
+    /// reported and skipped).
+    pub source: Result<crate::player::Source, String>,
     /// The gain to play it at, in dB: loudness normalisation (capped), the
     /// `[audio]` volume and the item's own `volume-db` (`player::gain::gain_db`).
     pub gain_db: f64,
@@ -58,7 +59,7 @@ impl AirItem {
         match found {
             Ok((path, p)) => AirItem {
                 name: name.to_string(),
-                source: Ok(path),
+                source: Ok(crate::player::Source::File(path)),
                 gain_db: crate::player::gain::gain_db(
                     p.loudness_lufs,
                     p.true_peak_db,
@@ -72,6 +73,62 @@ impl AirItem {
                 sample_rate: Some(p.sample_rate),
             },
             Err(why) => AirItem::failed(name, why),
+        }
+    }
+
+    /// A live programme for its slot: at the `[audio]` volume and the
+    /// item's own `volume-db` (live sound cannot be measured ahead); its
+    /// fallback file as found (a fallback that cannot be found is said
+    /// in its state, and the slot goes on without it).
+    pub fn live(
+        name: &str,
+        live: crate::live::Live,
+        fallback: Option<Result<MediaPath, String>>,
+        audio: &crate::config::AudioConfig,
+        item_volume_db: f64,
+    ) -> AirItem {
+        let state = Arc::new(crate::live::LiveState::default());
+        let fallback = match fallback {
+            Some(Ok(p)) => Some(p),
+            Some(Err(why)) => {
+                state.fault(why);
+                None
+            }
+            None => None,
+        };
+        AirItem {
+            name: name.to_string(),
+            duration: Some(live.slot),
+            source: Ok(crate::player::Source::Live(crate::live::LiveAir {
+                live,
+                fallback,
+                state,
+                level: crate::live::level::Level {
+                    target_lufs: audio.target_lufs,
+                    control: audio.normalize,
+                    after_db: audio.volume_db + item_volume_db,
+                },
+            })),
+            gain_db: audio.volume_db + item_volume_db,
+            sha256: None,
+            sample_rate: None,
+        }
+    }
+
+    /// The live programme's state, for a live item.
+    pub fn live_state(&self) -> Option<&crate::live::LiveAir> {
+        match &self.source {
+            Ok(crate::player::Source::Live(l)) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// What the as-run log calls its kind.
+    pub fn kind(&self) -> crate::asrun::Kind {
+        match self.live_state().map(|l| &l.live.source) {
+            Some(crate::live::LiveSource::Stream { .. }) => crate::asrun::Kind::Stream,
+            Some(crate::live::LiveSource::LineIn { .. }) => crate::asrun::Kind::LineIn,
+            None => crate::asrun::Kind::File,
         }
     }
 
@@ -118,6 +175,25 @@ pub fn prepare_named(cfg: &crate::config::Config, names: &[String]) -> Vec<AirIt
         .map(|f| {
             let found = crate::media::find_named(f, &library, &index, cfg.lang);
             AirItem::from_found(&display_name(f), found, &cfg.audio, 0.0)
+        })
+        .collect()
+}
+
+/// As [`prepare_named`], with live programmes among the names (a stream's
+/// address, `line-in:DEVICE`) aired for `slot` (`loa now --for`).
+pub fn prepare_requested(
+    cfg: &crate::config::Config,
+    names: &[String],
+    slot: Option<Duration>,
+) -> Vec<AirItem> {
+    names
+        .iter()
+        .map(|n| match crate::live::parse_arg(n, slot, cfg.lang) {
+            Ok(Some(live)) => AirItem::live(n, live, None, &cfg.audio, 0.0),
+            Ok(None) => prepare_named(cfg, std::slice::from_ref(n))
+                .pop()
+                .unwrap_or_else(|| AirItem::failed(n, String::new())),
+            Err(why) => AirItem::failed(&display_name(n), why),
         })
         .collect()
 }

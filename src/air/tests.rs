@@ -26,7 +26,9 @@ fn items(names: &[&str]) -> Vec<AirItem> {
         .iter()
         .map(|n| AirItem {
             name: n.to_string(),
-            source: Ok(MediaPath::Given(PathBuf::from(n))),
+            source: Ok(crate::player::Source::File(MediaPath::Given(
+                PathBuf::from(n),
+            ))),
             gain_db: 0.0,
             duration: Some(Duration::from_secs(10)),
             sha256: None,

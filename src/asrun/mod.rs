@@ -125,6 +125,39 @@ impl Priority {
     }
 }
 
+/// What an item aired: a file, or a live programme relayed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A file from the audio folder.
+    #[default]
+    File,
+    /// An Internet stream (`file` holds its URL).
+    Stream,
+    /// The sound card's line-in (`file` holds the capture device).
+    LineIn,
+}
+
+impl Kind {
+    /// The stored and JSON name: "file", "stream", "line-in".
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Stream => "stream",
+            Kind::LineIn => "line-in",
+        }
+    }
+
+    /// The kind stored as `s` (NULL, from before live items: a file).
+    pub fn parse(s: Option<&str>) -> Kind {
+        match s {
+            Some("stream") => Kind::Stream,
+            Some("line-in") => Kind::LineIn,
+            _ => Kind::File,
+        }
+    }
+}
+
 /// One item attempt, as the daemon reports it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ItemRecord {
@@ -161,6 +194,11 @@ pub struct ItemRecord {
     /// Aired after its planned time (late start, or an overrunning
     /// broadcast before it).
     pub late: bool,
+    /// A file, or a live programme.
+    pub kind: Kind,
+    /// For a live item: the milliseconds of programme actually aired (the
+    /// rest of its slot was backup, fallback or silence).
+    pub aired_ms: Option<i64>,
 }
 
 /// A stored item attempt.
@@ -292,7 +330,7 @@ pub struct AsRun {
 }
 
 const COLUMNS: &str = "id, day, broadcast_key, broadcast, tags, file, sha256, scheduled, started, \
-                       ended, status, priority, error, clock_synced, late";
+                       ended, status, priority, error, clock_synced, late, kind, aired_ms";
 
 impl AsRun {
     /// The log in the state folder's database (created if needed).
@@ -350,8 +388,8 @@ impl AsRun {
         let conn = self.conn();
         conn.execute(
             "INSERT INTO asrun_item (day, broadcast_key, broadcast, tags, file, sha256, scheduled,
-                 started, ended, status, priority, error, clock_synced, late)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 started, ended, status, priority, error, clock_synced, late, kind, aired_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 r.day.to_string(),
                 r.broadcast_key,
@@ -367,6 +405,8 @@ impl AsRun {
                 r.error,
                 r.clock_synced,
                 r.late,
+                (r.kind != Kind::File).then(|| r.kind.as_str()),
+                r.aired_ms,
             ],
         )
         .map_err(|e| self.err(e))?;
@@ -398,6 +438,17 @@ impl AsRun {
         if n == 0 {
             return Err(AsRunError::NoSuchRow { id });
         }
+        Ok(())
+    }
+
+    /// A live item's programme actually aired, once its slot is over.
+    pub fn live_aired(&self, id: i64, aired_ms: i64) -> Result<(), AsRunError> {
+        self.conn()
+            .execute(
+                "UPDATE asrun_item SET aired_ms = ?2 WHERE id = ?1",
+                params![id, aired_ms],
+            )
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
@@ -581,6 +632,8 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
             error: r.get(12)?,
             clock_synced: r.get(13)?,
             late: r.get(14)?,
+            kind: Kind::parse(r.get::<_, Option<String>>(15)?.as_deref()),
+            aired_ms: r.get(16)?,
         },
     })
 }

@@ -35,6 +35,8 @@ mod tests {
             error: None,
             clock_synced: true,
             late: false,
+            kind: Default::default(),
+            aired_ms: None,
         };
         assert_eq!(on_air_ms(&r), 90_500);
         r.ended = None;

@@ -24,6 +24,8 @@ fn record(file: &str) -> ItemRecord {
         error: None,
         clock_synced: true,
         late: false,
+        kind: Default::default(),
+        aired_ms: None,
     }
 }
 

@@ -211,7 +211,9 @@ pub fn play(config: Option<&Path>, key: &str, date: Option<&str>) -> i32 {
         name: found.stem.clone(),
         // Not validated like an upload: a recording cut by a power cut
         // ends without its last frame, and still plays up to there.
-        source: Ok(crate::media::MediaPath::Given(found.path.clone())),
+        source: Ok(crate::player::Source::File(crate::media::MediaPath::Given(
+            found.path.clone(),
+        ))),
         // Played as it aired: the gain is already in the recording.
         gain_db: 0.0,
         duration: row.and_then(|r| r.duration),

@@ -113,7 +113,15 @@ fn item_problems(set: &PlaylistSet, media: &dyn MediaFacts) -> Vec<Problem> {
             .flat_map(|b| b.items.iter())
             .chain(pl.unplanned_items.iter());
         for it in items {
-            match media.status(&it.file) {
+            // A live item: its fallback file is what must be there.
+            let file = match it.live.as_ref().map(|l| &l.source) {
+                Some(crate::live::LiveSource::Stream {
+                    fallback: Some(f), ..
+                }) => f,
+                Some(_) => continue,
+                None => &it.file,
+            };
+            match media.status(file) {
                 MediaStatus::Unplayable(msg) => {
                     problems.push(Problem::error(&pl.path, it.pos.line, it.pos.column, msg))
                 }
@@ -228,6 +236,53 @@ fn day_label(d: Date, lang: Lang) -> String {
         Lang::Vi => format!("{wd} {}", crate::lang::date(d, lang)),
         Lang::En => format!("{d} {wd}"),
     }
+}
+
+/// `loa check --online`: every stream the playlists relay (main and
+/// backups), tried for 3 s each: what it is, or why it cannot be had. A
+/// stream that cannot be had is a warning (the network may be down now;
+/// at air time the backups and the fallback take over). Exit 0.
+pub fn online(config: Option<&Path>) -> i32 {
+    let Some(cfg) = context::config_or_say(config) else {
+        return exit::CONFIG;
+    };
+    let lang = cfg.lang;
+    let set = playlist::load_dir(&cfg.paths.playlists, lang);
+    let mut urls: Vec<String> = Vec::new();
+    for pl in set.default.iter().chain(set.dated.values()) {
+        for it in pl.broadcasts.iter().flat_map(|b| &b.items) {
+            if let Some(crate::live::LiveSource::Stream { url, backup, .. }) =
+                it.live.as_ref().map(|l| &l.source)
+            {
+                for u in std::iter::once(url).chain(backup) {
+                    if !urls.contains(u) {
+                        urls.push(u.clone());
+                    }
+                }
+            }
+        }
+    }
+    println!();
+    if urls.is_empty() {
+        println!(
+            "{}",
+            lang.pick(
+                "Danh sách phát không tiếp sóng luồng nào qua mạng.",
+                "The playlists relay no stream."
+            )
+        );
+        return exit::OK;
+    }
+    for url in &urls {
+        match crate::live::probe::probe(url, lang) {
+            Ok(what) => println!("{}", tr!(lang, "{url}: được, {what}", "{url}: OK, {what}")),
+            Err(why) => println!(
+                "{}",
+                tr!(lang, "{url}: cảnh báo: {why}", "{url}: warning: {why}")
+            ),
+        }
+    }
+    exit::OK
 }
 
 /// What the report (`loa report`) would lack from `[station]`: a warning

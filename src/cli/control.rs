@@ -73,8 +73,9 @@ pub fn status(config: Option<&Path>, json: bool) -> i32 {
 }
 
 /// `loa now FILE...`: emergency, at once.
-pub fn now(config: Option<&Path>, files: &[String]) -> i32 {
-    named(config, files, |files| Request::Now { files })
+pub fn now(config: Option<&Path>, files: &[String], slot: Option<&str>) -> i32 {
+    let slot = slot.map(str::to_string);
+    named(config, files, |files| Request::Now { files, slot })
 }
 
 /// `loa queue FILE...`: first in the next broadcast.

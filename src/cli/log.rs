@@ -12,7 +12,9 @@
 //! or null), "tags", "file", "sha256", "scheduled", "started", "ended" (RFC
 //! 3339 with the commune's offset, or null), "status" (played, failed,
 //! missed, interrupted, skipped), "priority" (normal, priority, emergency),
-//! "error", "late", "clock_synced", "archive" (the broadcast's recording,
+//! "error", "late", "clock_synced", "kind" ("file", "stream", "line-in"),
+//! "aired_s" (seconds of programme aired: a live item's main or backup
+//! stream, a file's time on air), "archive" (the broadcast's recording,
 //! relative to the state folder, or null) and "archive_sha256" (its SHA-256
 //! once the file was closed, else null).
 
@@ -167,7 +169,22 @@ pub fn to_json(
         "clock_synced": r.clock_synced,
         "archive": archive.map(|a| &a.path),
         "archive_sha256": archive.and_then(|a| a.sha256.as_ref()),
+        "kind": r.kind.as_str(),
+        "aired_s": aired_s(r),
     })
+}
+
+/// Seconds of programme aired: a live item's as recorded, a file's time
+/// on air (0 when it did not air).
+fn aired_s(r: &crate::asrun::ItemRecord) -> f64 {
+    let ms = match r.aired_ms {
+        Some(ms) => ms,
+        None if matches!(r.status, Status::Played | Status::Interrupted) => {
+            crate::asrun::report::on_air_ms(r)
+        }
+        None => 0,
+    };
+    ms as f64 / 1000.0
 }
 
 /// "Thứ Ba 20/01/2026" / "Tuesday 2026-01-20".

@@ -46,6 +46,10 @@ pub enum Command {
         /// How many days to plan.
         #[arg(long, value_name = "N", default_value_t = 8)]
         days: u32,
+        /// Also try each stream the playlists relay, for 3 s, and say what
+        /// it is or why it cannot be had.
+        #[arg(long)]
+        online: bool,
     },
     /// Show a day's timeline: relay on, each item, relay off.
     Plan {
@@ -58,12 +62,16 @@ pub enum Command {
     },
     /// A broadcast now: relay on, warm-up, the files with gaps, hold, relay off.
     Play {
-        /// Files: names in the audio folder, or paths.
+        /// Files: names in the audio folder, or paths; or live programmes:
+        /// a stream's http(s):// address, or line-in:DEVICE (with --for).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
         /// Leave the relay alone (just play the sound).
         #[arg(long)]
         no_relay: bool,
+        /// How long a live programme (stream or line-in) airs, e.g. 30s, 10m.
+        #[arg(long = "for", value_name = "LENGTH")]
+        slot: Option<String>,
     },
     /// List the sound output devices ALSA offers, with the names for [audio] device.
     Devices,
@@ -80,9 +88,13 @@ pub enum Command {
     },
     /// Emergency: air these files at once, interrupting what plays.
     Now {
-        /// Files in the audio folder, by name (e.g. thong-bao.mp3).
+        /// Files in the audio folder, by name (e.g. thong-bao.mp3); or live
+        /// programmes: a stream's http(s):// address, line-in:DEVICE.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
+        /// How long a live programme airs, e.g. 10m.
+        #[arg(long = "for", value_name = "LENGTH")]
+        slot: Option<String>,
     },
     /// Priority: air these files first in the next broadcast.
     Queue {
@@ -217,18 +229,29 @@ pub mod exit {
 pub fn run(cli: Cli) -> i32 {
     let clock = crate::schedule::clock::SystemClock;
     match cli.command {
-        Command::Check { date, days } => {
-            check::run(cli.config.as_deref(), date.as_deref(), days, &clock)
+        Command::Check { date, days, online } => {
+            let code = check::run(cli.config.as_deref(), date.as_deref(), days, &clock);
+            if online && code != exit::CONFIG {
+                check::online(cli.config.as_deref())
+            } else {
+                code
+            }
         }
         Command::Plan { date, json } => {
             plan::run(cli.config.as_deref(), date.as_deref(), json, &clock)
         }
-        Command::Play { files, no_relay } => play::run(cli.config.as_deref(), &files, no_relay),
+        Command::Play {
+            files,
+            no_relay,
+            slot,
+        } => play::run(cli.config.as_deref(), &files, no_relay, slot.as_deref()),
         Command::Devices => devices::run(cli.config.as_deref()),
         Command::Run => run::run(cli.config.as_deref()),
         Command::Demo => demo::run(cli.config.as_deref()),
         Command::Status { json } => control::status(cli.config.as_deref(), json),
-        Command::Now { files } => control::now(cli.config.as_deref(), &files),
+        Command::Now { files, slot } => {
+            control::now(cli.config.as_deref(), &files, slot.as_deref())
+        }
         Command::Queue { files } => control::queue(cli.config.as_deref(), &files),
         Command::Stop => control::stop(cli.config.as_deref()),
         Command::Skip => control::skip(cli.config.as_deref()),

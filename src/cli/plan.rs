@@ -79,6 +79,15 @@ pub fn to_json(plan: &DayPlan, cfg: &Config, problems: &[Problem]) -> serde_json
                 "end": rfc3339(i.end, tz),
                 "duration_s": i.duration.as_millis() as f64 / 1000.0,
                 "volume_db": i.volume_db,
+                "kind": i.live.as_ref().map_or("file", |l| l.kind()),
+                "backup": match i.live.as_ref().map(|l| &l.source) {
+                    Some(crate::live::LiveSource::Stream { backup, .. }) => json!(backup),
+                    _ => json!(null),
+                },
+                "fallback": match i.live.as_ref().map(|l| &l.source) {
+                    Some(crate::live::LiveSource::Stream { fallback, .. }) => json!(fallback),
+                    _ => json!(null),
+                },
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "problems": problems,
@@ -157,10 +166,20 @@ fn print_table(plan: &DayPlan, cfg: &Config, title: Option<&str>) {
         );
         println!("  {:<9} {on}", local_time(b.relay_on, tz));
         for i in &b.items {
+            // A live slot says what it relays.
+            let what = match i.live.as_ref().map(|l| &l.source) {
+                Some(crate::live::LiveSource::Stream { url, .. }) => {
+                    format!("{} {url}", lang.pick("TIẾP SÓNG", "RELAY"))
+                }
+                Some(crate::live::LiveSource::LineIn { device }) => {
+                    format!("{} line-in:{device}", lang.pick("TIẾP SÓNG", "RELAY"))
+                }
+                None => i.file.clone(),
+            };
             println!(
                 "  {:<9} {:<44} {:>7}",
                 local_time(i.start, tz),
-                i.file,
+                what,
                 duration::clock(i.duration)
             );
         }

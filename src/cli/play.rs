@@ -24,11 +24,45 @@ use crate::shutdown::Shutdown;
 use crate::tr;
 
 /// `loa play`: the files now, through the airing sequence; the exit code.
-pub fn run(config: Option<&Path>, files: &[String], no_relay: bool) -> i32 {
+pub fn run(config: Option<&Path>, files: &[String], no_relay: bool, slot: Option<&str>) -> i32 {
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;
     };
-    run_items(&cfg, no_relay, |cfg| air::prepare_files(cfg, files))
+    let lang = cfg.lang;
+    let lives = match live_args(files, slot, lang) {
+        Ok(l) => l,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return exit::CONFIG;
+        }
+    };
+    run_items(&cfg, no_relay, |cfg| {
+        let mut items = air::prepare_files(cfg, files);
+        for (i, live) in lives.into_iter().enumerate() {
+            if let Some(live) = live {
+                items[i] = AirItem::live(&files[i], live, None, &cfg.audio, 0.0);
+            }
+        }
+        items
+    })
+}
+
+/// How long before its slot a live programme that airs first is
+/// connected, when the warm-up is shorter.
+const LIVE_PREROLL: Duration = Duration::from_millis(1500);
+
+/// Which of `files` are live programmes (an http(s) address, or
+/// `line-in:DEVICE`), each for `--for`; the message when one is wrong.
+fn live_args(
+    files: &[String],
+    slot: Option<&str>,
+    lang: crate::lang::Lang,
+) -> Result<Vec<Option<crate::live::Live>>, String> {
+    let slot = crate::live::parse_slot(slot, lang)?;
+    files
+        .iter()
+        .map(|f| crate::live::parse_arg(f, slot, lang))
+        .collect()
 }
 
 /// Airs the items `prepare` gives (made once the relay is safely off),
@@ -62,10 +96,16 @@ pub fn run_items(
     let items = prepare(cfg);
     // The relay goes on now; the items follow by the one timing rule.
     let timing = Timing {
-        warm_up: if no_relay {
-            Duration::ZERO
-        } else {
-            cfg.relay.warm_up
+        // A live programme first is connected (or its line opened) this
+        // long before its slot, so that the slot starts on programme.
+        warm_up: match (
+            no_relay,
+            items.first().is_some_and(|i| i.live_state().is_some()),
+        ) {
+            (true, false) => Duration::ZERO,
+            (true, true) => LIVE_PREROLL,
+            (false, false) => cfg.relay.warm_up,
+            (false, true) => cfg.relay.warm_up.max(LIVE_PREROLL),
         },
         gap: cfg.audio.gap,
         hold: cfg.relay.hold,

@@ -126,11 +126,52 @@ fn playing_text(s: &Status, lang: Lang) -> String {
         Some(b) => tr!(lang, " của \"{b}\"", " of \"{b}\""),
         None => String::new(),
     };
-    tr!(
+    let main = tr!(
         lang,
         "{file} ({progress}), bài {index}/{count}{of}, mức {priority}",
         "{file} ({progress}), item {index} of {count}{of}, {priority}"
-    )
+    );
+    match &p.relay {
+        Some(r) => format!("{main}; {}", live_text(r, lang)),
+        None => main,
+    }
+}
+
+/// A live programme: its source (main, backup N, fallback), what came in,
+/// the programme's title, the last fault.
+fn live_text(r: &crate::live::LiveInfo, lang: Lang) -> String {
+    let source = match r.source.as_str() {
+        "main" => lang.pick("luồng chính", "main stream").to_string(),
+        "fallback" => lang.pick("tệp dự phòng", "fallback file").to_string(),
+        "silence" => lang
+            .pick("im lặng (mất sóng)", "silence (no stream)")
+            .to_string(),
+        "line-in" => lang.pick("đường vào (line-in)", "line-in").to_string(),
+        "no signal" => lang
+            .pick("đường vào không có tín hiệu", "no signal on the line-in")
+            .to_string(),
+        other => match other.strip_prefix("backup ") {
+            Some(n) => tr!(lang, "luồng dự phòng {n}", "backup {n}"),
+            None => other.to_string(),
+        },
+    };
+    let (kb, secs) = (r.bytes / 1024, r.received_s.round() as u64);
+    let mut t = tr!(
+        lang,
+        "tiếp sóng từ {source}, đã nhận {kb} KB, {secs} giây",
+        "relaying the {source}, {kb} KB, {secs} s received"
+    );
+    if let Some(title) = &r.title {
+        t.push_str(&tr!(
+            lang,
+            ", chương trình \"{title}\"",
+            ", programme \"{title}\""
+        ));
+    }
+    if let Some(f) = r.faults.last() {
+        t.push_str(&tr!(lang, "; lỗi gần nhất: {f}", "; last fault: {f}"));
+    }
+    t
 }
 
 /// "Next": the next broadcast, when, and when the relay goes on for it.

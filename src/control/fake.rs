@@ -109,6 +109,7 @@ pub fn sample_status() -> Status {
             priority: crate::asrun::Priority::Normal,
             index: 2,
             count: 3,
+            relay: None,
         }),
         warming_up: None,
         next: Some(NextBroadcast {

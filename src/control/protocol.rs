@@ -21,8 +21,12 @@ pub enum Request {
     Status,
     /// Emergency: air these files at once, interrupting what plays.
     Now {
-        /// Names below the audio folder, in airing order.
+        /// Names below the audio folder, in airing order; or live
+        /// programmes (a stream's address, `line-in:DEVICE`).
         files: Vec<String>,
+        /// How long live programmes air (`--for`, e.g. "10m").
+        #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
+        slot: Option<String>,
     },
     /// Priority: air these files first in the next broadcast.
     Queue {
@@ -160,6 +164,9 @@ pub struct Playing {
     pub index: usize,
     /// How many items air now (priority items included).
     pub count: usize,
+    /// A live programme: what it relays, how it goes, the last fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub relay: Option<crate::live::LiveInfo>,
 }
 
 /// A broadcast whose amplifier is warming up.
@@ -297,8 +304,16 @@ mod tests {
         round_trip(
             Request::Now {
                 files: vec!["a.mp3".into()],
+                slot: None,
             },
             r#"{"cmd":"now","files":["a.mp3"]}"#,
+        );
+        round_trip(
+            Request::Now {
+                files: vec!["line-in:default".into()],
+                slot: Some("10m".into()),
+            },
+            r#"{"cmd":"now","files":["line-in:default"],"for":"10m"}"#,
         );
         round_trip(
             Request::Queue {
@@ -354,6 +369,7 @@ mod tests {
                 priority: crate::asrun::Priority::Normal,
                 index: 2,
                 count: 3,
+                relay: None,
             }),
             warming_up: None,
             next: Some(NextBroadcast {

@@ -549,7 +549,7 @@ mod tests {
                 clock_synced: true,
                 ..Status::default()
             }),
-            Request::Now { files } => Response::ok(format!("airing {}", files.join(", "))),
+            Request::Now { files, .. } => Response::ok(format!("airing {}", files.join(", "))),
             _ => Response::ok("done"),
         }
     }
@@ -606,7 +606,8 @@ mod tests {
         assert_eq!(
             seen.recv().await.unwrap(),
             Request::Now {
-                files: vec!["a.mp3".into()]
+                files: vec!["a.mp3".into()],
+                slot: None,
             }
         );
         stop.send(true).unwrap();

@@ -11,10 +11,24 @@ impl Daemon {
         crate::air::prepare_named(&self.cfg, files)
     }
 
+    /// As [`Self::resolve_files`], with live programmes for `slot` (`loa now
+    /// --for`).
+    pub(super) fn resolve_requested(
+        &self,
+        files: &[String],
+        slot: Option<std::time::Duration>,
+    ) -> Vec<AirItem> {
+        crate::air::prepare_requested(&self.cfg, files, slot)
+    }
+
     /// Checks the names sent with `now` or `queue`: each must be a file in
     /// the audio folder (no path, no `..`, no link) that passes validation.
     /// The message lists every name that does not, with the nearest name.
-    pub(super) async fn check_names(&self, files: &[String]) -> Result<(), String> {
+    pub(super) async fn check_names(
+        &self,
+        files: &[String],
+        slot: Option<std::time::Duration>,
+    ) -> Result<(), String> {
         let lang = self.cfg.lang;
         if files.is_empty() {
             return Err(tr!(
@@ -26,7 +40,7 @@ impl Daemon {
         let items = {
             let cfg = self.cfg.clone();
             let files = files.to_vec();
-            tokio::task::spawn_blocking(move || crate::air::prepare_named(&cfg, &files))
+            tokio::task::spawn_blocking(move || crate::air::prepare_requested(&cfg, &files, slot))
                 .await
                 .unwrap_or_default()
         };
@@ -75,6 +89,26 @@ impl Daemon {
         let media_index =
             MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
         for it in &b.items {
+            if let Some(live) = &it.live {
+                let fallback = match &live.source {
+                    crate::live::LiveSource::Stream {
+                        fallback: Some(f), ..
+                    } => Some(
+                        crate::media::find_and_probe(f, &library, &media_index, cfg.lang)
+                            .map(|(p, _)| p),
+                    ),
+                    _ => None,
+                };
+                items.push(AirItem::live(
+                    &it.file,
+                    live.clone(),
+                    fallback,
+                    &cfg.audio,
+                    it.volume_db,
+                ));
+                scheduled.push((Some(it.start), Priority::Normal));
+                continue;
+            }
             let probed = if self.not_ready(&it.path) {
                 Err(crate::media::not_ready_message(&it.file, cfg.lang))
             } else {
@@ -126,8 +160,13 @@ impl Daemon {
         self.launch(items, meta, timeline, keep_on, false);
     }
 
-    pub(super) async fn start_emergency(&mut self, files: Vec<String>, now: Timestamp) {
-        let items = self.resolve_files(&files);
+    pub(super) async fn start_emergency(
+        &mut self,
+        files: Vec<String>,
+        slot: Option<std::time::Duration>,
+        now: Timestamp,
+    ) {
+        let items = self.resolve_requested(&files, slot);
         let key = format!(
             "{} emergency {}",
             self.today(now),

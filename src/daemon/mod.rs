@@ -130,7 +130,7 @@ struct Daemon {
     /// Files queued with priority for the next broadcast.
     queue: Vec<String>,
     /// Files for an emergency waiting for the current broadcast to yield.
-    emergency: Option<Vec<String>>,
+    emergency: Option<(Vec<String>, Option<std::time::Duration>)>,
     current: Option<Current>,
     clock_synced: bool,
     /// wall − monotonic at the last turn, to see clock jumps.
@@ -453,8 +453,8 @@ impl Daemon {
         if self.current.is_some() {
             return Next::Wait(None);
         }
-        if let Some(files) = self.emergency.take() {
-            self.start_emergency(files, now).await;
+        if let Some((files, slot)) = self.emergency.take() {
+            self.start_emergency(files, slot, now).await;
             return Next::Again;
         }
         // Re-plan at local midnight at the latest.

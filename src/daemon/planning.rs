@@ -191,6 +191,12 @@ impl Daemon {
                     error: Some(why.clone()),
                     clock_synced: self.clock_synced,
                     late: false,
+                    kind: match it.live.as_ref().map(|l| &l.source) {
+                        Some(crate::live::LiveSource::Stream { .. }) => crate::asrun::Kind::Stream,
+                        Some(crate::live::LiveSource::LineIn { .. }) => crate::asrun::Kind::LineIn,
+                        None => crate::asrun::Kind::File,
+                    },
+                    aired_ms: None,
                 };
                 if let Err(e) = asrun.record(&rec) {
                     tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"));

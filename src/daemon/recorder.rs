@@ -137,6 +137,8 @@ impl Recorder {
             error: None,
             clock_synced: self.meta.clock_synced,
             late: self.meta.late,
+            kind: self.items[index].kind(),
+            aired_ms: None,
         }
     }
 
@@ -187,18 +189,28 @@ impl AirEvents for Recorder {
             // 1-based: the first of four is "1 of 4".
             index: index + 1,
             count: self.items.len(),
+            relay: item.live_state().map(|l| l.state.info()),
         });
     }
 
-    fn progress(&mut self, _index: usize, _item: &AirItem, elapsed: Duration) {
+    fn progress(&mut self, _index: usize, item: &AirItem, elapsed: Duration) {
         if let Some(p) = &mut self.lock_live().playing {
             p.elapsed_s = elapsed.as_secs_f64();
+            p.relay = item.live_state().map(|l| l.state.info());
         }
     }
 
     fn item_ended(&mut self, index: usize, item: &AirItem, report: &ItemReport) {
+        // A live item: the programme it aired, and what went wrong even
+        // when it counts as played (backup, fallback, silence).
+        let live = item.live_state().map(|l| l.state.info());
+        let aired_ms = live.as_ref().map(|i| (i.aired_s * 1000.0).round() as i64);
+        let faults = live
+            .as_ref()
+            .filter(|i| !i.faults.is_empty())
+            .map(|i| i.faults.join("; "));
         let (status, error) = match &report.outcome {
-            Outcome::Played => (RowStatus::Played, None),
+            Outcome::Played => (RowStatus::Played, faults),
             Outcome::Failed(m) => (RowStatus::Failed, Some(m.clone())),
             Outcome::Interrupted(why) => (RowStatus::Interrupted, Some(why.clone())),
             Outcome::Skipped => (RowStatus::Skipped, None),
@@ -206,17 +218,23 @@ impl AirEvents for Recorder {
         };
         let asrun = self.asrun.lock().unwrap_or_else(|e| e.into_inner());
         let result = match self.rows.get(&index) {
-            Some(id) => asrun.item_ended(
-                *id,
-                report.ended.unwrap_or_else(Timestamp::now),
-                status,
-                error.as_deref(),
-            ),
+            Some(id) => asrun
+                .item_ended(
+                    *id,
+                    report.ended.unwrap_or_else(Timestamp::now),
+                    status,
+                    error.as_deref(),
+                )
+                .and_then(|()| match aired_ms {
+                    Some(ms) => asrun.live_aired(*id, ms),
+                    None => Ok(()),
+                }),
             None => {
                 let mut rec = self.record(index, report.started);
                 rec.ended = report.ended;
                 rec.status = status;
                 rec.error = error.clone();
+                rec.aired_ms = aired_ms;
                 asrun.record(&rec).map(|_| ())
             }
         };

@@ -30,7 +30,7 @@ impl Daemon {
                         "Cannot queue {n} file(s): the priority queue already holds {have}, at most {MAX_QUEUE}. Nothing was queued."
                     ));
                 }
-                if let Err(why) = self.check_names(&files).await {
+                if let Err(why) = self.check_names(&files, None).await {
                     return Response::error(why);
                 }
                 let n = files.len();
@@ -41,31 +41,7 @@ impl Daemon {
                     "{n} file(s) queued to air first in the next broadcast."
                 ))
             }
-            Request::Now { files } => {
-                if files.len() > MAX_QUEUE {
-                    let n = files.len();
-                    return Response::error(tr!(
-                        lang,
-                        "Không phát được: {n} tệp là quá nhiều cho một lần phát khẩn cấp (tối đa {MAX_QUEUE} tệp). Chưa có gì được phát.",
-                        "Not aired: {n} files are too many for one emergency (at most {MAX_QUEUE}). Nothing was aired."
-                    ));
-                }
-                // Refused before anything is cut: the broadcast on air goes
-                // on untouched when nothing of this would play.
-                if let Err(why) = self.check_names(&files).await {
-                    return Response::error(why);
-                }
-                if let Some(cur) = &self.current {
-                    let _ = cur.commands.send(AirCommand::Preempt);
-                }
-                let n = files.len();
-                self.emergency = Some(files);
-                ok(tr!(
-                    lang,
-                    "Đang phát khẩn cấp {n} tệp ngay bây giờ.",
-                    "Airing {n} emergency file(s) now."
-                ))
-            }
+            Request::Now { files, slot } => self.now(files, slot.as_deref()).await,
             Request::Stop => match &self.current {
                 Some(cur) => {
                     let _ = cur.commands.send(AirCommand::Stop);
@@ -125,5 +101,39 @@ impl Daemon {
                 }
             }
         }
+    }
+}
+
+impl Daemon {
+    /// `loa now`: the files (and live programmes, for `slot`) air at once,
+    /// preempting what airs; refused before anything is cut when nothing
+    /// of it would play.
+    async fn now(&mut self, files: Vec<String>, slot: Option<&str>) -> Response {
+        let lang = self.cfg.lang;
+        let slot = match crate::live::parse_slot(slot, lang) {
+            Ok(s) => s,
+            Err(why) => return Response::error(why),
+        };
+        if files.len() > MAX_QUEUE {
+            let n = files.len();
+            return Response::error(tr!(
+                lang,
+                "Không phát được: {n} tệp là quá nhiều cho một lần phát khẩn cấp (tối đa {MAX_QUEUE} tệp). Chưa có gì được phát.",
+                "Not aired: {n} files are too many for one emergency (at most {MAX_QUEUE}). Nothing was aired."
+            ));
+        }
+        if let Err(why) = self.check_names(&files, slot).await {
+            return Response::error(why);
+        }
+        if let Some(cur) = &self.current {
+            let _ = cur.commands.send(AirCommand::Preempt);
+        }
+        let n = files.len();
+        self.emergency = Some((files, slot));
+        Response::ok(tr!(
+            lang,
+            "Đang phát khẩn cấp {n} tệp ngay bây giờ.",
+            "Airing {n} emergency file(s) now."
+        ))
     }
 }

@@ -535,6 +535,7 @@ async fn priorities_emergency_queue_stop_skip() {
     // An emergency in silence: warm-up then the file.
     rig.ask(Request::Now {
         files: vec!["thong-bao-chung.mp3".into()],
+        slot: None,
     })
     .await;
     rig.until("2026-01-20T05:25:00+07:00").await;
@@ -542,6 +543,7 @@ async fn priorities_emergency_queue_stop_skip() {
     rig.until("2026-01-20T05:30:10+07:00").await;
     rig.ask(Request::Now {
         files: vec!["nhac-hieu.mp3".into()],
+        slot: None,
     })
     .await;
     rig.until("2026-01-20T05:35:00+07:00").await;

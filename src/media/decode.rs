@@ -108,7 +108,7 @@ impl Decoder {
 
     /// As [`Decoder::identify`], with a panic in the demuxer or codec (a
     /// malformed header) turned into an error for this file alone.
-    pub(super) fn from_source(
+    pub(crate) fn from_source(
         source: Box<dyn MediaSource>,
         ext: Option<&str>,
     ) -> Result<Decoder, ProbeError> {

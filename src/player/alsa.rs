@@ -125,6 +125,35 @@ fn find_device(name: &str) -> Result<cpal::Device, AudioError> {
     })
 }
 
+/// The capture device ALSA calls `name` ("default", "hw:1,0", a name as
+/// `arecord -L` lists it), for the line-in.
+pub fn find_input_device(name: &str) -> Result<cpal::Device, AudioError> {
+    let _quiet = quiet_alsa();
+    let host = alsa_host()?;
+    if name == "default" {
+        return host.default_input_device().ok_or(AudioError::NoDevice);
+    }
+    if let Ok(id) = cpal::DeviceId::from_str(&format!("alsa:{name}"))
+        && let Some(d) = host.device_by_id(&id)
+    {
+        return Ok(d);
+    }
+    let mut available = Vec::new();
+    if let Ok(devices) = host.input_devices() {
+        for d in devices {
+            let Ok(id) = d.id() else { continue };
+            if id.id() == name {
+                return Ok(d);
+            }
+            available.push(id.id().to_string());
+        }
+    }
+    Err(AudioError::NotFound {
+        name: name.to_string(),
+        available,
+    })
+}
+
 /// Picks 48 kHz stereo 16-bit when the device takes it, else its default.
 fn choose_config(
     device: &cpal::Device,
@@ -175,7 +204,12 @@ impl Output for AlsaOutput {
 
     fn ready(&self, item: &ItemSpec) -> Result<(), AudioError> {
         let fail = |e: crate::media::ProbeError| AudioError::Item(e.message(&item.name, self.lang));
-        let mut decoder = Decoder::open(&item.path).map_err(fail)?;
+        let path = match &item.source {
+            super::Source::File(p) => p,
+            // A live programme is found when its slot comes (and fails over).
+            super::Source::Live(_) => return Ok(()),
+        };
+        let mut decoder = Decoder::open(path).map_err(fail)?;
         let mut first = Vec::new();
         match decoder.next_into(&mut first).map_err(fail)? {
             true => Ok(()),
@@ -229,6 +263,7 @@ impl Output for AlsaOutput {
             failure,
             lang: self.lang,
             rate,
+            channels,
             drain: Drain::NotAsked,
         }))
     }
@@ -340,6 +375,7 @@ struct AlsaSink {
     failure: Arc<Mutex<Option<String>>>,
     lang: Lang,
     rate: u32,
+    channels: usize,
     /// Where closing stands (see `drained`).
     drain: Drain,
 }
@@ -359,14 +395,55 @@ enum Drain {
 /// How long each step of closing may take.
 const DRAIN_STEP: Duration = Duration::from_secs(2);
 
+impl AlsaSink {
+    /// A live programme's frame source: it starts connecting now.
+    fn live_source(&self, l: &crate::live::LiveAir) -> Box<dyn engine::FrameSource> {
+        match &l.live.source {
+            crate::live::LiveSource::Stream { url, backup, .. } => {
+                let mut urls = vec![url.clone()];
+                urls.extend(backup.iter().cloned());
+                let plan = crate::live::relay::StreamPlan {
+                    urls,
+                    fallback: l.fallback.clone(),
+                    rate: self.rate,
+                    channels: self.channels,
+                    lang: self.lang,
+                    stall: crate::live::STALL,
+                    level: l.level,
+                };
+                Box::new(crate::live::relay::Relay::start(
+                    plan,
+                    l.live.slot,
+                    self.shared.clone(),
+                    l.state.clone(),
+                ))
+            }
+            crate::live::LiveSource::LineIn { device } => {
+                Box::new(crate::live::relay::Relay::line_in(
+                    device,
+                    l.live.slot,
+                    (self.rate, self.channels, self.lang, l.level),
+                    self.shared.clone(),
+                    l.state.clone(),
+                ))
+            }
+        }
+    }
+}
+
 impl Sink for AlsaSink {
     fn queue(
         &mut self,
         gap_before: Duration,
         item: ItemSpec,
     ) -> Result<(Option<Segment>, Segment), AudioError> {
-        let decoder = Decoder::open(&item.path)
-            .map_err(|e| AudioError::Item(e.message(&item.name, self.lang)))?;
+        let mut source: Box<dyn engine::FrameSource> = match &item.source {
+            super::Source::File(path) => Box::new(
+                Decoder::open(path)
+                    .map_err(|e| AudioError::Item(e.message(&item.name, self.lang)))?,
+            ),
+            super::Source::Live(l) => self.live_source(l),
+        };
         let played = self.shared.played.clone();
         let gap = (!gap_before.is_zero()).then(|| {
             let progress = Progress::in_stream(self.rate, played.clone());
@@ -381,7 +458,6 @@ impl Sink for AlsaSink {
             }
         });
         let progress = Progress::in_stream(self.rate, played);
-        let mut source: Box<dyn engine::FrameSource> = Box::new(decoder);
         if let Some(fault) = engine::injected_fault(&item.name) {
             source = Box::new(engine::Faulty {
                 inner: source,
@@ -401,7 +477,7 @@ impl Sink for AlsaSink {
         Ok((
             gap,
             Segment {
-                spec: SegmentSpec::Item(item),
+                spec: SegmentSpec::Item(Box::new(item)),
                 progress,
             },
         ))
@@ -412,6 +488,7 @@ impl Sink for AlsaSink {
             return Ok(());
         }
         self.started = true;
+        self.shared.starting.store(true, Ordering::Release);
         // The first frames are normally in the ring long before (queued
         // during the warm-up); without a warm-up, wait for them briefly, so
         // that the device does not begin with silence the item then lags by.

@@ -239,6 +239,9 @@ pub struct Shared {
     pub played: Arc<AtomicU64>,
     /// Times the device wanted frames that were due but not there.
     pub underruns: AtomicU64,
+    /// Set when the device is asked to start: from then on, a source whose
+    /// frames are due (everything before it taken) is being waited for.
+    pub starting: AtomicBool,
     /// Jobs sent to the feeder and not finished: while there are any, the
     /// device waits for their frames instead of playing silence (so a device
     /// faster than real time, like the test stand-in, gets every frame in

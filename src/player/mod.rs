@@ -22,17 +22,26 @@ use crate::tr;
 /// What to play.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SegmentSpec {
-    /// A file, at a gain, with fades in and out.
-    Item(ItemSpec),
+    /// A file (or a live programme), at a gain, with fades in and out.
+    Item(Box<ItemSpec>),
     /// Exactly this much silence.
     Silence(Duration),
 }
 
-/// A file to play, and how.
+/// Where an item's sound comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// A file.
+    File(crate::media::MediaPath),
+    /// A live programme for a slot.
+    Live(crate::live::LiveAir),
+}
+
+/// An item to play, and how.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ItemSpec {
-    /// The file.
-    pub path: crate::media::MediaPath,
+    /// The file, or the live programme.
+    pub source: Source,
     /// The name shown to the operator and written to the log.
     pub name: String,
     /// Total gain (normalisation + volume settings), dB.

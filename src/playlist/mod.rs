@@ -3,7 +3,10 @@
 //! mistake located, and reading the whole folder. Pure apart from reading the
 //! files; it knows nothing of the audio folder or the clock.
 
+mod live_item;
 mod parse;
+
+pub use live_item::url_problem as stream_url_problem;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -85,6 +88,9 @@ pub struct Item {
     pub volume_db: f64,
     /// `jingle = true`: a station jingle, not a bulletin, in the report.
     pub jingle: bool,
+    /// A live programme (`stream` or `line-in`) instead of a file: `file`
+    /// then holds its URL or device.
+    pub live: Option<crate::live::Live>,
 }
 
 impl Broadcast {

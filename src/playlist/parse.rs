@@ -439,6 +439,20 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
                         repeat: 1,
                         volume_db: 0.0,
                         jingle: false,
+                        live: None,
+                    });
+                }
+            }
+            DeValue::Table(t) if super::live_item::is_live(t) => {
+                let live = super::live_item::live(w, t, &entry.span(), item_path);
+                if let (Some(live), Some(volume_db)) = (live, volume_db(w, t)) {
+                    out.push(Item {
+                        file: live.name().to_string(),
+                        pos: pos(w.src, &entry.span()),
+                        repeat: 1,
+                        volume_db,
+                        jingle: false,
+                        live: Some(live),
                     });
                 }
             }
@@ -466,24 +480,7 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
                     Some(v) => repeat(w, "repeat", v),
                     None => Some(1),
                 };
-                let volume_db = match t.get("volume-db") {
-                    Some(v) => w.number("volume-db", v, "volume-db = -3.0").and_then(|x| {
-                        if (-60.0..=20.0).contains(&x) {
-                            Some(x)
-                        } else {
-                            w.error(
-                                &v.span(),
-                                tr!(
-                                    lang,
-                                    "`volume-db` = {x} nằm ngoài khoảng cho phép (từ -60 đến 20).",
-                                    "`volume-db` = {x} is out of range: it must be from -60 to 20"
-                                ),
-                            );
-                            None
-                        }
-                    }),
-                    None => Some(0.0),
-                };
+                let volume_db = volume_db(w, t);
                 let jingle = t
                     .get("jingle")
                     .and_then(|v| w.boolean("jingle", v))
@@ -495,6 +492,7 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
                         repeat,
                         volume_db,
                         jingle,
+                        live: None,
                     });
                 }
             }
@@ -516,6 +514,27 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
 
 /// Checks an item path and returns it in NFC form, "/"-separated, with "."
 /// and empty parts removed.
+/// An item's own `volume-db` (0 when not given); None when out of range.
+fn volume_db(w: &mut Walk<'_>, t: &DeTable<'_>) -> Option<f64> {
+    let lang = w.lang;
+    let Some(v) = t.get("volume-db") else {
+        return Some(0.0);
+    };
+    let x = w.number("volume-db", v, "volume-db = -3.0")?;
+    if (-60.0..=20.0).contains(&x) {
+        return Some(x);
+    }
+    w.error(
+        &v.span(),
+        tr!(
+            lang,
+            "`volume-db` = {x} nằm ngoài khoảng cho phép (từ -60 đến 20).",
+            "`volume-db` = {x} is out of range: it must be from -60 to 20"
+        ),
+    );
+    None
+}
+
 fn item_path(w: &mut Walk<'_>, raw: &str, span: &Range<usize>) -> Option<String> {
     let lang = w.lang;
     match check_item_path(raw) {
@@ -657,6 +676,91 @@ tags = ["dai-hoi-xiv", "truoc-dai-hoi"]
         assert_eq!(b.gap, Some(Duration::from_secs(2)));
         assert_eq!(b.days.as_ref().unwrap().len(), 7);
         assert_eq!(b.tags, vec!["dai-hoi-xiv", "truoc-dai-hoi"]);
+    }
+
+    #[test]
+    fn the_issue_s_live_items_parse() {
+        let (pl, p) = run(r#"
+[[broadcast]]
+at = "05:00"
+items = [
+  "nhac-hieu.mp3",
+  { stream = "http://radio.example.vn:8000/vov1", for = "30m", backup = ["http://backup.example.vn/vov1.mp3"], fallback = "xin-loi-mat-song.mp3" },
+  { line-in = "default", for = "15m", volume-db = -2.0 },
+  "thong-bao.mp3",
+]
+"#);
+        assert!(p.is_empty(), "{p:#?}");
+        let items = &pl.unwrap().broadcasts[0].items;
+        assert_eq!(items.len(), 4);
+        let live = items[1].live.as_ref().unwrap();
+        assert_eq!(live.slot, Duration::from_secs(1800));
+        assert_eq!(live.kind(), "stream");
+        assert_eq!(items[1].file, "http://radio.example.vn:8000/vov1");
+        assert_eq!(
+            live.source,
+            crate::live::LiveSource::Stream {
+                url: "http://radio.example.vn:8000/vov1".into(),
+                backup: vec!["http://backup.example.vn/vov1.mp3".into()],
+                fallback: Some("xin-loi-mat-song.mp3".into()),
+            }
+        );
+        let line = items[2].live.as_ref().unwrap();
+        assert_eq!(
+            (line.kind(), line.slot),
+            ("line-in", Duration::from_secs(900))
+        );
+        assert_eq!(items[2].volume_db, -2.0);
+        assert!(items[0].live.is_none() && items[3].live.is_none());
+    }
+
+    #[test]
+    fn live_items_are_checked_at_their_place() {
+        let at = |items: &str| format!("[[broadcast]]\nat = \"05:00\"\nitems = [{items}]\n");
+        // (items, what the problem points at, what it says).
+        for (items, at_text, phrase) in [
+            (r#"{ stream = "http://r.vn/vov1" }"#, "{", "has no `for`"),
+            (
+                r#"{ stream = "ftp://r.vn/vov1", for = "1m" }"#,
+                "\"ftp",
+                "must start with http://",
+            ),
+            (
+                r#"{ stream = "http://r.vn/a", for = "2d" }"#,
+                "\"2d",
+                "from 1 s to 24 h",
+            ),
+            (
+                r#"{ stream = "http://r.vn/a", for = "1m", backup = ["r.vn"] }"#,
+                "\"r.vn",
+                "`backup` = \"r.vn\"",
+            ),
+            (
+                r#"{ stream = "http://r.vn/a", for = "1m", fallback = "../x.mp3" }"#,
+                "\"../",
+                "\"..\"",
+            ),
+            (
+                r#"{ line-in = "default", for = "1m", fallback = "x.mp3" }"#,
+                "\"x.mp3",
+                "not for `line-in`",
+            ),
+            (
+                r#"{ line-in = "", for = "1m" }"#,
+                "\"\"",
+                "ALSA capture device",
+            ),
+            (
+                r#"{ stream = "http://r.vn/a", line-in = "default", for = "1m" }"#,
+                "\"default",
+                "not both",
+            ),
+        ] {
+            let p = one_error(&at(items));
+            let col = 10 + items.find(at_text).unwrap() as u32;
+            assert_eq!((p.line, p.column), (3, col), "{items}: {p:#?}");
+            assert!(p.message.contains(phrase), "{items}: {}", p.message);
+        }
     }
 
     #[test]

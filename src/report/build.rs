@@ -327,7 +327,7 @@ fn day_data<'a>(inp: &'a Inputs<'_>, d: Date, tag_ok: &impl Fn(&[String]) -> boo
         .map(|r| Item {
             r,
             jingle: is_jingle(&r.file, &inp.station.jingles),
-            relayed: is_relayed(&r.file),
+            relayed: r.kind != crate::asrun::Kind::File || is_relayed(&r.file),
             on_air: if matches!(r.status, Status::Played | Status::Interrupted) {
                 on_air_ms(r)
             } else {

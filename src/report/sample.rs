@@ -74,6 +74,8 @@ fn row(
         error: error.map(String::from),
         clock_synced: true,
         late: false,
+        kind: Default::default(),
+        aired_ms: None,
     }
 }
 

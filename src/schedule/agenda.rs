@@ -109,6 +109,7 @@ mod tests {
                 end: ms(60_000),
                 duration: Duration::from_secs(60),
                 volume_db: 0.0,
+                live: None,
             }],
         }
     }

@@ -155,6 +155,8 @@ pub struct PlannedItem {
     pub duration: Duration,
     /// Its own `volume-db`, added to the `[audio]` settings.
     pub volume_db: f64,
+    /// A live programme's source and slot (`path` is then empty).
+    pub live: Option<crate::live::Live>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -307,6 +309,7 @@ impl Day<'_> {
                 end: ts(start.as_millisecond() + ms(dur)),
                 duration: dur,
                 volume_db: it.volume_db,
+                live: it.live.clone(),
             })
             .collect();
         if items.is_empty() {
@@ -348,6 +351,11 @@ impl Day<'_> {
                 let at = |p: fn(&std::path::Path, u32, u32, String) -> Problem, msg| {
                     p(&self.playlist.path, it.pos.line, it.pos.column, msg)
                 };
+                if let Some(live) = &it.live {
+                    // A live slot lasts what `for` says; its source is only
+                    // known at air time.
+                    return Some((live.slot, String::new()));
+                }
                 match self.media.status(&it.file) {
                     MediaStatus::Playable { duration, path } => return Some((duration, path)),
                     MediaStatus::Unplayable(msg) => {
@@ -459,6 +467,7 @@ mod tests {
             repeat: 1,
             volume_db: 0.0,
             jingle: false,
+            live: None,
         }
     }
 

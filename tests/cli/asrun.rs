@@ -40,6 +40,8 @@ fn played(day: Date, hhmm: &str, file: &str, start: &str, end: &str) -> ItemReco
         error: None,
         clock_synced: true,
         late: false,
+        kind: Default::default(),
+        aired_ms: None,
     }
 }
 

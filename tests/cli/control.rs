@@ -22,7 +22,7 @@ fn env(lang: &str) -> TestEnv {
 fn daemon(env: &TestEnv) -> FakeDaemon {
     FakeDaemon::start(&env.path("state/loa.sock"), |req| match req {
         Request::Status => Response::status(sample_status()),
-        Request::Now { files } => Response::ok(format!("Airing now: {}", files.join(", "))),
+        Request::Now { files, .. } => Response::ok(format!("Airing now: {}", files.join(", "))),
         Request::Skip => Response::error("Nothing is playing, so nothing was skipped."),
         other => Response::ok(format!("done: {other:?}")),
     })
@@ -166,14 +166,24 @@ fn commands_send_exactly_what_was_asked() {
     assert_eq!(
         daemon.requests(),
         [Request::Now {
-            files: vec!["a.mp3".into()]
+            files: vec!["a.mp3".into()],
+            slot: None,
         }]
+    );
+    // Issue 15: a live programme, with how long it airs.
+    env.run(&["now", "--for", "10m", "line-in:default"]).code(0);
+    assert_eq!(
+        daemon.requests()[1],
+        Request::Now {
+            files: vec!["line-in:default".into()],
+            slot: Some("10m".into()),
+        }
     );
     env.run(&["queue", "b.mp3", "thông báo.mp3"]).code(0);
     env.run(&["stop"]).code(0);
     env.run(&["reload"]).code(0);
     assert_eq!(
-        daemon.requests()[1..],
+        daemon.requests()[2..],
         [
             Request::Queue {
                 files: vec!["b.mp3".into(), "thông báo.mp3".into()]
@@ -196,7 +206,8 @@ fn a_file_given_by_path_is_sent_as_its_name_in_the_audio_folder() {
     assert_eq!(
         daemon.requests(),
         [Request::Now {
-            files: vec!["dai-hoi/khan.mp3".into()]
+            files: vec!["dai-hoi/khan.mp3".into()],
+            slot: None,
         }]
     );
     env.write("uploads/khan.mp3", b"not really sound");

@@ -26,6 +26,8 @@ mod demo;
 mod gapless;
 // `loa check`'s exit codes: 0, 1 with an error, 2 when the config cannot be read (issue 2).
 mod exit_codes;
+// The live-radio harness: a real Icecast fed by ffmpeg, and the fake stations (issue 15).
+mod icecast_harness;
 // Uploads and `loa import`: what must play, what is refused and why (issue 5).
 mod ingest;
 // Links planted in the untrusted audio folder are never followed (issue 10).
@@ -38,6 +40,8 @@ mod plan;
 mod play;
 // Which playlist is in effect on a day, and NFC file names (issue 2).
 mod playlists;
+// Relaying live programmes: Icecast streams, failover, the slot kept (issue 15).
+mod live;
 // `loa report` as the commune files it: docx, xlsx, csv, md (issue 14).
 mod report;
 // `loa relay on|off|status` and `loa devices` (issue 3).

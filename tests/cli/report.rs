@@ -105,6 +105,8 @@ fn row(day: Date, index: usize, file: &str, offset: i64, secs: i64, status: Stat
         },
         clock_synced: true,
         late: false,
+        kind: Default::default(),
+        aired_ms: None,
     }
 }
 

@@ -12,6 +12,7 @@ use std::process::Command;
 use tempfile::TempDir;
 
 pub mod fixtures;
+pub mod icecast;
 pub mod service;
 pub mod skip;
 pub mod sound;

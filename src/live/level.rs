@@ -1,0 +1,234 @@
+//! The level of a live programme, which cannot be measured ahead like a
+//! file: a gentle automatic level control brings its short-term level
+//! towards `[audio] target-lufs` (within ±12 dB, at most 1.5 dB a second,
+//! holding still through pauses), then a peak limiter keeps it under
+//! -1 dBFS, so a relayed programme is as loud as the commune's own files
+//! and never clips.
+//!
+//! The level is the mean square of the signal over about 3 s (a plain
+//! RMS, not K-weighted: for speech and news programmes the two differ by
+//! a dB or two, well inside what the control corrects).
+
+/// How far the control may go.
+const MAX_GAIN_DB: f32 = 12.0;
+/// How fast the gain may move, dB per second.
+const SLEW_DB_PER_S: f32 = 1.5;
+/// Below this level (over 0.4 s), or 15 dB under the programme's level,
+/// the programme is paused: the gain holds.
+const GATE_DB: f32 = -50.0;
+const PAUSE_DB: f32 = 15.0;
+/// The pause detector's time constant.
+const FAST_S: f32 = 0.4;
+/// The level's time constant.
+const WINDOW_S: f32 = 3.0;
+/// The limiter's ceiling (-1 dBFS) and release time.
+const CEILING: f32 = 0.891;
+const RELEASE_S: f32 = 0.1;
+
+/// How a live item's level is set.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Level {
+    /// `[audio] target-lufs`.
+    pub target_lufs: f64,
+    /// Whether the level is controlled towards it (`[audio] normalize`);
+    /// else only the limiter works.
+    pub control: bool,
+    /// The gain the engine applies after the relay (`[audio] volume-db`
+    /// and the item's `volume-db`), in dB: a boost lowers the limiter's
+    /// ceiling by as much, so that the card still never clips.
+    pub after_db: f64,
+}
+
+/// The level control and limiter for one live item.
+#[derive(Debug)]
+pub struct Leveler {
+    channels: usize,
+    /// Whether the level is controlled (`[audio] normalize`); the limiter
+    /// always works.
+    control: bool,
+    target_db: f32,
+    gain_db: f32,
+    mean_square: f32,
+    /// The same over 0.4 s, to tell a pause.
+    fast_square: f32,
+    /// Per-frame smoothing of the mean squares, and of the gain's slew.
+    alpha: f32,
+    fast_alpha: f32,
+    slew_per_frame: f32,
+    /// The limiter's gain and its recovery per frame.
+    limit: f32,
+    release: f32,
+    /// The limiter's ceiling, before the engine's gain.
+    ceiling: f32,
+}
+
+impl Leveler {
+    /// For frames at `rate` Hz with `channels`, set by `level`.
+    pub fn new(rate: u32, channels: usize, level: Level) -> Leveler {
+        let rate = rate.max(1) as f32;
+        Leveler {
+            channels: channels.max(1),
+            control: level.control,
+            target_db: level.target_lufs as f32,
+            ceiling: CEILING * 10f32.powf(-(level.after_db.max(0.0) as f32) / 20.0),
+            gain_db: 0.0,
+            mean_square: 0.0,
+            fast_square: 0.0,
+            alpha: 1.0 / (WINDOW_S * rate),
+            fast_alpha: 1.0 / (FAST_S * rate),
+            slew_per_frame: SLEW_DB_PER_S / rate,
+            limit: 1.0,
+            release: 1.0 / (RELEASE_S * rate),
+        }
+    }
+
+    /// The gain the control applies now, in dB.
+    pub fn gain_db(&self) -> f32 {
+        self.gain_db
+    }
+
+    /// Levels interleaved `frames` in place.
+    pub fn process(&mut self, frames: &mut [f32]) {
+        for frame in frames.chunks_exact_mut(self.channels) {
+            if self.control {
+                let ms = frame.iter().map(|s| s * s).sum::<f32>() / self.channels as f32;
+                self.fast_square += self.fast_alpha * (ms - self.fast_square);
+                let fast_db = 10.0 * self.fast_square.max(1e-12).log10();
+                let level_db = 10.0 * self.mean_square.max(1e-12).log10();
+                let pause = fast_db < GATE_DB.max(level_db - PAUSE_DB);
+                if !pause {
+                    self.mean_square += self.alpha * (ms - self.mean_square);
+                }
+                if !pause && level_db > GATE_DB {
+                    let want = (self.target_db - level_db).clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
+                    let step =
+                        (want - self.gain_db).clamp(-self.slew_per_frame, self.slew_per_frame);
+                    self.gain_db += step;
+                }
+            }
+            let g = 10f32.powf(self.gain_db / 20.0);
+            let peak = frame.iter().fold(0.0f32, |m, s| m.max(s.abs())) * g;
+            // Attack at once (never over the ceiling), release slowly.
+            let recovered = (self.limit + self.release).min(1.0);
+            self.limit = if peak * recovered > self.ceiling {
+                self.ceiling / peak
+            } else {
+                recovered
+            };
+            let total = g * self.limit;
+            for s in frame.iter_mut() {
+                *s *= total;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    const LEVEL: super::Level = super::Level {
+        target_lufs: -16.0,
+        control: true,
+        after_db: 0.0,
+    };
+    use super::*;
+
+    fn tone(amp: f32, seconds: f32) -> Vec<f32> {
+        let rate = 48_000.0;
+        (0..(seconds * rate) as usize)
+            .flat_map(|i| {
+                let s = amp * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / rate).sin();
+                [s, s]
+            })
+            .collect()
+    }
+
+    fn rms_db(x: &[f32]) -> f32 {
+        10.0 * (x.iter().map(|s| s * s).sum::<f32>() / x.len() as f32).log10()
+    }
+
+    #[test]
+    fn a_quiet_programme_is_brought_up_slowly_and_at_most_12_db() {
+        // -36 dBFS RMS, target -16: 20 dB short, 12 dB allowed.
+        let mut l = Leveler::new(48_000, 2, LEVEL);
+        let mut x = tone(0.0224, 20.0);
+        l.process(&mut x);
+        let first = rms_db(&x[..2 * 48_000]);
+        let last = rms_db(&x[x.len() - 2 * 48_000..]);
+        assert!(first < -33.0, "slow: {first} dB in the first second");
+        assert!((last - (-36.0 + 12.0)).abs() < 0.5, "{last} dB at the end");
+    }
+
+    #[test]
+    fn a_loud_programme_never_clips() {
+        let mut l = Leveler::new(48_000, 2, LEVEL);
+        let mut x = tone(1.0, 3.0);
+        l.process(&mut x);
+        let peak = x.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!(peak <= CEILING + 1e-4, "{peak}");
+        // Coming down towards the target, at most 1.5 dB a second.
+        assert!(l.gain_db() < -3.0 && l.gain_db() > -5.0, "{}", l.gain_db());
+    }
+
+    #[test]
+    fn a_boost_after_the_relay_lowers_the_ceiling_by_as_much() {
+        // The item's volume-db = +6: the engine multiplies by 2 after the
+        // relay, so the relay keeps peaks under -7 dBFS.
+        let mut l = Leveler::new(
+            48_000,
+            2,
+            Level {
+                after_db: 6.0,
+                ..LEVEL
+            },
+        );
+        let mut x = tone(0.9, 2.0);
+        l.process(&mut x);
+        let peak = x.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        let boosted = peak * 10f32.powf(6.0 / 20.0);
+        assert!(
+            boosted <= CEILING + 1e-3,
+            "{boosted} after the engine's +6 dB"
+        );
+        // A cut after the relay leaves the ceiling where it is.
+        let mut cut = Leveler::new(
+            48_000,
+            2,
+            Level {
+                after_db: -6.0,
+                control: false,
+                ..LEVEL
+            },
+        );
+        let mut y = tone(0.85, 1.0);
+        let before = y.clone();
+        cut.process(&mut y);
+        assert_eq!(y, before);
+    }
+
+    #[test]
+    fn a_pause_holds_the_gain_and_without_control_only_the_limiter_acts() {
+        // A loud tone brought down 7 dB, then 10 s of silence: the gain
+        // holds (it moves a little while the pause is being told, never
+        // back up by the 19 dB a plain control would).
+        let mut l = Leveler::new(48_000, 2, LEVEL);
+        let mut x = tone(0.5, 10.0);
+        l.process(&mut x);
+        let g = l.gain_db();
+        assert!((g - -7.0).abs() < 0.5, "{g}");
+        let mut silence = vec![0.0; 2 * 48_000 * 10];
+        l.process(&mut silence);
+        assert!((l.gain_db() - g).abs() < 2.5, "{g} then {}", l.gain_db());
+        let mut plain = Leveler::new(
+            48_000,
+            2,
+            Level {
+                control: false,
+                ..LEVEL
+            },
+        );
+        let mut y = tone(0.05, 1.0);
+        let before = y.clone();
+        plain.process(&mut y);
+        assert_eq!(y, before);
+    }
+}
