@@ -1,7 +1,7 @@
 //! The level of a live programme, which cannot be measured ahead like a
 //! file: a gentle automatic level control brings its short-term level
 //! towards `[audio] target-lufs` (within ±12 dB, at most 1.5 dB a second,
-//! holding still through pauses), then a peak limiter keeps it under
+//! holding still through pauses), then a true-peak limiter (4x oversampled, 8 frames ahead) keeps it under
 //! -1 dBFS, so a relayed programme is as loud as the commune's own files
 //! and never clips.
 //!
@@ -39,6 +39,14 @@ pub struct Level {
     pub after_db: f64,
 }
 
+/// Frames per step of the level control (its dB arithmetic is done once a
+/// block; the gain moves smoothly across the block).
+const BLOCK: usize = 32;
+/// The true-peak detector's window, in frames (its interpolation filter's
+/// length); the limiter looks this half ahead.
+const TAPS: usize = 16;
+const AHEAD: usize = TAPS / 2;
+
 /// The level control and limiter for one live item.
 #[derive(Debug)]
 pub struct Leveler {
@@ -48,37 +56,44 @@ pub struct Leveler {
     control: bool,
     target_db: f32,
     gain_db: f32,
+    /// The linear gain at the end of the last block.
+    gain: f32,
     mean_square: f32,
     /// The same over 0.4 s, to tell a pause.
     fast_square: f32,
-    /// Per-frame smoothing of the mean squares, and of the gain's slew.
+    /// Per-block smoothing of the mean squares, and the gain's slew.
     alpha: f32,
     fast_alpha: f32,
-    slew_per_frame: f32,
+    slew_per_block: f32,
     /// The limiter's gain and its recovery per frame.
     limit: f32,
     release: f32,
     /// The limiter's ceiling, before the engine's gain.
     ceiling: f32,
+    peaks: TruePeak,
 }
 
 impl Leveler {
     /// For frames at `rate` Hz with `channels`, set by `level`.
     pub fn new(rate: u32, channels: usize, level: Level) -> Leveler {
         let rate = rate.max(1) as f32;
+        let block = BLOCK as f32;
+        let channels = channels.max(1);
         Leveler {
-            channels: channels.max(1),
+            channels,
             control: level.control,
             target_db: level.target_lufs as f32,
             ceiling: CEILING * 10f32.powf(-(level.after_db.max(0.0) as f32) / 20.0),
             gain_db: 0.0,
+            gain: 1.0,
             mean_square: 0.0,
             fast_square: 0.0,
-            alpha: 1.0 / (WINDOW_S * rate),
-            fast_alpha: 1.0 / (FAST_S * rate),
-            slew_per_frame: SLEW_DB_PER_S / rate,
+            alpha: (block / (WINDOW_S * rate)).min(1.0),
+            fast_alpha: (block / (FAST_S * rate)).min(1.0),
+            slew_per_block: SLEW_DB_PER_S * block / rate,
             limit: 1.0,
             release: 1.0 / (RELEASE_S * rate),
+            peaks: TruePeak::new(channels),
         }
     }
 
@@ -87,38 +102,140 @@ impl Leveler {
         self.gain_db
     }
 
-    /// Levels interleaved `frames` in place.
+    /// Levels interleaved `frames` in place. The output is late by
+    /// [`AHEAD`] frames (a sixth of a millisecond at 48 kHz): the limiter
+    /// sees the peaks between samples before it lets a sample through.
     pub fn process(&mut self, frames: &mut [f32]) {
-        for frame in frames.chunks_exact_mut(self.channels) {
+        let ch = self.channels;
+        for block in frames.chunks_mut(BLOCK * ch) {
+            let n = block.len() / ch;
+            let start = self.gain;
             if self.control {
-                let ms = frame.iter().map(|s| s * s).sum::<f32>() / self.channels as f32;
-                self.fast_square += self.fast_alpha * (ms - self.fast_square);
-                let fast_db = 10.0 * self.fast_square.max(1e-12).log10();
-                let level_db = 10.0 * self.mean_square.max(1e-12).log10();
-                let pause = fast_db < GATE_DB.max(level_db - PAUSE_DB);
-                if !pause {
-                    self.mean_square += self.alpha * (ms - self.mean_square);
-                }
-                if !pause && level_db > GATE_DB {
-                    let want = (self.target_db - level_db).clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
-                    let step =
-                        (want - self.gain_db).clamp(-self.slew_per_frame, self.slew_per_frame);
-                    self.gain_db += step;
-                }
+                self.steer(block);
             }
-            let g = 10f32.powf(self.gain_db / 20.0);
-            let peak = frame.iter().fold(0.0f32, |m, s| m.max(s.abs())) * g;
-            // Attack at once (never over the ceiling), release slowly.
-            let recovered = (self.limit + self.release).min(1.0);
-            self.limit = if peak * recovered > self.ceiling {
-                self.ceiling / peak
+            let end = self.gain;
+            for (i, frame) in block.chunks_exact_mut(ch).enumerate() {
+                let g = start + (end - start) * (i + 1) as f32 / n as f32;
+                self.peaks.push(frame, g);
+                // Attack at once (never over the ceiling), release slowly.
+                let recovered = (self.limit + self.release).min(1.0);
+                let peak = self.peaks.peak(self.ceiling / recovered);
+                self.limit = if peak * recovered > self.ceiling {
+                    self.ceiling / peak
+                } else {
+                    recovered
+                };
+                self.peaks.take(frame, self.limit);
+            }
+        }
+    }
+
+    /// Measures a block and moves the gain towards the target.
+    fn steer(&mut self, block: &[f32]) {
+        let ms = block.iter().map(|s| s * s).sum::<f32>() / block.len().max(1) as f32;
+        self.fast_square += self.fast_alpha * (ms - self.fast_square);
+        let fast_db = 10.0 * self.fast_square.max(1e-12).log10();
+        let level_db = 10.0 * self.mean_square.max(1e-12).log10();
+        let pause = fast_db < GATE_DB.max(level_db - PAUSE_DB);
+        if !pause {
+            self.mean_square += self.alpha * (ms - self.mean_square);
+        }
+        if !pause && level_db > GATE_DB {
+            let want = (self.target_db - level_db).clamp(-MAX_GAIN_DB, MAX_GAIN_DB);
+            let step = (want - self.gain_db).clamp(-self.slew_per_block, self.slew_per_block);
+            if step != 0.0 {
+                self.gain_db += step;
+                self.gain = 10f32.powf(self.gain_db / 20.0);
+            }
+        }
+    }
+}
+
+/// The true peak of the frame about to leave: its samples and the signal
+/// between them, found by 4x oversampling (a windowed-sinc interpolator
+/// over [`TAPS`] frames), as ITU-R BS.1770 measures it. The filter runs
+/// only when a sample is within 6 dB of the limit: most of the time no
+/// peak between samples can reach it.
+#[derive(Debug)]
+struct TruePeak {
+    channels: usize,
+    /// Each channel's last TAPS frames, written twice (at i and i + TAPS)
+    /// so that a window is one slice: `[c][pos + 1 .. pos + 1 + TAPS]`.
+    history: Vec<Vec<f32>>,
+    pos: usize,
+    /// The peak between the leaving frame and the one before, per channel.
+    before: Vec<f32>,
+    coef: [[f32; TAPS]; 3],
+}
+
+impl TruePeak {
+    fn new(channels: usize) -> TruePeak {
+        let mut coef = [[0.0f32; TAPS]; 3];
+        for (p, row) in coef.iter_mut().enumerate() {
+            let t = (p + 1) as f64 / 4.0;
+            for (k, c) in row.iter_mut().enumerate() {
+                // The point between frames AHEAD - 1 and AHEAD of the window.
+                let x = (AHEAD - 1) as f64 + t - k as f64;
+                let sinc = if x == 0.0 {
+                    1.0
+                } else {
+                    (std::f64::consts::PI * x).sin() / (std::f64::consts::PI * x)
+                };
+                let hann = 0.5 * (1.0 + (std::f64::consts::PI * x / AHEAD as f64).cos());
+                *c = (sinc * hann) as f32;
+            }
+        }
+        TruePeak {
+            channels,
+            history: vec![vec![0.0; 2 * TAPS]; channels],
+            pos: 0,
+            before: vec![0.0; channels],
+            coef,
+        }
+    }
+
+    /// Takes in a frame at gain `g`.
+    fn push(&mut self, frame: &[f32], g: f32) {
+        self.pos = (self.pos + 1) % TAPS;
+        for (h, s) in self.history.iter_mut().zip(frame) {
+            h[self.pos] = s * g;
+            h[self.pos + TAPS] = s * g;
+        }
+    }
+
+    /// A channel's window, oldest first.
+    fn window(&self, c: usize) -> &[f32] {
+        &self.history[c][self.pos + 1..self.pos + 1 + TAPS]
+    }
+
+    /// The leaving frame's true peak; the filter runs only when a sample
+    /// near it is within 6 dB of `limit`.
+    fn peak(&mut self, limit: f32) -> f32 {
+        let mut peak = 0.0f32;
+        for c in 0..self.channels {
+            let w = self.window(c);
+            let near = w[AHEAD - 2..AHEAD + 2]
+                .iter()
+                .fold(0.0f32, |m, s| m.max(s.abs()));
+            let between = if near * 2.0 > limit {
+                self.coef
+                    .iter()
+                    .map(|row| row.iter().zip(w).map(|(a, b)| a * b).sum::<f32>().abs())
+                    .fold(0.0f32, f32::max)
             } else {
-                recovered
+                near
             };
-            let total = g * self.limit;
-            for s in frame.iter_mut() {
-                *s *= total;
-            }
+            let here = w[AHEAD - 1].abs();
+            peak = peak.max(here).max(between).max(self.before[c]);
+            self.before[c] = between;
+        }
+        peak
+    }
+
+    /// Writes the leaving frame, at `limit`, into `out`.
+    fn take(&self, out: &mut [f32], limit: f32) {
+        for (c, o) in out.iter_mut().enumerate().take(self.channels) {
+            *o = self.window(c)[AHEAD - 1] * limit;
         }
     }
 }
@@ -140,6 +257,11 @@ mod tests {
                 [s, s]
             })
             .collect()
+    }
+
+    /// The output without the lookahead's first frames (stereo).
+    fn late(y: &[f32]) -> &[f32] {
+        &y[2 * AHEAD..]
     }
 
     fn rms_db(x: &[f32]) -> f32 {
@@ -167,6 +289,51 @@ mod tests {
         assert!(peak <= CEILING + 1e-4, "{peak}");
         // Coming down towards the target, at most 1.5 dB a second.
         assert!(l.gain_db() < -3.0 && l.gain_db() > -5.0, "{}", l.gain_db());
+    }
+
+    #[test]
+    fn peaks_between_samples_are_limited_too() {
+        // A quarter of the sample rate at 45°: every sample is at 0.85, the
+        // wave between them at 0.85 x 1.414 = 1.2. A sample-peak limiter
+        // would let it through; the true peak must stay under -1 dBFS.
+        let x: Vec<f32> = (0..48_000)
+            .flat_map(|i| {
+                let s = 0.85
+                    * (std::f32::consts::FRAC_PI_2 * i as f32 + std::f32::consts::FRAC_PI_4).sin();
+                [s, s]
+            })
+            .collect();
+        let mut l = Leveler::new(
+            48_000,
+            2,
+            Level {
+                control: false,
+                ..LEVEL
+            },
+        );
+        let mut y = x.clone();
+        l.process(&mut y);
+        let steady = &late(&y)[2 * 4800..];
+        let sample_peak = steady.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        let true_peak = sample_peak * std::f32::consts::SQRT_2;
+        assert!(true_peak <= CEILING + 0.01, "true peak {true_peak}");
+        assert!(
+            true_peak > CEILING - 0.05,
+            "not cut more than needed: {true_peak}"
+        );
+        // A low tone at the same sample level has no such peaks: untouched.
+        let mut calm = tone(0.85, 1.0);
+        let before = calm.clone();
+        Leveler::new(
+            48_000,
+            2,
+            Level {
+                control: false,
+                ..LEVEL
+            },
+        )
+        .process(&mut calm);
+        assert_eq!(late(&calm), &before[..before.len() - 2 * AHEAD]);
     }
 
     #[test]
@@ -202,7 +369,7 @@ mod tests {
         let mut y = tone(0.85, 1.0);
         let before = y.clone();
         cut.process(&mut y);
-        assert_eq!(y, before);
+        assert_eq!(late(&y), &before[..before.len() - 2 * AHEAD]);
     }
 
     #[test]
@@ -229,6 +396,6 @@ mod tests {
         let mut y = tone(0.05, 1.0);
         let before = y.clone();
         plain.process(&mut y);
-        assert_eq!(y, before);
+        assert_eq!(late(&y), &before[..before.len() - 2 * AHEAD]);
     }
 }
