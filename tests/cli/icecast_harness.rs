@@ -124,12 +124,7 @@ fn icecast_relays_a_tone_its_title_and_its_source_going_away() {
     let t = Instant::now();
     let ice = Icecast::start();
     let started = t.elapsed();
-    let tone = |freq_hz, format| Tone {
-        freq_hz,
-        format,
-        seconds: None,
-        volume_db: 0.0,
-    };
+    let tone = Tone::new;
     let t = Instant::now();
     let mut mp3 = Source::start(&ice, "vov1", tone(1000.0, Format::Mp3));
     let live = t.elapsed();

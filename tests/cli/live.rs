@@ -16,6 +16,15 @@ use crate::util::service::{self, Commune, Service, wait_for};
 use crate::util::sound::{RATE, SoundCard, tone_wav};
 use crate::util::{TestEnv, ms_between, text};
 
+/// A test folder for relaying by hand (`loa play`): the service tests'
+/// config, files at their own level, any clock.
+fn hand_env() -> TestEnv {
+    TestEnv::with_config(&service::service_config(
+        None,
+        &format!("{}{}", service::TONE_AUDIO, service::ANY_CLOCK),
+    ))
+}
+
 /// The slot relayed in most cases.
 const SLOT_S: f64 = 10.0;
 
@@ -57,13 +66,7 @@ impl Rig {
     }
 
     fn story(&self, svc: &Service) -> String {
-        let relay = std::fs::read_to_string(self.env.path("relay.log")).unwrap_or_default();
-        let log = self.env.run(&["log", "--json"]);
-        format!(
-            "--- relay.log ---\n{relay}--- loa log --json ---\n{}\n{}",
-            log.stdout,
-            svc.output()
-        )
+        service::story(&self.env, svc)
     }
 
     /// Waits for the relay to go on and off; (on, off).
@@ -142,16 +145,7 @@ fn a_stream_slot_is_relayed_whole() {
         return;
     }
     let ice = Icecast::start();
-    let _src = Source::start(
-        &ice,
-        "/vov1",
-        Tone {
-            freq_hz: 1000.0,
-            format: Format::Mp3,
-            seconds: None,
-            volume_db: 0.0,
-        },
-    );
+    let _src = Source::start(&ice, "/vov1", Tone::new(1000.0, Format::Mp3));
     let rig = Rig::new();
     let url = ice.url("/vov1");
     let at = rig.playlist(4, &format!("{{ stream = \"{url}\", for = \"10s\" }}"));
@@ -200,16 +194,7 @@ fn main_down_backup_up() {
         return;
     }
     let ice = Icecast::start();
-    let _src = Source::start(
-        &ice,
-        "/backup",
-        Tone {
-            freq_hz: 1000.0,
-            format: Format::Mp3,
-            seconds: None,
-            volume_db: 0.0,
-        },
-    );
+    let _src = Source::start(&ice, "/backup", Tone::new(1000.0, Format::Mp3));
     let rig = Rig::new();
     let (main, backup) = (ice.url("/vov1"), ice.url("/backup"));
     let at = rig.playlist(
@@ -277,16 +262,7 @@ fn the_source_killed_mid_slot_and_restarted() {
         return;
     }
     let ice = Icecast::start();
-    let mut src = Source::start(
-        &ice,
-        "/vov1",
-        Tone {
-            freq_hz: 1000.0,
-            format: Format::Mp3,
-            seconds: None,
-            volume_db: 0.0,
-        },
-    );
+    let mut src = Source::start(&ice, "/vov1", Tone::new(1000.0, Format::Mp3));
     let rig = Rig::new();
     let url = ice.url("/vov1");
     let at = rig.playlist(3, &format!("{{ stream = \"{url}\", for = \"14s\" }}"));
@@ -324,16 +300,7 @@ fn an_aac_stream_through_a_m3u_with_its_title() {
         return;
     }
     let ice = Icecast::start();
-    let _src = Source::start(
-        &ice,
-        "/aac",
-        Tone {
-            freq_hz: 1000.0,
-            format: Format::Aac,
-            seconds: None,
-            volume_db: 0.0,
-        },
-    );
+    let _src = Source::start(&ice, "/aac", Tone::new(1000.0, Format::Aac));
     ice.set_title("/aac", "Thời sự VOV1");
     let m3u = M3u::start(&ice.url("/aac"));
     let rig = Rig::new();
@@ -377,16 +344,7 @@ fn a_web_page_is_not_a_stream() {
         return;
     }
     let ice = Icecast::start();
-    let _src = Source::start(
-        &ice,
-        "/ogg",
-        Tone {
-            freq_hz: 1000.0,
-            format: Format::Ogg,
-            seconds: None,
-            volume_db: 0.0,
-        },
-    );
+    let _src = Source::start(&ice, "/ogg", Tone::new(1000.0, Format::Ogg));
     let html = Html::start();
     let rig = Rig::new();
     let (main, backup) = (html.url(), ice.url("/ogg"));
@@ -482,10 +440,7 @@ fn sine(hz: f64, t: f64) -> f64 {
 // `loa play --for`: the card gets the tone for the slot's length.
 #[test]
 fn the_line_in_is_relayed_for_its_slot() {
-    let env = TestEnv::with_config(&service::service_config(
-        None,
-        &format!("{}{}", service::TONE_AUDIO, service::ANY_CLOCK),
-    ));
+    let env = hand_env();
     let card = SoundCard::paced();
     let feeder = line_in(&env, &card, 12, |t| sine(700.0, t));
     let out = card
@@ -558,20 +513,8 @@ fn a_stream_played_by_hand_for_its_slot() {
         return;
     }
     let ice = Icecast::start();
-    let _src = Source::start(
-        &ice,
-        "/vov1",
-        Tone {
-            freq_hz: 1000.0,
-            format: Format::Mp3,
-            seconds: None,
-            volume_db: 0.0,
-        },
-    );
-    let env = TestEnv::with_config(&service::service_config(
-        None,
-        &format!("{}{}", service::TONE_AUDIO, service::ANY_CLOCK),
-    ));
+    let _src = Source::start(&ice, "/vov1", Tone::new(1000.0, Format::Mp3));
+    let env = hand_env();
     let card = SoundCard::paced();
     let url = ice.url("/vov1");
     let out = card
@@ -600,16 +543,7 @@ fn check_online_says_what_each_stream_is() {
         return;
     }
     let ice = Icecast::start();
-    let _src = Source::start(
-        &ice,
-        "/vov1",
-        Tone {
-            freq_hz: 1000.0,
-            format: Format::Mp3,
-            seconds: None,
-            volume_db: 0.0,
-        },
-    );
+    let _src = Source::start(&ice, "/vov1", Tone::new(1000.0, Format::Mp3));
     let env = TestEnv::new();
     let (good, gone) = (ice.url("/vov1"), ice.url("/gone"));
     env.write_playlist(
@@ -676,20 +610,8 @@ fn an_ogg_vorbis_stream_played_by_hand() {
         return;
     }
     let ice = Icecast::start();
-    let _src = Source::start(
-        &ice,
-        "/huyen.ogg",
-        Tone {
-            freq_hz: 600.0,
-            format: Format::Ogg,
-            seconds: None,
-            volume_db: 0.0,
-        },
-    );
-    let env = TestEnv::with_config(&service::service_config(
-        None,
-        &format!("{}{}", service::TONE_AUDIO, service::ANY_CLOCK),
-    ));
+    let _src = Source::start(&ice, "/huyen.ogg", Tone::new(600.0, Format::Ogg));
+    let env = hand_env();
     let card = SoundCard::paced();
     // ffmpeg sends Ogg in pages of a second: a station that has just
     // come on air has no pages for Icecast to give a new listener at once.
@@ -721,16 +643,7 @@ fn an_emergency_relay_with_loa_now() {
         return;
     }
     let ice = Icecast::start();
-    let _src = Source::start(
-        &ice,
-        "/huyen",
-        Tone {
-            freq_hz: 1000.0,
-            format: Format::Mp3,
-            seconds: None,
-            volume_db: 0.0,
-        },
-    );
+    let _src = Source::start(&ice, "/huyen", Tone::new(1000.0, Format::Mp3));
     let rig = Rig::new();
     let svc = rig.start();
     let url = ice.url("/huyen");
@@ -766,10 +679,8 @@ fn a_relayed_programme_is_levelled_and_never_clips() {
     }
     let ice = Icecast::start();
     let tone = |volume_db| Tone {
-        freq_hz: 1000.0,
-        format: Format::Mp3,
-        seconds: None,
         volume_db,
+        ..Tone::new(1000.0, Format::Mp3)
     };
     // ffmpeg's sine peaks at -18 dBFS: these are at -38 and at -1 dBFS.
     let _quiet = Source::start(&ice, "/quiet", tone(-20.0));

@@ -91,13 +91,7 @@ impl Rig {
     /// What to show when a wait or an assert fails: the relay's sim-file,
     /// the as-run log so far and the service's own output.
     fn story(&self, svc: &Service) -> String {
-        let relay = std::fs::read_to_string(self.env.path("relay.log")).unwrap_or_default();
-        let log = self.env.run(&["log", "--json"]);
-        format!(
-            "--- relay.log ---\n{relay}--- loa log --json ---\n{}\n{}",
-            log.stdout,
-            svc.output()
-        )
+        service::story(&self.env, svc)
     }
 
     /// Waits for `loa status --json` to show FILE playing, at least

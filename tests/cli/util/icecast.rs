@@ -353,6 +353,18 @@ pub struct Tone {
     pub volume_db: f64,
 }
 
+impl Tone {
+    /// `freq_hz` as `format`, at ffmpeg's level, until the source is killed.
+    pub fn new(freq_hz: f64, format: Format) -> Tone {
+        Tone {
+            freq_hz,
+            format,
+            seconds: None,
+            volume_db: 0.0,
+        }
+    }
+}
+
 /// What a [`Source`] encodes to, and the `Content-Type` listeners get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -374,3 +374,15 @@ pub fn broadcasts_toml(broadcasts: &[(&str, &str, &[&str])]) -> String {
     }
     toml
 }
+
+/// What to show when a wait or an assert on a service fails: the relay's
+/// sim-file, the as-run log so far and the service's own output.
+pub fn story(env: &TestEnv, svc: &Service) -> String {
+    let relay = std::fs::read_to_string(env.path("relay.log")).unwrap_or_default();
+    let log = env.run(&["log", "--json"]);
+    format!(
+        "--- relay.log ---\n{relay}--- loa log --json ---\n{}\n{}",
+        log.stdout,
+        svc.output()
+    )
+}
