@@ -16,6 +16,9 @@ use crate::problem::Problem;
 use crate::tomlfile::{Source, Value, Walk, nearest};
 use crate::tr;
 
+pub mod zone;
+pub use zone::Zone;
+
 /// Where loa looks for its config when neither `--config` nor `$LOA_CONFIG`
 /// names one, in order.
 pub const SYSTEM_CONFIG: &str = "/etc/loa/loa.toml";
@@ -150,6 +153,9 @@ pub struct Config {
     /// `[station]`: who the report comes from and who signs it, and which
     /// files are jingles.
     pub station: crate::report::Station,
+    /// `[[zone]]`: the hamlets' speaker lines, each on a relay of its own
+    /// (empty: one amplifier and no zones, as before zones existed).
+    pub zones: Vec<Zone>,
 }
 
 /// `[archive]`: the recording of every broadcast, exactly as it went to the
@@ -322,6 +328,7 @@ impl Config {
                 jingles: DEFAULT_JINGLES.iter().map(|s| s.to_string()).collect(),
                 ..crate::report::Station::default()
             },
+            zones: Vec::new(),
         }
     }
 
@@ -400,7 +407,7 @@ impl Config {
 
 const TOP_KEYS: &[&str] = &[
     "timezone", "language", "paths", "relay", "audio", "schedule", "control", "ingest", "archive",
-    "station",
+    "station", "zone",
 ];
 const STATION_KEYS: &[&str] = &["name", "commune", "province", "reporter", "head", "jingles"];
 /// `[station] jingles` when the config does not say: a file or folder
@@ -463,6 +470,9 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
         && let Some(rt) = w.table("relay", v, "[relay]")
     {
         read_relay(w, rt, &mut cfg.relay, dir);
+    }
+    if let Some(v) = t.get("zone") {
+        cfg.zones = zone::read_zones(w, v, &cfg.relay);
     }
     if let Some(v) = t.get("audio")
         && let Some(at) = w.table("audio", v, "[audio]")
@@ -831,42 +841,10 @@ fn read_relay(w: &mut Walk<'_>, t: &DeTable<'_>, r: &mut RelayConfig, dir: &Path
             r.chip = s;
         }
     }
-    if let Some(v) = t.get("line") {
-        match v.get_ref() {
-            DeValue::Integer(_) => {
-                if let Some(n) = w.integer("line", v, "line = 17") {
-                    if (0..=9999).contains(&n) {
-                        r.line = LineSpec::Offset(n as u32);
-                    } else {
-                        let n = w.src.text.get(v.span()).unwrap_or("").trim().to_string();
-                        w.error(
-                            &v.span(),
-                            tr!(
-                                lang,
-                                "Số chân GPIO {n} không hợp lệ; hãy ghi số thứ tự chân (ví dụ 17) hoặc tên chân (ví dụ \"GPIO17\").",
-                                "GPIO line {n} is not valid; give the line offset (e.g. 17) or its name (e.g. \"GPIO17\")"
-                            ),
-                        );
-                    }
-                }
-            }
-            DeValue::String(s) if !s.trim().is_empty() => {
-                r.line = match s.trim().parse::<u32>() {
-                    Ok(n) => LineSpec::Offset(n),
-                    Err(_) => LineSpec::Name(s.trim().to_string()),
-                };
-            }
-            _ => {
-                w.error(
-                    &v.span(),
-                    tr!(
-                        lang,
-                        "`line` phải là số chân (ví dụ line = 17) hoặc tên chân trong ngoặc kép (ví dụ line = \"GPIO17\").",
-                        "`line` must be a line offset (e.g. line = 17) or a quoted line name (e.g. line = \"GPIO17\")"
-                    ),
-                );
-            }
-        }
+    if let Some(v) = t.get("line")
+        && let Some(l) = line_value(w, v)
+    {
+        r.line = l;
     }
     if let Some(v) = t.get("active-low")
         && let Some(b) = w.boolean("active-low", v)
@@ -892,6 +870,44 @@ fn read_relay(w: &mut Walk<'_>, t: &DeTable<'_>, r: &mut RelayConfig, dir: &Path
         && let Some(p) = path_value(w, "sim-file", v, dir)
     {
         r.sim_file = Some(p);
+    }
+}
+
+/// A GPIO line: an offset (`line = 17`) or a name (`line = "GPIO17"`).
+fn line_value(w: &mut Walk<'_>, v: &Value<'_>) -> Option<LineSpec> {
+    let lang = w.lang;
+    match v.get_ref() {
+        DeValue::Integer(_) => {
+            let n = w.integer("line", v, "line = 17")?;
+            if (0..=9999).contains(&n) {
+                return Some(LineSpec::Offset(n as u32));
+            }
+            let n = w.src.text.get(v.span()).unwrap_or("").trim().to_string();
+            w.error(
+                &v.span(),
+                tr!(
+                    lang,
+                    "Số chân GPIO {n} không hợp lệ; hãy ghi số thứ tự chân (ví dụ 17) hoặc tên chân (ví dụ \"GPIO17\").",
+                    "GPIO line {n} is not valid; give the line offset (e.g. 17) or its name (e.g. \"GPIO17\")"
+                ),
+            );
+            None
+        }
+        DeValue::String(s) if !s.trim().is_empty() => Some(match s.trim().parse::<u32>() {
+            Ok(n) => LineSpec::Offset(n),
+            Err(_) => LineSpec::Name(s.trim().to_string()),
+        }),
+        _ => {
+            w.error(
+                &v.span(),
+                tr!(
+                    lang,
+                    "`line` phải là số chân (ví dụ line = 17) hoặc tên chân trong ngoặc kép (ví dụ line = \"GPIO17\").",
+                    "`line` must be a line offset (e.g. line = 17) or a quoted line name (e.g. line = \"GPIO17\")"
+                ),
+            );
+            None
+        }
     }
 }
 

@@ -93,6 +93,12 @@ const MIGRATIONS: &[&str] = &[
     // programme it actually aired (the rest backup, fallback or silence).
     "ALTER TABLE asrun_item ADD COLUMN kind TEXT;
     ALTER TABLE asrun_item ADD COLUMN aired_ms INTEGER;",
+    // 8: zones (issue 16): the hamlets' lines an item aired to (a JSON
+    // list of zone names; '[]' when no zone is configured, as every row
+    // before), and which line a relay edge switched (NULL: the amplifier;
+    // else the zone's name).
+    "ALTER TABLE asrun_item ADD COLUMN zones TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE relay_edge ADD COLUMN line TEXT;",
 ];
 
 /// Why the state database could not be opened or brought up to date.

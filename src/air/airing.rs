@@ -42,6 +42,10 @@ const QUEUE_AHEAD: usize = 8;
 const STOP_WAIT: Duration = Duration::from_millis(600);
 /// How long closing the device may take to play out what is queued.
 const DRAIN_WAIT: Duration = Duration::from_secs(5);
+/// Silence after zone lines switched while the amplifier is on, before
+/// sound goes out on them: a relay's contacts settle in a few ms, and
+/// the listener hears a clean start rather than a cut-in word.
+pub(super) const ZONE_SETTLE: Duration = Duration::from_millis(200);
 
 /// An item on the device.
 struct Queued {
@@ -77,6 +81,14 @@ pub(super) struct Airing<'e> {
     next: usize,
     queued_any: bool,
     queue: VecDeque<Entry>,
+    /// The zones this job has switched on (None before it switched any):
+    /// items for other zones wait until the device is silent and the
+    /// lines have been switched.
+    zones: Option<Vec<String>>,
+    /// Silence before the first item: ZONE_SETTLE when lines were switched
+    /// while the amplifier was already on (an emergency widening a
+    /// broadcast's zones), so that the sound comes after the switch.
+    lead: Duration,
 }
 
 impl<'e> Airing<'e> {
@@ -102,6 +114,8 @@ impl<'e> Airing<'e> {
             next: 0,
             queued_any: false,
             queue: VecDeque::new(),
+            zones: None,
+            lead: Duration::ZERO,
         }
     }
 
@@ -230,6 +244,24 @@ impl<'e> Airing<'e> {
             return None;
         }
         let was_on = r.is_on();
+        // The zones first, while the amplifier is off or silent; then the
+        // amplifier.
+        let zones = self.first_zones();
+        let changed = match r.select_zones(&zones) {
+            Ok(c) => c,
+            Err(e) => {
+                self.report.relay_error = Some(e.message(self.lang()));
+                let _ = r.off();
+                let why = tr!(
+                    self.lang(),
+                    "không bật được rơ-le của vùng",
+                    "a zone's relay could not be switched on"
+                );
+                self.not_aired(&why);
+                return None;
+            }
+        };
+        self.zones = Some(zones);
         if let Err(e) = r.on() {
             self.report.relay_error = Some(e.message(self.lang()));
             let _ = r.off();
@@ -243,7 +275,11 @@ impl<'e> Airing<'e> {
         }
         if was_on {
             // Already on (an emergency, an overrunning broadcast): no
-            // second warm-up.
+            // second warm-up; lines just switched get a moment of silence
+            // on the device before the first sound.
+            if changed {
+                self.lead = ZONE_SETTLE;
+            }
             return Some(planned.min(self.now()));
         }
         // The edge's own time: listeners (the as-run log) may have taken a
@@ -256,6 +292,58 @@ impl<'e> Airing<'e> {
         let warm_until = Timestamp::from_millisecond(at.as_millisecond() + warm.as_millis() as i64)
             .unwrap_or(at);
         Some(planned.max(warm_until))
+    }
+
+    /// The zones of the first item that can play (the first item's when
+    /// none can).
+    fn first_zones(&self) -> Vec<String> {
+        let items = &self.job.items;
+        items
+            .iter()
+            .find(|i| i.source.is_ok())
+            .or(items.first())
+            .map(|i| i.zones.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether item `i` must wait for the zones to be switched: it plays,
+    /// and airs to other zones than those on.
+    fn waits_for_zones(&self, i: usize) -> bool {
+        let it = &self.job.items[i];
+        self.seams.relay.is_some()
+            && it.source.is_ok()
+            && self.zones.as_ref().is_some_and(|z| *z != it.zones)
+    }
+
+    /// Between two runs of items for different zones: once the device has
+    /// played out what it holds, the next item's zones are switched in the
+    /// silence, and a moment passes before its sound.
+    async fn change_zones(&mut self, sink: &mut dyn Sink) -> Flow {
+        let deadline = Instant::now() + DRAIN_WAIT;
+        while !sink.drained() && Instant::now() < deadline {
+            tokio::time::sleep(TICK).await;
+        }
+        let zones = self.job.items[self.next].zones.clone();
+        if let Some(r) = self.seams.relay.clone()
+            && let Err(e) = r.select_zones(&zones)
+        {
+            let msg = e.message(self.lang());
+            self.report.relay_error = Some(msg.clone());
+            let why = tr!(
+                self.lang(),
+                "không bật được rơ-le của vùng: {msg}",
+                "a zone's relay could not be switched on: {msg}"
+            );
+            self.next = self.job.items.len();
+            self.not_aired_reported(&why);
+            return Flow::Done;
+        }
+        self.zones = Some(zones);
+        if self.wait_for(ZONE_SETTLE).await {
+            self.report.shut_down = true;
+            return Flow::Done;
+        }
+        Flow::Continue
     }
 
     /// With the device open: prepare, start on time, play, close.
@@ -373,6 +461,9 @@ impl<'e> Airing<'e> {
                 < QUEUE_AHEAD
         {
             let i = self.next;
+            if self.waits_for_zones(i) {
+                break;
+            }
             self.next += 1;
             let spec = match self.spec(&self.job.items[i]) {
                 Ok(s) => s,
@@ -384,7 +475,7 @@ impl<'e> Airing<'e> {
             let gap = if self.queued_any {
                 self.job.timeline.timing.gap
             } else {
-                Duration::ZERO
+                self.lead
             };
             match sink.queue(gap, spec) {
                 Ok((gap, item)) => {
@@ -509,6 +600,9 @@ impl<'e> Airing<'e> {
                 self.end_item(i, Outcome::Failed(msg));
             }
         }
+        if self.queue.is_empty() && self.next < self.job.items.len() {
+            return self.change_zones(sink).await;
+        }
         if self.queue.is_empty() {
             return Flow::Done;
         }
@@ -568,6 +662,9 @@ impl<'e> Airing<'e> {
             q.started = Some(now);
             self.report.items[index].started = Some(now);
             self.events.item_started(index, &self.job.items[index], now);
+            if injected_panic(&self.job.items[index].name) {
+                panic!("injected fault (LOA_FAULT_INJECT): the airing sequence panics");
+            }
         }
         let Some(Entry::Ready(q)) = self.queue.front() else {
             return false;
@@ -764,4 +861,11 @@ fn live_outcome(l: &crate::live::LiveAir, lang: crate::lang::Lang) -> Outcome {
         "chỉ tiếp sóng được {aired} trên {slot} giây của khung giờ{faults}",
         "only {aired} of the slot's {slot} s were relayed{faults}"
     ))
+}
+
+/// `LOA_FAULT_INJECT=airing-panic:NAME`: the airing sequence itself (not a
+/// decoder) panics as the item named NAME begins, for the tests of what a
+/// bug in loa does to the relays.
+fn injected_panic(name: &str) -> bool {
+    std::env::var("LOA_FAULT_INJECT").is_ok_and(|v| v.strip_prefix("airing-panic:") == Some(name))
 }

@@ -44,6 +44,10 @@ pub struct AirItem {
     /// The file's sample rate: the device is opened at the first item's rate
     /// when it takes it, so that the usual case needs no resampling.
     pub sample_rate: Option<u32>,
+    /// The zones it airs to, by name (empty: no zones are configured).
+    /// Consecutive items with the same zones air as one run; between runs
+    /// the zones are switched in the silence.
+    pub zones: Vec<String>,
 }
 
 impl AirItem {
@@ -71,6 +75,7 @@ impl AirItem {
                 duration: Some(p.duration),
                 sha256: p.sha256,
                 sample_rate: Some(p.sample_rate),
+                zones: Vec::new(),
             },
             Err(why) => AirItem::failed(name, why),
         }
@@ -112,6 +117,7 @@ impl AirItem {
             gain_db: audio.volume_db + item_volume_db,
             sha256: None,
             sample_rate: None,
+            zones: Vec::new(),
         }
     }
 
@@ -142,7 +148,14 @@ impl AirItem {
             duration: None,
             sha256: None,
             sample_rate: None,
+            zones: Vec::new(),
         }
+    }
+
+    /// The same item, aired to `zones`.
+    pub fn to_zones(mut self, zones: &[String]) -> AirItem {
+        self.zones = zones.to_vec();
+        self
     }
 }
 

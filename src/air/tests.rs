@@ -33,6 +33,7 @@ fn items(names: &[&str]) -> Vec<AirItem> {
             duration: Some(Duration::from_secs(10)),
             sha256: None,
             sample_rate: None,
+            zones: Vec::new(),
         })
         .collect()
 }
@@ -480,4 +481,180 @@ async fn keep_on_leaves_the_relay_on_for_the_next_broadcast() {
     let (r, _) = run(&rig, job, &out, &Shutdown::new()).await;
     assert!(r.kept_on);
     assert!(rig.fake.is_on());
+}
+
+/// A rig whose guard has three zones; every edge as "LINE on|off" with
+/// the tokio instant it was seen at.
+/// Every line's edges as "LINE on|off", with when they were seen.
+type Lines = Arc<Mutex<Vec<(String, Instant)>>>;
+
+fn zoned_rig() -> (Rig, Lines) {
+    let fake = FakeRelay::new();
+    let clock: Arc<dyn Clock> = TokioClock::new(BASE.parse().unwrap());
+    let zones = (1..=3)
+        .map(|i| (format!("thon-{i}"), FakeRelay::new().boxed()))
+        .collect();
+    let guard = RelayGuard::with_zones(
+        fake.boxed(),
+        zones,
+        Duration::from_secs(3600),
+        clock.clone(),
+    )
+    .unwrap();
+    let edges: Arc<Mutex<Vec<Edge>>> = Arc::default();
+    let lines: Lines = Arc::default();
+    let (e, l) = (edges.clone(), lines.clone());
+    guard.on_edge(move |edge| {
+        e.lock().unwrap().push(edge.clone());
+        let line = edge.zone.clone().unwrap_or_else(|| "amp".into());
+        let level = if edge.on { "on" } else { "off" };
+        l.lock()
+            .unwrap()
+            .push((format!("{line} {level}"), Instant::now()));
+    });
+    let rig = Rig {
+        fake,
+        guard,
+        clock,
+        edges,
+    };
+    (rig, lines)
+}
+
+fn names(lines: &Mutex<Vec<(String, Instant)>>) -> Vec<String> {
+    lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(l, _)| l.clone())
+        .collect()
+}
+
+fn to_zones(mut list: Vec<AirItem>, zones: &[&str]) -> Vec<AirItem> {
+    let zones: Vec<String> = zones.iter().map(|z| z.to_string()).collect();
+    for i in &mut list {
+        i.zones = zones.clone();
+    }
+    list
+}
+
+// Issue 16: the broadcast's zones on, then the amplifier; the amplifier
+// off, then the zones; only the broadcast's zones switch.
+#[tokio::test(start_paused = true)]
+async fn zones_go_on_before_the_amplifier_and_off_after_it() {
+    let (rig, lines) = zoned_rig();
+    let out = FakeOutput::new(1.0);
+    let job = rig.job(
+        to_zones(items(&["a", "b"]), &["thon-2"]),
+        1000,
+        timing(3000, 2000),
+    );
+    let (r, _log) = run(&rig, job, &out, &Shutdown::new()).await;
+    assert!(r.all_played(), "{r:?}");
+    assert_eq!(
+        names(&lines),
+        ["thon-2 on", "amp on", "amp off", "thon-2 off"]
+    );
+    let l = lines.lock().unwrap().clone();
+    // The zone and the amplifier switch together at relay-on (no sound
+    // yet: the warm-up follows); the zone goes off right after the
+    // amplifier.
+    assert_eq!(l[0].1, l[1].1);
+    assert_eq!(l[2].1, l[3].1);
+    let began = out.when(&SinkEvent::Began).expect("the device started");
+    assert!(
+        began >= l[1].1 + Duration::from_millis(2900),
+        "sound during the warm-up"
+    );
+}
+
+// Issue 16: items for other zones (a priority item queued for one
+// hamlet ahead of a broadcast to all) wait until the device is silent;
+// the lines switch, and sound follows only after ZONE_SETTLE.
+#[tokio::test(start_paused = true)]
+async fn a_change_of_zones_waits_for_silence_and_settles() {
+    let (rig, lines) = zoned_rig();
+    let out = FakeOutput::new(1.0);
+    let mut list = to_zones(items(&["for-thon-1"]), &["thon-1"]);
+    list.extend(to_zones(
+        items(&["all-a", "all-b"]),
+        &["thon-1", "thon-2", "thon-3"],
+    ));
+    let job = rig.job(list, 1000, timing(3000, 2000));
+    let (r, log) = run(&rig, job, &out, &Shutdown::new()).await;
+    assert!(r.all_played(), "{r:?}");
+    assert_eq!(
+        names(&lines),
+        [
+            "thon-1 on",
+            "amp on",
+            "thon-2 on",
+            "thon-3 on",
+            "amp off",
+            "thon-1 off",
+            "thon-2 off",
+            "thon-3 off"
+        ]
+    );
+    let l = lines.lock().unwrap().clone();
+    let first_end = r.items[0].ended.unwrap();
+    let second_start = r.items[1].started.unwrap();
+    let switched = l[2].1;
+    // The lines switched after the first item ended, and the next item's
+    // sound came at least ZONE_SETTLE (plus the gap) after.
+    let queued_second = out
+        .when(&SinkEvent::Queued {
+            name: "all-a".into(),
+            gap: Duration::from_millis(2000),
+        })
+        .expect("all-a was queued after the switch");
+    assert!(queued_second >= switched + super::airing::ZONE_SETTLE);
+    assert!(
+        ms_between(first_end, second_start) >= 2000 + 200,
+        "{first_end} {second_start}"
+    );
+    assert_eq!(log.started.len(), 3);
+}
+
+// Issue 16: an emergency while the amplifier is on for one zone: the
+// other zones switch on (the amplifier is not switched again), and the
+// first sound comes ZONE_SETTLE after, as silence on the device.
+#[tokio::test(start_paused = true)]
+async fn an_emergency_on_a_live_amplifier_widens_the_zones_in_silence() {
+    let (rig, lines) = zoned_rig();
+    rig.guard.select_zones(&["thon-1".to_string()]).unwrap();
+    rig.guard.on().unwrap();
+    let out = FakeOutput::new(1.0);
+    let all = ["thon-1", "thon-2", "thon-3"];
+    let job = rig.job(to_zones(items(&["alarm"]), &all), 0, timing(3000, 2000));
+    let (r, _log) = run(&rig, job, &out, &Shutdown::new()).await;
+    assert!(r.all_played(), "{r:?}");
+    assert_eq!(
+        names(&lines),
+        [
+            "thon-1 on",
+            "amp on",
+            "thon-2 on",
+            "thon-3 on",
+            "amp off",
+            "thon-1 off",
+            "thon-2 off",
+            "thon-3 off"
+        ]
+    );
+    assert!(out.events().contains(&SinkEvent::Queued {
+        name: "alarm".into(),
+        gap: super::airing::ZONE_SETTLE,
+    }));
+    // Without a change of zones, no pause.
+    let (rig, _lines) = zoned_rig();
+    rig.guard.select_zones(&all.map(String::from)).unwrap();
+    rig.guard.on().unwrap();
+    let out = FakeOutput::new(1.0);
+    let job = rig.job(to_zones(items(&["alarm"]), &all), 0, timing(3000, 2000));
+    run(&rig, job, &out, &Shutdown::new()).await;
+    assert!(out.events().contains(&SinkEvent::Queued {
+        name: "alarm".into(),
+        gap: Duration::ZERO,
+    }));
 }

@@ -199,7 +199,13 @@ pub struct ItemRecord {
     /// For a live item: the milliseconds of programme actually aired (the
     /// rest of its slot was backup, fallback or silence).
     pub aired_ms: Option<i64>,
+    /// The zones it aired to, by name (empty when no zone is configured).
+    pub zones: Vec<String>,
 }
+
+/// A stored relay edge: (when, on, cause, line: None for the amplifier,
+/// else the zone's name).
+pub type EdgeRow = (Timestamp, bool, String, Option<String>);
 
 /// A stored item attempt.
 #[derive(Clone, Debug, PartialEq)]
@@ -330,7 +336,7 @@ pub struct AsRun {
 }
 
 const COLUMNS: &str = "id, day, broadcast_key, broadcast, tags, file, sha256, scheduled, started, \
-                       ended, status, priority, error, clock_synced, late, kind, aired_ms";
+                       ended, status, priority, error, clock_synced, late, kind, aired_ms, zones";
 
 impl AsRun {
     /// The log in the state folder's database (created if needed).
@@ -385,11 +391,12 @@ impl AsRun {
         ended: Option<Timestamp>,
     ) -> Result<i64, AsRunError> {
         let tags = serde_json::to_string(&r.tags).expect("a list of strings serialises");
+        let zones = serde_json::to_string(&r.zones).expect("a list of strings serialises");
         let conn = self.conn();
         conn.execute(
             "INSERT INTO asrun_item (day, broadcast_key, broadcast, tags, file, sha256, scheduled,
-                 started, ended, status, priority, error, clock_synced, late, kind, aired_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 started, ended, status, priority, error, clock_synced, late, kind, aired_ms, zones)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 r.day.to_string(),
                 r.broadcast_key,
@@ -407,6 +414,7 @@ impl AsRun {
                 r.late,
                 (r.kind != Kind::File).then(|| r.kind.as_str()),
                 r.aired_ms,
+                zones,
             ],
         )
         .map_err(|e| self.err(e))?;
@@ -458,12 +466,19 @@ impl AsRun {
     }
 
     /// The relay switched on or off, and why ("broadcast", "max-on",
-    /// "shutdown", "operator"...).
-    pub fn relay_edge(&self, at: Timestamp, on: bool, cause: &str) -> Result<(), AsRunError> {
+    /// "shutdown", "operator"...); `line` is the zone's name for a zone's
+    /// relay, None for the amplifier's.
+    pub fn relay_edge(
+        &self,
+        at: Timestamp,
+        on: bool,
+        cause: &str,
+        line: Option<&str>,
+    ) -> Result<(), AsRunError> {
         self.conn()
             .execute(
-                "INSERT INTO relay_edge (at, \"on\", cause) VALUES (?1, ?2, ?3)",
-                params![at.as_millisecond(), on, cause],
+                "INSERT INTO relay_edge (at, \"on\", cause, line) VALUES (?1, ?2, ?3, ?4)",
+                params![at.as_millisecond(), on, cause, line],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -509,21 +524,22 @@ impl AsRun {
     }
 
     /// The relay edges with `from <= at <= to`, oldest first: (when, on,
-    /// cause).
-    pub fn edges(
-        &self,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<(Timestamp, bool, String)>, AsRunError> {
+    /// cause, line: None for the amplifier, else the zone's name).
+    pub fn edges(&self, from: Timestamp, to: Timestamp) -> Result<Vec<EdgeRow>, AsRunError> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT at, \"on\", cause FROM relay_edge WHERE at >= ?1 AND at <= ?2
+                "SELECT at, \"on\", cause, line FROM relay_edge WHERE at >= ?1 AND at <= ?2
                  ORDER BY at, id",
             )
             .map_err(|e| self.err(e))?;
         stmt.query_map([from.as_millisecond(), to.as_millisecond()], |r| {
-            Ok((millis(r, 0)?, r.get::<_, bool>(1)?, r.get::<_, String>(2)?))
+            Ok((
+                millis(r, 0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
         })
         .and_then(|rows| rows.collect())
         .map_err(|e| self.err(e))
@@ -634,6 +650,8 @@ fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
             late: r.get(14)?,
             kind: Kind::parse(r.get::<_, Option<String>>(15)?.as_deref()),
             aired_ms: r.get(16)?,
+            zones: serde_json::from_str(&r.get::<_, String>(17)?)
+                .map_err(|e| bad(17, e.to_string()))?,
         },
     })
 }

@@ -37,6 +37,7 @@ mod tests {
             late: false,
             kind: Default::default(),
             aired_ms: None,
+            zones: vec![],
         };
         assert_eq!(on_air_ms(&r), 90_500);
         r.ended = None;

@@ -26,6 +26,7 @@ fn record(file: &str) -> ItemRecord {
         late: false,
         kind: Default::default(),
         aired_ms: None,
+        zones: vec![],
     }
 }
 
@@ -110,14 +111,20 @@ fn relay_edges_in_order() {
     let log = AsRun::in_memory();
     let on = ts("2026-01-20T05:59:57+07:00");
     let off = ts("2026-01-20T06:05:02.5+07:00");
-    log.relay_edge(off, false, "broadcast").unwrap();
-    log.relay_edge(on, true, "broadcast").unwrap();
+    log.relay_edge(off, false, "broadcast", None).unwrap();
+    log.relay_edge(on, true, "broadcast", Some("thon-1"))
+        .unwrap();
     let e = log.edges(on, off).unwrap();
     assert_eq!(
         e,
         vec![
-            (on, true, "broadcast".to_string()),
-            (off, false, "broadcast".to_string())
+            (
+                on,
+                true,
+                "broadcast".to_string(),
+                Some("thon-1".to_string())
+            ),
+            (off, false, "broadcast".to_string(), None)
         ]
     );
     assert_eq!(log.edges(on, on).unwrap().len(), 1);
@@ -224,7 +231,7 @@ fn writer_child() {
         let mut r = record(&format!("item-{n}.mp3"));
         r.broadcast_key = format!("2026-01-20 06:00:00 #{n}");
         let id = log.item_started(&r).unwrap();
-        log.relay_edge(Timestamp::now(), n % 2 == 0, "test")
+        log.relay_edge(Timestamp::now(), n % 2 == 0, "test", None)
             .unwrap();
         log.item_ended(id, r.ended.unwrap(), Status::Played, None)
             .unwrap();

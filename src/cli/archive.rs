@@ -219,6 +219,7 @@ pub fn play(config: Option<&Path>, key: &str, date: Option<&str>) -> i32 {
         duration: row.and_then(|r| r.duration),
         sha256: None,
         sample_rate: None,
+        zones: Vec::new(),
     };
     super::play::run_items(&cfg, true, |_| vec![item])
 }

@@ -72,26 +72,49 @@ pub fn status(config: Option<&Path>, json: bool) -> i32 {
     }
 }
 
-/// `loa now FILE...`: emergency, at once.
-pub fn now(config: Option<&Path>, files: &[String], slot: Option<&str>) -> i32 {
+/// `loa now [--zone NAME]... FILE...`: emergency, at once.
+pub fn now(config: Option<&Path>, files: &[String], slot: Option<&str>, zones: &[String]) -> i32 {
     let slot = slot.map(str::to_string);
-    named(config, files, |files| Request::Now { files, slot })
+    let zones = zones.to_vec();
+    named(config, files, &zones.clone(), |files| Request::Now {
+        files,
+        slot,
+        zones,
+    })
 }
 
-/// `loa queue FILE...`: first in the next broadcast.
-pub fn queue(config: Option<&Path>, files: &[String]) -> i32 {
-    named(config, files, |files| Request::Queue { files })
+/// `loa queue [--zone NAME]... FILE...`: first in the next broadcast.
+pub fn queue(config: Option<&Path>, files: &[String], zones: &[String]) -> i32 {
+    let zones = zones.to_vec();
+    named(config, files, &zones.clone(), |files| Request::Queue {
+        files,
+        zones,
+    })
 }
 
-/// Sends `now` or `queue` with the files as names in the audio folder.
+/// Sends `now` or `queue` with the files as names in the audio folder,
+/// once the zones named are known to the config.
 fn named(
     config: Option<&Path>,
     files: &[String],
+    zones: &[String],
     request: impl FnOnce(Vec<String>) -> Request,
 ) -> i32 {
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;
     };
+    if let Err(why) = crate::config::zone::resolve(&cfg.zones, zones, cfg.lang) {
+        let lang = cfg.lang;
+        eprintln!(
+            "{}",
+            tr!(
+                lang,
+                "Lệnh bị từ chối, không có gì được phát. {why}",
+                "Refused, nothing was aired: {why}"
+            )
+        );
+        return exit::PROBLEMS;
+    }
     match as_sent(files, &cfg.paths.audio, cfg.lang) {
         Ok(names) => command(config, request(names)),
         Err(why) => {
@@ -226,14 +249,17 @@ const RELAY_TIMEOUT: Duration = Duration::from_secs(3);
 pub fn relay(cfg: &Config, action: &RelayAction) -> Option<i32> {
     let lang = cfg.lang;
     let socket = &cfg.control.socket;
-    let (on, for_) = match action {
-        RelayAction::Status => {
+    let (on, for_, zone) = match action {
+        RelayAction::Status { .. } => {
             relay_status(cfg);
             return None;
         }
-        RelayAction::Off => (false, None),
-        RelayAction::On { for_: None } => (true, None),
-        RelayAction::On { for_: Some(t) } => (true, Some(duration::parse(t)?)),
+        RelayAction::Off { zone } => (false, None, zone.clone()),
+        RelayAction::On { for_: None, zone } => (true, None, zone.clone()),
+        RelayAction::On {
+            for_: Some(t),
+            zone,
+        } => (true, Some(duration::parse(t)?), zone.clone()),
     };
     // Ctrl-C during --for must still switch off: watch for it before on.
     let shutdown = match for_ {
@@ -253,7 +279,11 @@ pub fn relay(cfg: &Config, action: &RelayAction) -> Option<i32> {
         },
         None => None,
     };
-    let answer = match client::request(socket, &Request::Relay { on }, RELAY_TIMEOUT) {
+    let request = Request::Relay {
+        on,
+        zone: zone.clone(),
+    };
+    let answer = match client::request(socket, &request, RELAY_TIMEOUT) {
         Ok(r) => r,
         Err(ClientError::NotRunning { .. }) => return None,
         Err(e) if !on => {
@@ -288,7 +318,8 @@ pub fn relay(cfg: &Config, action: &RelayAction) -> Option<i32> {
     );
     let _ = std::io::stdout().flush();
     shutdown.wait_timeout(d);
-    match client::request(socket, &Request::Relay { on: false }, RELAY_TIMEOUT) {
+    let off = Request::Relay { on: false, zone };
+    match client::request(socket, &off, RELAY_TIMEOUT) {
         Ok(r) => Some(show_answer(r, lang)),
         Err(e) => {
             eprintln!("{}", e.message(lang));
@@ -314,6 +345,9 @@ fn relay_status(cfg: &Config) {
                     "The loa service: relay {state}."
                 )
             );
+            for (label, text) in super::status_text::zone_rows(&s, lang) {
+                println!("  {label}: {text}");
+            }
         }
         Ok(r) => {
             if let Some(m) = r.message {

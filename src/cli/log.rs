@@ -14,7 +14,8 @@
 //! missed, interrupted, skipped), "priority" (normal, priority, emergency),
 //! "error", "late", "clock_synced", "kind" ("file", "stream", "line-in"),
 //! "aired_s" (seconds of programme aired: a live item's main or backup
-//! stream, a file's time on air), "archive" (the broadcast's recording,
+//! stream, a file's time on air), "zones" (the names of the zones it aired
+//! to; empty when no zone is configured), "archive" (the broadcast's recording,
 //! relative to the state folder, or null) and "archive_sha256" (its SHA-256
 //! once the file was closed, else null).
 
@@ -171,6 +172,7 @@ pub fn to_json(
         "archive_sha256": archive.and_then(|a| a.sha256.as_ref()),
         "kind": r.kind.as_str(),
         "aired_s": aired_s(r),
+        "zones": r.zones,
     })
 }
 

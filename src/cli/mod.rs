@@ -95,12 +95,20 @@ pub enum Command {
         /// How long a live programme airs, e.g. 10m.
         #[arg(long = "for", value_name = "LENGTH")]
         slot: Option<String>,
+        /// Air only to this zone ([[zone]] name); repeat for several.
+        /// Default: every zone.
+        #[arg(long = "zone", value_name = "NAME")]
+        zones: Vec<String>,
     },
     /// Priority: air these files first in the next broadcast.
     Queue {
         /// Files in the audio folder, by name (e.g. thong-bao.mp3).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<String>,
+        /// Air only to this zone ([[zone]] name); repeat for several.
+        /// Default: every zone.
+        #[arg(long = "zone", value_name = "NAME")]
+        zones: Vec<String>,
     },
     /// End the current broadcast (relay off after the hold).
     Stop,
@@ -208,11 +216,33 @@ pub enum RelayAction {
         /// How long to keep it on, e.g. "10s" (real GPIO only).
         #[arg(long = "for", value_name = "DURATION")]
         for_: Option<String>,
+        /// One zone's relay instead of the amplifier's ([[zone]] name).
+        #[arg(long = "zone", value_name = "NAME")]
+        zone: Option<String>,
     },
-    /// Switch the relay off.
-    Off,
-    /// Show the relay's state.
-    Status,
+    /// Switch the relay off: the amplifier, then every zone's line.
+    Off {
+        /// Only this zone's relay ([[zone]] name).
+        #[arg(long = "zone", value_name = "NAME")]
+        zone: Option<String>,
+    },
+    /// Show the relay's state (and every zone's).
+    Status {
+        /// Only this zone's relay ([[zone]] name).
+        #[arg(long = "zone", value_name = "NAME")]
+        zone: Option<String>,
+    },
+}
+
+impl RelayAction {
+    /// The zone `--zone` names, if any.
+    pub fn zone(&self) -> Option<&str> {
+        match self {
+            RelayAction::On { zone, .. }
+            | RelayAction::Off { zone }
+            | RelayAction::Status { zone } => zone.as_deref(),
+        }
+    }
 }
 
 /// Exit codes shared by the commands.
@@ -249,10 +279,10 @@ pub fn run(cli: Cli) -> i32 {
         Command::Run => run::run(cli.config.as_deref()),
         Command::Demo => demo::run(cli.config.as_deref()),
         Command::Status { json } => control::status(cli.config.as_deref(), json),
-        Command::Now { files, slot } => {
-            control::now(cli.config.as_deref(), &files, slot.as_deref())
+        Command::Now { files, slot, zones } => {
+            control::now(cli.config.as_deref(), &files, slot.as_deref(), &zones)
         }
-        Command::Queue { files } => control::queue(cli.config.as_deref(), &files),
+        Command::Queue { files, zones } => control::queue(cli.config.as_deref(), &files, &zones),
         Command::Stop => control::stop(cli.config.as_deref()),
         Command::Skip => control::skip(cli.config.as_deref()),
         Command::Reload => control::reload(cli.config.as_deref()),

@@ -72,6 +72,8 @@ pub fn to_json(plan: &DayPlan, cfg: &Config, problems: &[Problem]) -> serde_json
             "end": rfc3339(b.end, tz),
             "relay_off": rfc3339(b.relay_off, tz),
             "tags": b.tags,
+            "zones": b.zones,
+            "zone_titles": crate::config::zone::titles(&cfg.zones, &b.zones),
             "items": b.items.iter().map(|i| json!({
                 "file": i.file,
                 "path": i.path,
@@ -158,6 +160,19 @@ fn print_table(plan: &DayPlan, cfg: &Config, title: Option<&str>) {
             (b.end.as_millisecond() - b.at.as_millisecond()) as u64,
         ));
         println!("{name} ({total}){tags}");
+        if !b.zones.is_empty() {
+            let titles = crate::config::zone::titles(&cfg.zones, &b.zones).join(", ");
+            let label = if b.zones.len() == cfg.zones.len() {
+                tr!(
+                    lang,
+                    "  Phát cho: mọi vùng ({titles})",
+                    "  Airs to: every zone ({titles})"
+                )
+            } else {
+                tr!(lang, "  Phát cho: {titles}", "  Airs to: {titles}")
+            };
+            println!("{label}");
+        }
         println!("  {h_time:<9} {h_what:<44} {h_len:>7}");
         let on = tr!(
             lang,

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::duration;
 use crate::lang::Lang;
 use crate::player::AudioError;
-use crate::relay::{self, RelayGuard};
+use crate::relay;
 use crate::schedule::clock::{Clock, SystemClock};
 use crate::schedule::local_time;
 use crate::schedule::timeline::{Timeline, Timing};
@@ -82,8 +82,7 @@ pub fn run_items(
     let guard = if no_relay {
         None
     } else {
-        let opened = relay::open(cfg, clock.clone())
-            .and_then(|r| RelayGuard::new(r, cfg.relay.max_on, clock.clone()));
+        let opened = relay::open_guard(cfg, clock.clone());
         match opened {
             Ok(g) => Some(g),
             Err(e) => {
@@ -93,7 +92,12 @@ pub fn run_items(
         }
     };
 
-    let items = prepare(cfg);
+    // `loa play` airs to every zone (the whole commune hears it).
+    let every: Vec<String> = cfg.zones.iter().map(|z| z.name.clone()).collect();
+    let items: Vec<AirItem> = prepare(cfg)
+        .into_iter()
+        .map(|i| i.to_zones(&every))
+        .collect();
     // The relay goes on now; the items follow by the one timing rule.
     let timing = Timing {
         // A live programme first is connected (or its line opened) this

@@ -26,6 +26,16 @@ pub fn run(config: Option<&Path>, action: RelayAction) -> i32 {
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;
     };
+    if let Some(z) = action.zone()
+        && !cfg.zones.iter().any(|x| x.name == z)
+    {
+        let why = match crate::config::zone::resolve(&cfg.zones, &[z.to_string()], cfg.lang) {
+            Err(why) => why,
+            Ok(_) => String::new(),
+        };
+        eprintln!("{why}");
+        return exit::PROBLEMS;
+    }
     // While the service runs it owns the line: `on` and `off` ask it.
     if let Some(code) = super::control::relay(&cfg, &action) {
         return code;
@@ -33,7 +43,7 @@ pub fn run(config: Option<&Path>, action: RelayAction) -> i32 {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (mut out, mut err) = (io::stdout(), io::stderr());
     let code = match action {
-        RelayAction::On { for_ } if cfg.relay.backend != RelayBackend::Sim => {
+        RelayAction::On { for_, zone } if cfg.relay.backend != RelayBackend::Sim => {
             let for_ = match parse_for(for_.as_deref(), cfg.lang) {
                 Ok(d) => d,
                 Err(msg) => {
@@ -56,7 +66,16 @@ pub fn run(config: Option<&Path>, action: RelayAction) -> i32 {
                     return exit::PROBLEMS;
                 }
             };
-            hold_on(&cfg, for_, clock, &shutdown, &mut out, &mut err)
+            let zone = zone.and_then(|z| cfg.zones.iter().find(|x| x.name == z).cloned());
+            hold_on(
+                &cfg,
+                for_,
+                zone.as_ref(),
+                clock,
+                &shutdown,
+                &mut out,
+                &mut err,
+            )
         }
         action => run_with(&cfg, action, clock, &mut out, &mut err),
     };
@@ -76,7 +95,7 @@ pub fn run_with(
 ) -> i32 {
     let lang = cfg.lang;
     let result = match action {
-        RelayAction::On { for_ } => {
+        RelayAction::On { for_, zone } => {
             if cfg.relay.backend != RelayBackend::Sim {
                 let _ = writeln!(
                     err,
@@ -104,19 +123,50 @@ pub fn run_with(
                     )
                 );
             }
-            sim_switch(cfg, true, clock, out)
+            sim_switch(cfg, true, zone_named(cfg, zone.as_deref()), clock, out)
         }
-        RelayAction::Off if cfg.relay.backend == RelayBackend::Sim => {
-            sim_switch(cfg, false, clock, out)
+        RelayAction::Off { zone: Some(z) } if cfg.relay.backend == RelayBackend::Sim => {
+            sim_switch(cfg, false, zone_named(cfg, Some(&z)), clock, out)
         }
-        RelayAction::Off => hardware_off(cfg, clock, out),
-        RelayAction::Status => status(cfg, clock, out),
+        RelayAction::Off { zone: None } if cfg.relay.backend == RelayBackend::Sim => {
+            // The amplifier first, then every zone's line.
+            sim_switch(cfg, false, None, clock.clone(), out).and_then(|()| {
+                cfg.zones
+                    .iter()
+                    .try_for_each(|z| sim_switch(cfg, false, Some(z), clock.clone(), out))
+            })
+        }
+        RelayAction::Off { zone } => {
+            hardware_off(cfg, zone_named(cfg, zone.as_deref()), clock, out)
+        }
+        RelayAction::Status { zone } => status(cfg, zone_named(cfg, zone.as_deref()), clock, out),
     };
     match result {
         Ok(()) => exit::OK,
         Err(msg) => {
             let _ = writeln!(err, "{msg}");
             exit::PROBLEMS
+        }
+    }
+}
+
+/// The zone `--zone` names (checked by `run`); None: the amplifier.
+fn zone_named<'c>(cfg: &'c Config, zone: Option<&str>) -> Option<&'c crate::config::Zone> {
+    zone.and_then(|z| cfg.zones.iter().find(|x| x.name == z))
+}
+
+/// What a switched line is called in messages: the simulated amplifier,
+/// or a zone's relay.
+fn sim_who(zone: Option<&crate::config::Zone>, lang: Lang) -> String {
+    match zone {
+        None => lang.pick("Ampli (giả lập)", "Simulated relay").to_string(),
+        Some(z) => {
+            let (title, name) = (&z.title, &z.name);
+            tr!(
+                lang,
+                "Rơ-le vùng {title} ({name}, giả lập)",
+                "Simulated relay of zone {name} ({title})"
+            )
         }
     }
 }
@@ -140,19 +190,23 @@ fn on_word(on: bool, lang: Lang) -> &'static str {
     }
 }
 
-/// The sim backend: switches and returns; the sim-file keeps the state.
+/// The sim backend: switches the amplifier (or `zone`'s relay) and
+/// returns; the sim-file keeps the state.
 fn sim_switch(
     cfg: &Config,
     on: bool,
+    zone: Option<&crate::config::Zone>,
     clock: Arc<dyn Clock>,
     out: &mut dyn Write,
 ) -> Result<(), String> {
     let lang = cfg.lang;
     let word = on_word(on, lang);
+    let who = sim_who(zone, lang);
+    let name = zone.map(|z| z.name.as_str());
     let file = cfg.relay.sim_file.clone();
     let before = file
         .as_deref()
-        .and_then(|p| sim::last_edge(p).ok().flatten());
+        .and_then(|p| sim::last_edge(p, name).ok().flatten());
     // Switching on takes the relay's lock like any other driver (refused
     // while `loa play` holds it); off never waits for it.
     let _lock = if on {
@@ -160,13 +214,16 @@ fn sim_switch(
     } else {
         None
     };
-    let mut r = sim::SimRelay::new(file.clone(), cfg.tz.clone(), clock);
+    let mut r = match name {
+        None => sim::SimRelay::new(file.clone(), cfg.tz.clone(), clock),
+        Some(z) => sim::SimRelay::for_zone(file.clone(), cfg.tz.clone(), clock, z),
+    };
     relay::Relay::set(&mut r, on).map_err(|e| e.message(lang))?;
     let text = match file {
         None => tr!(
             lang,
-            "Ampli (giả lập): {word}. Vì không có [relay] sim-file nên việc này chỉ được ghi vào nhật ký hệ thống; trạng thái không được lưu lại.",
-            "Simulated relay: {word}. There is no [relay] sim-file, so this is only logged; nothing keeps the state."
+            "{who}: {word}. Vì không có [relay] sim-file nên việc này chỉ được ghi vào nhật ký hệ thống; trạng thái không được lưu lại.",
+            "{who}: {word}. There is no [relay] sim-file, so this is only logged; nothing keeps the state."
         ),
         Some(p) => {
             let shown = display_path(&p);
@@ -176,19 +233,19 @@ fn sim_switch(
                     let local = local_stamp(b.at, &cfg.tz, lang);
                     tr!(
                         lang,
-                        "Ampli (giả lập) đã {word} từ trước (từ lúc {local}); {shown} giữ nguyên.",
-                        "The simulated relay was already {word} (since {stamp}); {shown} is unchanged."
+                        "{who} đã {word} từ trước (từ lúc {local}); {shown} giữ nguyên.",
+                        "{who} was already {word} (since {stamp}); {shown} is unchanged."
                     )
                 }
                 _ if on => tr!(
                     lang,
-                    "Ampli (giả lập): {word}, đã ghi vào {shown}. Ampli giữ nguyên trạng thái BẬT cho đến khi chạy `loa relay off`.",
-                    "Simulated relay: {word}, recorded in {shown}. It stays on until `loa relay off`."
+                    "{who}: {word}, đã ghi vào {shown}. Nó giữ nguyên trạng thái BẬT cho đến khi chạy `loa relay off`.",
+                    "{who}: {word}, recorded in {shown}. It stays on until `loa relay off`."
                 ),
                 _ => tr!(
                     lang,
-                    "Ampli (giả lập): {word}, đã ghi vào {shown}.",
-                    "Simulated relay: {word}, recorded in {shown}."
+                    "{who}: {word}, đã ghi vào {shown}.",
+                    "{who}: {word}, recorded in {shown}."
                 ),
             }
         }
@@ -198,32 +255,75 @@ fn sim_switch(
 }
 
 /// `off` on real GPIO: request the line (which already drives it off),
-/// drive it off, release it. No guard, no watchdog thread: this must be fast.
-fn hardware_off(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Result<(), String> {
+/// drive it off, release it; the amplifier's, then every zone's (or only
+/// `zone`'s). No guard, no watchdog thread: this must be fast. Every line
+/// is tried even when one fails; the first failure is returned.
+fn hardware_off(
+    cfg: &Config,
+    zone: Option<&crate::config::Zone>,
+    clock: Arc<dyn Clock>,
+    out: &mut dyn Write,
+) -> Result<(), String> {
     let lang = cfg.lang;
+    let mut first: Result<(), String> = Ok(());
+    let mut line_off = |opened: Result<Box<dyn relay::Relay>, relay::RelayError>,
+                        z: Option<&crate::config::Zone>,
+                        out: &mut dyn Write| {
+        let done = opened.and_then(|mut r| {
+            let what = r.describe();
+            r.set(false).map(|()| what)
+        });
+        match (done, z) {
+            (Ok(what), None) => {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    tr!(
+                        lang,
+                        "Ampli: TẮT. Chân {what} đã được đưa về mức tắt và được nhả ra.",
+                        "Relay: OFF. {what} was driven off and released."
+                    )
+                );
+            }
+            (Ok(what), Some(z)) => {
+                let (title, name) = (&z.title, &z.name);
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    tr!(
+                        lang,
+                        "Vùng {title} ({name}): TẮT. Chân {what} đã được đưa về mức tắt và được nhả ra.",
+                        "Zone {name} ({title}): OFF. {what} was driven off and released."
+                    )
+                );
+            }
+            (Err(e), _) => {
+                if first.is_ok() {
+                    first = Err(e.message(lang));
+                }
+            }
+        }
+    };
     // Off is always the safe direction: no lock is needed for it (the
     // lock's holder may be a service that died mid-broadcast).
-    let mut r = relay::open_unlocked(cfg, clock).map_err(|e| e.message(lang))?;
-    let what = r.describe();
-    r.set(false).map_err(|e| e.message(lang))?;
-    drop(r);
-    let _ = writeln!(
-        out,
-        "{}",
-        tr!(
-            lang,
-            "Ampli: TẮT. Chân {what} đã được đưa về mức tắt và được nhả ra.",
-            "Relay: OFF. {what} was driven off and released."
-        )
-    );
-    Ok(())
+    match zone {
+        Some(z) => line_off(relay::open_zone(cfg, z, clock), Some(z), out),
+        None => {
+            line_off(relay::open_unlocked(cfg, clock.clone()), None, out);
+            for z in &cfg.zones {
+                line_off(relay::open_zone(cfg, z, clock.clone()), Some(z), out);
+            }
+        }
+    }
+    first
 }
 
-/// `on` on real GPIO: holds the line on until Ctrl-C/SIGTERM, or `for_`,
-/// never longer than max-on; then off.
+/// `on` on real GPIO: holds the amplifier's line (or `zone`'s) on until
+/// Ctrl-C/SIGTERM, or `for_`, never longer than max-on; then every line off.
 pub fn hold_on(
     cfg: &Config,
     for_: Option<Duration>,
+    zone: Option<&crate::config::Zone>,
     clock: Arc<dyn Clock>,
     shutdown: &Shutdown,
     out: &mut dyn Write,
@@ -231,16 +331,19 @@ pub fn hold_on(
 ) -> i32 {
     let lang = cfg.lang;
     relay::install_panic_hook();
-    let guard = match relay::open(cfg, clock.clone())
-        .and_then(|r| RelayGuard::new(r, cfg.relay.max_on, clock))
-    {
+    let guard = match relay::open_guard(cfg, clock) {
         Ok(g) => g,
         Err(e) => {
             let _ = writeln!(err, "{}", e.message(lang));
             return exit::PROBLEMS;
         }
     };
-    match hold(&guard, for_, cfg.relay.max_on, shutdown, lang, out) {
+    let held = Held {
+        for_,
+        zone,
+        max_on: cfg.relay.max_on,
+    };
+    match hold(&guard, &held, shutdown, lang, out) {
         Ok(()) => exit::OK,
         Err(e) => {
             let _ = writeln!(err, "{}", e.message(lang));
@@ -249,18 +352,41 @@ pub fn hold_on(
     }
 }
 
+/// What `loa relay on` holds, and for how long.
+struct Held<'z> {
+    /// `--for`.
+    for_: Option<Duration>,
+    /// `--zone`: that zone's line; None: the amplifier's.
+    zone: Option<&'z crate::config::Zone>,
+    /// `[relay] max-on`.
+    max_on: Duration,
+}
+
 /// The hold itself, on a guard already made.
 fn hold(
     guard: &RelayGuard,
-    for_: Option<Duration>,
-    max_on: Duration,
+    held: &Held<'_>,
     shutdown: &Shutdown,
     lang: Lang,
     out: &mut dyn Write,
 ) -> Result<(), relay::RelayError> {
-    let what = guard.describe();
+    let (for_, max_on) = (held.for_, held.max_on);
+    let what = match held.zone {
+        None => guard.describe(),
+        Some(z) => {
+            let (title, name) = (&z.title, &z.name);
+            tr!(
+                lang,
+                "của vùng {title} ({name})",
+                "of zone {name} ({title})"
+            )
+        }
+    };
     let max_text = duration::human(max_on, lang);
-    guard.on()?;
+    match held.zone {
+        None => guard.on()?,
+        Some(z) => guard.switch_zone(&z.name, true)?,
+    }
     let limit = for_.map_or(max_on, |d| d.min(max_on));
     let text = match for_ {
         Some(d) if d <= max_on => {
@@ -306,82 +432,122 @@ fn hold(
     Ok(())
 }
 
-/// `status`: what the relay is doing, read without changing it.
-fn status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Result<(), String> {
+/// `status`: what the relay is doing, read without changing it: the
+/// amplifier's line and every zone's (or only `zone`'s).
+fn status(
+    cfg: &Config,
+    zone: Option<&crate::config::Zone>,
+    clock: Arc<dyn Clock>,
+    out: &mut dyn Write,
+) -> Result<(), String> {
     let lang = cfg.lang;
-    let active_low = if cfg.relay.active_low {
+    if cfg.relay.backend == RelayBackend::Sim {
+        return sim_status(cfg, zone, clock, out);
+    }
+    let mut first = Ok(());
+    let lines = |rc: &crate::config::RelayConfig| match cfg.relay.backend {
+        RelayBackend::Rppal => rppal_lines(rc, lang),
+        _ => gpio_lines(rc, lang),
+    };
+    if zone.is_none() {
+        match lines(&cfg.relay) {
+            Ok(ls) => ls.iter().for_each(|l| {
+                let _ = writeln!(out, "{l}");
+            }),
+            Err(e) => first = Err(e),
+        }
+    }
+    for z in cfg
+        .zones
+        .iter()
+        .filter(|z| zone.is_none_or(|x| x.name == z.name))
+    {
+        let (title, name) = (&z.title, &z.name);
+        let _ = writeln!(
+            out,
+            "{}",
+            tr!(lang, "Vùng {title} ({name}):", "Zone {name} ({title}):")
+        );
+        match lines(&z.relay_config(&cfg.relay)) {
+            Ok(ls) => ls.iter().for_each(|l| {
+                let _ = writeln!(out, "  {l}");
+            }),
+            Err(e) => {
+                let _ = writeln!(out, "  {e}");
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
+        }
+    }
+    first
+}
+
+/// What `gpioinfo` knows of one relay's line, for `loa relay status`.
+fn gpio_lines(rc: &crate::config::RelayConfig, lang: Lang) -> Result<Vec<String>, String> {
+    let active_low = if rc.active_low {
         lang.pick("có", "yes")
     } else {
         lang.pick("không", "no")
     };
-    match cfg.relay.backend {
-        RelayBackend::Sim => sim_status(cfg, clock, out),
-        RelayBackend::Gpio => {
-            let s = relay::gpio::status(&cfg.relay).map_err(|e| e.message(lang))?;
-            let what = s.located.describe();
-            let mut lines = vec![tr!(lang, "Chân rơ-le: {what}", "Relay line: {what}")];
-            if let Some(from) = &s.located.moved_from {
-                let chip = &s.located.chip_name;
-                lines.push(tr!(
-                    lang,
-                    "  (chân này không nằm trên {from} như trong cấu hình mà nằm trên {chip}; nên sửa thành [relay] chip = \"{chip}\")",
-                    "  (not on {from} as configured but on {chip}; consider setting [relay] chip = \"{chip}\")"
-                ));
-            }
-            let direction = if s.output {
-                lang.pick("đầu ra", "output")
-            } else {
-                lang.pick("đầu vào", "input")
-            };
-            let line_low = if s.active_low {
-                lang.pick("có", "yes")
-            } else {
-                lang.pick("không", "no")
-            };
-            let consumer = &s.consumer;
-            lines.push(if !s.used {
-                tr!(
-                    lang,
-                    "Trạng thái: rảnh, không chương trình nào giữ chân này ({direction}). Nếu đã lắp điện trở kéo xuống (xem README) thì rơ-le đang tắt, tức ampli TẮT.",
-                    "State: free, no program holds the line ({direction}). With the pull-down fitted (see the README), the relay is off."
-                )
-            } else if consumer == relay::CONSUMER {
-                tr!(
-                    lang,
-                    "Trạng thái: loa đang giữ chân này ({direction}, active-low: {line_low}) vì dịch vụ loa hoặc một lệnh `loa relay on` đang chạy; không đọc được mức của chân từ bên ngoài.",
-                    "State: held by loa ({direction}, active-low: {line_low}), the loa service or a `loa relay on` is running; its level cannot be read from outside."
-                )
-            } else if consumer.is_empty() {
-                tr!(
-                    lang,
-                    "Trạng thái: một chương trình khác (không rõ tên) đang giữ chân này ({direction}); loa không dùng được chân khi chương trình đó còn giữ.",
-                    "State: held by another program (no name given; {direction}); loa cannot use the line while it does."
-                )
-            } else {
-                tr!(
-                    lang,
-                    "Trạng thái: chương trình \"{consumer}\" đang giữ chân này ({direction}); loa không dùng được chân khi chương trình đó còn giữ.",
-                    "State: held by \"{consumer}\" ({direction}); loa cannot use the line while it does."
-                )
-            });
-            lines.push(tr!(
-                lang,
-                "Cấu hình: active-low = {active_low}",
-                "Config: active-low = {active_low}"
-            ));
-            for l in lines {
-                let _ = writeln!(out, "{l}");
-            }
-            Ok(())
-        }
-        RelayBackend::Rppal => rppal_status(cfg, out),
+    let s = relay::gpio::status(rc).map_err(|e| e.message(lang))?;
+    let what = s.located.describe();
+    let mut lines = vec![tr!(lang, "Chân rơ-le: {what}", "Relay line: {what}")];
+    if let Some(from) = &s.located.moved_from {
+        let chip = &s.located.chip_name;
+        lines.push(tr!(
+            lang,
+            "  (chân này không nằm trên {from} như trong cấu hình mà nằm trên {chip}; nên sửa thành [relay] chip = \"{chip}\")",
+            "  (not on {from} as configured but on {chip}; consider setting [relay] chip = \"{chip}\")"
+        ));
     }
+    let direction = if s.output {
+        lang.pick("đầu ra", "output")
+    } else {
+        lang.pick("đầu vào", "input")
+    };
+    let line_low = if s.active_low {
+        lang.pick("có", "yes")
+    } else {
+        lang.pick("không", "no")
+    };
+    let consumer = &s.consumer;
+    lines.push(if !s.used {
+        tr!(
+            lang,
+            "Trạng thái: rảnh, không chương trình nào giữ chân này ({direction}). Nếu đã lắp điện trở kéo xuống (xem README) thì rơ-le đang tắt, tức ampli TẮT.",
+            "State: free, no program holds the line ({direction}). With the pull-down fitted (see the README), the relay is off."
+        )
+    } else if consumer == relay::CONSUMER {
+        tr!(
+            lang,
+            "Trạng thái: loa đang giữ chân này ({direction}, active-low: {line_low}) vì dịch vụ loa hoặc một lệnh `loa relay on` đang chạy; không đọc được mức của chân từ bên ngoài.",
+            "State: held by loa ({direction}, active-low: {line_low}), the loa service or a `loa relay on` is running; its level cannot be read from outside."
+        )
+    } else if consumer.is_empty() {
+        tr!(
+            lang,
+            "Trạng thái: một chương trình khác (không rõ tên) đang giữ chân này ({direction}); loa không dùng được chân khi chương trình đó còn giữ.",
+            "State: held by another program (no name given; {direction}); loa cannot use the line while it does."
+        )
+    } else {
+        tr!(
+            lang,
+            "Trạng thái: chương trình \"{consumer}\" đang giữ chân này ({direction}); loa không dùng được chân khi chương trình đó còn giữ.",
+            "State: held by \"{consumer}\" ({direction}); loa cannot use the line while it does."
+        )
+    });
+    lines.push(tr!(
+        lang,
+        "Cấu hình: active-low = {active_low}",
+        "Config: active-low = {active_low}"
+    ));
+    Ok(lines)
 }
 
 #[cfg(feature = "rppal")]
-fn rppal_status(cfg: &Config, out: &mut dyn Write) -> Result<(), String> {
-    let lang = cfg.lang;
-    let s = relay::rppal::status(&cfg.relay).map_err(|e| e.message(lang))?;
+fn rppal_lines(rc: &crate::config::RelayConfig, lang: Lang) -> Result<Vec<String>, String> {
+    let s = relay::rppal::status(rc).map_err(|e| e.message(lang))?;
     let (bcm, mode) = (s.bcm, &s.mode);
     let level = if s.high {
         lang.pick("cao", "high")
@@ -402,13 +568,12 @@ fn rppal_status(cfg: &Config, out: &mut dyn Write) -> Result<(), String> {
             "GPIO{bcm} (rppal): mode {mode}, nobody drives it; level {level} (set by the pull resistor) → amplifier {word}."
         )
     };
-    let _ = writeln!(out, "{text}");
-    Ok(())
+    Ok(vec![text])
 }
 
 #[cfg(not(feature = "rppal"))]
-fn rppal_status(cfg: &Config, _out: &mut dyn Write) -> Result<(), String> {
-    Err(relay::RelayError::RppalNotBuilt.message(cfg.lang))
+fn rppal_lines(_rc: &crate::config::RelayConfig, lang: Lang) -> Result<Vec<String>, String> {
+    Err(relay::RelayError::RppalNotBuilt.message(lang))
 }
 
 /// A relay edge's local date and time: "20/01/2026 05:59:57" in
@@ -422,7 +587,14 @@ fn local_stamp(at: jiff::Timestamp, tz: &jiff::tz::TimeZone, lang: Lang) -> Stri
     )
 }
 
-fn sim_status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Result<(), String> {
+/// The simulated relays' levels from the sim-file: the amplifier's, then
+/// every zone's (or only `zone`'s).
+fn sim_status(
+    cfg: &Config,
+    zone: Option<&crate::config::Zone>,
+    clock: Arc<dyn Clock>,
+    out: &mut dyn Write,
+) -> Result<(), String> {
     let lang = cfg.lang;
     let Some(path) = &cfg.relay.sim_file else {
         let _ = writeln!(
@@ -436,12 +608,34 @@ fn sim_status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Resul
         );
         return Ok(());
     };
+    let lines: Vec<Option<&crate::config::Zone>> = match zone {
+        Some(z) => vec![Some(z)],
+        None => std::iter::once(None)
+            .chain(cfg.zones.iter().map(Some))
+            .collect(),
+    };
+    for z in lines {
+        let text = sim_line_status(cfg, path, z, clock.clone())?;
+        let _ = writeln!(out, "{text}");
+    }
+    Ok(())
+}
+
+/// One simulated line's level, as `loa relay status` says it.
+fn sim_line_status(
+    cfg: &Config,
+    path: &Path,
+    zone: Option<&crate::config::Zone>,
+    clock: Arc<dyn Clock>,
+) -> Result<String, String> {
+    let lang = cfg.lang;
+    let who = sim_who(zone, lang);
     let shown = display_path(path);
-    let text = match sim::last_edge(path) {
+    let text = match sim::last_edge(path, zone.map(|z| z.name.as_str())) {
         Ok(None) => tr!(
             lang,
-            "Ampli (giả lập): {shown} chưa ghi lần bật/tắt nào; coi như đang TẮT.",
-            "Simulated relay: no switching recorded in {shown} yet; it counts as OFF."
+            "{who}: {shown} chưa ghi lần bật/tắt nào; coi như đang TẮT.",
+            "{who}: no switching recorded in {shown} yet; it counts as OFF."
         ),
         Ok(Some(e)) => {
             let word = on_word(e.on, lang);
@@ -452,8 +646,8 @@ fn sim_status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Resul
                 .unwrap_or_else(|_| "?".into());
             tr!(
                 lang,
-                "Ampli (giả lập): {word} từ {local} ({ago} trước), theo {shown}.",
-                "Simulated relay: {word} since {local} ({ago} ago), according to {shown}."
+                "{who}: {word} từ {local} ({ago} trước), theo {shown}.",
+                "{who}: {word} since {local} ({ago} ago), according to {shown}."
             )
         }
         Err(e) => {
@@ -464,8 +658,7 @@ fn sim_status(cfg: &Config, clock: Arc<dyn Clock>, out: &mut dyn Write) -> Resul
             ));
         }
     };
-    let _ = writeln!(out, "{text}");
-    Ok(())
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -497,26 +690,33 @@ mod tests {
         let cfg = sim_config(dir.path(), Lang::En);
         let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
 
-        let (code, out, _) = run_sim(&cfg, RelayAction::Status, &clock);
+        let (code, out, _) = run_sim(&cfg, RelayAction::Status { zone: None }, &clock);
         assert_eq!(code, 0);
         assert!(out.contains("no switching recorded"), "{out}");
 
-        let (code, out, err) = run_sim(&cfg, RelayAction::On { for_: None }, &clock);
+        let (code, out, err) = run_sim(
+            &cfg,
+            RelayAction::On {
+                for_: None,
+                zone: None,
+            },
+            &clock,
+        );
         assert_eq!((code, err.as_str()), (0, ""));
         assert!(out.contains("ON") && out.contains("relay.log"), "{out}");
 
         clock.advance(Duration::from_secs(75));
-        let (code, out, _) = run_sim(&cfg, RelayAction::Status, &clock);
+        let (code, out, _) = run_sim(&cfg, RelayAction::Status { zone: None }, &clock);
         assert_eq!(code, 0);
         assert!(
             out.contains("ON since 2026-01-20 05:59:57 (1 min 15 s ago)"),
             "{out}"
         );
 
-        let (code, out, _) = run_sim(&cfg, RelayAction::Off, &clock);
+        let (code, out, _) = run_sim(&cfg, RelayAction::Off { zone: None }, &clock);
         assert_eq!(code, 0);
         assert!(out.contains("OFF"), "{out}");
-        let (code, out, _) = run_sim(&cfg, RelayAction::Off, &clock);
+        let (code, out, _) = run_sim(&cfg, RelayAction::Off { zone: None }, &clock);
         assert_eq!(code, 0);
         assert!(out.contains("already OFF"), "{out}");
 
@@ -532,7 +732,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = sim_config(dir.path(), Lang::Vi);
         let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
-        let (code, out, _) = run_sim(&cfg, RelayAction::On { for_: None }, &clock);
+        let (code, out, _) = run_sim(
+            &cfg,
+            RelayAction::On {
+                for_: None,
+                zone: None,
+            },
+            &clock,
+        );
         assert_eq!(code, 0);
         assert!(out.contains("BẬT"), "{out}");
     }
@@ -543,13 +750,20 @@ mod tests {
         let mut cfg = sim_config(dir.path(), Lang::En);
         cfg.relay.sim_file = None;
         let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
-        let (code, out, _) = run_sim(&cfg, RelayAction::Status, &clock);
+        let (code, out, _) = run_sim(&cfg, RelayAction::Status { zone: None }, &clock);
         assert_eq!(code, 0);
         assert!(
             out.contains("keeps no state without [relay] sim-file"),
             "{out}"
         );
-        let (code, out, _) = run_sim(&cfg, RelayAction::On { for_: None }, &clock);
+        let (code, out, _) = run_sim(
+            &cfg,
+            RelayAction::On {
+                for_: None,
+                zone: None,
+            },
+            &clock,
+        );
         assert_eq!(code, 0);
         assert!(out.contains("no [relay] sim-file"), "{out}");
     }
@@ -563,6 +777,7 @@ mod tests {
             &cfg,
             RelayAction::On {
                 for_: Some("ten seconds".into()),
+                zone: None,
             },
             &clock,
         );
@@ -580,13 +795,24 @@ mod tests {
         cfg.relay.backend = RelayBackend::Gpio;
         cfg.relay.chip = "gpiochip-loa-missing".into();
         let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
-        for action in [RelayAction::Off, RelayAction::Status] {
+        for action in [
+            RelayAction::Off { zone: None },
+            RelayAction::Status { zone: None },
+        ] {
             let (code, _, err) = run_sim(&cfg, action, &clock);
             assert_eq!(code, exit::PROBLEMS);
             assert!(err.contains("\"gpiochip-loa-missing\""), "{err}");
         }
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let code = hold_on(&cfg, None, clock, &Shutdown::new(), &mut out, &mut err);
+        let code = hold_on(
+            &cfg,
+            None,
+            None,
+            clock,
+            &Shutdown::new(),
+            &mut out,
+            &mut err,
+        );
         assert_eq!(code, exit::PROBLEMS);
         assert!(
             String::from_utf8(err)
@@ -608,15 +834,12 @@ mod tests {
             trigger.trigger(2);
         });
         let mut out = Vec::new();
-        hold(
-            &guard,
-            None,
-            Duration::from_secs(3600),
-            &shutdown,
-            Lang::En,
-            &mut out,
-        )
-        .unwrap();
+        let held = Held {
+            for_: None,
+            zone: None,
+            max_on: Duration::from_secs(3600),
+        };
+        hold(&guard, &held, &shutdown, Lang::En, &mut out).unwrap();
         t.join().unwrap();
         assert!(!fake.is_on());
         assert_eq!(fake.calls(), [false, true, false]);
@@ -634,15 +857,12 @@ mod tests {
         let guard = RelayGuard::new(fake.boxed(), max_on, clock).unwrap();
         let mut out = Vec::new();
         let shutdown = Shutdown::new();
-        hold(
-            &guard,
-            Some(Duration::from_secs(3600)),
+        let held = Held {
+            for_: Some(Duration::from_secs(3600)),
+            zone: None,
             max_on,
-            &shutdown,
-            Lang::Vi,
-            &mut out,
-        )
-        .unwrap();
+        };
+        hold(&guard, &held, &shutdown, Lang::Vi, &mut out).unwrap();
         assert!(!fake.is_on());
         let out = String::from_utf8(out).unwrap();
         assert!(

@@ -55,6 +55,9 @@ fn status_rows(s: &Status, lang: Lang, require_clock_sync: bool) -> Vec<(String,
     row(lang.pick("Đang phát", "Playing"), playing_text(s, lang));
     row(lang.pick("Tiếp theo", "Next"), next_text(s, lang));
     row(lang.pick("Ampli", "Relay"), relay_text(s, lang));
+    for (label, text) in zone_rows(s, lang) {
+        row(&label, text);
+    }
     row(
         lang.pick("Đồng hồ", "Clock"),
         clock_text(s.clock_synced, require_clock_sync, lang),
@@ -271,23 +274,7 @@ fn today_text(s: &Status, lang: Lang) -> String {
 
 /// "BẬT từ 05:59:57, đã 1 phút 15 giây (giả lập)" / "ON since 05:59:57 (1 min 15 s), sim".
 pub(crate) fn relay_text(s: &Status, lang: Lang) -> String {
-    let word = match (s.relay.on, lang) {
-        (true, Lang::Vi) => "BẬT",
-        (false, Lang::Vi) => "TẮT",
-        (true, Lang::En) => "ON",
-        (false, Lang::En) => "OFF",
-    };
-    let mut text = word.to_string();
-    if let Some(since) = &s.relay.since {
-        let at = when(since, &s.now, lang);
-        text += &match between(since, &s.now) {
-            Some(d) => {
-                let d = duration::human(d, lang);
-                tr!(lang, " từ {at}, đã {d}", " since {at} ({d})")
-            }
-            None => tr!(lang, " từ {at}", " since {at}"),
-        };
-    }
+    let mut text = level_text(s.relay.on, s.relay.since.as_deref(), &s.now, lang);
     match (s.relay.backend.as_str(), lang) {
         ("", _) => {}
         ("sim", Lang::Vi) => text += " (giả lập)",
@@ -297,6 +284,40 @@ pub(crate) fn relay_text(s: &Status, lang: Lang) -> String {
         }
     }
     text
+}
+
+/// "BẬT từ 05:59:57, đã 1 phút 15 giây" / "ON since 05:59:57 (1 min 15 s)".
+fn level_text(on: bool, since: Option<&str>, now: &str, lang: Lang) -> String {
+    let word = match (on, lang) {
+        (true, Lang::Vi) => "BẬT",
+        (false, Lang::Vi) => "TẮT",
+        (true, Lang::En) => "ON",
+        (false, Lang::En) => "OFF",
+    };
+    let mut text = word.to_string();
+    if let Some(since) = since {
+        let at = when(since, now, lang);
+        text += &match between(since, now) {
+            Some(d) => {
+                let d = duration::human(d, lang);
+                tr!(lang, " từ {at}, đã {d}", " since {at} ({d})")
+            }
+            None => tr!(lang, " từ {at}", " since {at}"),
+        };
+    }
+    text
+}
+
+/// One row per zone: ("Vùng thon-1", "Thôn Đông: BẬT từ 05:59:57, ...").
+pub(crate) fn zone_rows(s: &Status, lang: Lang) -> Vec<(String, String)> {
+    s.zones
+        .iter()
+        .map(|z| {
+            let label = format!("{} {}", lang.pick("Vùng", "Zone"), z.name);
+            let level = level_text(z.on, z.since.as_deref(), &s.now, lang);
+            (label, format!("{}: {level}", z.title))
+        })
+        .collect()
 }
 
 fn secs(s: f64) -> Duration {

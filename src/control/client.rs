@@ -340,6 +340,7 @@ mod tests {
         let t = raw_server(&path, b"{\"ok\":true,\"message\":\"queued\"}\n");
         let req = Request::Queue {
             files: vec!["a.mp3".into()],
+            zones: vec![],
         };
         let r = request(&path, &req, Duration::from_secs(5)).unwrap();
         assert!(r.ok);

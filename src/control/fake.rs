@@ -122,6 +122,7 @@ pub fn sample_status() -> Status {
             since: Some("2026-01-20T05:59:57+07:00".into()),
             backend: "sim".into(),
         },
+        zones: vec![],
         clock_synced: true,
         audio_device: "default".into(),
         last_error: None,

@@ -27,11 +27,17 @@ pub enum Request {
         /// How long live programmes air (`--for`, e.g. "10m").
         #[serde(default, rename = "for", skip_serializing_if = "Option::is_none")]
         slot: Option<String>,
+        /// The zones to air to (`--zone`); empty: every zone.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        zones: Vec<String>,
     },
     /// Priority: air these files first in the next broadcast.
     Queue {
         /// Names below the audio folder, in airing order.
         files: Vec<String>,
+        /// The zones to air to (`--zone`); empty: every zone.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        zones: Vec<String>,
     },
     /// End the current broadcast (relay off after the hold).
     Stop,
@@ -43,6 +49,10 @@ pub enum Request {
     Relay {
         /// True to switch the amplifier on, false for off.
         on: bool,
+        /// One zone's relay instead of the amplifier's (`--zone`); off
+        /// without a zone switches every line off.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zone: Option<String>,
     },
 }
 
@@ -116,6 +126,9 @@ pub struct Status {
     pub next: Option<NextBroadcast>,
     /// The amplifier relay.
     pub relay: RelayState,
+    /// Each zone's relay (`[[zone]]`), in the config's order; empty when
+    /// no zone is configured.
+    pub zones: Vec<ZoneStatus>,
     /// False: nothing airs until the clock is synchronised.
     pub clock_synced: bool,
     /// The sound device from the config (`[audio] device`).
@@ -204,6 +217,21 @@ pub struct RelayState {
     pub since: Option<String>,
     /// "gpio", "rppal" or "sim".
     pub backend: String,
+}
+
+/// A zone's relay, as `loa status` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct ZoneStatus {
+    /// The zone's name (`[[zone]] name`).
+    pub name: String,
+    /// What the operator reads (`[[zone]] title`).
+    pub title: String,
+    /// True while its line is switched on.
+    pub on: bool,
+    /// Its last edge (the switch-off at start-up when it has not switched
+    /// since).
+    pub since: Option<String>,
 }
 
 /// One of today's broadcasts.
@@ -305,29 +333,49 @@ mod tests {
             Request::Now {
                 files: vec!["a.mp3".into()],
                 slot: None,
+                zones: vec![],
             },
             r#"{"cmd":"now","files":["a.mp3"]}"#,
         );
         round_trip(
             Request::Now {
+                files: vec!["bao-bao.mp3".into()],
+                slot: None,
+                zones: vec!["thon-1".into(), "thon-3".into()],
+            },
+            r#"{"cmd":"now","files":["bao-bao.mp3"],"zones":["thon-1","thon-3"]}"#,
+        );
+        round_trip(
+            Request::Now {
                 files: vec!["line-in:default".into()],
                 slot: Some("10m".into()),
+                zones: vec![],
             },
             r#"{"cmd":"now","files":["line-in:default"],"for":"10m"}"#,
         );
         round_trip(
             Request::Queue {
                 files: vec!["a.mp3".into(), "thông báo.mp3".into()],
+                zones: vec![],
             },
             r#"{"cmd":"queue","files":["a.mp3","thông báo.mp3"]}"#,
         );
         round_trip(Request::Stop, r#"{"cmd":"stop"}"#);
         round_trip(Request::Skip, r#"{"cmd":"skip"}"#);
         round_trip(Request::Reload, r#"{"cmd":"reload"}"#);
-        round_trip(Request::Relay { on: true }, r#"{"cmd":"relay","on":true}"#);
         round_trip(
-            Request::Relay { on: false },
-            r#"{"cmd":"relay","on":false}"#,
+            Request::Relay {
+                on: true,
+                zone: None,
+            },
+            r#"{"cmd":"relay","on":true}"#,
+        );
+        round_trip(
+            Request::Relay {
+                on: false,
+                zone: Some("thon-2".into()),
+            },
+            r#"{"cmd":"relay","on":false,"zone":"thon-2"}"#,
         );
     }
 
@@ -382,6 +430,12 @@ mod tests {
                 since: Some("2026-01-20T05:59:57+07:00".into()),
                 backend: "sim".into(),
             },
+            zones: vec![ZoneStatus {
+                name: "thon-1".into(),
+                title: "Thôn Đông".into(),
+                on: true,
+                since: Some("2026-01-20T05:59:57+07:00".into()),
+            }],
             clock_synced: true,
             audio_device: "default".into(),
             last_error: None,
@@ -414,6 +468,7 @@ mod tests {
                     "relay_on": "2026-01-20T16:59:57+07:00"
                 },
                 "relay": {"on": true, "since": "2026-01-20T05:59:57+07:00", "backend": "sim"},
+                "zones": [{"name": "thon-1", "title": "Thôn Đông", "on": true, "since": "2026-01-20T05:59:57+07:00"}],
                 "clock_synced": true,
                 "audio_device": "default",
                 "last_error": null,

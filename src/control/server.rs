@@ -608,6 +608,7 @@ mod tests {
             Request::Now {
                 files: vec!["a.mp3".into()],
                 slot: None,
+                zones: vec![],
             }
         );
         stop.send(true).unwrap();

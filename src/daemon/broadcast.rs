@@ -81,7 +81,15 @@ impl Daemon {
         let cfg = self.cfg.clone();
         // Priority files first, then the broadcast's own items.
         let queued = std::mem::take(&mut self.queue);
-        let mut items = self.resolve_files(&queued);
+        let mut items: Vec<AirItem> = queued
+            .iter()
+            .map(|(f, zones)| {
+                self.resolve_files(std::slice::from_ref(f))
+                    .pop()
+                    .unwrap_or_else(|| AirItem::failed(f, String::new()))
+                    .to_zones(zones)
+            })
+            .collect();
         let mut scheduled: Vec<(Option<Timestamp>, Priority)> =
             items.iter().map(|_| (None, Priority::Priority)).collect();
         let library =
@@ -99,13 +107,10 @@ impl Daemon {
                     ),
                     _ => None,
                 };
-                items.push(AirItem::live(
-                    &it.file,
-                    live.clone(),
-                    fallback,
-                    &cfg.audio,
-                    it.volume_db,
-                ));
+                items.push(
+                    AirItem::live(&it.file, live.clone(), fallback, &cfg.audio, it.volume_db)
+                        .to_zones(&b.zones),
+                );
                 scheduled.push((Some(it.start), Priority::Normal));
                 continue;
             }
@@ -114,17 +119,14 @@ impl Daemon {
             } else {
                 crate::media::find_and_probe(&it.path, &library, &media_index, cfg.lang)
             };
-            items.push(AirItem::from_found(
-                &it.file,
-                probed,
-                &cfg.audio,
-                it.volume_db,
-            ));
+            items.push(
+                AirItem::from_found(&it.file, probed, &cfg.audio, it.volume_db).to_zones(&b.zones),
+            );
             scheduled.push((Some(it.start), Priority::Normal));
         }
         // Files that cannot be aired are recorded failed, with the reason.
         for (file, why) in &b.skipped {
-            items.push(AirItem::failed(file, why.clone()));
+            items.push(AirItem::failed(file, why.clone()).to_zones(&b.zones));
             scheduled.push((None, Priority::Normal));
         }
         tracing::info!(broadcast = %key, title = ?b.title, late, items = items.len(), "{}", crate::lang::log("bắt đầu buổi phát", "broadcast starting"));
@@ -164,9 +166,14 @@ impl Daemon {
         &mut self,
         files: Vec<String>,
         slot: Option<std::time::Duration>,
+        zones: Vec<String>,
         now: Timestamp,
     ) {
-        let items = self.resolve_requested(&files, slot);
+        let items: Vec<AirItem> = self
+            .resolve_requested(&files, slot)
+            .into_iter()
+            .map(|i| i.to_zones(&zones))
+            .collect();
         let key = format!(
             "{} emergency {}",
             self.today(now),

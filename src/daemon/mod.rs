@@ -128,9 +128,9 @@ struct Daemon {
     attempted: HashSet<String>,
     dirty: bool,
     /// Files queued with priority for the next broadcast.
-    queue: Vec<String>,
+    queue: Vec<(String, Vec<String>)>,
     /// Files for an emergency waiting for the current broadcast to yield.
-    emergency: Option<(Vec<String>, Option<std::time::Duration>)>,
+    emergency: Option<(Vec<String>, Option<std::time::Duration>, Vec<String>)>,
     current: Option<Current>,
     clock_synced: bool,
     /// wall − monotonic at the last turn, to see clock jumps.
@@ -453,8 +453,8 @@ impl Daemon {
         if self.current.is_some() {
             return Next::Wait(None);
         }
-        if let Some((files, slot)) = self.emergency.take() {
-            self.start_emergency(files, slot, now).await;
+        if let Some((files, slot, zones)) = self.emergency.take() {
+            self.start_emergency(files, slot, zones, now).await;
             return Next::Again;
         }
         // Re-plan at local midnight at the latest.

@@ -197,6 +197,7 @@ impl Daemon {
                         None => crate::asrun::Kind::File,
                     },
                     aired_ms: None,
+                    zones: b.zones.clone(),
                 };
                 if let Err(e) = asrun.record(&rec) {
                     tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"));

@@ -139,6 +139,7 @@ impl Recorder {
             late: self.meta.late,
             kind: self.items[index].kind(),
             aired_ms: None,
+            zones: self.items[index].zones.clone(),
         }
     }
 

@@ -21,7 +21,11 @@ impl Daemon {
                     "Playlists and the audio folder re-read."
                 ))
             }
-            Request::Queue { files } => {
+            Request::Queue { files, zones } => {
+                let zones = match self.zones_asked(&zones) {
+                    Ok(z) => z,
+                    Err(why) => return Response::error(why),
+                };
                 if self.queue.len() + files.len() > MAX_QUEUE {
                     let (n, have) = (files.len(), self.queue.len());
                     return Response::error(tr!(
@@ -34,14 +38,15 @@ impl Daemon {
                     return Response::error(why);
                 }
                 let n = files.len();
-                self.queue.extend(files);
+                self.queue
+                    .extend(files.into_iter().map(|f| (f, zones.clone())));
                 ok(tr!(
                     lang,
                     "Đã xếp {n} tệp để phát đầu tiên trong buổi phát tới.",
                     "{n} file(s) queued to air first in the next broadcast."
                 ))
             }
-            Request::Now { files, slot } => self.now(files, slot.as_deref()).await,
+            Request::Now { files, slot, zones } => self.now(files, slot.as_deref(), &zones).await,
             Request::Stop => match &self.current {
                 Some(cur) => {
                     let _ = cur.commands.send(AirCommand::Stop);
@@ -73,13 +78,16 @@ impl Daemon {
                     "Nothing is on air."
                 )),
             },
-            Request::Relay { on } => {
+            Request::Relay { on, zone } => {
                 if self.current.is_some() {
                     return Response::error(tr!(
                         lang,
                         "Đang có buổi phát; hãy dùng `loa stop` trước khi bật/tắt ampli bằng tay.",
                         "A broadcast is on air; use `loa stop` before switching the amplifier by hand."
                     ));
+                }
+                if let Some(zone) = zone {
+                    return self.relay_zone(&zone, on);
                 }
                 let r = if on {
                     self.relay.on()
@@ -108,8 +116,12 @@ impl Daemon {
     /// `loa now`: the files (and live programmes, for `slot`) air at once,
     /// preempting what airs; refused before anything is cut when nothing
     /// of it would play.
-    async fn now(&mut self, files: Vec<String>, slot: Option<&str>) -> Response {
+    async fn now(&mut self, files: Vec<String>, slot: Option<&str>, zones: &[String]) -> Response {
         let lang = self.cfg.lang;
+        let zones = match self.zones_asked(zones) {
+            Ok(z) => z,
+            Err(why) => return Response::error(why),
+        };
         let slot = match crate::live::parse_slot(slot, lang) {
             Ok(s) => s,
             Err(why) => return Response::error(why),
@@ -129,11 +141,53 @@ impl Daemon {
             let _ = cur.commands.send(AirCommand::Preempt);
         }
         let n = files.len();
-        self.emergency = Some((files, slot));
+        self.emergency = Some((files, slot, zones));
         Response::ok(tr!(
             lang,
             "Đang phát khẩn cấp {n} tệp ngay bây giờ.",
             "Airing {n} emergency file(s) now."
         ))
+    }
+}
+
+impl Daemon {
+    /// The zones a request names, checked against the config (every zone
+    /// when it names none); Err: why it is refused, nothing aired.
+    fn zones_asked(&self, asked: &[String]) -> Result<Vec<String>, String> {
+        let lang = self.cfg.lang;
+        crate::config::zone::resolve(&self.cfg.zones, asked, lang).map_err(|why| {
+            tr!(
+                lang,
+                "Lệnh bị từ chối, không có gì được phát. {why}",
+                "Refused, nothing was aired: {why}"
+            )
+        })
+    }
+
+    /// `loa relay on|off --zone NAME` while the service runs: that zone's
+    /// line alone, the amplifier left as it is.
+    fn relay_zone(&mut self, zone: &str, on: bool) -> Response {
+        let lang = self.cfg.lang;
+        let Some(z) = self.cfg.zones.iter().find(|z| z.name == zone) else {
+            return Response::error(crate::config::zone::unknown_message(
+                &self.cfg.zones,
+                zone,
+                lang,
+            ));
+        };
+        let title = z.title.clone();
+        match self.relay.switch_zone(zone, on) {
+            Ok(()) if on => Response::ok(tr!(
+                lang,
+                "Rơ-le của vùng {title} ({zone}) đã BẬT (do dịch vụ loa giữ); nó tắt cùng ampli, hoặc bằng `loa relay off --zone {zone}`.",
+                "Zone {title} ({zone}): relay ON (held by loa run); it goes off with the amplifier, or with `loa relay off --zone {zone}`."
+            )),
+            Ok(()) => Response::ok(tr!(
+                lang,
+                "Rơ-le của vùng {title} ({zone}) đã TẮT.",
+                "Zone {title} ({zone}): relay OFF."
+            )),
+            Err(e) => Response::error(e.message(lang)),
+        }
     }
 }

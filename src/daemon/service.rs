@@ -73,9 +73,7 @@ pub fn serve(
         .map_err(ServiceError::Socket)?
         .language(lang);
     // The relay first: off before anything else happens.
-    let guard = relay::open(&cfg, clock.clone())
-        .and_then(|r| RelayGuard::new(r, cfg.relay.max_on, clock.clone()))
-        .map_err(ServiceError::Relay)?;
+    let guard = relay::open_guard(&cfg, clock.clone()).map_err(ServiceError::Relay)?;
     let asrun = open_asrun(&cfg)?;
     let unwritten = record_edges(&guard, &asrun);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -155,6 +153,7 @@ fn record_edges(
                     edge.at,
                     edge.on,
                     edge.cause.name(),
+                    edge.zone.as_deref(),
                 ) {
                     tracing::error!(error = %e, "could not record a relay edge");
                 }

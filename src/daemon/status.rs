@@ -76,6 +76,22 @@ impl Daemon {
                 since: Some(rfc3339(self.relay.since(), tz)),
                 backend: self.cfg.relay.backend.name().to_string(),
             },
+            zones: self
+                .relay
+                .zones()
+                .into_iter()
+                .map(|z| crate::control::protocol::ZoneStatus {
+                    title: crate::config::zone::titles(
+                        &self.cfg.zones,
+                        std::slice::from_ref(&z.name),
+                    )
+                    .pop()
+                    .unwrap_or_default(),
+                    name: z.name,
+                    on: z.on,
+                    since: Some(rfc3339(z.since, tz)),
+                })
+                .collect(),
             clock_synced: self.clock_synced,
             audio_device: self.cfg.audio.device.clone(),
             last_error: live.last_error.as_ref().map(|e| e.message.clone()),
@@ -87,7 +103,7 @@ impl Daemon {
                 .and_then(|p| p.source.as_deref())
                 .map(display_path),
             today,
-            queued: self.queue.clone(),
+            queued: self.queue.iter().map(|(f, _)| f.clone()).collect(),
             warnings,
             archive: None,
         }

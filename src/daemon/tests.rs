@@ -527,7 +527,8 @@ async fn priorities_emergency_queue_stop_skip() {
     // Queue a file for the 05:30 broadcast.
     assert!(
         rig.ask(Request::Queue {
-            files: vec!["ket-thuc.mp3".into()]
+            files: vec!["ket-thuc.mp3".into()],
+            zones: vec![],
         })
         .await
         .ok
@@ -536,6 +537,7 @@ async fn priorities_emergency_queue_stop_skip() {
     rig.ask(Request::Now {
         files: vec!["thong-bao-chung.mp3".into()],
         slot: None,
+        zones: vec![],
     })
     .await;
     rig.until("2026-01-20T05:25:00+07:00").await;
@@ -544,6 +546,7 @@ async fn priorities_emergency_queue_stop_skip() {
     rig.ask(Request::Now {
         files: vec!["nhac-hieu.mp3".into()],
         slot: None,
+        zones: vec![],
     })
     .await;
     rig.until("2026-01-20T05:35:00+07:00").await;

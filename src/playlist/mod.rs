@@ -73,6 +73,9 @@ pub struct Broadcast {
     pub days: Option<Vec<Weekday>>,
     /// Its `tags` (campaign phases), for the report's per-tag totals.
     pub tags: Vec<String>,
+    /// Its `zones` (the hamlets it airs to), each with where it is written;
+    /// None: every zone. Checked against the config by the planner.
+    pub zones: Option<Vec<(String, Pos)>>,
 }
 
 /// One entry of `items`.

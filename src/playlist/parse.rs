@@ -17,7 +17,7 @@ use crate::tr;
 
 const TOP_KEYS: &[&str] = &["title", "broadcast", "tags"];
 const BROADCAST_KEYS: &[&str] = &[
-    "at", "title", "items", "repeat", "gap", "from", "until", "days", "tags",
+    "at", "title", "items", "repeat", "gap", "from", "until", "days", "tags", "zones",
 ];
 const ITEM_KEYS: &[&str] = &["file", "repeat", "volume-db", "jingle"];
 
@@ -128,6 +128,7 @@ fn broadcast(
     let (from, until, dates_ok) = date_range(w, t);
     let days = weekdays(w, t);
     let tags = tags(w, t);
+    let zones = zones(w, t);
     // Empty items after errors: the errors were reported item by item.
     let Some(at) = at.filter(|_| dates_ok && !items.is_empty()) else {
         return Err(items);
@@ -144,6 +145,7 @@ fn broadcast(
         until,
         days,
         tags,
+        zones,
     })
 }
 
@@ -270,6 +272,36 @@ fn tags(w: &mut Walk<'_>, t: &DeTable<'_>) -> Vec<String> {
             )
         })
         .unwrap_or_default()
+}
+
+/// `zones`: the hamlets it airs to, by name (checked against the config's
+/// `[[zone]]` names by the planner, which knows them). An empty list is an
+/// error: the broadcast would air to nobody.
+fn zones(w: &mut Walk<'_>, t: &DeTable<'_>) -> Option<Vec<(String, Pos)>> {
+    const EXAMPLE: &str = "zones = [\"thon-1\", \"thon-3\"]";
+    let lang = w.lang;
+    let v = t.get("zones")?;
+    let list = w.array("zones", v, EXAMPLE)?;
+    if list.is_empty() {
+        w.error(
+            &v.span(),
+            tr!(
+                lang,
+                "`zones` để trống nên buổi phát này không phát cho thôn nào; hãy ghi tên các vùng, ví dụ zones = [\"thon-1\"], hoặc xóa dòng này để phát cho mọi vùng.",
+                "`zones` is empty, so this broadcast airs to no hamlet; name the zones, e.g. zones = [\"thon-1\"], or remove the line to air to every zone"
+            ),
+        );
+        return Some(Vec::new());
+    }
+    let mut out: Vec<(String, Pos)> = Vec::new();
+    for x in list {
+        if let Some(name) = w.string("zones", x, EXAMPLE)
+            && !out.iter().any(|(n, _)| *n == name)
+        {
+            out.push((name, pos(w.src, &x.span())));
+        }
+    }
+    Some(out)
 }
 
 /// "06:00" or "06:00:30" (also an unquoted TOML time, 06:00:00).

@@ -515,6 +515,48 @@ mod tests {
         drop(GpioRelay::open(&cfg).unwrap());
     }
 
+    // Issue 16: zones on lines of the same chip, through `open_guard`: the
+    // zone goes on before the amplifier and off after it; an active-low
+    // zone is driven low for on.
+    #[test]
+    fn zone_lines_on_a_real_chip_follow_the_amplifier() {
+        let Some(sim) = simulator(&[Bank::new(8, "loa-test")]) else {
+            return;
+        };
+        let chip = &sim.chips()[0];
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config::defaults(dir.path());
+        cfg.relay = relay_cfg(&chip.chip_name, LineSpec::Offset(1), false);
+        let zone = |name: &str, line: u32, active_low: Option<bool>| crate::config::Zone {
+            name: name.into(),
+            title: name.into(),
+            line: LineSpec::Offset(line),
+            active_low,
+        };
+        cfg.zones = vec![zone("thon-1", 2, None), zone("thon-2", 3, Some(true))];
+        let clock = Arc::new(crate::schedule::clock::SystemClock);
+        let g = crate::relay::open_guard(&cfg, clock).unwrap();
+        let level = |l: u32| chip.get_level(l).unwrap();
+        assert_eq!(
+            (level(1), level(2), level(3)),
+            (Level::Low, Level::Low, Level::High)
+        );
+        g.select_zones(&["thon-2".to_string()]).unwrap();
+        assert_eq!(
+            (level(2), level(3)),
+            (Level::Low, Level::Low),
+            "thon-2 on is low"
+        );
+        g.on().unwrap();
+        assert_eq!(level(1), Level::High);
+        g.off().unwrap();
+        assert_eq!(
+            (level(1), level(2), level(3)),
+            (Level::Low, Level::Low, Level::High)
+        );
+        drop(g);
+    }
+
     #[test]
     fn a_missing_chip_lists_the_chips_there_are() {
         let err = GpioRelay::open(&relay_cfg("gpiochip-loa-none", LineSpec::Offset(1), false))

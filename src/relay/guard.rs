@@ -4,6 +4,12 @@
 //! a panic anywhere ([`install_panic_hook`]). It records every edge with its
 //! time and cause for the as-run log. It must not decide when to switch on.
 //!
+//! Zones (the hamlets' speaker lines, `[[zone]]`) are relays the guard owns
+//! beside the amplifier's: every way the amplifier goes off switches them
+//! off right after it, so that no line is switched while sound is on it.
+//! Which zones are on is chosen by [`RelayGuard::select_zones`], which the
+//! airing sequence calls only while the amplifier is off or silent.
+//!
 //! Locks: the relay and its state sit behind one mutex, held while switching
 //! and while edge listeners run (so edges reach them in order). `is_on` and
 //! `since` read a separate snapshot and never wait for a switch. Listeners
@@ -23,7 +29,7 @@ use tracing::{error, info, warn};
 use super::{EmergencyOff, Relay, RelayError};
 use crate::schedule::clock::Clock;
 
-/// One switching of the relay, for the as-run log.
+/// One switching of a relay, for the as-run log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Edge {
     /// True for on, false for off.
@@ -32,6 +38,8 @@ pub struct Edge {
     pub at: Timestamp,
     /// Why.
     pub cause: EdgeCause,
+    /// Which line: None for the amplifier, else the zone's name.
+    pub zone: Option<String>,
 }
 
 /// Why the relay switched.
@@ -65,9 +73,29 @@ impl EdgeCause {
 
 type Listener = Arc<dyn Fn(&Edge) + Send + Sync>;
 
+/// A zone's relay and its level.
+struct ZoneLine {
+    name: String,
+    relay: Box<dyn Relay>,
+    on: bool,
+}
+
+/// A zone's state as `loa status` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneState {
+    /// The zone's name.
+    pub name: String,
+    /// Whether its line is on.
+    pub on: bool,
+    /// Since when (the guard's start when it never switched).
+    pub since: Timestamp,
+}
+
 /// What the state lock protects.
 struct State {
     relay: Box<dyn Relay>,
+    /// The zones' relays, in the config's order.
+    zones: Vec<ZoneLine>,
     on: bool,
     /// When the current on period began, on the monotonic clock: max-on is
     /// measured on it, never on the wall clock, which jumps when a Pi syncs.
@@ -84,6 +112,8 @@ struct View {
     since: Timestamp,
     /// Why the relay last switched.
     cause: EdgeCause,
+    /// Each zone's level and since when.
+    zones: Vec<ZoneState>,
 }
 
 struct Shared {
@@ -92,8 +122,9 @@ struct Shared {
     wake: Condvar,
     view: Mutex<View>,
     listeners: Mutex<Vec<Listener>>,
-    /// The backend's lock-free off, for the panic hook.
-    emergency: Option<EmergencyOff>,
+    /// The backends' lock-free offs (the amplifier's first), for the
+    /// panic hook.
+    emergency: Vec<EmergencyOff>,
     /// The panic hook switched off without the state lock: the next holder
     /// of the lock switches off properly and records the edge.
     panic_off_pending: AtomicBool,
@@ -127,18 +158,51 @@ impl RelayGuard {
     /// Wraps a relay; switches it OFF at once (start-up safety) and starts
     /// the max-on watchdog.
     pub fn new(
+        relay: Box<dyn Relay>,
+        max_on: Duration,
+        clock: Arc<dyn Clock>,
+    ) -> Result<RelayGuard, RelayError> {
+        RelayGuard::with_zones(relay, Vec::new(), max_on, clock)
+    }
+
+    /// As [`RelayGuard::new`], with the zones' relays (name, relay), each
+    /// switched OFF at once after the amplifier's.
+    pub fn with_zones(
         mut relay: Box<dyn Relay>,
+        zones: Vec<super::ZoneRelay>,
         max_on: Duration,
         clock: Arc<dyn Clock>,
     ) -> Result<RelayGuard, RelayError> {
         let describe = relay.describe();
         relay.set(false)?;
+        let mut lines = Vec::new();
+        for (name, mut r) in zones {
+            r.set(false)?;
+            lines.push(ZoneLine {
+                name,
+                relay: r,
+                on: false,
+            });
+        }
         let at = clock.now();
         info!(relay = %describe, on = false, cause = EdgeCause::StartUp.name(), %at, "{}", crate::lang::log("đã bật/tắt ampli", "relay switched"));
+        let emergency = std::iter::once(relay.emergency_off())
+            .chain(lines.iter().map(|z| z.relay.emergency_off()))
+            .flatten()
+            .collect();
+        let view_zones = lines
+            .iter()
+            .map(|z| ZoneState {
+                name: z.name.clone(),
+                on: false,
+                since: at,
+            })
+            .collect();
         let shared = Arc::new(Shared {
-            emergency: relay.emergency_off(),
+            emergency,
             state: Mutex::new(State {
                 relay,
+                zones: lines,
                 on: false,
                 on_since: None,
                 retry_at: None,
@@ -149,6 +213,7 @@ impl RelayGuard {
                 on: false,
                 since: at,
                 cause: EdgeCause::StartUp,
+                zones: view_zones,
             }),
             listeners: Mutex::new(Vec::new()),
             panic_off_pending: AtomicBool::new(false),
@@ -197,6 +262,49 @@ impl RelayGuard {
         let sh = &self.handle.shared;
         let mut st = sh.lock_state();
         sh.switch(&mut st, false, cause)
+    }
+
+    /// Switches the zones so that exactly `wanted` are on (names not
+    /// configured are ignored): those to go off first, then those to go on.
+    /// True when any line switched. The caller makes sure no sound is on
+    /// the lines (the amplifier off, or silent). A zone that fails to go on
+    /// is switched off again and the error returned.
+    pub fn select_zones(&self, wanted: &[String]) -> Result<bool, RelayError> {
+        let sh = &self.handle.shared;
+        let mut st = sh.lock_state();
+        let mut changed = false;
+        for i in 0..st.zones.len() {
+            if st.zones[i].on && !wanted.contains(&st.zones[i].name) {
+                sh.switch_zone(&mut st, i, false, EdgeCause::Requested)?;
+                changed = true;
+            }
+        }
+        for i in 0..st.zones.len() {
+            if !st.zones[i].on && wanted.contains(&st.zones[i].name) {
+                sh.switch_zone(&mut st, i, true, EdgeCause::Requested)?;
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Switches one zone on or off alone (`loa relay on|off --zone`); the
+    /// amplifier is left as it is. Err when the zone is not configured.
+    pub fn switch_zone(&self, name: &str, on: bool) -> Result<(), RelayError> {
+        let sh = &self.handle.shared;
+        let mut st = sh.lock_state();
+        let Some(i) = st.zones.iter().position(|z| z.name == name) else {
+            return Err(RelayError::Backend {
+                relay: sh.describe.clone(),
+                detail: format!("no zone {name:?}"),
+            });
+        };
+        sh.switch_zone(&mut st, i, on, EdgeCause::Requested)
+    }
+
+    /// Each zone's state, in the config's order (empty without zones).
+    pub fn zones(&self) -> Vec<ZoneState> {
+        lock(&self.handle.shared.view).zones.clone()
     }
 
     /// Whether the relay is on, as last switched; never waits for a switch in
@@ -267,12 +375,24 @@ impl Shared {
             st.on = true;
             st.on_since = Some(Instant::now());
         } else {
-            st.relay.set(false)?;
-            if !st.on {
-                return Ok(());
+            // The amplifier first, then every zone, even when the
+            // amplifier would not switch (a zone off is always safe).
+            let amp = st.relay.set(false);
+            let was_on = st.on;
+            if amp.is_ok() && was_on {
+                st.on = false;
+                st.on_since = None;
+                st.retry_at = None;
+                self.wake.notify_all();
+                self.emit(Edge {
+                    on,
+                    at: self.clock.now(),
+                    cause,
+                    zone: None,
+                });
             }
-            st.on = false;
-            st.on_since = None;
+            let zones = self.zones_off(st, cause);
+            return amp.and(zones);
         }
         st.retry_at = None;
         self.wake.notify_all();
@@ -280,11 +400,58 @@ impl Shared {
             on,
             at: self.clock.now(),
             cause,
+            zone: None,
         });
         Ok(())
     }
 
-    /// Off after a panic, with the state lock held.
+    /// One zone on or off, with its edge; a zone that fails to go on is
+    /// switched off again.
+    fn switch_zone(
+        &self,
+        st: &mut State,
+        i: usize,
+        on: bool,
+        cause: EdgeCause,
+    ) -> Result<(), RelayError> {
+        let z = &mut st.zones[i];
+        if let Err(e) = z.relay.set(on) {
+            if on {
+                let _ = z.relay.set(false);
+            }
+            return Err(e);
+        }
+        if z.on == on {
+            return Ok(());
+        }
+        z.on = on;
+        let name = z.name.clone();
+        self.emit(Edge {
+            on,
+            at: self.clock.now(),
+            cause,
+            zone: Some(name),
+        });
+        Ok(())
+    }
+
+    /// Every zone off (each backend told, even when believed off); the
+    /// first error, after trying them all.
+    fn zones_off(&self, st: &mut State, cause: EdgeCause) -> Result<(), RelayError> {
+        let mut first = Ok(());
+        for i in 0..st.zones.len() {
+            if let Err(e) = self.switch_zone(st, i, false, cause) {
+                error!(zone = %st.zones[i].name, error = %e, "{}", crate::lang::log("không tắt được rơ-le của vùng", "cannot switch a zone's relay off"));
+                if first.is_ok() {
+                    first = Err(e);
+                }
+            }
+        }
+        first
+    }
+
+    /// Off after a panic, with the state lock held: the amplifier, then
+    /// every zone.
     fn panic_off(&self, st: &mut State) {
         match st.relay.set(false) {
             Ok(()) if st.on => {
@@ -296,24 +463,29 @@ impl Shared {
                     on: false,
                     at: self.clock.now(),
                     cause: EdgeCause::Panic,
+                    zone: None,
                 });
             }
             Ok(()) => {}
             Err(e) => {
                 error!(relay = %self.describe, error = %e, "{}", crate::lang::log("không tắt được ampli sau một lỗi nghiêm trọng", "cannot switch the relay off after a panic"));
                 self.last_resort();
+                return;
             }
+        }
+        if self.zones_off(st, EdgeCause::Panic).is_err() {
+            self.last_resort();
         }
     }
 
     /// Off without the state lock: the backend's emergency off, then the
     /// watchdog is woken to finish properly as soon as the lock is free.
     fn last_resort(&self) {
-        match &self.emergency {
-            Some(off) => off(),
-            None => {
-                warn!(relay = %self.describe, "no emergency off for this relay; the watchdog will switch it off once the lock is released")
-            }
+        if self.emergency.is_empty() {
+            warn!(relay = %self.describe, "no emergency off for this relay; the watchdog will switch it off once the lock is released")
+        }
+        for off in &self.emergency {
+            off();
         }
         self.panic_off_pending.store(true, Ordering::SeqCst);
         self.wake.notify_all();
@@ -324,11 +496,28 @@ impl Shared {
     fn emit(&self, edge: Edge) {
         {
             let mut v = lock(&self.view);
-            v.on = edge.on;
-            v.since = edge.at;
-            v.cause = edge.cause;
+            match &edge.zone {
+                None => {
+                    v.on = edge.on;
+                    v.since = edge.at;
+                    v.cause = edge.cause;
+                }
+                Some(name) => {
+                    if let Some(z) = v.zones.iter_mut().find(|z| &z.name == name) {
+                        z.on = edge.on;
+                        z.since = edge.at;
+                    }
+                }
+            }
         }
-        info!(relay = %self.describe, on = edge.on, cause = edge.cause.name(), at = %edge.at, "{}", crate::lang::log("đã bật/tắt ampli", "relay switched"));
+        match &edge.zone {
+            None => {
+                info!(relay = %self.describe, on = edge.on, cause = edge.cause.name(), at = %edge.at, "{}", crate::lang::log("đã bật/tắt ampli", "relay switched"))
+            }
+            Some(zone) => {
+                info!(%zone, on = edge.on, cause = edge.cause.name(), at = %edge.at, "{}", crate::lang::log("đã bật/tắt rơ-le của vùng", "zone relay switched"))
+            }
+        }
         let listeners = lock(&self.listeners).clone();
         for f in listeners {
             if panic::catch_unwind(AssertUnwindSafe(|| f(&edge))).is_err() {
@@ -380,7 +569,7 @@ impl Drop for Handle {
             let mut st = sh.lock_state();
             if let Err(e) = sh.switch(&mut st, false, EdgeCause::Shutdown) {
                 error!(relay = %sh.describe, error = %e, "{}", crate::lang::log("không tắt được ampli khi loa dừng", "cannot switch the relay off on the way out"));
-                if let Some(off) = &sh.emergency {
+                for off in &sh.emergency {
                     off();
                 }
             }
@@ -517,12 +706,14 @@ mod tests {
                 Edge {
                     on: true,
                     at: ts("2026-01-20T06:00:00.003+07:00"),
-                    cause: EdgeCause::Requested
+                    cause: EdgeCause::Requested,
+                    zone: None,
                 },
                 Edge {
                     on: false,
                     at: ts("2026-01-20T06:01:05.003+07:00"),
-                    cause: EdgeCause::Requested
+                    cause: EdgeCause::Requested,
+                    zone: None,
                 },
             ]
         );
@@ -611,6 +802,127 @@ mod tests {
         assert_eq!((last.on, last.cause), (false, EdgeCause::Shutdown));
     }
 
+    /// A guard with three zones: the fakes, and every edge as (line, on,
+    /// cause) in the order the listeners saw them.
+    #[allow(clippy::type_complexity)]
+    fn zoned(
+        max_on: Duration,
+    ) -> (
+        RelayGuard,
+        FakeRelay,
+        Vec<FakeRelay>,
+        Arc<Mutex<Vec<(String, bool, EdgeCause)>>>,
+    ) {
+        let amp = FakeRelay::new();
+        let zones: Vec<FakeRelay> = (0..3).map(|_| FakeRelay::new()).collect();
+        let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
+        let lines = zones
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (format!("thon-{}", i + 1), f.boxed()))
+            .collect();
+        let g = RelayGuard::with_zones(amp.boxed(), lines, max_on, clock).unwrap();
+        let edges = Arc::new(Mutex::new(Vec::new()));
+        let e = edges.clone();
+        g.on_edge(move |edge| {
+            let line = edge.zone.clone().unwrap_or_else(|| "amp".into());
+            e.lock().unwrap().push((line, edge.on, edge.cause));
+        });
+        (g, amp, zones, edges)
+    }
+
+    fn lines(edges: &Mutex<Vec<(String, bool, EdgeCause)>>) -> Vec<String> {
+        edges
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(l, on, _)| format!("{l} {}", if *on { "on" } else { "off" }))
+            .collect()
+    }
+
+    #[test]
+    fn zones_start_off_and_go_off_after_the_amplifier() {
+        let (g, amp, zones, edges) = zoned(LONG);
+        assert_eq!(amp.calls(), [false]);
+        assert!(zones.iter().all(|z| z.calls() == [false]));
+        let two = ["thon-2".to_string()];
+        assert!(g.select_zones(&two).unwrap());
+        assert!(!g.select_zones(&two).unwrap(), "no change, no edge");
+        g.on().unwrap();
+        assert!(zones[1].is_on() && !zones[0].is_on() && !zones[2].is_on());
+        g.off().unwrap();
+        assert!(zones.iter().all(|z| !z.is_on()) && !amp.is_on());
+        assert_eq!(
+            lines(&edges),
+            ["thon-2 on", "amp on", "amp off", "thon-2 off"]
+        );
+        let states = g.zones();
+        assert_eq!(
+            states
+                .iter()
+                .map(|z| (z.name.as_str(), z.on))
+                .collect::<Vec<_>>(),
+            [("thon-1", false), ("thon-2", false), ("thon-3", false)]
+        );
+    }
+
+    #[test]
+    fn selecting_zones_switches_off_before_on() {
+        let (g, _amp, zones, edges) = zoned(LONG);
+        g.select_zones(&["thon-1".to_string()]).unwrap();
+        g.select_zones(&["thon-2".to_string(), "thon-3".to_string()])
+            .unwrap();
+        assert!(!zones[0].is_on() && zones[1].is_on() && zones[2].is_on());
+        assert_eq!(
+            lines(&edges),
+            ["thon-1 on", "thon-1 off", "thon-2 on", "thon-3 on"]
+        );
+        g.switch_zone("thon-3", false).unwrap();
+        assert!(!zones[2].is_on());
+        assert!(g.switch_zone("thon-9", true).is_err());
+    }
+
+    #[test]
+    fn a_zone_that_fails_to_go_on_is_left_off() {
+        let (g, _amp, zones, _edges) = zoned(LONG);
+        zones[0].fail_with(Some("relay board unplugged"));
+        let err = g.select_zones(&["thon-1".to_string()]).unwrap_err();
+        assert!(err.to_string().contains("unplugged"));
+        assert!(!zones[0].is_on());
+        assert!(!g.zones()[0].on);
+    }
+
+    #[test]
+    fn the_watchdog_and_the_last_drop_switch_the_zones_off_too() {
+        let (g, _amp, zones, edges) = zoned(Duration::from_millis(100));
+        g.select_zones(&["thon-1".to_string(), "thon-3".to_string()])
+            .unwrap();
+        g.on().unwrap();
+        assert!(zones[2].wait_for(false, Duration::from_secs(10)));
+        let causes: Vec<EdgeCause> = edges.lock().unwrap().iter().map(|e| e.2).collect();
+        assert_eq!(
+            lines(&edges),
+            [
+                "thon-1 on",
+                "thon-3 on",
+                "amp on",
+                "amp off",
+                "thon-1 off",
+                "thon-3 off"
+            ]
+        );
+        assert_eq!(causes[3..], [EdgeCause::Watchdog; 3]);
+
+        let (g2, _amp, zones, edges) = zoned(LONG);
+        g2.select_zones(&["thon-2".to_string()]).unwrap();
+        g2.on().unwrap();
+        drop(g2);
+        assert!(zones.iter().all(|z| !z.is_on()));
+        let last = edges.lock().unwrap().last().cloned().unwrap();
+        assert_eq!(last, ("thon-2".to_string(), false, EdgeCause::Shutdown));
+        drop(g);
+    }
+
     #[test]
     fn a_guard_is_send_and_sync() {
         fn check<T: Send + Sync + Clone + 'static>() {}
@@ -646,6 +958,31 @@ mod tests {
         install_panic_hook();
         panic_in_another_thread_switches_off();
         panic_inside_the_relay_switches_off();
+        panic_switches_the_zones_off();
+    }
+
+    fn panic_switches_the_zones_off() {
+        let (g, amp, zones, edges) = zoned(LONG);
+        g.select_zones(&["thon-1".to_string(), "thon-2".to_string()])
+            .unwrap();
+        g.on().unwrap();
+        let for_thread = g.clone();
+        let joined = std::thread::spawn(move || {
+            assert!(for_thread.is_on());
+            panic!("a bug while airing to two hamlets");
+        })
+        .join();
+        assert!(joined.is_err(), "the thread was meant to panic");
+        assert!(!amp.is_on() && zones.iter().all(|z| !z.is_on()));
+        let tail: Vec<(String, bool, EdgeCause)> = edges.lock().unwrap()[3..].to_vec();
+        assert_eq!(
+            tail,
+            [
+                ("amp".to_string(), false, EdgeCause::Panic),
+                ("thon-1".to_string(), false, EdgeCause::Panic),
+                ("thon-2".to_string(), false, EdgeCause::Panic),
+            ]
+        );
     }
 
     fn panic_in_another_thread_switches_off() {

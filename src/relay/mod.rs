@@ -19,7 +19,7 @@ pub mod sim;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use guard::{Edge, EdgeCause, RelayGuard, install_panic_hook};
+pub use guard::{Edge, EdgeCause, RelayGuard, ZoneState, install_panic_hook};
 
 use crate::config::{Config, RelayBackend};
 use crate::lang::Lang;
@@ -78,6 +78,56 @@ pub fn open_unlocked(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Box<dyn Rela
         #[cfg(not(feature = "rppal"))]
         RelayBackend::Rppal => Err(RelayError::RppalNotBuilt),
     }
+}
+
+/// Opens one zone's relay (`[[zone]]`): the amplifier's backend and chip,
+/// the zone's line and polarity. No lock of its own: the amplifier's lock
+/// covers every line. Does not switch anything by itself.
+pub fn open_zone(
+    cfg: &Config,
+    zone: &crate::config::Zone,
+    clock: Arc<dyn Clock>,
+) -> Result<Box<dyn Relay>, RelayError> {
+    let wrap = |e: RelayError| RelayError::Zone {
+        zone: zone.name.clone(),
+        source: Box::new(e),
+    };
+    match cfg.relay.backend {
+        RelayBackend::Sim => Ok(Box::new(sim::SimRelay::for_zone(
+            cfg.relay.sim_file.clone(),
+            cfg.tz.clone(),
+            clock,
+            &zone.name,
+        ))),
+        RelayBackend::Gpio => gpio::GpioRelay::open(&zone.relay_config(&cfg.relay))
+            .map(|r| Box::new(r) as Box<dyn Relay>)
+            .map_err(wrap),
+        #[cfg(feature = "rppal")]
+        RelayBackend::Rppal => rppal::RppalRelay::open(&zone.relay_config(&cfg.relay))
+            .map(|r| Box::new(r) as Box<dyn Relay>)
+            .map_err(wrap),
+        #[cfg(not(feature = "rppal"))]
+        RelayBackend::Rppal => Err(RelayError::RppalNotBuilt),
+    }
+}
+
+/// A zone's name and its relay.
+pub type ZoneRelay = (String, Box<dyn Relay>);
+
+/// Every zone's relay, in the config's order.
+pub fn open_zones(cfg: &Config, clock: Arc<dyn Clock>) -> Result<Vec<ZoneRelay>, RelayError> {
+    cfg.zones
+        .iter()
+        .map(|z| Ok((z.name.clone(), open_zone(cfg, z, clock.clone())?)))
+        .collect()
+}
+
+/// The amplifier's relay and every zone's, under the one lock, made safe
+/// by a [`RelayGuard`] (every line off at once).
+pub fn open_guard(cfg: &Config, clock: Arc<dyn Clock>) -> Result<RelayGuard, RelayError> {
+    let amp = open(cfg, clock.clone())?;
+    let zones = open_zones(cfg, clock.clone())?;
+    RelayGuard::with_zones(amp, zones, cfg.relay.max_on, clock)
 }
 
 /// Why the relay cannot be opened or switched. The `Display` text is for
@@ -161,6 +211,15 @@ pub enum RelayError {
     /// the relay now.
     #[error("the relay is in use by another loa program")]
     InUse,
+    /// A zone's relay cannot be opened or switched.
+    #[error("zone {zone}: {source}")]
+    Zone {
+        /// The zone's name.
+        zone: String,
+        /// Why.
+        #[source]
+        source: Box<RelayError>,
+    },
     /// Anything else a backend reports while opening or switching.
     #[error("relay {relay}: {detail}")]
     Backend {
@@ -267,6 +326,14 @@ impl RelayError {
                     lang,
                     "Không ghi được tệp {shown} của ampli giả lập ({reason}); hãy sửa [relay] sim-file, hoặc cho phép ghi vào thư mục chứa tệp.",
                     "cannot write the simulated relay's file {shown}: {reason}; correct [relay] sim-file or make its folder writable"
+                )
+            }
+            RelayError::Zone { zone, source } => {
+                let inner = source.message(lang);
+                tr!(
+                    lang,
+                    "Rơ-le của vùng \"{zone}\" ([[zone]]): {inner}",
+                    "the relay of zone \"{zone}\" ([[zone]]): {inner}"
                 )
             }
             RelayError::Backend { relay, detail } => tr!(

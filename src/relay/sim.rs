@@ -1,10 +1,11 @@
 //! The simulated relay: no hardware. Every edge is logged, and when
 //! `[relay] sim-file` is set, appended to that file as one line, exactly
 //! `TIMESTAMP on` or `TIMESTAMP off` (RFC 3339 in the commune's offset, with
-//! milliseconds: `2026-01-20T05:59:57.003+07:00 on`). Other checks read that
+//! milliseconds: `2026-01-20T05:59:57.003+07:00 on`); a zone's relay writes
+//! `TIMESTAMP zone NAME on|off` to the same file. Other checks read that
 //! file, so its format must not change. It must not keep any state but the
-//! file: the file's last line is the simulated relay's level, shared by the
-//! daemon and `loa relay` alike.
+//! file: each line's last edge in it is that simulated relay's level,
+//! shared by the daemon and `loa relay` alike.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -31,6 +32,8 @@ pub struct SimRelay {
     clock: Arc<dyn Clock>,
     /// The level when there is no file (`None` until the first switch).
     level: Option<bool>,
+    /// A zone's relay: its name; None: the amplifier's.
+    zone: Option<String>,
 }
 
 impl SimRelay {
@@ -42,6 +45,20 @@ impl SimRelay {
             tz,
             clock,
             level: None,
+            zone: None,
+        }
+    }
+
+    /// The simulated relay of the zone `name`, on the same file.
+    pub fn for_zone(
+        file: Option<PathBuf>,
+        tz: TimeZone,
+        clock: Arc<dyn Clock>,
+        name: &str,
+    ) -> SimRelay {
+        SimRelay {
+            zone: Some(name.to_string()),
+            ..SimRelay::new(file, tz, clock)
         }
     }
 }
@@ -51,31 +68,36 @@ impl Relay for SimRelay {
     /// says the level asked for, nothing is written. A missing or empty file
     /// is an unknown level, so the first switch is always written.
     fn set(&mut self, on: bool) -> Result<(), RelayError> {
+        let zone = self.zone.as_deref();
         let Some(path) = &self.file else {
             if self.level == Some(on) {
-                debug!(relay = "sim", on, "relay already there");
+                debug!(relay = "sim", zone, on, "relay already there");
             } else {
-                info!(relay = "sim", on, "relay edge");
+                info!(relay = "sim", zone, on, "relay edge");
                 self.level = Some(on);
             }
             return Ok(());
         };
         // An unreadable last line is an unknown level: write the edge.
-        if let Ok(Some(last)) = last_edge(path)
+        if let Ok(Some(last)) = last_edge(path, zone)
             && last.on == on
         {
-            debug!(relay = "sim", on, file = %path.display(), "relay already there");
+            debug!(relay = "sim", zone, on, file = %path.display(), "relay already there");
             return Ok(());
         }
-        append_edge(path, self.clock.now(), &self.tz, on)?;
-        info!(relay = "sim", on, file = %path.display(), "relay edge");
+        append_edge(path, self.clock.now(), &self.tz, zone, on)?;
+        info!(relay = "sim", zone, on, file = %path.display(), "relay edge");
         Ok(())
     }
 
     fn describe(&self) -> String {
+        let what = match &self.zone {
+            None => "sim".to_string(),
+            Some(z) => format!("sim zone {z}"),
+        };
         match &self.file {
-            None => "sim".into(),
-            Some(p) => format!("sim ({})", p.display()),
+            None => what,
+            Some(p) => format!("{what} ({})", p.display()),
         }
     }
 
@@ -84,10 +106,16 @@ impl Relay for SimRelay {
         let file = self.file.clone();
         let tz = self.tz.clone();
         let clock = self.clock.clone();
+        let zone = self.zone.clone();
         Some(Box::new(move || {
-            info!(relay = "sim", on = false, "relay edge (emergency)");
+            info!(
+                relay = "sim",
+                zone = zone.as_deref(),
+                on = false,
+                "relay edge (emergency)"
+            );
             if let Some(path) = &file
-                && let Err(e) = append_edge(path, clock.now(), &tz, false)
+                && let Err(e) = append_edge(path, clock.now(), &tz, zone.as_deref(), false)
             {
                 error!(error = %e, "the simulated relay could not record its emergency off");
             }
@@ -95,18 +123,29 @@ impl Relay for SimRelay {
     }
 }
 
-/// One line of the sim-file, exactly as written (no newline).
-pub fn format_line(at: Timestamp, tz: &TimeZone, on: bool) -> String {
+/// One line of the sim-file, exactly as written (no newline): `TIMESTAMP
+/// on|off` for the amplifier, `TIMESTAMP zone NAME on|off` for a zone.
+pub fn format_line(at: Timestamp, tz: &TimeZone, zone: Option<&str>, on: bool) -> String {
     let stamp = at
         .to_zoned_datetime(tz.clone())
         .strftime(FORMAT)
         .to_string();
-    format!("{stamp} {}", if on { "on" } else { "off" })
+    let level = if on { "on" } else { "off" };
+    match zone {
+        None => format!("{stamp} {level}"),
+        Some(z) => format!("{stamp} zone {z} {level}"),
+    }
 }
 
 /// Appends one edge to `path` with a single write of the whole line,
 /// creating the file and its folder if missing.
-pub fn append_edge(path: &Path, at: Timestamp, tz: &TimeZone, on: bool) -> Result<(), RelayError> {
+pub fn append_edge(
+    path: &Path,
+    at: Timestamp,
+    tz: &TimeZone,
+    zone: Option<&str>,
+    on: bool,
+) -> Result<(), RelayError> {
     let wrap = |source: io::Error| RelayError::SimFile {
         path: path.to_path_buf(),
         source,
@@ -116,7 +155,7 @@ pub fn append_edge(path: &Path, at: Timestamp, tz: &TimeZone, on: bool) -> Resul
     {
         fs::create_dir_all(dir).map_err(wrap)?;
     }
-    let mut line = format_line(at, tz, on);
+    let mut line = format_line(at, tz, zone, on);
     line.push('\n');
     let mut f = OpenOptions::new()
         .create(true)
@@ -157,12 +196,24 @@ pub struct SimEdge {
     pub at: Timestamp,
     /// The timestamp exactly as written (with the commune's offset).
     pub stamp: String,
+    /// The zone's name for a zone's line; None for the amplifier's.
+    pub zone: Option<String>,
 }
 
 /// Parses one line of the sim-file; `None` if it is not `TIMESTAMP on|off`
-/// in the exact format.
+/// or `TIMESTAMP zone NAME on|off` in the exact format.
 pub fn parse_line(line: &str) -> Option<SimEdge> {
-    let (stamp, state) = line.split_once(' ')?;
+    let (stamp, rest) = line.split_once(' ')?;
+    let (zone, state) = match rest.strip_prefix("zone ") {
+        Some(z) => {
+            let (name, state) = z.split_once(' ')?;
+            if !crate::config::zone::valid_name(name) {
+                return None;
+            }
+            (Some(name.to_string()), state)
+        }
+        None => (None, rest),
+    };
     let on = match state {
         "on" => true,
         "off" => false,
@@ -178,12 +229,15 @@ pub fn parse_line(line: &str) -> Option<SimEdge> {
         on,
         at,
         stamp: stamp.to_string(),
+        zone,
     })
 }
 
-/// The last edge in the sim-file: `Ok(None)` when the file is missing or
-/// empty, `Err` when it cannot be read or its last line is not an edge.
-pub fn last_edge(path: &Path) -> io::Result<Option<SimEdge>> {
+/// The last edge of one line (`zone` None: the amplifier's) in the
+/// sim-file: `Ok(None)` when the file is missing, empty or has no edge of
+/// that line; `Err` when it cannot be read or a line read before finding
+/// one is not an edge.
+pub fn last_edge(path: &Path, zone: Option<&str>) -> io::Result<Option<SimEdge>> {
     let mut f = match OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -198,21 +252,33 @@ pub fn last_edge(path: &Path) -> io::Result<Option<SimEdge>> {
     if !meta.is_file() {
         return Err(not_a_file());
     }
-    // Lines are ~35 bytes: the tail is enough, however long the file grows.
+    // Lines are ~35 bytes: the tail holds a few hundred edges, enough to
+    // find each line's last one however long the file grows (a line not
+    // found there is an unknown level: its next switch is written).
+    const TAIL: u64 = 16 * 1024;
     let len = meta.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(256)))?;
+    let from = len.saturating_sub(TAIL);
+    f.seek(SeekFrom::Start(from))?;
     let mut tail = Vec::new();
-    f.take(256).read_to_end(&mut tail)?;
+    f.take(TAIL).read_to_end(&mut tail)?;
     let tail = String::from_utf8_lossy(&tail);
-    let Some(last) = tail.lines().rev().find(|l| !l.trim().is_empty()) else {
-        return Ok(None);
-    };
-    parse_line(last.trim_end()).map(Some).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("last line is not \"TIMESTAMP on|off\": {last:?}"),
-        )
-    })
+    let mut lines: Vec<&str> = tail.lines().collect();
+    if from > 0 && !lines.is_empty() {
+        // The first line of a tail taken mid-file is cut.
+        lines.remove(0);
+    }
+    for last in lines.into_iter().rev().filter(|l| !l.trim().is_empty()) {
+        let Some(edge) = parse_line(last.trim_end()) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a line is not \"TIMESTAMP on|off\": {last:?}"),
+            ));
+        };
+        if edge.zone.as_deref() == zone {
+            return Ok(Some(edge));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -228,17 +294,17 @@ mod tests {
     fn the_line_format_is_exact() {
         let at: Timestamp = "2026-01-19T22:59:57.003456Z".parse().unwrap();
         assert_eq!(
-            format_line(at, &hcm(), true),
+            format_line(at, &hcm(), None, true),
             "2026-01-20T05:59:57.003+07:00 on"
         );
         let whole: Timestamp = "2026-01-19T23:00:00Z".parse().unwrap();
         assert_eq!(
-            format_line(whole, &hcm(), false),
+            format_line(whole, &hcm(), None, false),
             "2026-01-20T06:00:00.000+07:00 off"
         );
         let west = TimeZone::fixed(jiff::tz::Offset::constant(-5));
         assert_eq!(
-            format_line(whole, &west, false),
+            format_line(whole, &west, None, false),
             "2026-01-19T18:00:00.000-05:00 off"
         );
         let e = parse_line("2026-01-20T05:59:57.003+07:00 on").unwrap();
@@ -286,7 +352,51 @@ mod tests {
             62,
             "the off came 62 s after the on"
         );
-        assert_eq!(last_edge(&path).unwrap(), Some(edges[2].clone()));
+        assert_eq!(last_edge(&path, None).unwrap(), Some(edges[2].clone()));
+    }
+
+    #[test]
+    fn zone_lines_share_the_file_and_keep_their_own_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.log");
+        let clock = Arc::new(TestClock::at("2026-01-20T05:59:57.003+07:00"));
+        let file = Some(path.clone());
+        let mut amp = SimRelay::new(file.clone(), hcm(), clock.clone());
+        let mut one = SimRelay::for_zone(file.clone(), hcm(), clock.clone(), "thon-1");
+        let mut two = SimRelay::for_zone(file, hcm(), clock.clone(), "thon-2");
+        assert!(one.describe().starts_with("sim zone thon-1 ("));
+        one.set(true).unwrap();
+        amp.set(true).unwrap();
+        clock.advance(std::time::Duration::from_secs(60));
+        amp.set(false).unwrap();
+        one.set(false).unwrap();
+        // thon-2 never switched on: its off is still written once (an
+        // unknown level), then not again.
+        two.set(false).unwrap();
+        two.set(false).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "2026-01-20T05:59:57.003+07:00 zone thon-1 on\n\
+             2026-01-20T05:59:57.003+07:00 on\n\
+             2026-01-20T06:00:57.003+07:00 off\n\
+             2026-01-20T06:00:57.003+07:00 zone thon-1 off\n\
+             2026-01-20T06:00:57.003+07:00 zone thon-2 off\n"
+        );
+        let e = parse_line("2026-01-20T05:59:57.003+07:00 zone thon-1 on").unwrap();
+        assert_eq!((e.zone.as_deref(), e.on), (Some("thon-1"), true));
+        assert_eq!(
+            parse_line("2026-01-20T05:59:57.003+07:00 zone Thôn on"),
+            None
+        );
+        assert_eq!(
+            parse_line("2026-01-20T05:59:57.003+07:00 zone thon-1"),
+            None
+        );
+        let amp_last = last_edge(&path, None).unwrap().unwrap();
+        assert!(!amp_last.on && amp_last.zone.is_none());
+        assert!(!last_edge(&path, Some("thon-1")).unwrap().unwrap().on);
+        assert_eq!(last_edge(&path, Some("thon-3")).unwrap(), None);
     }
 
     #[test]
@@ -325,7 +435,7 @@ mod tests {
         r.set(true).unwrap();
         let off = r.emergency_off().expect("sim has an emergency off");
         off();
-        assert!(!last_edge(&path).unwrap().unwrap().on);
+        assert!(!last_edge(&path, None).unwrap().unwrap().on);
     }
 
     #[test]
@@ -347,10 +457,10 @@ mod tests {
     fn last_edge_of_a_missing_or_empty_file_is_none() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("relay.log");
-        assert_eq!(last_edge(&path).unwrap(), None);
+        assert_eq!(last_edge(&path, None).unwrap(), None);
         fs::write(&path, "").unwrap();
-        assert_eq!(last_edge(&path).unwrap(), None);
+        assert_eq!(last_edge(&path, None).unwrap(), None);
         fs::write(&path, "garbage\n").unwrap();
-        assert!(last_edge(&path).is_err());
+        assert!(last_edge(&path, None).is_err());
     }
 }

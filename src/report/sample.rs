@@ -76,6 +76,7 @@ fn row(
         late: false,
         kind: Default::default(),
         aired_ms: None,
+        zones: vec![],
     }
 }
 

@@ -100,6 +100,7 @@ mod tests {
             end: ms(60_000),
             relay_off: ms(62_000),
             tags: vec![],
+            zones: vec![],
             gap: Duration::from_secs(2),
             skipped: vec![],
             items: vec![PlannedItem {

@@ -36,6 +36,8 @@ pub struct PlanSettings {
     pub gap: Duration,
     /// The language of the problems' messages.
     pub lang: Lang,
+    /// `[[zone]]`: the hamlets' lines a broadcast may name (empty: none).
+    pub zones: Vec<crate::config::Zone>,
 }
 
 impl PlanSettings {
@@ -48,6 +50,7 @@ impl PlanSettings {
             max_on: cfg.relay.max_on,
             gap: cfg.audio.gap,
             lang: cfg.lang,
+            zones: cfg.zones.clone(),
         }
     }
 }
@@ -130,6 +133,9 @@ pub struct PlannedBroadcast {
     pub relay_off: Timestamp,
     /// Its `tags`, for the as-run log.
     pub tags: Vec<String>,
+    /// The zones it airs to, by name, in the config's order: every zone
+    /// when the playlist names none; empty when no zone is configured.
+    pub zones: Vec<String>,
     /// The silence between its items.
     pub gap: Duration,
     /// The items in airing order, repeats written out; those whose file
@@ -290,6 +296,7 @@ impl Day<'_> {
             self.problems.push(p);
             return None;
         };
+        let zones = self.zones(b)?;
         let gap = b.gap.unwrap_or(s.gap);
         let (order, skipped) = self.airing_order(b);
         let timing = timeline::Timing {
@@ -333,10 +340,57 @@ impl Day<'_> {
             end: tl.end,
             relay_off: tl.relay_off,
             tags: b.tags.clone(),
+            zones,
             gap,
             items,
             skipped,
         })
+    }
+
+    /// The zones a broadcast airs to, checked against the config's: an
+    /// unknown name is an error at its place (with the nearest name), and
+    /// the broadcast airs to the known ones it names; None (not aired) when
+    /// it names none that exist. Zones named where none are configured
+    /// are a warning: there is one line, the whole commune hears it.
+    fn zones(&mut self, b: &Broadcast) -> Option<Vec<String>> {
+        let (lang, s) = (self.s.lang, self.s);
+        let all = || s.zones.iter().map(|z| z.name.clone()).collect::<Vec<_>>();
+        let Some(named) = &b.zones else {
+            return Some(all());
+        };
+        let path = &self.playlist.path;
+        if s.zones.is_empty() {
+            if let Some((_, pos)) = named.first() {
+                self.problems.push(Problem::warning(path, pos.line, pos.column, tr!(
+                    lang,
+                    "Tệp cấu hình chưa khai báo vùng nào ([[zone]]), nên `zones` không có tác dụng: buổi phát này phát cho cả xã.",
+                    "the config declares no zones ([[zone]]), so `zones` has no effect: this broadcast airs to the whole commune"
+                )));
+            }
+            return Some(Vec::new());
+        }
+        let mut known = Vec::new();
+        for (name, pos) in named {
+            if s.zones.iter().any(|z| &z.name == name) {
+                known.push(name.clone());
+            } else {
+                let msg = crate::config::zone::unknown_message(&s.zones, name, lang);
+                self.problems
+                    .push(Problem::error(path, pos.line, pos.column, msg));
+            }
+        }
+        if known.is_empty() {
+            let label = b.label(lang);
+            let p = self.error_at(b, tr!(
+                lang,
+                "{label} không phát cho vùng nào có thật, nên sẽ không được phát; hãy sửa `zones`.",
+                "{label} names no zone that exists, so it will not air; correct `zones`"
+            ));
+            self.problems.push(p);
+            return None;
+        }
+        let all = all();
+        Some(all.into_iter().filter(|n| known.contains(n)).collect())
     }
 
     /// The broadcast's playable items in airing order (repeats unrolled),
@@ -457,6 +511,7 @@ mod tests {
             max_on: Duration::from_secs(90 * 60),
             gap: Duration::from_secs(2),
             lang: Lang::En,
+            zones: vec![],
         }
     }
 
@@ -487,6 +542,7 @@ mod tests {
             until: None,
             days: None,
             tags: vec![],
+            zones: None,
         }
     }
 
@@ -606,6 +662,123 @@ mod tests {
         assert_eq!(titles(date(2026, 1, 23)), ["B1"]);
         assert_eq!(titles(date(2026, 1, 24)), Vec::<String>::new());
         assert_eq!(titles(date(2026, 1, 25)), ["B2"]);
+    }
+
+    fn zoned() -> PlanSettings {
+        let zone = |name: &str, title: &str, line: u32| crate::config::Zone {
+            name: name.into(),
+            title: title.into(),
+            line: crate::config::LineSpec::Offset(line),
+            active_low: None,
+        };
+        PlanSettings {
+            zones: vec![
+                zone("thon-1", "Thôn Đông", 22),
+                zone("thon-2", "Thôn Tây", 23),
+                zone("thon-3", "Thôn Bắc", 24),
+            ],
+            ..settings()
+        }
+    }
+
+    fn naming(b: &mut Broadcast, zones: &[&str]) {
+        b.zones = Some(
+            zones
+                .iter()
+                .map(|z| {
+                    (
+                        z.to_string(),
+                        Pos {
+                            line: 7,
+                            column: 12,
+                        },
+                    )
+                })
+                .collect(),
+        );
+    }
+
+    #[test]
+    fn zones_default_to_all_and_keep_the_config_s_order() {
+        let all = broadcast(0, "06:00", vec![item("news1.mp3", 3)]);
+        let mut some = broadcast(1, "17:00", vec![item("news2.mp3", 13)]);
+        naming(&mut some, &["thon-3", "thon-1"]);
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![all.clone(), some.clone()])),
+            &media,
+            &zoned(),
+        );
+        assert!(p.problems.is_empty(), "{:#?}", p.problems);
+        assert_eq!(p.broadcasts[0].zones, ["thon-1", "thon-2", "thon-3"]);
+        assert_eq!(p.broadcasts[1].zones, ["thon-1", "thon-3"]);
+        // Without zones in the config: none, whatever the playlist says
+        // (a warning: the whole commune hears it).
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![all, some])),
+            &media,
+            &settings(),
+        );
+        assert!(p.broadcasts.iter().all(|b| b.zones.is_empty()));
+        assert_eq!(p.problems.len(), 1, "{:#?}", p.problems);
+        assert!(!p.problems[0].is_error());
+        assert!(
+            p.problems[0].message.contains("no zones"),
+            "{}",
+            p.problems[0]
+        );
+    }
+
+    #[test]
+    fn an_unknown_zone_is_an_error_with_the_nearest_name() {
+        let mut typo = broadcast(0, "06:00", vec![item("news1.mp3", 3)]);
+        naming(&mut typo, &["thon-2", "thon-l"]);
+        let mut none = broadcast(1, "17:00", vec![item("news2.mp3", 13)]);
+        naming(&mut none, &["xom-9"]);
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![typo, none])),
+            &media,
+            &zoned(),
+        );
+        let errors: Vec<String> = p
+            .problems
+            .iter()
+            .filter(|x| x.is_error())
+            .map(|x| x.message.clone())
+            .collect();
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(
+            errors[0].contains("\"thon-l\"") && errors[0].contains("did you mean \"thon-1\""),
+            "{}",
+            errors[0]
+        );
+        assert!(errors[1].contains("\"xom-9\"") && errors[1].contains("Thôn Bắc"));
+        assert!(errors[2].contains("will not air"), "{}", errors[2]);
+        // The known zone airs; the broadcast naming none does not.
+        assert_eq!(p.broadcasts.len(), 1);
+        assert_eq!(p.broadcasts[0].zones, ["thon-2"]);
+    }
+
+    #[test]
+    fn broadcasts_to_different_zones_still_share_one_amplifier() {
+        let mut a = broadcast(0, "06:00", vec![item("news1.mp3", 3)]);
+        naming(&mut a, &["thon-1"]);
+        let mut b = broadcast(1, "06:00:12", vec![item("news2.mp3", 13)]);
+        naming(&mut b, &["thon-2"]);
+        let p = plan_day(
+            date(2026, 1, 20),
+            Some(&playlist(vec![a, b])),
+            &media,
+            &zoned(),
+        );
+        assert_eq!(p.problems.len(), 1, "{:#?}", p.problems);
+        assert!(
+            p.problems[0].message.contains("overlaps"),
+            "{}",
+            p.problems[0]
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@ fn played(day: Date, hhmm: &str, file: &str, start: &str, end: &str) -> ItemReco
         late: false,
         kind: Default::default(),
         aired_ms: None,
+        zones: vec![],
     }
 }
 
@@ -105,9 +106,9 @@ fn fill(env: &TestEnv) {
     let mut next = played(d21, "06:00", "nhac-hieu.mp3", "06:00:00", "06:00:30");
     next.tags = vec!["sau-dai-hoi".into()];
     log.record(&next).unwrap();
-    log.relay_edge(t("2026-01-20T05:59:57+07:00"), true, "broadcast")
+    log.relay_edge(t("2026-01-20T05:59:57+07:00"), true, "broadcast", None)
         .unwrap();
-    log.relay_edge(t("2026-01-20T06:02:35+07:00"), false, "broadcast")
+    log.relay_edge(t("2026-01-20T06:02:35+07:00"), false, "broadcast", None)
         .unwrap();
 }
 

@@ -168,6 +168,7 @@ fn commands_send_exactly_what_was_asked() {
         [Request::Now {
             files: vec!["a.mp3".into()],
             slot: None,
+            zones: vec![],
         }]
     );
     // Issue 15: a live programme, with how long it airs.
@@ -177,6 +178,7 @@ fn commands_send_exactly_what_was_asked() {
         Request::Now {
             files: vec!["line-in:default".into()],
             slot: Some("10m".into()),
+            zones: vec![],
         }
     );
     env.run(&["queue", "b.mp3", "thông báo.mp3"]).code(0);
@@ -186,7 +188,8 @@ fn commands_send_exactly_what_was_asked() {
         daemon.requests()[2..],
         [
             Request::Queue {
-                files: vec!["b.mp3".into(), "thông báo.mp3".into()]
+                files: vec!["b.mp3".into(), "thông báo.mp3".into()],
+                zones: vec![],
             },
             Request::Stop,
             Request::Reload
@@ -208,6 +211,7 @@ fn a_file_given_by_path_is_sent_as_its_name_in_the_audio_folder() {
         [Request::Now {
             files: vec!["dai-hoi/khan.mp3".into()],
             slot: None,
+            zones: vec![],
         }]
     );
     env.write("uploads/khan.mp3", b"not really sound");
@@ -253,7 +257,7 @@ fn relay_commands_go_to_the_service_while_it_runs() {
     let daemon = daemon(&env);
     env.run(&["relay", "on"])
         .code(0)
-        .says("done: Relay { on: true }");
+        .says("done: Relay { on: true, zone: None }");
     env.run(&["relay", "off"]).code(0);
     let out = env.run(&["relay", "status"]);
     out.code(0)
@@ -261,8 +265,14 @@ fn relay_commands_go_to_the_service_while_it_runs() {
     assert_eq!(
         daemon.requests(),
         [
-            Request::Relay { on: true },
-            Request::Relay { on: false },
+            Request::Relay {
+                on: true,
+                zone: None
+            },
+            Request::Relay {
+                on: false,
+                zone: None
+            },
             Request::Status
         ]
     );
@@ -292,7 +302,16 @@ fn relay_on_for_a_while_switches_off_through_the_service() {
     out.code(0).says("keeps the relay on for 0.2 s");
     assert_eq!(
         daemon.requests(),
-        [Request::Relay { on: true }, Request::Relay { on: false }]
+        [
+            Request::Relay {
+                on: true,
+                zone: None
+            },
+            Request::Relay {
+                on: false,
+                zone: None
+            }
+        ]
     );
 }
 

@@ -54,3 +54,6 @@ mod service;
 mod shipped;
 // Uploads through a real sshd with real accounts and clients (issue 10).
 mod upload;
+
+// Hamlet zones on relays of their own (issue 16).
+mod zones;

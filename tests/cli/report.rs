@@ -107,6 +107,7 @@ fn row(day: Date, index: usize, file: &str, offset: i64, secs: i64, status: Stat
         late: false,
         kind: Default::default(),
         aired_ms: None,
+        zones: vec![],
     }
 }
 

@@ -45,12 +45,14 @@ struct Pacer {
 const STEP_BYTES: usize = BYTES_PER_SECOND / 100;
 
 impl Pacer {
-    fn start(dir: TempDir, fifo: PathBuf, capture: PathBuf) -> Pacer {
+    /// `keep`: each time loa opens the device its sound is added to the
+    /// capture (else the capture starts afresh).
+    fn start(dir: TempDir, fifo: PathBuf, capture: PathBuf, keep: bool) -> Pacer {
         let stop = Arc::new(AtomicBool::new(false));
         let (s, f) = (stop.clone(), fifo.clone());
         std::thread::Builder::new()
             .name("paced-card".into())
-            .spawn(move || Pacer::drain(&s, &f, &capture))
+            .spawn(move || Pacer::drain(&s, &f, &capture, keep))
             .unwrap();
         Pacer {
             stop,
@@ -59,7 +61,7 @@ impl Pacer {
         }
     }
 
-    fn drain(stop: &AtomicBool, fifo: &Path, capture: &Path) {
+    fn drain(stop: &AtomicBool, fifo: &Path, capture: &Path, keep: bool) {
         while !stop.load(Ordering::Acquire) {
             // Blocks until loa opens the device.
             let Ok(mut input) = std::fs::File::open(fifo) else {
@@ -70,7 +72,13 @@ impl Pacer {
             }
             // One page: loa can be at most 21 ms ahead of the clock.
             let _ = rustix::pipe::fcntl_setpipe_size(&input, 4096);
-            let Ok(mut out) = std::fs::File::create(capture) else {
+            let out = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(keep)
+                .truncate(!keep)
+                .open(capture);
+            let Ok(mut out) = out else {
                 return;
             };
             let mut buf = vec![0u8; STEP_BYTES];
@@ -146,6 +154,16 @@ impl SoundCard {
     /// bursts up to 5 s after an idle spell). Each time loa opens the
     /// device, the capture starts afresh.
     pub fn paced() -> SoundCard {
+        SoundCard::paced_with(false)
+    }
+
+    /// As [`SoundCard::paced`], the sound of every time loa opens the
+    /// device kept, one after the other, in the capture.
+    pub fn paced_keeping() -> SoundCard {
+        SoundCard::paced_with(true)
+    }
+
+    fn paced_with(keep: bool) -> SoundCard {
         let pipe_dir = tempfile::tempdir().unwrap();
         let fifo = pipe_dir.path().join("card");
         rustix::fs::mknodat(
@@ -157,7 +175,7 @@ impl SoundCard {
         )
         .expect("a named pipe for the paced sound card");
         let mut card = SoundCard::new(&format!(r#"file "{}""#, fifo.display()));
-        card._pacer = Some(Pacer::start(pipe_dir, fifo, card.capture.clone()));
+        card._pacer = Some(Pacer::start(pipe_dir, fifo, card.capture.clone(), keep));
         card
     }
 
