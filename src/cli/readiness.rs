@@ -28,6 +28,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
     )
     .is_ok();
     relay(cfg, service_running, &mut out);
+    zone_lines(cfg, service_running, &mut out);
     if !service_running {
         sound(cfg, &mut out);
     }
@@ -120,6 +121,56 @@ fn relay(cfg: &Config, service_running: bool, out: &mut Vec<Problem>) {
             }
         }
     }
+}
+
+/// Each zone's GPIO line exists on the chip and is free (or held by the
+/// running service): a hamlet whose line cannot be driven would never
+/// hear its broadcasts, and the service would not start.
+fn zone_lines(cfg: &Config, service_running: bool, out: &mut Vec<Problem>) {
+    let lang = cfg.lang;
+    if cfg.relay.backend != RelayBackend::Gpio {
+        return;
+    }
+    for z in &cfg.zones {
+        let (name, title) = (&z.name, &z.title);
+        let why = match crate::relay::gpio::status(&z.relay_config(&cfg.relay)) {
+            Err(e) => e.message(lang),
+            Ok(st) if st.used && !(service_running && st.consumer == crate::relay::CONSUMER) => {
+                let who = st.consumer;
+                tr!(
+                    lang,
+                    "chân GPIO đang bị chương trình \"{who}\" giữ; hãy dừng chương trình đó, hoặc chọn chân khác",
+                    "its GPIO line is held by \"{who}\"; stop that program or choose another line"
+                )
+            }
+            Ok(_) => continue,
+        };
+        out.push(at_zone(
+            cfg,
+            name,
+            tr!(
+                lang,
+                "Rơ-le của vùng \"{name}\" ({title}) không dùng được: {why}",
+                "the relay of zone \"{name}\" ({title}) cannot be used: {why}"
+            ),
+        ));
+    }
+}
+
+/// An error at the `name = "NAME"` line of a `[[zone]]`, else at the top.
+fn at_zone(cfg: &Config, name: &str, message: String) -> Problem {
+    let text = crate::tomlfile::read_bounded(&cfg.path, cfg.lang)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let quoted = format!("\"{name}\"");
+    let line = text
+        .lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.starts_with("name") && l.contains(&quoted)
+        })
+        .map_or(1, |i| i as u32 + 1);
+    Problem::error(&cfg.path, line, 1, message)
 }
 
 /// The sound device opens (a warning: a USB card may be plugged in later).

@@ -518,3 +518,33 @@ line = 17
     out.says("zone \"thon-3\" is on line 23, which zone \"thon-2\" already uses");
     out.says("zone \"thon-4\" is on line 17, which is the amplifier's own");
 }
+
+// Issue 16: `loa check` checks each zone's GPIO line as it checks the
+// amplifier's, and says which hamlet's relay cannot be used, at its
+// [[zone]] in the config.
+#[test]
+fn check_says_which_zone_s_relay_cannot_be_used() {
+    let env = TestEnv::with_config(
+        r#"language = "en"
+[paths]
+audio = "../audio"
+playlists = "../playlists"
+state = "../state"
+[relay]
+backend = "gpio"
+chip = "gpiochip-loa-missing"
+line = 17
+
+[[zone]]
+name = "thon-1"
+title = "Thôn Đông"
+line = 22
+"#,
+    );
+    let out = env.run(&["check"]);
+    out.code(1);
+    out.error_at(
+        "config/loa.toml:12:1",
+        "the relay of zone \"thon-1\" (Thôn Đông) cannot be used: there is no GPIO chip \"gpiochip-loa-missing\"",
+    );
+}
