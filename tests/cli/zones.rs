@@ -548,3 +548,37 @@ line = 22
         "the relay of zone \"thon-1\" (Thôn Đông) cannot be used: there is no GPIO chip \"gpiochip-loa-missing\"",
     );
 }
+
+// Issue 16: `loa play` with zones airs to every zone: the zones on before
+// the amplifier, off after it.
+#[test]
+fn loa_play_airs_to_every_zone() {
+    let env = TestEnv::with_config(&service::service_config(
+        None,
+        &format!("{}{ZONES}", service::TONE_AUDIO),
+    ));
+    let path = env.path("audio/a.wav");
+    tone_wav(&path, 440.0, 1.0, 0.5, 48_000);
+    crate::util::age(&path);
+    let card = SoundCard::unpaced();
+    let out = card.attach(env.loa().args(&["play", "a.wav"])).run();
+    out.code(0);
+    assert_eq!(
+        texts(&after_start_up(&env)),
+        [
+            "thon-1 on",
+            "thon-2 on",
+            "thon-3 on",
+            "amp on",
+            "amp off",
+            "thon-1 off",
+            "thon-2 off",
+            "thon-3 off"
+        ],
+        "{out}"
+    );
+    assert!(
+        !card.capture().items(RATE / 10).is_empty(),
+        "no sound: {out}"
+    );
+}
