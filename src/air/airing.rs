@@ -250,27 +250,23 @@ impl<'e> Airing<'e> {
         let changed = match r.select_zones(&zones) {
             Ok(c) => c,
             Err(e) => {
-                self.report.relay_error = Some(e.message(self.lang()));
-                let _ = r.off();
                 let why = tr!(
                     self.lang(),
                     "không bật được rơ-le của vùng",
                     "a zone's relay could not be switched on"
                 );
-                self.not_aired(&why);
+                self.switch_on_failed(&r, &e, &why);
                 return None;
             }
         };
         self.zones = Some(zones);
         if let Err(e) = r.on() {
-            self.report.relay_error = Some(e.message(self.lang()));
-            let _ = r.off();
             let why = tr!(
                 self.lang(),
                 "không bật được ampli",
                 "the amplifier could not be switched on"
             );
-            self.not_aired(&why);
+            self.switch_on_failed(&r, &e, &why);
             return None;
         }
         if was_on {
@@ -292,6 +288,27 @@ impl<'e> Airing<'e> {
         let warm_until = Timestamp::from_millisecond(at.as_millisecond() + warm.as_millis() as i64)
             .unwrap_or(at);
         Some(planned.max(warm_until))
+    }
+
+    /// A line would not switch on: every line off, nothing aired, for `why`.
+    fn switch_on_failed(
+        &mut self,
+        r: &crate::relay::RelayGuard,
+        e: &crate::relay::RelayError,
+        why: &str,
+    ) {
+        self.report.relay_error = Some(e.message(self.lang()));
+        let _ = r.off();
+        self.not_aired(why);
+    }
+
+    /// Waits (at most DRAIN_WAIT) until the device has played out what it
+    /// holds.
+    async fn drain(sink: &mut dyn Sink) {
+        let deadline = Instant::now() + DRAIN_WAIT;
+        while !sink.drained() && Instant::now() < deadline {
+            tokio::time::sleep(TICK).await;
+        }
     }
 
     /// The zones of the first item that can play (the first item's when
@@ -319,10 +336,7 @@ impl<'e> Airing<'e> {
     /// played out what it holds, the next item's zones are switched in the
     /// silence, and a moment passes before its sound.
     async fn change_zones(&mut self, sink: &mut dyn Sink) -> Flow {
-        let deadline = Instant::now() + DRAIN_WAIT;
-        while !sink.drained() && Instant::now() < deadline {
-            tokio::time::sleep(TICK).await;
-        }
+        Self::drain(sink).await;
         let zones = self.job.items[self.next].zones.clone();
         if let Some(r) = self.seams.relay.clone()
             && let Err(e) = r.select_zones(&zones)
@@ -359,10 +373,7 @@ impl<'e> Airing<'e> {
             return;
         }
         if self.report.device_error.is_none() && !self.report.stalled {
-            let deadline = Instant::now() + DRAIN_WAIT;
-            while !sink.drained() && Instant::now() < deadline {
-                tokio::time::sleep(TICK).await;
-            }
+            Self::drain(sink.as_mut()).await;
         }
         // Closing the device before the relay goes off.
         drop(sink);
