@@ -10,7 +10,13 @@
 //!   A file is written whole or not at all (a temporary file, then
 //!   renamed).
 //! - `--tag` takes a tag as playlists write it or its readable name.
-//! - `--zone` needs zones in the config.
+//! - `--zone` takes a zone's name (or its title) from the config's
+//!   `[[zone]]` and counts only what aired to that hamlet; a config
+//!   without zones refuses it, and an unknown name gets the nearest one.
+//! - With zones in the config, every form has a section of what aired to
+//!   each zone (broadcasts, bulletins, time on air), counted from the
+//!   zones each as-run row names; rows from before zones existed count
+//!   for none.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -105,17 +111,13 @@ pub fn run(config: Option<&Path>, args: &Args<'_>, clock: &dyn Clock) -> i32 {
             return exit::CONFIG;
         }
     };
-    if let Some(z) = args.zone {
-        eprintln!(
-            "{}",
-            tr!(
-                lang,
-                "Không lọc theo --zone \"{z}\" được: tệp cấu hình chưa khai báo vùng nào ([[zone]]), mọi buổi phát đều phát cho cả xã. Hãy bỏ --zone.",
-                "cannot narrow to --zone \"{z}\": the config declares no zones ([[zone]]); every broadcast goes to the whole commune. Leave out --zone."
-            )
-        );
-        return exit::CONFIG;
-    }
+    let zone = match args.zone.map(|z| find_zone(&cfg, z)).transpose() {
+        Ok(z) => z,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return exit::CONFIG;
+        }
+    };
     let rows = match super::log::read(&cfg, from, to) {
         Ok(Some(rows)) => rows,
         Ok(None) => {
@@ -170,8 +172,13 @@ pub fn run(config: Option<&Path>, args: &Args<'_>, clock: &dyn Clock) -> i32 {
         schedule: schedule(&cfg, &playlists, from, to.min(today)),
         installed: installed_at(&cfg),
         tag_names,
+        zones: cfg
+            .zones
+            .iter()
+            .map(|z| (z.name.clone(), z.title.clone()))
+            .collect(),
         filter: Filter {
-            zone: None,
+            zone,
             tag: tag.clone(),
         },
         late_grace: cfg.schedule.late_grace,
@@ -226,6 +233,31 @@ fn format_and_separator(args: &Args<'_>, lang: Lang) -> Result<(Format, char), S
         },
     };
     Ok((fmt, sep))
+}
+
+/// The zone `--zone` names: (name, title), by its name, else by its title
+/// (case ignored); else what is wrong: no zones in the config, or an
+/// unknown name with the nearest.
+fn find_zone(cfg: &Config, asked: &str) -> Result<(String, String), String> {
+    let lang = cfg.lang;
+    if cfg.zones.is_empty() {
+        let z = crate::air::display_name(asked);
+        return Err(tr!(
+            lang,
+            "Không lọc theo --zone \"{z}\" được: tệp cấu hình chưa khai báo vùng nào ([[zone]]), mọi buổi phát đều phát cho cả xã. Hãy bỏ --zone.",
+            "cannot narrow to --zone \"{z}\": the config declares no zones ([[zone]]); every broadcast goes to the whole commune. Leave out --zone."
+        ));
+    }
+    let want = asked.trim();
+    cfg.zones
+        .iter()
+        .find(|z| z.name == want)
+        .or_else(|| {
+            let want = want.to_lowercase();
+            cfg.zones.iter().find(|z| z.title.to_lowercase() == want)
+        })
+        .map(|z| (z.name.clone(), z.title.clone()))
+        .ok_or_else(|| crate::config::zone::unknown_message(&cfg.zones, want, lang))
 }
 
 /// The phase `--tag` names: a tag as written, or a readable name (case
@@ -303,6 +335,7 @@ fn schedule(
                 at: b.at,
                 planned_ms: (b.end.as_millisecond() - b.at.as_millisecond()).max(0),
                 tags: b.tags.clone(),
+                zones: b.zones.clone(),
                 files: b
                     .items
                     .iter()

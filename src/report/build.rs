@@ -18,7 +18,11 @@
 //!   counted apart (`extra_broadcasts`), never against the schedule;
 //! - a broadcast's planned length is the day plan's (first item's start to
 //!   last item's end); for one the plan no longer has (the playlist
-//!   changed), its time on air.
+//!   changed), its time on air;
+//! - an item counts for a zone when its row names the zone (rows from
+//!   before zones existed name none, and count for no zone); narrowed to
+//!   a zone, a scheduled broadcast counts when its rows name the zone, or,
+//!   when the log has no row of it, when its plan does.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -30,7 +34,7 @@ use jiff::tz::TimeZone;
 use super::text::{self, duration, is_jingle, is_relayed};
 use super::{
     Aired, Day, Emergency, Figures, Filter, Line, Phase, PriorityLine, Problem, ProblemItem,
-    Report, Station,
+    Report, Station, ZoneLine,
 };
 use crate::asrun::report::on_air_ms;
 use crate::asrun::{ItemRecord, Priority, Row, Status};
@@ -51,6 +55,8 @@ pub struct Scheduled {
     pub planned_ms: i64,
     /// Its tags.
     pub tags: Vec<String>,
+    /// The zones it airs to, by name (empty when none is configured).
+    pub zones: Vec<String>,
     /// Its items' files, in airing order.
     pub files: Vec<String>,
 }
@@ -82,6 +88,9 @@ pub struct Inputs<'a> {
     pub installed: Option<Timestamp>,
     /// The playlists' `[tags]` names.
     pub tag_names: BTreeMap<String, String>,
+    /// The configured zones, (name, title), in the config's order (empty:
+    /// none, and the report has no per-zone section).
+    pub zones: Vec<(String, String)>,
     /// What the report is narrowed to.
     pub filter: Filter,
     /// `[schedule] late-grace`, for the reason a broadcast was missed.
@@ -294,6 +303,7 @@ pub fn build(inp: &Inputs<'_>) -> Report {
         })
         .collect();
     let unsynced_rows = lines.iter().filter(|l| !l.record.clock_synced).count();
+    let zones = zone_lines(inp, &days_data);
     Report {
         lang,
         station: inp.station.clone(),
@@ -308,6 +318,7 @@ pub fn build(inp: &Inputs<'_>) -> Report {
         phases,
         priorities,
         emergencies,
+        zones,
         problems,
         aired,
         lines,
@@ -317,13 +328,50 @@ pub fn build(inp: &Inputs<'_>) -> Report {
     }
 }
 
-/// One day's broadcasts and rows, narrowed by `tag_ok`.
+/// Per configured zone (only the one narrowed to, if any), in the
+/// config's order: what aired to it.
+fn zone_lines(inp: &Inputs<'_>, days: &[DayData<'_>]) -> Vec<ZoneLine> {
+    let asked = inp.filter.zone.as_ref().map(|(z, _)| z);
+    inp.zones
+        .iter()
+        .filter(|(name, _)| asked.is_none_or(|z| z == name))
+        .map(|(name, title)| {
+            let mut keys = HashSet::new();
+            let mut line = ZoneLine {
+                name: name.clone(),
+                title: title.clone(),
+                broadcasts: 0,
+                items: 0,
+                bulletins: 0,
+                aired_ms: 0,
+            };
+            for i in days.iter().flat_map(|d| &d.items) {
+                if !i.aired() || !i.r.zones.contains(name) {
+                    continue;
+                }
+                if keys.insert((i.r.day, i.r.broadcast_key.clone())) {
+                    line.broadcasts += 1;
+                }
+                if i.r.status == Status::Played {
+                    line.items += 1;
+                    line.bulletins += usize::from(!i.jingle);
+                }
+                line.aired_ms += i.on_air;
+            }
+            line
+        })
+        .collect()
+}
+
+/// One day's broadcasts and rows, narrowed by `tag_ok` and the zone.
 fn day_data<'a>(inp: &'a Inputs<'_>, d: Date, tag_ok: &impl Fn(&[String]) -> bool) -> DayData<'a> {
+    let zone = inp.filter.zone.as_ref().map(|(z, _)| z);
+    let zone_ok = |zones: &[String]| zone.is_none_or(|z| zones.contains(z));
     let items: Vec<Item> = inp
         .rows
         .iter()
         .map(|r| &r.record)
-        .filter(|r| r.day == d && tag_ok(&r.tags))
+        .filter(|r| r.day == d && tag_ok(&r.tags) && zone_ok(&r.zones))
         .map(|r| Item {
             r,
             jingle: is_jingle(&r.file, &inp.station.jingles),
@@ -342,8 +390,23 @@ fn day_data<'a>(inp: &'a Inputs<'_>, d: Date, tag_ok: &impl Fn(&[String]) -> boo
         if s.at > inp.now || before_install || !tag_ok(&s.tags) {
             continue;
         }
+        let logged = items.iter().any(|i| i.r.broadcast_key == s.key);
+        // Narrowed to a zone: the log says where a broadcast went; its
+        // plan, only when the log has nothing of it.
+        if let Some(z) = zone
+            && !logged
+        {
+            let elsewhere = inp
+                .rows
+                .iter()
+                .map(|r| &r.record)
+                .any(|r| r.day == d && r.broadcast_key == s.key && tag_ok(&r.tags));
+            if elsewhere || !s.zones.contains(z) {
+                continue;
+            }
+        }
         scheduled.insert(s.key.clone(), Some(s));
-        if !items.iter().any(|i| i.r.broadcast_key == s.key) {
+        if !logged {
             unlogged.push(s);
         }
     }
@@ -648,5 +711,78 @@ mod tests {
             (28, 30)
         );
         assert!(r.emergencies.is_empty());
+    }
+
+    /// (name, broadcasts, items, bulletins, seconds on air) per zone line.
+    fn zone_figures(r: &Report) -> Vec<(&str, usize, usize, usize, i64)> {
+        r.zones
+            .iter()
+            .map(|z| {
+                let s = z.aired_ms / 1000;
+                (z.name.as_str(), z.broadcasts, z.items, z.bulletins, s)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn time_on_air_per_zone() {
+        let rows = sample::zoned_rows();
+        let r = build(&sample::zoned_inputs(&rows));
+        // From the 4th: 25 mornings aired (the 5th missed, the 28th not
+        // logged; the 25th's a 10-minute relay), and the emergency, to
+        // thon-1 and thon-2; 26 evenings (the 12th failed) to thon-2.
+        // The first three days' rows name no zone: they count for none.
+        let mornings = 24 * 120 + 630 + 45;
+        assert_eq!(
+            zone_figures(&r),
+            [
+                ("thon-1", 26, 51, 26, mornings),
+                ("thon-2", 52, 77, 52, mornings + 26 * 120),
+                ("thon-3", 0, 0, 0, 0),
+            ]
+        );
+        assert_eq!(r.zones[0].title, "Thôn Đông");
+        // The rest of the report is as without zones.
+        let plain = build(&sample::inputs(&rows));
+        assert_eq!(r.total, plain.total);
+        assert_eq!(plain.total.aired_ms, (mornings + 26 * 120 + 3 * 240) * 1000);
+        assert!(plain.zones.is_empty(), "no zones configured, no section");
+    }
+
+    #[test]
+    fn narrowed_to_a_zone() {
+        let rows = sample::zoned_rows();
+        let mut inp = sample::zoned_inputs(&rows);
+        inp.filter.zone = Some(("thon-2".into(), "Thôn Tây".into()));
+        let r = build(&inp);
+        // The 4th to the 30th: 27 mornings and 27 evenings; the 28th's
+        // morning (nothing logged) counts by its plan, which names
+        // thon-2; the first three days' rows name no zone.
+        let t = &r.total;
+        assert_eq!((t.aired_broadcasts, t.planned_broadcasts), (51, 54));
+        assert_eq!((t.extra_broadcasts, t.missed, t.failed), (1, 4, 1));
+        assert_eq!(t.aired_ms, r.zones[0].aired_ms);
+        assert_eq!(zone_figures(&r), [("thon-2", 52, 77, 52, 6675)]);
+        assert_eq!(r.problems.len(), 3);
+        assert_eq!(
+            text::narrowed(&r).as_deref(),
+            Some("Chỉ tính: vùng thon-2 (Thôn Tây).")
+        );
+
+        // thon-1 has no evenings: none is planned, none missed.
+        inp.filter.zone = Some(("thon-1".into(), "Thôn Đông".into()));
+        let r = build(&inp);
+        let t = &r.total;
+        assert_eq!((t.aired_broadcasts, t.planned_broadcasts), (25, 27));
+        assert_eq!((t.missed, t.failed), (4, 0));
+        assert_eq!(r.problems.len(), 2, "the 5th's and the 28th's mornings");
+
+        // thon-3 had nothing: nothing planned, nothing missed (the 28th's
+        // plan names the others).
+        inp.filter.zone = Some(("thon-3".into(), "Thôn Bắc".into()));
+        let r = build(&inp);
+        assert_eq!(r.total, Figures::default());
+        assert!(r.problems.is_empty() && r.lines.is_empty());
+        assert_eq!(zone_figures(&r), [("thon-3", 0, 0, 0, 0)]);
     }
 }

@@ -5,12 +5,13 @@
 //! separator, a quote or a line end (RFC 4180).
 //!
 //! One header row, then one row per day shown, one total row, one row per
-//! campaign phase, and one row per missed or failed item. The columns
-//! (header in Vietnamese / English):
+//! campaign phase, one row per zone (when the config declares zones), and
+//! one row per missed or failed item. The columns (header in Vietnamese /
+//! English):
 //!
 //! | # | vi | en | holds |
 //! |---|----|----|-------|
-//! | 1 | loại | kind | ngày/day, tổng cộng/total, chủ đề/tag, chi tiết/item |
+//! | 1 | loại | kind | ngày/day, tổng cộng/total, chủ đề/tag, vùng/zone, chi tiết/item |
 //! | 2 | ngày | date | YYYY-MM-DD (day and item rows) |
 //! | 3 | chủ đề | tag | the tag as playlists write it (tag rows; empty for the untagged) |
 //! | 4 | buổi phát | broadcasts | broadcasts that aired (scheduled and outside the schedule) |
@@ -32,11 +33,15 @@
 //! | 20 | số phút theo lịch | minutes_scheduled | minutes the schedule had, one decimal |
 //! | 21 | số phút tiếp sóng | minutes_relayed | minutes relayed, one decimal |
 //! | 22 | tên chủ đề | phase | the phase's readable name (tag rows) |
+//! | 23 | vùng | zone | the zone's name (zone rows) |
+//! | 24 | tên vùng | zone_title | the zone's title (zone rows) |
 //!
 //! Columns 4 to 11 and 17 to 21 are empty on item rows, 12 to 16 on the
-//! others.
+//! others. Zone rows hold what aired to the zone: columns 4 to 7 and 19,
+//! the others empty. Columns 23 and 24 are there only when the config
+//! declares zones (without zones the file is as before them).
 
-use super::{Figures, Report};
+use super::{Figures, Report, ZoneLine};
 use crate::lang::Lang;
 
 /// The byte-order mark that opens the file.
@@ -51,10 +56,20 @@ fn field(s: &str, sep: char) -> String {
     }
 }
 
-fn line(o: &mut String, fields: &[String], sep: char) {
-    let line: Vec<String> = fields.iter().map(|f| field(f, sep)).collect();
+/// One line of `width` fields: `fields`, then empty ones.
+fn line(o: &mut String, fields: &[String], sep: char, width: usize) {
+    let mut line: Vec<String> = fields.iter().map(|f| field(f, sep)).collect();
+    line.resize(width.max(fields.len()), String::new());
     o.push_str(&line.join(&sep.to_string()));
     o.push_str("\r\n");
+}
+
+/// The zone columns' headers (23 and 24).
+fn zone_header(lang: Lang) -> [&'static str; 2] {
+    match lang {
+        Lang::Vi => ["vùng", "tên vùng"],
+        Lang::En => ["zone", "zone_title"],
+    }
 }
 
 fn header(lang: Lang) -> [&'static str; 22] {
@@ -140,22 +155,50 @@ fn figures(kind: &str, date: String, tag: &str, f: &Figures, phase: &str) -> Vec
     v
 }
 
+/// A zone's row: what aired to it, its name and title last.
+fn zone_row(z: &ZoneLine, lang: Lang) -> Vec<String> {
+    let mut v = vec![lang.pick("vùng", "zone").to_string()];
+    v.extend(std::iter::repeat_n(String::new(), 2));
+    v.extend([
+        z.broadcasts.to_string(),
+        z.items.to_string(),
+        min1(z.aired_ms),
+        ((z.aired_ms + 500) / 1000).to_string(),
+    ]);
+    v.extend(std::iter::repeat_n(String::new(), 11));
+    v.push(z.bulletins.to_string());
+    v.extend(std::iter::repeat_n(String::new(), 3));
+    v.extend([z.name.clone(), z.title.clone()]);
+    v
+}
+
 /// The CSV text (BOM included), fields separated by `sep`.
 pub fn write(r: &Report, sep: char) -> String {
     let lang = r.lang;
     let mut o = String::new();
     o.push(BOM);
-    line(&mut o, &header(lang).map(String::from), sep);
+    let mut head: Vec<String> = header(lang).map(String::from).to_vec();
+    if !r.zones.is_empty() {
+        head.extend(zone_header(lang).map(String::from));
+    }
+    let width = head.len();
+    line(&mut o, &head, sep, width);
     for d in &r.days {
         let kind = lang.pick("ngày", "day");
         line(
             &mut o,
             &figures(kind, d.date.to_string(), "", &d.figures, ""),
             sep,
+            width,
         );
     }
     let kind = lang.pick("tổng cộng", "total");
-    line(&mut o, &figures(kind, String::new(), "", &r.total, ""), sep);
+    line(
+        &mut o,
+        &figures(kind, String::new(), "", &r.total, ""),
+        sep,
+        width,
+    );
     for p in &r.phases {
         let kind = lang.pick("chủ đề", "tag");
         let tag = p.tag.as_deref().unwrap_or("");
@@ -163,7 +206,11 @@ pub fn write(r: &Report, sep: char) -> String {
             &mut o,
             &figures(kind, String::new(), tag, &p.figures, &p.name),
             sep,
+            width,
         );
+    }
+    for z in &r.zones {
+        line(&mut o, &zone_row(z, lang), sep, width);
     }
     for p in &r.problems {
         for i in &p.items {
@@ -181,7 +228,7 @@ pub fn write(r: &Report, sep: char) -> String {
                 i.reason.clone(),
             ]);
             v.extend(std::iter::repeat_n(String::new(), 6));
-            line(&mut o, &v, sep);
+            line(&mut o, &v, sep, width);
         }
     }
     o
@@ -264,6 +311,48 @@ mod tests {
                 .iter()
                 .all(|l| l.is_empty() || fields(l, ',').len() == 22)
         );
+    }
+
+    #[test]
+    fn a_row_per_zone_when_zones_are_configured() {
+        let rows = sample::zoned_rows();
+        let mut r = build(&sample::zoned_inputs(&rows));
+        r.lang = Lang::En;
+        let out = write(&r, ',');
+        let lines: Vec<&str> = out.trim_start_matches(BOM).split("\r\n").collect();
+        assert!(lines[0].ends_with(",phase,zone,zone_title"), "{}", lines[0]);
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.is_empty() || fields(l, ',').len() == 24)
+        );
+        let zones: Vec<Vec<String>> = lines
+            .iter()
+            .filter(|l| l.starts_with("zone,"))
+            .map(|l| fields(l, ','))
+            .collect();
+        assert_eq!(zones.len(), 3);
+        let mut want = vec![String::new(); 24];
+        for (i, v) in [
+            (0, "zone"),
+            (3, "52"),
+            (4, "77"),
+            (6, "6675"),
+            (18, "52"),
+            (22, "thon-2"),
+            (23, "Thôn Tây"),
+        ] {
+            want[i] = v.into();
+        }
+        want[5] = zones[1][5].clone();
+        assert_eq!(zones[1], want);
+        // 111.25 minutes, to one decimal.
+        assert!((zones[1][5].parse::<f64>().unwrap() - 111.25).abs() <= 0.05);
+        assert_eq!(zones[2][3..7], ["0", "0", "0.0", "0"]);
+        // The zone rows after the phases, before the missed and failed.
+        let first_zone = lines.iter().position(|l| l.starts_with("zone,")).unwrap();
+        assert!(lines[first_zone - 1].starts_with("tag,"));
+        assert!(lines[first_zone + 3].starts_with("item,"));
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub fn write(r: &Report) -> Result<Vec<u8>, ReportError> {
             per_priority(r),
         ),
     ];
+    if !r.zones.is_empty() {
+        sections.push((text::zones_title(lang), per_zone(r)));
+    }
     if r.total.relayed_ms > 0 {
         let rel = duration(r.total.relayed_ms, lang);
         let line = tr!(
@@ -544,6 +547,31 @@ fn per_priority(r: &Report) -> Vec<Block> {
     v
 }
 
+/// One row per zone: what aired to it.
+fn per_zone(r: &Report) -> Vec<Block> {
+    let lang = r.lang;
+    let rows = r
+        .zones
+        .iter()
+        .map(|z| {
+            vec![
+                Cell::left(text::zone_label(z)),
+                Cell::num(z.broadcasts),
+                Cell::num(z.bulletins),
+                Cell::num(duration(z.aired_ms, lang)),
+            ]
+        })
+        .collect();
+    let head = [
+        lang.pick("Thôn/vùng", "Zone"),
+        lang.pick("Số buổi phát", "Broadcasts"),
+        lang.pick("Bản tin", "Bulletins"),
+        lang.pick("Thời lượng", "Time on air"),
+    ];
+    let widths = [3671, 2100, 1100, 2200];
+    vec![grid(&widths, &head, rows).into()]
+}
+
 /// Each scheduled broadcast with missed or failed items, and its items.
 fn problems(r: &Report) -> Vec<Block> {
     let lang = r.lang;
@@ -747,6 +775,8 @@ mod tests {
         assert!(xml.contains(&failed.reason), "{:?}", failed.reason);
         assert!(!xml.contains("truoc-dai-hoi"), "phases by name, not tag");
         assert!(!xml.contains("None"));
+        assert!(!xml.contains("THÔN/VÙNG"), "no zones, no section");
+        assert!(xml.contains("IV. TIẾP SÓNG"));
         assert_eq!(pngs.len(), 1, "the chart");
         assert_eq!(png_size(&pngs[0]), chart::SIZE);
         // 16 cm wide, in proportion.
@@ -778,18 +808,39 @@ mod tests {
     }
 
     #[test]
+    fn time_on_air_per_zone() {
+        let rows = sample::zoned_rows();
+        let r = build(&sample::zoned_inputs(&rows));
+        let (xml, _) = unzip(&write(&r).unwrap());
+        for want in [
+            "IV. THỜI LƯỢNG PHÁT THEO THÔN/VÙNG",
+            "Thôn/vùng",
+            "Số buổi phát",
+            "Thôn Đông (thon-1)",
+            "59 phút 15 giây",
+            "Thôn Tây (thon-2)",
+            "111 phút 15 giây",
+            "Thôn Bắc (thon-3)",
+            "V. TIẾP SÓNG",
+        ] {
+            assert!(xml.contains(want), "the document has {want:?}");
+        }
+    }
+
+    #[test]
     fn in_english() {
-        let rows = sample::rows();
-        let mut inp = sample::inputs(&rows);
+        let rows = sample::zoned_rows();
+        let mut inp = sample::zoned_inputs(&rows);
         inp.lang = Lang::En;
-        inp.filter.zone = Some("thon-1".into());
+        inp.filter.zone = Some(("thon-1".into(), "Thôn Đông".into()));
         let r = build(&inp);
         let (xml, pngs) = unzip(&write(&r).unwrap());
         for want in [
             NATION,
             "REPORT",
-            "Aired 57 of 60 scheduled broadcasts (95.0%)",
-            "Counting only: zone thon-1.",
+            "Aired 25 of 27 scheduled broadcasts (92.6%)",
+            "Counting only: zone thon-1 (Thôn Đông).",
+            "TIME ON AIR PER ZONE",
             "PREPARED BY",
             "HEAD OF THE UNIT",
             "Emergency",

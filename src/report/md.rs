@@ -73,6 +73,10 @@ pub fn write(r: &Report) -> String {
     per_phase(&mut o, r);
     section(&mut o, lang.pick("Theo mức ưu tiên", "Per priority"));
     per_priority(&mut o, r);
+    if !r.zones.is_empty() {
+        section(&mut o, text::zones_title(lang));
+        per_zone(&mut o, r);
+    }
     if r.total.relayed_ms > 0 {
         section(&mut o, lang.pick("Tiếp sóng", "Relayed programmes"));
         let d = duration(r.total.relayed_ms, lang);
@@ -244,6 +248,41 @@ fn per_priority(o: &mut String, r: &Report) {
     o.push('\n');
 }
 
+fn per_zone(o: &mut String, r: &Report) {
+    let lang = r.lang;
+    head(
+        o,
+        &[
+            lang.pick("Thôn/vùng", "Zone"),
+            lang.pick("Buổi phát", "Broadcasts"),
+            lang.pick("Bản tin", "Bulletins"),
+            lang.pick("Thời lượng phát", "Time on air"),
+        ],
+    );
+    for z in &r.zones {
+        row(
+            o,
+            &[
+                cell(&text::zone_label(z)),
+                z.broadcasts.to_string(),
+                z.bulletins.to_string(),
+                duration(z.aired_ms, lang),
+            ],
+        );
+    }
+    if r.zones.len() > 1 {
+        let _ = writeln!(
+            o,
+            "\n{}",
+            lang.pick(
+                "Một buổi phát có thể phát cho nhiều thôn/vùng, nên tổng các dòng có thể lớn hơn tổng cộng.",
+                "A broadcast may air to several zones, so the lines may add up to more than the total."
+            )
+        );
+    }
+    o.push('\n');
+}
+
 fn problems(o: &mut String, r: &Report) {
     let lang = r.lang;
     if r.problems.is_empty() {
@@ -371,5 +410,21 @@ mod tests {
             !md.contains("| nhac-hieu |"),
             "jingles are not bulletins:\n{md}"
         );
+        assert!(!md.contains("thôn/vùng"), "no zones, no section:\n{md}");
+        assert!(md.contains("## 4. Tiếp sóng"), "{md}");
+    }
+
+    #[test]
+    fn time_on_air_per_zone_in_markdown() {
+        let rows = sample::zoned_rows();
+        let md = write(&build(&sample::zoned_inputs(&rows)));
+        for want in [
+            "## 4. Thời lượng phát theo thôn/vùng\n\n| Thôn/vùng | Buổi phát | Bản tin | Thời lượng phát |\n|---|--:|--:|--:|\n",
+            "| Thôn Đông (thon-1) | 26 | 26 | 59 phút 15 giây |\n| Thôn Tây (thon-2) | 52 | 52 | 111 phút 15 giây |\n| Thôn Bắc (thon-3) | 0 | 0 | 0 giây |\n",
+            "tổng các dòng có thể lớn hơn tổng cộng",
+            "## 5. Tiếp sóng",
+        ] {
+            assert!(md.contains(want), "{want:?} missing from\n{md}");
+        }
     }
 }

@@ -223,11 +223,28 @@ pub struct Line {
     pub relayed: bool,
 }
 
+/// What aired to one zone (a hamlet's speaker line, `[[zone]]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneLine {
+    /// The zone's name, as the config and the as-run log write it.
+    pub name: String,
+    /// Its title, for the reader ("Thôn Đông"); the name when it has none.
+    pub title: String,
+    /// Broadcasts with an item aired to it (scheduled or not).
+    pub broadcasts: usize,
+    /// Items aired to it to their end, jingles included.
+    pub items: usize,
+    /// Of those, the bulletins (jingles not counted).
+    pub bulletins: usize,
+    /// Milliseconds on air to it.
+    pub aired_ms: i64,
+}
+
 /// What the report was narrowed to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filter {
-    /// `--zone`: only broadcasts that went to this zone.
-    pub zone: Option<String>,
+    /// `--zone`: only what aired to this zone (name, title).
+    pub zone: Option<(String, String)>,
     /// `--tag`: only broadcasts of this phase (tag, readable name).
     pub tag: Option<(String, String)>,
 }
@@ -263,6 +280,9 @@ pub struct Report {
     pub priorities: Vec<PriorityLine>,
     /// Every emergency item, in order.
     pub emergencies: Vec<Emergency>,
+    /// Per configured zone, in the config's order (only the one asked
+    /// for, when narrowed to a zone); empty when the config has none.
+    pub zones: Vec<ZoneLine>,
     /// Scheduled broadcasts with missed or failed items, in order.
     pub problems: Vec<Problem>,
     /// The bulletins aired, most aired first, then by name.

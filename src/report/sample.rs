@@ -211,6 +211,7 @@ pub fn schedule(from: Date, to: Date) -> BTreeMap<Date, Vec<Scheduled>> {
                     at: at_("06:00:00"),
                     planned_ms: 120_000,
                     tags: vec!["truoc-dai-hoi".into()],
+                    zones: Vec::new(),
                     files: vec!["nhac-hieu.mp3".into(), "ban-tin-1.mp3".into()],
                 },
                 Scheduled {
@@ -219,6 +220,7 @@ pub fn schedule(from: Date, to: Date) -> BTreeMap<Date, Vec<Scheduled>> {
                     at: at_("17:00:00"),
                     planned_ms: 120_000,
                     tags: Vec::new(),
+                    zones: Vec::new(),
                     files: vec!["ban-tin-2.mp3".into()],
                 },
             ],
@@ -256,9 +258,56 @@ pub fn inputs(rows: &[Row]) -> Inputs<'_> {
         schedule: schedule(from, to),
         installed: Some(at(1, "00:00:00", 0)),
         tag_names: [("truoc-dai-hoi".to_string(), "Trước Đại hội".to_string())].into(),
+        zones: Vec::new(),
         filter: Filter::default(),
         late_grace: Duration::from_secs(600),
         require_clock_sync: true,
         archived: None,
     }
+}
+
+/// Three hamlets, (name, title), in the config's order.
+pub fn zones() -> Vec<(String, String)> {
+    [
+        ("thon-1", "Thôn Đông"),
+        ("thon-2", "Thôn Tây"),
+        ("thon-3", "Thôn Bắc"),
+    ]
+    .map(|(n, t)| (n.to_string(), t.to_string()))
+    .to_vec()
+}
+
+/// The zones of a broadcast key: mornings (and the emergency) to thon-1
+/// and thon-2, evenings to thon-2 alone; thon-3 gets nothing.
+fn zones_of(key: &str) -> Vec<String> {
+    let names: &[&str] = if key.contains("17:00:00") {
+        &["thon-2"]
+    } else {
+        &["thon-1", "thon-2"]
+    };
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+/// The month with zones: the first three days' rows are from before zones
+/// existed (they name none); after them, every row names its broadcast's
+/// zones ([`zones_of`]).
+pub fn zoned_rows() -> Vec<Row> {
+    let mut rows = rows();
+    for r in &mut rows {
+        if r.record.day.day() > 3 {
+            r.record.zones = zones_of(&r.record.broadcast_key);
+        }
+    }
+    rows
+}
+
+/// [`inputs`] with the three zones configured and the plans naming their
+/// zones.
+pub fn zoned_inputs(rows: &[Row]) -> Inputs<'_> {
+    let mut inp = inputs(rows);
+    inp.zones = zones();
+    for s in inp.schedule.values_mut().flatten() {
+        s.zones = zones_of(&s.key);
+    }
+    inp
 }

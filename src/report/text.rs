@@ -4,7 +4,7 @@
 
 use jiff::civil::Date;
 
-use super::{Figures, Report, Station};
+use super::{Figures, Report, Station, ZoneLine};
 use crate::lang::Lang;
 use crate::tr;
 
@@ -107,12 +107,17 @@ pub fn period(r: &Report) -> String {
     )
 }
 
-/// What the report was narrowed to, if anything: "Chỉ tính: vùng thon-1;
-/// chủ đề Trước Đại hội".
+/// What the report was narrowed to, if anything: "Chỉ tính: vùng thon-1
+/// (Thôn Đông); chủ đề Trước Đại hội".
 pub fn narrowed(r: &Report) -> Option<String> {
     let lang = r.lang;
     let mut parts = Vec::new();
-    if let Some(z) = &r.filter.zone {
+    if let Some((name, title)) = &r.filter.zone {
+        let z = if title == name {
+            name.clone()
+        } else {
+            format!("{name} ({title})")
+        };
         parts.push(tr!(lang, "vùng {z}", "zone {z}"));
     }
     if let Some((_, name)) = &r.filter.tag {
@@ -123,6 +128,21 @@ pub fn narrowed(r: &Report) -> Option<String> {
     }
     let parts = parts.join("; ");
     Some(tr!(lang, "Chỉ tính: {parts}.", "Counting only: {parts}."))
+}
+
+/// The per-zone section's title.
+pub fn zones_title(lang: Lang) -> &'static str {
+    lang.pick("Thời lượng phát theo thôn/vùng", "Time on air per zone")
+}
+
+/// A zone as a table's first cell shows it: "Thôn Đông (thon-1)", or the
+/// name alone when it has no title of its own.
+pub fn zone_label(z: &ZoneLine) -> String {
+    if z.title == z.name {
+        z.name.clone()
+    } else {
+        format!("{} ({})", z.title, z.name)
+    }
 }
 
 /// The headline: "Đã phát 58/60 buổi theo lịch (96,7%)".

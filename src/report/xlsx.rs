@@ -6,7 +6,8 @@
 //! real times, so that the official can sum, sort and filter them. The
 //! sheets:
 //! - "Tổng hợp" (Summary): the station, the period, the period's figures,
-//!   per campaign phase, per priority, and the emergency broadcasts;
+//!   per campaign phase, per priority, the emergency broadcasts, and per
+//!   zone when the config declares zones;
 //! - "Theo ngày" (Per day): one row per day, the period's total under them,
 //!   and a column chart of the minutes aired against the minutes scheduled;
 //! - "Chi tiết" (Items): every as-run row;
@@ -249,7 +250,7 @@ fn figures(f: &Figures, lang: Lang) -> Vec<(&'static str, Value)> {
 }
 
 /// "Tổng hợp": who, when, the period's figures, then per phase, per
-/// priority and the emergencies.
+/// priority, the emergencies and per zone.
 fn summary(r: &Report, st: &Styles, name: &str) -> Result<Worksheet, XlsxError> {
     let lang = r.lang;
     let mut ws = Worksheet::new();
@@ -282,7 +283,10 @@ fn summary(r: &Report, st: &Styles, name: &str) -> Result<Worksheet, XlsxError> 
     }
     row = phases(&mut ws, row + 1, r, st)?;
     row = priorities(&mut ws, row + 1, r, st)?;
-    emergencies(&mut ws, row + 1, r, st)?;
+    row = emergencies(&mut ws, row + 1, r, st)?;
+    if !r.zones.is_empty() {
+        zones(&mut ws, row + 1, r, st)?;
+    }
     ws.set_active(true);
     Ok(ws)
 }
@@ -401,6 +405,39 @@ fn emergencies(
         put_time(ws, row, 2, &e.time, &st.time)?;
         ws.write_string(row, 3, e.status.label(lang))?;
         put(ws, row, 4, Value::Minutes(e.aired_ms), st)?;
+        row += 1;
+    }
+    Ok(row)
+}
+
+/// The per-zone table from `row`; the row after it.
+fn zones(
+    ws: &mut Worksheet,
+    mut row: RowNum,
+    r: &Report,
+    st: &Styles,
+) -> Result<RowNum, XlsxError> {
+    let lang = r.lang;
+    ws.write_string_with_format(row, 0, text::zones_title(lang), &st.bold)?;
+    header(
+        ws,
+        row + 1,
+        &[
+            lang.pick("Thôn/vùng", "Zone"),
+            lang.pick("Mã vùng", "Name"),
+            lang.pick("Số lần phát", "Broadcasts"),
+            lang.pick("Bản tin", "Bulletins"),
+            lang.pick("Số phút phát", "Minutes on air"),
+        ],
+        st,
+    )?;
+    row += 2;
+    for z in &r.zones {
+        ws.write_string(row, 0, &z.title)?;
+        ws.write_string(row, 1, &z.name)?;
+        put(ws, row, 2, Value::Count(z.broadcasts), st)?;
+        put(ws, row, 3, Value::Count(z.bulletins), st)?;
+        put(ws, row, 4, Value::Minutes(z.aired_ms), st)?;
         row += 1;
     }
     Ok(row)
@@ -650,6 +687,15 @@ def kind(v):
     return "number" if isinstance(v, (int, float)) else type(v).__name__
 
 item_types = [kind(c.value) for c in next(items.iter_rows(min_row=2), [])]
+zones = []
+cells = [[c.value for c in r] for r in summary.iter_rows()]
+for i, r in enumerate(cells):
+    if r[0] in ("Thời lượng phát theo thôn/vùng", "Time on air per zone"):
+        zones.append({"header": cells[i + 1][:5]})
+        for z in cells[i + 2:]:
+            if z[0] is None:
+                break
+            zones.append({"values": z[:5], "types": [kind(v) for v in z[:5]]})
 print(json.dumps({
     "zip": zipfile.ZipFile(path).namelist(),
     "sheets": wb.sheetnames,
@@ -664,6 +710,7 @@ print(json.dumps({
     "items": item_rows,
     "item_types": item_types,
     "problems": problems.max_row - 1,
+    "zones": zones,
 }, default=str))
 "#;
 
@@ -771,6 +818,28 @@ print(json.dumps({
             j["problems"], 5,
             "2 on the 5th, 1 on the 12th, 2 on the 28th"
         );
+        assert_eq!(j["zones"], serde_json::json!([]), "no zones, no block");
+    }
+
+    #[test]
+    fn minutes_per_zone_as_numbers() {
+        let rows = sample::zoned_rows();
+        let r = build(&sample::zoned_inputs(&rows));
+        let Some(j) = read_back(&write(&r).unwrap()) else {
+            return;
+        };
+        assert_eq!(
+            j["zones"],
+            serde_json::json!([
+                {"header": ["Thôn/vùng", "Mã vùng", "Số lần phát", "Bản tin", "Số phút phát"]},
+                {"values": ["Thôn Đông", "thon-1", 26, 26, 59.25],
+                 "types": ["str", "str", "number", "number", "number"]},
+                {"values": ["Thôn Tây", "thon-2", 52, 52, 111.25],
+                 "types": ["str", "str", "number", "number", "number"]},
+                {"values": ["Thôn Bắc", "thon-3", 0, 0, 0],
+                 "types": ["str", "str", "number", "number", "number"]},
+            ])
+        );
     }
 
     #[test]
@@ -795,11 +864,11 @@ print(json.dumps({
 
     #[test]
     fn in_english_and_narrowed() {
-        let rows = sample::rows();
-        let mut inp = sample::inputs(&rows);
+        let rows = sample::zoned_rows();
+        let mut inp = sample::zoned_inputs(&rows);
         inp.lang = Lang::En;
         inp.filter.tag = Some(("truoc-dai-hoi".into(), "Before the congress".into()));
-        inp.filter.zone = Some("thon-1".into());
+        inp.filter.zone = Some(("thon-1".into(), "Thôn Đông".into()));
         let r = build(&inp);
         let Some(j) = read_back(&write(&r).unwrap()) else {
             return;
@@ -808,8 +877,11 @@ print(json.dumps({
             j["sheets"],
             serde_json::json!(["Summary", "Per day", "Items", "Missed, failed"])
         );
-        assert_eq!(j["figures"]["Scheduled broadcasts"], 30);
-        assert_eq!(j["figures"]["Aired"], 28);
+        // The mornings from the 4th, when the rows name zones.
+        assert_eq!(j["figures"]["Scheduled broadcasts"], 27);
+        assert_eq!(j["figures"]["Aired"], 25);
+        assert_eq!(j["zones"][1]["values"][1], "thon-1", "{}", j["zones"]);
+        assert_eq!(j["zones"].as_array().unwrap().len(), 2, "the one zone");
     }
 
     #[test]

@@ -125,52 +125,55 @@ struct Month {
 /// missed (two rows), the 12th's evening failed, the 20th an emergency
 /// (45 s), the 25th's morning a 10-minute relay after the jingle, the
 /// 28th's morning nothing at all (a power cut). The service first ran on
-/// the 1st.
+/// the 1st. No row names a zone.
 fn month(env: &TestEnv) -> Month {
+    env.write_playlist("default.toml", PLAYLIST);
+    month_to(env, &|_| vec![])
+}
+
+/// [`month`], each row naming the zones `zones` gives it.
+fn month_to(env: &TestEnv, zones: &dyn Fn(&ItemRecord) -> Vec<String>) -> Month {
     env.audio("nhac-hieu.mp3");
     env.audio("dai-hoi/ban-tin-1.mp3");
     env.audio("dai-hoi/ban-tin-2.mp3");
-    env.write_playlist("default.toml", PLAYLIST);
     let (from, to) = last_month();
     let log = AsRun::open(&env.path("state")).unwrap();
     log.first_start(at(from, "00:00:00", 0)).unwrap();
+    let log = |r: ItemRecord| {
+        log.record(&ItemRecord {
+            zones: zones(&r),
+            ..r
+        })
+    };
     let mut aired_s = 0;
     let mut d = from;
     while d <= to {
         match d.day() {
             5 => {
-                log.record(&row(d, 0, "nhac-hieu.mp3", 0, 30, Status::Missed))
-                    .unwrap();
-                log.record(&row(d, 0, "dai-hoi/ban-tin-1.mp3", 30, 90, Status::Missed))
-                    .unwrap();
+                log(row(d, 0, "nhac-hieu.mp3", 0, 30, Status::Missed)).unwrap();
+                log(row(d, 0, "dai-hoi/ban-tin-1.mp3", 30, 90, Status::Missed)).unwrap();
             }
             25 => {
-                log.record(&row(d, 0, "nhac-hieu.mp3", 0, 30, Status::Played))
-                    .unwrap();
+                log(row(d, 0, "nhac-hieu.mp3", 0, 30, Status::Played)).unwrap();
                 let vov = "http://radio.example.vn:8000/vov1";
-                log.record(&row(d, 0, vov, 30, 600, Status::Played))
-                    .unwrap();
+                log(row(d, 0, vov, 30, 600, Status::Played)).unwrap();
                 aired_s += 630;
             }
             28 => {}
             _ => {
-                log.record(&row(d, 0, "nhac-hieu.mp3", 0, 30, Status::Played))
-                    .unwrap();
-                log.record(&row(d, 0, "dai-hoi/ban-tin-1.mp3", 30, 90, Status::Played))
-                    .unwrap();
+                log(row(d, 0, "nhac-hieu.mp3", 0, 30, Status::Played)).unwrap();
+                log(row(d, 0, "dai-hoi/ban-tin-1.mp3", 30, 90, Status::Played)).unwrap();
                 aired_s += 120;
             }
         }
         if d.day() == 12 {
-            log.record(&row(d, 1, "dai-hoi/ban-tin-2.mp3", 0, 120, Status::Failed))
-                .unwrap();
+            log(row(d, 1, "dai-hoi/ban-tin-2.mp3", 0, 120, Status::Failed)).unwrap();
         } else {
-            log.record(&row(d, 1, "dai-hoi/ban-tin-2.mp3", 0, 120, Status::Played))
-                .unwrap();
+            log(row(d, 1, "dai-hoi/ban-tin-2.mp3", 0, 120, Status::Played)).unwrap();
             aired_s += 120;
         }
         if d.day() == 20 {
-            log.record(&ItemRecord {
+            log(ItemRecord {
                 broadcast_key: format!("{d} now 10:15:00"),
                 broadcast: None,
                 tags: vec![],
@@ -287,6 +290,7 @@ fn the_markdown_report_of_a_month() {
         !out.stdout.contains("| nhac-hieu |"),
         "jingles are not bulletins: {out}"
     );
+    assert!(!out.stdout.contains("thôn/vùng"), "no zones: {out}");
 }
 
 // Issue 14: the CSV opens right in Excel (a BOM), with ',' or ';', and its
@@ -324,7 +328,7 @@ fn the_csv_has_a_bom_and_the_rows_figures() {
         .lines()
         .next()
         .unwrap();
-    assert_eq!(header.split(';').count(), 22, "{header}");
+    assert_eq!(header.split(';').count(), 22, "no zone columns: {header}");
     // Into a file: the same bytes.
     let file = env.path("bao-cao.csv");
     env.run(&args(
@@ -670,4 +674,302 @@ fn a_file_the_playlist_marks_as_a_jingle_is_not_a_bulletin() {
     out.says("1 bản tin, tổng thời lượng phát 2 phút.");
     out.says("| dai-hoi/ban-tin-1 | 1 | 1 phút 30 giây |");
     assert!(!out.stdout.contains("| ket-thuc |"), "{out}");
+}
+
+/// Three hamlets, for the zones' tests.
+const ZONES: &str = r#"
+[[zone]]
+name = "thon-1"
+title = "Thôn Đông"
+line = 22
+
+[[zone]]
+name = "thon-2"
+title = "Thôn Tây"
+line = 23
+
+[[zone]]
+name = "thon-3"
+title = "Thôn Bắc"
+line = 24
+"#;
+
+/// A length as the report writes it: "59 phút 15 giây".
+fn vi_duration(s: i64) -> String {
+    match (s / 60, s % 60) {
+        (0, s) => format!("{s} giây"),
+        (m, 0) => format!("{m} phút"),
+        (m, s) => format!("{m} phút {s} giây"),
+    }
+}
+
+/// What aired to each hamlet in [`zoned_month`]: (broadcasts, which are
+/// also the bulletins, and seconds) for thon-1 and thon-2 (thon-3 had
+/// nothing).
+struct PerZone {
+    m: Month,
+    thon_1: (i64, i64),
+    thon_2: (i64, i64),
+}
+
+/// Last month ([`month`]) in a commune of three hamlets: the first three
+/// days' rows are from before zones existed (they name none); after them,
+/// the mornings and the emergency aired to thon-1 and thon-2, the evenings
+/// to thon-2 alone (as the playlist now says).
+fn zoned_month(env: &TestEnv) -> PerZone {
+    env.write_playlist(
+        "default.toml",
+        PLAYLIST.replace(
+            "items = [\"dai-hoi/ban-tin-2.mp3\"]",
+            "items = [\"dai-hoi/ban-tin-2.mp3\"]\nzones = [\"thon-2\"]",
+        ),
+    );
+    let m = month_to(env, &|r| {
+        let names: &[&str] = if r.day.day() <= 3 {
+            &[]
+        } else if r.broadcast_key.contains("17:00:00") {
+            &["thon-2"]
+        } else {
+            &["thon-1", "thon-2"]
+        };
+        names.iter().map(|n| n.to_string()).collect()
+    });
+    // From the 4th: the mornings but the 5th's (missed) and the 28th's
+    // (nothing), one a 10-minute relay; the emergency (45 s); the
+    // evenings but the 12th's (failed).
+    let mornings = m.days - 5;
+    let thon_1 = (mornings + 1, (mornings - 1) * 120 + 630 + 45);
+    let evenings = m.days - 4;
+    let thon_2 = (thon_1.0 + evenings, thon_1.1 + evenings * 120);
+    PerZone { m, thon_1, thon_2 }
+}
+
+fn zoned_config() -> String {
+    format!("{}{ZONES}", config())
+}
+
+// Issue 16: with zones in the config, the report says what aired to each
+// hamlet, in the config's order; rows from before zones count for none.
+#[test]
+fn minutes_aired_per_zone_in_markdown_and_csv() {
+    let env = TestEnv::with_config(&zoned_config());
+    let z = zoned_month(&env);
+    let r = range(&z.m);
+    let out = env.run(&args(&r, &[]));
+    out.code(0);
+    out.says("## 4. Thời lượng phát theo thôn/vùng");
+    out.says("| Thôn/vùng | Buổi phát | Bản tin | Thời lượng phát |");
+    let (b, s) = z.thon_1;
+    let (b2, s2) = z.thon_2;
+    out.says(&format!(
+        "| Thôn Đông (thon-1) | {b} | {b} | {} |\n| Thôn Tây (thon-2) | {b2} | {b2} | {} |\n| Thôn Bắc (thon-3) | 0 | 0 | 0 giây |\n",
+        vi_duration(s),
+        vi_duration(s2)
+    ));
+    // The whole report is as without zones.
+    out.says(&format!(
+        "tổng thời lượng phát {},",
+        vi_duration(z.m.aired_s)
+    ));
+    out.says("## 5. Tiếp sóng");
+
+    let out = env.run(&args(&r, &["--format", "csv"]));
+    out.code(0);
+    let lines: Vec<&str> = out
+        .stdout
+        .trim_start_matches('\u{feff}')
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(lines[0].ends_with(",tên chủ đề,vùng,tên vùng"), "{out}");
+    assert!(lines.iter().all(|l| l.split(',').count() == 24), "{out}");
+    let zones: Vec<Vec<&str>> = lines
+        .iter()
+        .filter(|l| l.starts_with("vùng,"))
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(zones.len(), 3, "{out}");
+    for (row, name, title, (b, s)) in [
+        (&zones[0], "thon-1", "Thôn Đông", z.thon_1),
+        (&zones[1], "thon-2", "Thôn Tây", z.thon_2),
+        (&zones[2], "thon-3", "Thôn Bắc", (0, 0)),
+    ] {
+        assert_eq!((row[22], row[23]), (name, title), "{row:?}");
+        assert_eq!(row[3], b.to_string(), "broadcasts: {row:?}");
+        assert_eq!(row[6], s.to_string(), "seconds: {row:?}");
+        assert_eq!(row[18], b.to_string(), "bulletins: {row:?}");
+        let minutes: f64 = row[5].parse().unwrap();
+        assert!((minutes - s as f64 / 60.0).abs() <= 0.05, "{row:?}");
+    }
+}
+
+const READ_ZONES_XLSX: &str = r#"
+import sys, json, openpyxl
+wb = openpyxl.load_workbook(sys.argv[1])
+rows = list(wb.worksheets[0].iter_rows(values_only=True))
+out = []
+for i, r in enumerate(rows):
+    if r[0] == "Thời lượng phát theo thôn/vùng":
+        out.append([str(c) for c in rows[i + 1][:5]])
+        for z in rows[i + 2:]:
+            if z[0] is None:
+                break
+            out.append(list(z[:5]))
+print(json.dumps(out))
+"#;
+
+// Issue 16: the Word document has the per-zone table as a numbered
+// section; the workbook's summary a block of it, in numbers.
+#[test]
+fn minutes_aired_per_zone_in_word_and_excel() {
+    let env = TestEnv::with_config(&zoned_config());
+    let z = zoned_month(&env);
+    let r = range(&z.m);
+    let docx = env.path("thon.docx");
+    env.run(&args(
+        &r,
+        &["--format", "docx", "--out", docx.to_str().unwrap()],
+    ))
+    .code(0);
+    let xlsx = env.path("thon.xlsx");
+    env.run(&args(
+        &r,
+        &["--format", "xlsx", "--out", xlsx.to_str().unwrap()],
+    ))
+    .code(0);
+    if let Some(json) = python("per_zone_docx", "docx", "python3-docx", READ_DOCX, &docx) {
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let text = v["text"].as_str().unwrap();
+        let (b, s) = z.thon_1;
+        let (b2, s2) = z.thon_2;
+        for want in [
+            "IV. THỜI LƯỢNG PHÁT THEO THÔN/VÙNG".to_string(),
+            "Thôn/vùng | Số buổi phát | Bản tin | Thời lượng".into(),
+            format!("Thôn Đông (thon-1) | {b} | {b} | {}", vi_duration(s)),
+            format!("Thôn Tây (thon-2) | {b2} | {b2} | {}", vi_duration(s2)),
+            "Thôn Bắc (thon-3) | 0 | 0 | 0 giây".into(),
+            "V. TIẾP SÓNG".into(),
+        ] {
+            assert!(
+                text.contains(&want),
+                "{want:?} not in the document:\n{text}"
+            );
+        }
+    }
+    let Some(json) = python(
+        "per_zone_xlsx",
+        "openpyxl",
+        "python3-openpyxl",
+        READ_ZONES_XLSX,
+        &xlsx,
+    ) else {
+        return;
+    };
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(
+        rows[0],
+        serde_json::json!([
+            "Thôn/vùng",
+            "Mã vùng",
+            "Số lần phát",
+            "Bản tin",
+            "Số phút phát"
+        ])
+    );
+    assert_eq!(rows.len(), 4, "{json}");
+    for (row, name, title, (b, s)) in [
+        (&rows[1], "thon-1", "Thôn Đông", z.thon_1),
+        (&rows[2], "thon-2", "Thôn Tây", z.thon_2),
+        (&rows[3], "thon-3", "Thôn Bắc", (0, 0)),
+    ] {
+        assert_eq!(
+            (row[0].as_str(), row[1].as_str()),
+            (Some(title), Some(name))
+        );
+        assert_eq!(row[2].as_i64(), Some(b), "a number: {row}");
+        assert_eq!(row[3].as_i64(), Some(b), "a number: {row}");
+        let minutes = row[4].as_f64().expect("minutes as a number");
+        assert!((minutes - s as f64 / 60.0).abs() < 0.01, "{row}");
+    }
+}
+
+// Issue 16: --zone counts only what aired to that hamlet, and says so,
+// with the hamlet's title; it takes the title too.
+#[test]
+fn narrowed_to_one_hamlet() {
+    let env = TestEnv::with_config(&zoned_config());
+    let z = zoned_month(&env);
+    let r = range(&z.m);
+    for zone in ["thon-2", "Thôn Tây"] {
+        let out = env.run(&args(&r, &["--zone", zone]));
+        out.code(0);
+        out.says("*Chỉ tính: vùng thon-2 (Thôn Tây).*");
+        // From the 4th (rows before name no zone): every morning and
+        // evening; the 28th's morning (nothing logged) by the playlist,
+        // which sends it to thon-2 too.
+        let planned = 2 * (z.m.days - 3);
+        let aired = planned - 3;
+        out.says(&format!("Đã phát {aired}/{planned} buổi theo lịch ("));
+        out.says(&format!(
+            "tổng thời lượng phát {},",
+            vi_duration(z.thon_2.1)
+        ));
+        let (b, s) = z.thon_2;
+        out.says(&format!(
+            "| Thôn Tây (thon-2) | {b} | {b} | {} |",
+            vi_duration(s)
+        ));
+        assert!(!out.stdout.contains("(thon-1) |"), "one hamlet: {out}");
+        out.says("khan-cap/bao-lu.mp3 (đã phát, 45 giây)");
+    }
+    // thon-1 has no evenings: none planned, none missed.
+    let out = env.run(&args(&r, &["--zone", "thon-1", "--format", "csv"]));
+    out.code(0);
+    let total = out
+        .stdout
+        .split("\r\n")
+        .find(|l| l.starts_with("tổng cộng,"))
+        .expect("a total row")
+        .split(',')
+        .collect::<Vec<_>>();
+    let mornings = z.m.days - 3;
+    assert_eq!(total[16], mornings.to_string(), "{out}");
+    assert_eq!(total[17], (mornings - 2).to_string(), "{out}");
+    assert_eq!(total[6], z.thon_1.1.to_string(), "{out}");
+    assert_eq!(
+        (total[7], total[8]),
+        ("4", "0"),
+        "no evening for thon-1: {out}"
+    );
+}
+
+// Issue 16: an unknown --zone is refused with the nearest name and the
+// zones there are; without zones in the config, --zone is refused (see
+// bad_arguments_are_refused_plainly) and the report has no zone section.
+#[test]
+fn an_unknown_zone_gets_the_nearest_name() {
+    let env = TestEnv::with_config(&zoned_config());
+    let z = zoned_month(&env);
+    let r = range(&z.m);
+    for format in ["md", "docx"] {
+        let out = env.run(&args(&r, &["--zone", "thon2", "--format", format]));
+        out.code(2);
+        assert!(
+            out.stderr.contains(
+                "Không có vùng \"thon2\"; có phải là \"thon-2\" không? Các vùng đã khai báo: thon-1 (Thôn Đông), thon-2 (Thôn Tây), thon-3 (Thôn Bắc)."
+            ),
+            "{out}"
+        );
+        assert!(out.stdout.is_empty(), "{out}");
+    }
+    let english = TestEnv::with_config(&format!("{DEFAULT_CONFIG}{ZONES}"));
+    let out = english.run(&args(&r, &["--zone", "thon-9"]));
+    out.code(2);
+    assert!(out.stderr.contains("there is no zone \"thon-9\""), "{out}");
+    assert!(
+        out.stderr
+            .contains("The zones declared are: thon-1 (Thôn Đông)"),
+        "{out}"
+    );
 }
