@@ -16,6 +16,7 @@ use crate::problem::Problem;
 use crate::tomlfile::{Source, Value, Walk, nearest};
 use crate::tr;
 
+pub mod district;
 pub mod zone;
 pub use zone::Zone;
 
@@ -156,6 +157,8 @@ pub struct Config {
     /// `[[zone]]`: the hamlets' speaker lines, each on a relay of its own
     /// (empty: one amplifier and no zones, as before zones existed).
     pub zones: Vec<Zone>,
+    /// `[district]`: the link to the district's broker (None: no link).
+    pub district: Option<district::DistrictConfig>,
 }
 
 /// `[archive]`: the recording of every broadcast, exactly as it went to the
@@ -329,6 +332,7 @@ impl Config {
                 ..crate::report::Station::default()
             },
             zones: Vec::new(),
+            district: None,
         }
     }
 
@@ -407,7 +411,7 @@ impl Config {
 
 const TOP_KEYS: &[&str] = &[
     "timezone", "language", "paths", "relay", "audio", "schedule", "control", "ingest", "archive",
-    "station", "zone",
+    "station", "zone", "district",
 ];
 const STATION_KEYS: &[&str] = &["name", "commune", "province", "reporter", "head", "jingles"];
 /// `[station] jingles` when the config does not say: a file or folder
@@ -473,6 +477,11 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
     }
     if let Some(v) = t.get("zone") {
         cfg.zones = zone::read_zones(w, v, &cfg.relay);
+    }
+    if let Some(v) = t.get("district")
+        && let Some(dt) = w.table("district", v, "[district]")
+    {
+        cfg.district = district::read_district(w, dt, &v.span(), dir);
     }
     if let Some(v) = t.get("audio")
         && let Some(at) = w.table("audio", v, "[audio]")

@@ -60,6 +60,7 @@ pub mod contain;
 pub mod control;
 pub mod daemon;
 pub mod db;
+pub mod district;
 pub mod duration;
 pub mod lang;
 pub mod live;

@@ -57,3 +57,6 @@ mod upload;
 
 // Hamlet zones on relays of their own (issue 16).
 mod zones;
+
+// The district over MQTT, with a real broker (issue 17).
+mod district;

@@ -820,13 +820,13 @@ fn parse_head(head: &[u8]) -> Option<(u16, Vec<(String, String)>)> {
 }
 
 /// A port of 127.0.0.1 free a moment ago.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a free port");
     l.local_addr().unwrap().port()
 }
 
 /// 16 random hex digits (std's hasher keys are random).
-fn secret() -> String {
+pub fn secret() -> String {
     let mut h = RandomState::new().build_hasher();
     h.write_u8(0);
     format!("{:016x}", h.finish())
@@ -871,11 +871,11 @@ fn base64(data: &[u8]) -> String {
     out
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
-fn on_path(tool: &str) -> bool {
+pub fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
 }

@@ -13,6 +13,7 @@ use tempfile::TempDir;
 
 pub mod fixtures;
 pub mod icecast;
+pub mod mosquitto;
 pub mod service;
 pub mod skip;
 pub mod sound;

@@ -2,7 +2,8 @@
 //! (`SKIPPED <test>: why`, written past the test harness's capture so that
 //! a plain `cargo test` shows it), never silently. A missing tool that
 //! tests/run.sh installs (sox, lame, mpg123, vorbis-tools, openssh, lftp, acl,
-//! faketime, python3-docx, python3-openpyxl, icecast2, ffmpeg) fails the test
+//! faketime, python3-docx, python3-openpyxl, icecast2, ffmpeg, mosquitto,
+//! mosquitto-clients) fails the test
 //! when the environment variable `CI` is set: there
 //! it is a broken set-up, not a reason to skip. Any other reason (the
 //! machine's own /etc/loa/loa.toml, a disk too large to fill, a build
