@@ -740,13 +740,17 @@ fn under_systemd_the_watchdog_is_fed_also_while_a_fresh_upload_is_validated() {
     // the relay goes on): validating 150 s of sound takes longer than
     // `loa status` waits for an answer in a debug build, and the broadcast
     // waits for it.
+    // The file is made ahead (150 s of tone takes a while on a busy
+    // machine) and copied in at its time: a copy is a fresh upload.
+    let made = dir.path().join("long.wav");
+    tone_wav(&made, 1000.0, 150.0, 0.5, 48_000);
     let relay_at = at - jiff::SignedDuration::from_secs(1);
     let upload_at = relay_at - jiff::SignedDuration::from_millis(1500);
     let wait = upload_at.duration_since(Timestamp::now());
     if wait.is_positive() {
         std::thread::sleep(Duration::try_from(wait).unwrap());
     }
-    rig.tone("long.wav", 1000.0, 150.0);
+    std::fs::copy(&made, rig.env.path("audio/long.wav")).unwrap();
 
     // Meanwhile `loa status` answers (it gives up after 5 s, saying the
     // service may be stuck): every question below must get its answer.
