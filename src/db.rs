@@ -99,6 +99,11 @@ const MIGRATIONS: &[&str] = &[
     // else the zone's name).
     "ALTER TABLE asrun_item ADD COLUMN zones TEXT NOT NULL DEFAULT '[]';
     ALTER TABLE relay_edge ADD COLUMN line TEXT;",
+    // 9: the district link (issue 17): the ids of the commands carried
+    // out, so that none is carried out twice (across restarts); the last
+    // as-run row the broker acknowledged is kept in `service`
+    // ('district_acked').
+    "CREATE TABLE district_seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL);",
 ];
 
 /// Why the state database could not be opened or brought up to date.

@@ -7,6 +7,7 @@
 //! summing up for the commune's report is [`report`]'s.
 
 mod archive;
+pub mod district;
 pub mod report;
 
 pub use archive::ArchiveRow;

@@ -379,3 +379,42 @@ fn clock_time(hms: &str) -> String {
         _ => hms.to_string(),
     }
 }
+
+/// The problems `loa check` finds in one playlist's text, as if it were
+/// `name` in the playlists folder: how it reads, its files in the audio
+/// folder, and the days it plans (its own day, or the coming eight for
+/// default.toml). For a playlist pushed by the district, checked before it
+/// is taken. The problems name the file `name`.
+pub fn playlist_text_problems(cfg: &Config, name: &str, text: &str) -> Vec<Problem> {
+    let dir = cfg
+        .paths
+        .state
+        .join(format!(".district-check-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(dir.join(name), text));
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&dir);
+        return vec![Problem::error(
+            Path::new(name),
+            0,
+            0,
+            crate::tomlfile::io_reason(&e, cfg.lang),
+        )];
+    }
+    let set = playlist::load_dir(&dir, cfg.lang);
+    let mut problems = set.problems.clone();
+    let (library, index, _) = context::open_media(cfg);
+    let media = crate::media::Facts::new(&library, &index, cfg.lang);
+    problems.extend(item_problems(&set, &media));
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(cfg.tz.clone())
+        .date();
+    let range: Vec<Date> = today.series(jiff::Span::new().days(1)).take(8).collect();
+    plan_days(cfg, &set, &media, &range, &mut problems);
+    let _ = std::fs::remove_dir_all(&dir);
+    for p in &mut problems {
+        p.path = name.to_string();
+    }
+    sort_dedup(&mut problems);
+    problems
+}

@@ -80,6 +80,7 @@ pub fn now(config: Option<&Path>, files: &[String], slot: Option<&str>, zones: &
         files,
         slot,
         zones,
+        origin: None,
     })
 }
 

@@ -58,6 +58,12 @@ fn status_rows(s: &Status, lang: Lang, require_clock_sync: bool) -> Vec<(String,
     for (label, text) in zone_rows(s, lang) {
         row(&label, text);
     }
+    if let Some(d) = &s.district {
+        row(
+            lang.pick("Kết nối huyện", "District link"),
+            district_text(d, lang),
+        );
+    }
     row(
         lang.pick("Đồng hồ", "Clock"),
         clock_text(s.clock_synced, require_clock_sync, lang),
@@ -393,6 +399,25 @@ fn broadcast_word(status: &BroadcastResult, lang: Lang) -> String {
         B::Other(other) => (other.as_str(), other.as_str()),
     };
     lang.pick(vi, en).to_string()
+}
+
+/// "đã kết nối (mqtts://…), hộp xa-an-binh" / "refused: why".
+fn district_text(d: &crate::control::protocol::DistrictLink, lang: Lang) -> String {
+    let state = match (d.state.as_str(), lang) {
+        ("connected", Lang::Vi) => "đã kết nối",
+        ("connecting", Lang::Vi) => "đang kết nối",
+        ("disconnected", Lang::Vi) => "mất kết nối (loa vẫn phát theo lịch của mình)",
+        ("refused", Lang::Vi) => "không kết nối",
+        ("disconnected", Lang::En) => "disconnected (loa airs its own schedule all the same)",
+        ("refused", Lang::En) => "not connecting",
+        (s, _) => s,
+    };
+    let mut text = format!("{state}, {} ({})", d.broker, d.r#box);
+    if let Some(e) = &d.error {
+        text += ": ";
+        text += e;
+    }
+    text
 }
 
 #[cfg(test)]

@@ -123,6 +123,7 @@ pub fn sample_status() -> Status {
             backend: "sim".into(),
         },
         zones: vec![],
+        district: None,
         clock_synced: true,
         audio_device: "default".into(),
         last_error: None,

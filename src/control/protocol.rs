@@ -30,6 +30,10 @@ pub enum Request {
         /// The zones to air to (`--zone`); empty: every zone.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         zones: Vec<String>,
+        /// The district command that asks it (its id), for the as-run
+        /// log and the district's "aired" answer; None from the socket.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<String>,
     },
     /// Priority: air these files first in the next broadcast.
     Queue {
@@ -129,6 +133,9 @@ pub struct Status {
     /// Each zone's relay (`[[zone]]`), in the config's order; empty when
     /// no zone is configured.
     pub zones: Vec<ZoneStatus>,
+    /// The link to the district (`[district]`); None without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub district: Option<DistrictLink>,
     /// False: nothing airs until the clock is synchronised.
     pub clock_synced: bool,
     /// The sound device from the config (`[audio] device`).
@@ -234,6 +241,25 @@ pub struct ZoneStatus {
     pub since: Option<String>,
 }
 
+/// The link to the district's broker, as `loa status` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
+pub struct DistrictLink {
+    /// The broker (`mqtts://host:8883`).
+    pub broker: String,
+    /// This box's name.
+    pub r#box: String,
+    /// "connecting", "connected", "disconnected" or "refused" (the
+    /// credentials file cannot be used: `error` says why).
+    pub state: String,
+    /// Since when (RFC 3339).
+    pub since: Option<String>,
+    /// Why it is not connected.
+    pub error: Option<String>,
+    /// The last as-run row the broker has.
+    pub rows_acked: i64,
+}
+
 /// One of today's broadcasts.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -334,6 +360,7 @@ mod tests {
                 files: vec!["a.mp3".into()],
                 slot: None,
                 zones: vec![],
+                origin: None,
             },
             r#"{"cmd":"now","files":["a.mp3"]}"#,
         );
@@ -342,6 +369,7 @@ mod tests {
                 files: vec!["bao-bao.mp3".into()],
                 slot: None,
                 zones: vec!["thon-1".into(), "thon-3".into()],
+                origin: None,
             },
             r#"{"cmd":"now","files":["bao-bao.mp3"],"zones":["thon-1","thon-3"]}"#,
         );
@@ -350,6 +378,7 @@ mod tests {
                 files: vec!["line-in:default".into()],
                 slot: Some("10m".into()),
                 zones: vec![],
+                origin: None,
             },
             r#"{"cmd":"now","files":["line-in:default"],"for":"10m"}"#,
         );
@@ -436,6 +465,7 @@ mod tests {
                 on: true,
                 since: Some("2026-01-20T05:59:57+07:00".into()),
             }],
+            district: None,
             clock_synced: true,
             audio_device: "default".into(),
             last_error: None,

@@ -609,6 +609,7 @@ mod tests {
                 files: vec!["a.mp3".into()],
                 slot: None,
                 zones: vec![],
+                origin: None,
             }
         );
         stop.send(true).unwrap();

@@ -162,23 +162,27 @@ impl Daemon {
         self.launch(items, meta, timeline, keep_on, false);
     }
 
-    pub(super) async fn start_emergency(
-        &mut self,
-        files: Vec<String>,
-        slot: Option<std::time::Duration>,
-        zones: Vec<String>,
-        now: Timestamp,
-    ) {
+    pub(super) async fn start_emergency(&mut self, e: Emergency, now: Timestamp) {
+        let Emergency {
+            files,
+            slot,
+            zones,
+            origin,
+        } = e;
         let items: Vec<AirItem> = self
             .resolve_requested(&files, slot)
             .into_iter()
             .map(|i| i.to_zones(&zones))
             .collect();
-        let key = format!(
+        let mut key = format!(
             "{} emergency {}",
             self.today(now),
             local_time(now, &self.cfg.tz)
         );
+        // The district's command, for its "aired" answer.
+        if let Some(o) = &origin {
+            key = format!("{key} {}", crate::asrun::district::origin_tag(o));
+        }
         let meta = Meta {
             day: self.today(now),
             key: key.clone(),

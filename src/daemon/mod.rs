@@ -84,6 +84,20 @@ pub struct Deps {
     /// Whether to keep TINH-TRANG.txt in the audio folder (not for `loa
     /// demo`, which airs the shipped samples where they are, nor tests).
     pub status_note: bool,
+    /// How the link to the district is (None without one).
+    pub district: crate::district::link::LinkState,
+}
+
+/// An emergency waiting for the broadcast on air to yield.
+#[derive(Clone, Debug)]
+struct Emergency {
+    files: Vec<String>,
+    /// How long live programmes air.
+    slot: Option<std::time::Duration>,
+    /// The zones it airs to.
+    zones: Vec<String>,
+    /// The district command that asked it.
+    origin: Option<String>,
 }
 
 /// Requests from the control socket, each with where to send the answer.
@@ -130,7 +144,7 @@ struct Daemon {
     /// Files queued with priority for the next broadcast.
     queue: Vec<(String, Vec<String>)>,
     /// Files for an emergency waiting for the current broadcast to yield.
-    emergency: Option<(Vec<String>, Option<std::time::Duration>, Vec<String>)>,
+    emergency: Option<Emergency>,
     current: Option<Current>,
     clock_synced: bool,
     /// wall − monotonic at the last turn, to see clock jumps.
@@ -168,6 +182,8 @@ struct Daemon {
     note: Option<crate::status_note::Note>,
     /// Whether the status note is kept at all (see `Deps::status_note`).
     status_note: bool,
+    /// How the link to the district is, for `loa status`.
+    district: crate::district::link::LinkState,
     /// The broadcast archive: each broadcast recorded as it airs; old
     /// recordings deleted at midnight (and when the disk is low).
     archive: Arc<crate::archive::Archive>,
@@ -315,6 +331,7 @@ impl Daemon {
             alive,
             turn_every,
             status_note,
+            district,
         } = deps;
         let archive = Arc::new(crate::archive::Archive::new(&cfg));
         let d = Daemon {
@@ -349,6 +366,7 @@ impl Daemon {
             uploads_today: Vec::new(),
             note: None,
             status_note,
+            district,
         };
         let outside = Outside {
             clock,
@@ -453,8 +471,8 @@ impl Daemon {
         if self.current.is_some() {
             return Next::Wait(None);
         }
-        if let Some((files, slot, zones)) = self.emergency.take() {
-            self.start_emergency(files, slot, zones, now).await;
+        if let Some(e) = self.emergency.take() {
+            self.start_emergency(e, now).await;
             return Next::Again;
         }
         // Re-plan at local midnight at the latest.

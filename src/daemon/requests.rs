@@ -46,7 +46,12 @@ impl Daemon {
                     "{n} file(s) queued to air first in the next broadcast."
                 ))
             }
-            Request::Now { files, slot, zones } => self.now(files, slot.as_deref(), &zones).await,
+            Request::Now {
+                files,
+                slot,
+                zones,
+                origin,
+            } => self.now(files, slot.as_deref(), &zones, origin).await,
             Request::Stop => match &self.current {
                 Some(cur) => {
                     let _ = cur.commands.send(AirCommand::Stop);
@@ -116,7 +121,13 @@ impl Daemon {
     /// `loa now`: the files (and live programmes, for `slot`) air at once,
     /// preempting what airs; refused before anything is cut when nothing
     /// of it would play.
-    async fn now(&mut self, files: Vec<String>, slot: Option<&str>, zones: &[String]) -> Response {
+    async fn now(
+        &mut self,
+        files: Vec<String>,
+        slot: Option<&str>,
+        zones: &[String],
+        origin: Option<String>,
+    ) -> Response {
         let lang = self.cfg.lang;
         let zones = match self.zones_asked(zones) {
             Ok(z) => z,
@@ -141,7 +152,12 @@ impl Daemon {
             let _ = cur.commands.send(AirCommand::Preempt);
         }
         let n = files.len();
-        self.emergency = Some((files, slot, zones));
+        self.emergency = Some(Emergency {
+            files,
+            slot,
+            zones,
+            origin,
+        });
         Response::ok(tr!(
             lang,
             "Đang phát khẩn cấp {n} tệp ngay bây giờ.",

@@ -183,6 +183,15 @@ async fn run_loop(cfg: Config, parts: Parts) -> Result<(), ServiceError> {
     spawn_signals(stop_tx.clone(), shutdown.clone(), changes_tx.clone());
     let _watcher = watch_folders(&cfg, changes_tx);
     let (req_tx, req_rx) = mpsc::channel(16);
+    // The district link asks the loop as the control socket does.
+    let district: crate::district::link::LinkState = Default::default();
+    let _link = crate::district::link::spawn(crate::district::link::LinkParts {
+        cfg: cfg.clone(),
+        requests: req_tx.clone(),
+        asrun: parts.asrun.clone(),
+        state: district.clone(),
+        stop: stop_rx.clone(),
+    });
     let server_stop = stop_rx.clone();
     let socket = parts.socket;
     let server = tokio::spawn(async move {
@@ -204,6 +213,7 @@ async fn run_loop(cfg: Config, parts: Parts) -> Result<(), ServiceError> {
         alive: Box::new(|| sd_notify("WATCHDOG=1")),
         turn_every: watchdog_half(),
         status_note: true,
+        district,
     };
     tracing::info!(config = %cfg.path.display(), "{}", crate::lang::log("loa khởi động", "loa starting"));
     let result = super::run(cfg, deps, stop_rx).await;

@@ -92,6 +92,11 @@ impl Daemon {
                     since: Some(rfc3339(z.since, tz)),
                 })
                 .collect(),
+            district: self
+                .district
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
             clock_synced: self.clock_synced,
             audio_device: self.cfg.audio.device.clone(),
             last_error: live.last_error.as_ref().map(|e| e.message.clone()),

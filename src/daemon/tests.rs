@@ -54,6 +54,7 @@ fn start(cfg: Config, start_at: &str, asrun: Arc<Mutex<AsRun>>) -> Rig {
         alive: Box::new(|| {}),
         turn_every: None,
         status_note: false,
+        district: Default::default(),
     };
     let (warm_up, hold) = (cfg.relay.warm_up, cfg.relay.hold);
     let task = tokio::spawn(run(cfg, deps, stop_rx));
@@ -538,6 +539,7 @@ async fn priorities_emergency_queue_stop_skip() {
         files: vec!["thong-bao-chung.mp3".into()],
         slot: None,
         zones: vec![],
+        origin: None,
     })
     .await;
     rig.until("2026-01-20T05:25:00+07:00").await;
@@ -547,6 +549,7 @@ async fn priorities_emergency_queue_stop_skip() {
         files: vec!["nhac-hieu.mp3".into()],
         slot: None,
         zones: vec![],
+        origin: None,
     })
     .await;
     rig.until("2026-01-20T05:35:00+07:00").await;

@@ -6,6 +6,8 @@
 //! district` (`cli::district`, `collect`). A box never depends on the
 //! link: it keeps airing its own schedule when the district is away.
 
+mod command;
 pub mod connect;
 pub mod creds;
+pub mod link;
 pub mod proto;

@@ -169,6 +169,7 @@ fn commands_send_exactly_what_was_asked() {
             files: vec!["a.mp3".into()],
             slot: None,
             zones: vec![],
+            origin: None,
         }]
     );
     // Issue 15: a live programme, with how long it airs.
@@ -179,6 +180,7 @@ fn commands_send_exactly_what_was_asked() {
             files: vec!["line-in:default".into()],
             slot: Some("10m".into()),
             zones: vec![],
+            origin: None,
         }
     );
     env.run(&["queue", "b.mp3", "thông báo.mp3"]).code(0);
@@ -212,6 +214,7 @@ fn a_file_given_by_path_is_sent_as_its_name_in_the_audio_folder() {
             files: vec!["dai-hoi/khan.mp3".into()],
             slot: None,
             zones: vec![],
+            origin: None,
         }]
     );
     env.write("uploads/khan.mp3", b"not really sound");

@@ -60,3 +60,5 @@ mod zones;
 
 // The district over MQTT, with a real broker (issue 17).
 mod district;
+// The box's side of the district link, with real boxes (issue 17).
+mod district_box;

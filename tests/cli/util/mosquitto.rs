@@ -231,3 +231,107 @@ fn add_account(dir: &Path, conf_dir: &Path, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A client subscribed (the broker has confirmed it) as some account,
+/// gathering what arrives.
+pub struct Listener {
+    rx: std::sync::mpsc::Receiver<(String, String)>,
+    got: Vec<(String, String)>,
+    client: rumqttc::Client,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Listener {
+    /// Disconnects: a kept session waits on the broker for its next use.
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        let _ = self.client.try_disconnect();
+    }
+}
+
+impl Mosquitto {
+    /// Subscribes to `topic` (a filter) as account `user`, and returns once
+    /// the broker has confirmed the subscription. `session`: a client id
+    /// whose session the broker keeps (clean session off), so that what
+    /// arrives while it is away waits for it; None: a fresh one.
+    pub fn listen(&self, user: &str, topic: &str, session: Option<&str>) -> Listener {
+        use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+        let id = session.map_or_else(|| format!("test-{}", secret()), str::to_string);
+        let mut o = MqttOptions::new(id, "127.0.0.1", self.port);
+        o.set_credentials(user, self.password(user));
+        o.set_clean_session(session.is_none());
+        o.set_max_packet_size(16 << 20, 16 << 20);
+        o.set_keep_alive(Duration::from_secs(5));
+        let (client, mut conn) = Client::new(o, 64);
+        client.subscribe(topic, QoS::AtLeastOnce).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            for ev in conn.iter() {
+                if stopped.load(std::sync::atomic::Ordering::Acquire) {
+                    return;
+                }
+                match ev {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = ready_tx.send(());
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let text = String::from_utf8_lossy(&p.payload).into_owned();
+                        if tx.send((p.topic.clone(), text)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => std::thread::sleep(Duration::from_millis(200)),
+                }
+            }
+        });
+        ready_rx
+            .recv_timeout(START_WITHIN)
+            .unwrap_or_else(|_| panic!("no subscription to {topic} as {user}\n{}", self.output()));
+        Listener {
+            rx,
+            got: Vec::new(),
+            client,
+            stop,
+        }
+    }
+}
+
+impl Listener {
+    /// Waits until `done` holds for what arrived so far (or `limit`
+    /// passes: then fails with `what` and what arrived); all that arrived.
+    pub fn until(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&[(String, String)]) -> bool,
+    ) -> Vec<(String, String)> {
+        let t = Instant::now();
+        loop {
+            while let Ok(m) = self.rx.try_recv() {
+                self.got.push(m);
+            }
+            if done(&self.got) {
+                return self.got.clone();
+            }
+            assert!(
+                t.elapsed() < limit,
+                "waited {limit:?} for {what}; arrived: {:#?}",
+                self.got
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What arrived within `wait`.
+    pub fn gather(&mut self, wait: Duration) -> Vec<(String, String)> {
+        std::thread::sleep(wait);
+        while let Ok(m) = self.rx.try_recv() {
+            self.got.push(m);
+        }
+        self.got.clone()
+    }
+}
