@@ -29,6 +29,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
     .is_ok();
     relay(cfg, service_running, &mut out);
     zone_lines(cfg, service_running, &mut out);
+    district(cfg, &mut out);
     if !service_running {
         sound(cfg, &mut out);
     }
@@ -154,6 +155,30 @@ fn zone_lines(cfg: &Config, service_running: bool, out: &mut Vec<Problem>) {
                 "the relay of zone \"{name}\" ({title}) cannot be used: {why}"
             ),
         ));
+    }
+}
+
+/// `[district]`: a box name to link as, and a credentials file loa can
+/// use (others must not read it).
+fn district(cfg: &Config, out: &mut Vec<Problem>) {
+    let lang = cfg.lang;
+    let Some(d) = &cfg.district else { return };
+    if d.box_name.is_none() {
+        out.push(at_key(
+            cfg,
+            "broker",
+            false,
+            tr!(
+                lang,
+                "[district] không có tên hộp `box`, nên `loa run` không kết nối với huyện (máy của huyện thì không cần); ví dụ: box = \"xa-an-binh\"",
+                "[district] has no `box`, so `loa run` does not link to the district (the district's own machine needs none); for example: box = \"xa-an-binh\""
+            ),
+        ));
+    }
+    if let Some(p) = &d.credentials
+        && let Err(e) = crate::district::creds::load(p)
+    {
+        out.push(at_key(cfg, "credentials", true, e.message(lang)));
     }
 }
 

@@ -424,3 +424,27 @@ fn a_world_readable_credentials_file_is_refused_plainly() {
     let human = b.env.run(&["status"]);
     assert!(human.stdout.contains("chmod 600"), "{human}");
 }
+
+// Issue 17: `loa check` says a credentials file others can read, at its
+// line in the config, with the command that fixes it.
+#[test]
+fn check_says_the_credentials_file_is_readable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("district.secret");
+    std::fs::write(&secret, "username = \"xa-a\"\npassword = \"x\"\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let env = TestEnv::with_config(&service::service_config(
+        None,
+        &format!(
+            "[district]\nbroker = \"mqtt://127.0.0.1:1\"\nbox = \"xa-a\"\ncredentials = \"{}\"\n",
+            secret.display()
+        ),
+    ));
+    let out = env.run(&["check"]);
+    out.code(1);
+    out.error_at("config/loa.toml:14:1", "can be read by others (mode 644)");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.run(&["check"]);
+    assert!(!out.stdout.contains("credentials"), "{out}");
+}
