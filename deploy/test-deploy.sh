@@ -118,7 +118,7 @@ UNIT=deploy/loa.service
 for d in 'Type=notify' 'WatchdogSec=' 'Restart=always' 'User=loa' \
     'SupplementaryGroups=audio gpio' 'ExecStopPost=/usr/bin/loa relay off' \
     'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ReadWritePaths=/var/lib/loa/audio /var/lib/loa/playlists /var/lib/loa/state' \
-    'ProtectHome=yes' 'PrivateTmp=yes' 'RestrictAddressFamilies=AF_UNIX' \
+    'ProtectHome=yes' 'PrivateTmp=yes' 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK' \
     'DevicePolicy=closed' 'DeviceAllow=char-alsa rw' 'DeviceAllow=char-gpiochip rw'; do
     if grep -q "^$d" "$UNIT"; then ok "has $d"; else bad "missing $d"; fi
 done
