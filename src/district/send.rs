@@ -27,6 +27,15 @@ use crate::lang::Lang;
 use crate::problem::display_path;
 use crate::tr;
 
+/// Prints a line as `println!` does; a reader gone away (`| head`) is
+/// not worth a panic.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 /// The largest command the broker takes (its `max_packet_size`, 12 MB),
 /// less room for the topic and the packet's header.
 pub const MAX_COMMAND: usize = 12 * 1024 * 1024 - 1024;
@@ -454,7 +463,7 @@ async fn exchange(
     announce(link, order, command, &mut a.expected);
     let payload = serde_json::to_vec(command).map_err(|e| e.to_string())?;
     s.publish(&order.target.topic(t), payload).await?;
-    println!(
+    say!(
         "{}",
         tr!(
             lang,
@@ -477,7 +486,7 @@ async fn exchange(
         if ack.id != command.id {
             continue;
         }
-        println!("{}", ack_line(name, &ack, link));
+        say!("{}", ack_line(name, &ack, link));
         a.got.entry(name.to_string()).or_default().push(ack);
     }
     s.close().await;
@@ -491,7 +500,7 @@ fn announce(link: &Link, order: &Order, command: &Command, expected: &mut Vec<Bo
     if let Target::Box(name) = &order.target
         && expected.is_empty()
     {
-        println!(
+        say!(
             "{}",
             tr!(
                 lang,
@@ -507,7 +516,7 @@ fn announce(link: &Link, order: &Order, command: &Command, expected: &mut Vec<Bo
     if let Target::Group(g) = &order.target
         && expected.is_empty()
     {
-        println!(
+        say!(
             "{}",
             tr!(
                 lang,
@@ -538,7 +547,7 @@ fn announce(link: &Link, order: &Order, command: &Command, expected: &mut Vec<Bo
     } else {
         format!(": {}", items.join(", "))
     };
-    println!(
+    say!(
         "{}",
         tr!(
             lang,
@@ -613,12 +622,12 @@ fn summary(link: &Link, order: &Order, command: &Command, a: &Answers) -> i32 {
     );
     if !missing.is_empty() {
         let k = missing.len();
-        println!(
+        say!(
             "{}",
             tr!(lang, "Chưa trả lời đủ ({k}):", "Not answered ({k}):")
         );
         for m in &missing {
-            println!("{m}");
+            say!("{m}");
         }
     }
     let rejected = a
@@ -627,7 +636,7 @@ fn summary(link: &Link, order: &Order, command: &Command, a: &Answers) -> i32 {
         .flatten()
         .filter(|x| x.status == AckStatus::Rejected)
         .count();
-    println!(
+    say!(
         "{}",
         tr!(
             lang,
