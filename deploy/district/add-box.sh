@@ -54,6 +54,8 @@ if [ "$name" != district ] && [ "$#" -gt 0 ]; then
 fi
 mv "$tmp" "$dir/acl"
 chmod 0640 "$dir/passwd" "$dir/acl" 2>/dev/null || true
+# Mosquitto reads them after dropping to its own user (Debian: mosquitto).
+chgrp mosquitto "$dir/passwd" "$dir/acl" 2>/dev/null || true
 umask 077
 printf 'username = "%s"\npassword = "%s"\n' "$name" "$password" > "$name.secret"
 chmod 600 "$name.secret"

@@ -7,6 +7,7 @@ pub mod context;
 pub mod control;
 pub mod demo;
 pub mod devices;
+pub mod district;
 pub mod import;
 pub mod log;
 pub mod media;
@@ -191,6 +192,30 @@ pub enum Command {
         #[command(subcommand)]
         action: RelayAction,
     },
+    /// The district's tools over MQTT: every commune's box at a glance, an
+    /// emergency or a playlist to all of them, the collector, the report.
+    District {
+        /// The broker, mqtt://HOST:PORT or mqtts://HOST:PORT; default
+        /// [district] broker.
+        #[arg(long, value_name = "URL", global = true)]
+        broker: Option<String>,
+        /// The district account's credentials file; default
+        /// $LOA_DISTRICT_CREDENTIALS, else [district] credentials.
+        #[arg(
+            long,
+            value_name = "FILE",
+            global = true,
+            env = "LOA_DISTRICT_CREDENTIALS"
+        )]
+        credentials: Option<PathBuf>,
+        /// The CA certificate to trust (mqtts); default [district] ca-file,
+        /// else the system's.
+        #[arg(long = "ca-file", value_name = "FILE", global = true)]
+        ca_file: Option<PathBuf>,
+        /// What to do.
+        #[command(subcommand)]
+        action: district::Action,
+    },
 }
 
 /// What `loa archive` does besides listing.
@@ -321,6 +346,19 @@ pub fn run(cli: Cli) -> i32 {
             report::run(cli.config.as_deref(), &args, &clock)
         }
         Command::Relay { action } => relay::run(cli.config.as_deref(), action),
+        Command::District {
+            broker,
+            credentials,
+            ca_file,
+            action,
+        } => {
+            let link = district::LinkArgs {
+                broker: broker.as_deref(),
+                credentials: credentials.as_deref(),
+                ca_file: ca_file.as_deref(),
+            };
+            district::run(cli.config.as_deref(), &link, action)
+        }
         Command::Archive { action, date, json } => match action {
             None => archive::list(cli.config.as_deref(), date.as_deref(), json),
             Some(ArchiveAction::Play { key }) => {

@@ -11,3 +11,10 @@ pub mod connect;
 pub mod creds;
 pub mod link;
 pub mod proto;
+
+pub mod board;
+pub mod collect;
+pub mod report;
+pub mod send;
+pub mod store;
+pub mod tools;

@@ -121,7 +121,6 @@ impl Mosquitto {
     }
 
     /// `mqtt://127.0.0.1:PORT`.
-    #[allow(dead_code)] // for the box tests, next
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
     }
@@ -147,7 +146,6 @@ impl Mosquitto {
     }
 
     /// Starts it again on the same port, with what it had persisted.
-    #[allow(dead_code)] // for the box tests, next
     pub fn restart(&mut self) {
         self.kill();
         self.launch();
