@@ -59,7 +59,7 @@ use crate::util::{BIN, DEFAULT_CONFIG, TestEnv, null_card};
 
 /// An installation whose `[district]` is the test broker's, with the
 /// district's account.
-fn district_env(m: &Mosquitto) -> TestEnv {
+pub(crate) fn district_env(m: &Mosquitto) -> TestEnv {
     TestEnv::with_config(&format!(
         "{DEFAULT_CONFIG}\n[district]\nbroker = \"{}\"\ncredentials = \"{}\"\n",
         m.url(),
@@ -372,13 +372,13 @@ fn district_now_refuses_a_file_over_8_mb() {
 }
 
 /// `loa district collect --state DIR`, running.
-struct Collector {
+pub(crate) struct Collector {
     child: Child,
     err: PathBuf,
 }
 
 impl Collector {
-    fn start(env: &TestEnv, state: &Path, n: usize) -> Collector {
+    pub(crate) fn start(env: &TestEnv, state: &Path, n: usize) -> Collector {
         let err = env.path(&format!("collect-{n}.err"));
         let child = Process::new(BIN)
             .env_remove("LOA_CONFIG")
@@ -396,12 +396,12 @@ impl Collector {
         Collector { child, err }
     }
 
-    fn said(&self) -> String {
+    pub(crate) fn said(&self) -> String {
         std::fs::read_to_string(&self.err).unwrap_or_default()
     }
 
     /// Waits until it has said `words` `times` times.
-    fn wait_for(&mut self, words: &str, times: usize) {
+    pub(crate) fn wait_for(&mut self, words: &str, times: usize) {
         let t = Instant::now();
         while self.said().matches(words).count() < times {
             if let Some(s) = self.child.try_wait().unwrap() {

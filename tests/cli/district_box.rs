@@ -448,3 +448,107 @@ fn check_says_the_credentials_file_is_readable_by_others() {
     let out = env.run(&["check"]);
     assert!(!out.stdout.contains("credentials"), "{out}");
 }
+
+// Issue 17, end to end: `loa district now --to all` carries a file to two
+// real boxes and prints each one's answers; `loa district collect` stores
+// their rows (one box's written while the broker was down), and `loa
+// district report` counts each box's emergency once.
+#[test]
+fn district_now_collect_and_report_with_real_boxes() {
+    if !Mosquitto::available("district_now_collect_and_report_with_real_boxes") {
+        return;
+    }
+    use crate::district::{Collector, district_env};
+    let mut m = Mosquitto::start(&[("xa-a", &[]), ("xa-b", &[])]);
+    let (a, b) = (
+        Box_::new(&m, "xa-a", &[], ""),
+        Box_::new(&m, "xa-b", &[], ""),
+    );
+    let (sa, sb) = (a.start(), b.start());
+    a.wait_linked(&sa);
+    b.wait_linked(&sb);
+    let district = district_env(&m);
+    let state = district.path("district");
+    let mut c = Collector::start(&district, &state, 1);
+    c.wait_for("connected to", 1);
+    let bao = district.path("bao.wav");
+    tone_wav(&bao, 500.0, 1.0, 0.5, 48_000);
+    let out = district.run(&[
+        "district",
+        "now",
+        "--to",
+        "all",
+        "--wait",
+        "40s",
+        bao.to_str().unwrap(),
+    ]);
+    out.code(0);
+    for name in ["xa-a", "xa-b"] {
+        let aired = out
+            .stdout
+            .lines()
+            .any(|l| l.contains(name) && l.to_lowercase().contains("aired"));
+        assert!(aired, "{name} did not answer aired\n{out}");
+    }
+    // Box b airs once more while the broker is down; its rows follow.
+    m.kill();
+    b.env.run(&["now", "a.wav"]).code(0);
+    wait_for(
+        WAIT,
+        "xa-b's second emergency logged",
+        || service::story(&b.env, &sb),
+        || (b.log().iter().filter(|r| r["status"] == "played").count() >= 2).then_some(()),
+    );
+    m.restart();
+    let day = jiff::Timestamp::now()
+        .in_tz("Asia/Ho_Chi_Minh")
+        .unwrap()
+        .date()
+        .to_string();
+    let t = std::time::Instant::now();
+    let report = loop {
+        let r = district.run(&[
+            "district",
+            "report",
+            "--from",
+            &day,
+            "--to",
+            &day,
+            "--format",
+            "csv",
+            "--state",
+            state.to_str().unwrap(),
+        ]);
+        let rows = |b: &str| {
+            r.stdout
+                .lines()
+                .find(|l| l.starts_with(&format!("box,{b},")))
+                .map(str::to_string)
+        };
+        if r.code == Some(0)
+            && rows("xa-a").is_some()
+            && rows("xa-b").is_some_and(|l| l.split(',').nth(7) == Some("2"))
+        {
+            break r;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(90),
+            "the report never counted both\n{r}\n{}",
+            c.said()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    // kind, box, broadcasts, minutes aired, relayed, missed, failed,
+    // emergencies.
+    let line = |b: &str| {
+        report
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("box,{b},")))
+            .unwrap()
+            .to_string()
+    };
+    let emergencies = |b: &str| line(b).split(',').nth(7).map(str::to_string);
+    assert_eq!(emergencies("xa-a").as_deref(), Some("1"), "{report}");
+    assert_eq!(emergencies("xa-b").as_deref(), Some("2"), "{report}");
+}
