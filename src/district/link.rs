@@ -25,9 +25,9 @@ use crate::control::server::Requests;
 use crate::tr;
 
 /// How often the link looks for new as-run rows and finished emergencies.
-const ROWS_EVERY: Duration = Duration::from_secs(1);
+const ROWS_EVERY: Duration = Duration::from_secs(2);
 /// How often the status is looked at; published when it changed.
-const STATUS_EVERY: Duration = Duration::from_secs(2);
+const STATUS_EVERY: Duration = Duration::from_secs(5);
 /// Published at least this often even when nothing changed.
 const STATUS_AT_LEAST: Duration = Duration::from_secs(60);
 /// The longest wait between two connection attempts.

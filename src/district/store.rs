@@ -433,6 +433,19 @@ impl Store {
         Ok(())
     }
 
+    /// Runs `f` in one transaction: what it writes reaches the disk with
+    /// one sync, or not at all.
+    pub fn in_one(&self, f: impl FnOnce(&Store) -> rusqlite::Result<()>) -> rusqlite::Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match f(self) {
+            Ok(()) => self.conn.execute_batch("COMMIT"),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     /// The collector's sign of life, and whether it is connected.
     pub fn heartbeat(&self, connected: bool, now: Timestamp) -> rusqlite::Result<()> {
         let was = self.collector()?;

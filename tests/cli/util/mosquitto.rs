@@ -82,7 +82,7 @@ impl Mosquitto {
                 "{user}per_listener_settings false\nallow_anonymous false\n\
                  password_file {}\nacl_file {}\npersistence true\n\
                  persistence_location {}/\nautosave_interval 1\n\
-                 max_queued_messages 1000\nmax_packet_size 12582912\n\
+                 max_queued_messages 20000\nmax_packet_size 12582912\n\
                  listener {} 127.0.0.1\n",
                 d.join("loa/passwd").display(),
                 d.join("loa/acl").display(),
