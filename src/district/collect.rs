@@ -97,7 +97,12 @@ type News = Result<Event, ConnectionError>;
 /// The most messages stored in one transaction.
 const BATCH: usize = 500;
 
-fn spawn_poller(mut events: rumqttc::EventLoop, tx: mpsc::Sender<News>) {
+/// Polls the client's event loop and passes on what matters. It must never
+/// wait on the loop that stores: that loop's acknowledgements go through
+/// this event loop, so a bounded hand-over deadlocked both once more
+/// messages were waiting than it held (the broker's own window, 20 in
+/// flight, keeps the unbounded one small).
+fn spawn_poller(mut events: rumqttc::EventLoop, tx: mpsc::UnboundedSender<News>) {
     tokio::spawn(async move {
         let mut backoff = Duration::from_secs(1);
         loop {
@@ -109,12 +114,12 @@ fn spawn_poller(mut events: rumqttc::EventLoop, tx: mpsc::Sender<News>) {
                     if matches!(ev, Event::Incoming(Packet::ConnAck(_))) {
                         backoff = Duration::from_secs(1);
                     }
-                    if bye || (news && tx.send(Ok(ev)).await.is_err()) {
+                    if bye || (news && tx.send(Ok(ev)).is_err()) {
                         return;
                     }
                 }
                 Err(e) => {
-                    if tx.send(Err(e)).await.is_err() {
+                    if tx.send(Err(e)).is_err() {
                         return;
                     }
                     tokio::time::sleep(backoff).await;
@@ -129,7 +134,7 @@ async fn serve(link: &Link, store: &Store, opts: rumqttc::MqttOptions) -> Result
     use tokio::signal::unix::{SignalKind, signal};
     let lang = link.lang;
     let (client, events) = AsyncClient::new(opts, 1024);
-    let (tx, mut rx) = mpsc::channel(64);
+    let (tx, mut rx) = mpsc::unbounded_channel();
     // A connection event met while gathering a batch goes back in line.
     let requeue = tx.clone();
     spawn_poller(events, tx);
@@ -172,7 +177,7 @@ async fn serve(link: &Link, store: &Store, opts: rumqttc::MqttOptions) -> Result
                         match rx.try_recv() {
                             Ok(Ok(Event::Incoming(Packet::Publish(q)))) => batch.push(q),
                             Ok(other) => {
-                                let _ = requeue.try_send(other);
+                                let _ = requeue.send(other);
                                 break;
                             }
                             Err(_) => break,
