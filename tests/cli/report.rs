@@ -676,23 +676,8 @@ fn a_file_the_playlist_marks_as_a_jingle_is_not_a_bulletin() {
     assert!(!out.stdout.contains("| ket-thuc |"), "{out}");
 }
 
-/// Three hamlets, for the zones' tests.
-const ZONES: &str = r#"
-[[zone]]
-name = "thon-1"
-title = "Thôn Đông"
-line = 22
-
-[[zone]]
-name = "thon-2"
-title = "Thôn Tây"
-line = 23
-
-[[zone]]
-name = "thon-3"
-title = "Thôn Bắc"
-line = 24
-"#;
+// Three hamlets, for the zones' tests (tests/cli/zones.rs).
+use crate::zones::ZONES;
 
 /// A length as the report writes it: "59 phút 15 giây".
 fn vi_duration(s: i64) -> String {

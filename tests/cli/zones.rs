@@ -13,8 +13,9 @@ use crate::util::service::{self, Commune, Service, wait_for};
 use crate::util::sound::{RATE, SoundCard, tone_wav};
 use crate::util::{TestEnv, list, text};
 
-/// Three hamlets on lines 22, 23 and 24; the amplifier on 17.
-const ZONES: &str = r#"
+/// Three hamlets on lines 22, 23 and 24; the amplifier on 17 (the
+/// report's tests use them too).
+pub(crate) const ZONES: &str = r#"
 [[zone]]
 name = "thon-1"
 title = "Thôn Đông"
