@@ -196,12 +196,6 @@ impl Mosquitto {
             .stdin(Stdio::null());
         c
     }
-
-    /// The folder the broker's files are in.
-    #[allow(dead_code)] // for the box tests, next
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
 }
 
 impl Drop for Mosquitto {
