@@ -1013,14 +1013,15 @@ mod tests {
         assert!(!fake.is_on(), "the panic hook left the relay on");
         assert_eq!(fake.emergency_offs(), 1, "the lock was held: emergency off");
         // Once the lock is free, the watchdog switches off properly and
-        // records the edge.
+        // records the edge (the state is shown before the listeners have
+        // it: wait for the edge itself).
         let deadline = Instant::now() + Duration::from_secs(10);
-        while g.is_on() && Instant::now() < deadline {
+        let last = || edges.lock().unwrap().last().map(|e| (e.on, e.cause));
+        while last() != Some((false, EdgeCause::Panic)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
         assert!(!g.is_on());
         assert_eq!(fake.calls().last(), Some(&false));
-        let last = edges.lock().unwrap().last().cloned().unwrap();
-        assert_eq!((last.on, last.cause), (false, EdgeCause::Panic));
+        assert_eq!(last(), Some((false, EdgeCause::Panic)));
     }
 }
