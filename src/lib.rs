@@ -12,6 +12,7 @@
 //!   validation (`validate`, `rejection`, `rejected`), the media index
 //!   (`index`), taking up uploads (`ingest`), and the planner's view of it
 //!   all (`facts`).
+//! - `tts`: offline speech: text normalisation, engines, the render cache.
 //! - `schedule`: the planner (pure): `plan_for` a day from the playlists and
 //!   the media facts; `timeline`, the timing rule of one broadcast (relay
 //!   on, warm-up, gaps, hold, relay off), written once; `agenda`, what is
@@ -76,3 +77,4 @@ pub mod status_note;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod tomlfile;
+pub mod tts;

@@ -1,0 +1,3 @@
+//! Offline text to speech.
+
+pub mod normalize;
