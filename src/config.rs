@@ -17,6 +17,7 @@ use crate::tomlfile::{Source, Value, Walk, nearest};
 use crate::tr;
 
 pub mod district;
+pub mod tts;
 pub mod zone;
 pub use zone::Zone;
 
@@ -159,6 +160,8 @@ pub struct Config {
     pub zones: Vec<Zone>,
     /// `[district]`: the link to the district's broker (None: no link).
     pub district: Option<district::DistrictConfig>,
+    /// `[tts]`: how text is read aloud.
+    pub tts: tts::TtsConfig,
 }
 
 /// `[archive]`: the recording of every broadcast, exactly as it went to the
@@ -333,6 +336,7 @@ impl Config {
             },
             zones: Vec::new(),
             district: None,
+            tts: tts::TtsConfig::defaults(),
         }
     }
 
@@ -411,7 +415,7 @@ impl Config {
 
 const TOP_KEYS: &[&str] = &[
     "timezone", "language", "paths", "relay", "audio", "schedule", "control", "ingest", "archive",
-    "station", "zone", "district",
+    "station", "zone", "district", "tts",
 ];
 const STATION_KEYS: &[&str] = &["name", "commune", "province", "reporter", "head", "jingles"];
 /// `[station] jingles` when the config does not say: a file or folder
@@ -482,6 +486,11 @@ fn read_top(w: &mut Walk<'_>, t: &DeTable<'_>, cfg: &mut Config, dir: &Path) {
         && let Some(dt) = w.table("district", v, "[district]")
     {
         cfg.district = district::read_district(w, dt, &v.span(), dir);
+    }
+    if let Some(v) = t.get("tts")
+        && let Some(tt) = w.table("tts", v, "[tts]")
+    {
+        tts::read_tts(w, tt, &mut cfg.tts, dir);
     }
     if let Some(v) = t.get("audio")
         && let Some(at) = w.table("audio", v, "[audio]")

@@ -12,7 +12,6 @@
 //!   validation (`validate`, `rejection`, `rejected`), the media index
 //!   (`index`), taking up uploads (`ingest`), and the planner's view of it
 //!   all (`facts`).
-//! - `tts`: offline speech: text normalisation, engines, the render cache.
 //! - `schedule`: the planner (pure): `plan_for` a day from the playlists and
 //!   the media facts; `timeline`, the timing rule of one broadcast (relay
 //!   on, warm-up, gaps, hold, relay off), written once; `agenda`, what is
@@ -33,6 +32,10 @@
 //! - `control`: the control socket (JSON lines) between the operator's
 //!   commands and the running service: `protocol`, `server`, `client`, and
 //!   `fake`, a stand-in service for the command-line tests.
+//! - `tts`: text read aloud offline (`loa say`, a playlist's `say`, the
+//!   district's `say`): Vietnamese normalisation (`normalize`), the
+//!   engines run as programs (`engine`: espeak-ng, Piper), the render
+//!   cache.
 //! - `archive`: the broadcast archive: every broadcast recorded as it went
 //!   to the sound card (`tap`, `encoder`: mono MP3 through LAME), kept by
 //!   `retention`, found by `listing`.

@@ -48,6 +48,9 @@ pub struct AirItem {
     /// Consecutive items with the same zones air as one run; between runs
     /// the zones are switched in the silence.
     pub zones: Vec<String>,
+    /// Text read aloud (`loa say`, a playlist's `say`): its name is the
+    /// text's first 80 characters, its SHA-256 the text's, its kind "tts".
+    pub speech: bool,
 }
 
 impl AirItem {
@@ -76,6 +79,7 @@ impl AirItem {
                 sha256: p.sha256,
                 sample_rate: Some(p.sample_rate),
                 zones: Vec::new(),
+                speech: false,
             },
             Err(why) => AirItem::failed(name, why),
         }
@@ -118,6 +122,7 @@ impl AirItem {
             sha256: None,
             sample_rate: None,
             zones: Vec::new(),
+            speech: false,
         }
     }
 
@@ -134,6 +139,7 @@ impl AirItem {
         match self.live_state().map(|l| &l.live.source) {
             Some(crate::live::LiveSource::Stream { .. }) => crate::asrun::Kind::Stream,
             Some(crate::live::LiveSource::LineIn { .. }) => crate::asrun::Kind::LineIn,
+            None if self.speech => crate::asrun::Kind::Tts,
             None => crate::asrun::Kind::File,
         }
     }
@@ -149,6 +155,7 @@ impl AirItem {
             sha256: None,
             sample_rate: None,
             zones: Vec::new(),
+            speech: false,
         }
     }
 

@@ -34,6 +34,7 @@ fn items(names: &[&str]) -> Vec<AirItem> {
             sha256: None,
             sample_rate: None,
             zones: Vec::new(),
+            speech: false,
         })
         .collect()
 }

@@ -137,15 +137,19 @@ pub enum Kind {
     Stream,
     /// The sound card's line-in (`file` holds the capture device).
     LineIn,
+    /// Text read aloud (`file` holds its first 80 characters, `sha256`
+    /// the text's).
+    Tts,
 }
 
 impl Kind {
-    /// The stored and JSON name: "file", "stream", "line-in".
+    /// The stored and JSON name: "file", "stream", "line-in", "tts".
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::File => "file",
             Kind::Stream => "stream",
             Kind::LineIn => "line-in",
+            Kind::Tts => "tts",
         }
     }
 
@@ -154,6 +158,7 @@ impl Kind {
         match s {
             Some("stream") => Kind::Stream,
             Some("line-in") => Kind::LineIn,
+            Some("tts") => Kind::Tts,
             _ => Kind::File,
         }
     }

@@ -220,6 +220,7 @@ pub fn play(config: Option<&Path>, key: &str, date: Option<&str>) -> i32 {
         sha256: None,
         sample_rate: None,
         zones: Vec::new(),
+        speech: false,
     };
     super::play::run_items(&cfg, true, |_| vec![item])
 }

@@ -41,7 +41,9 @@ pub fn run(config: Option<&Path>, date: Option<&str>, days: u32, clock: &dyn Clo
     problems.extend(set.problems.iter().cloned());
     let (library, index, ps) = context::open_media(&cfg);
     problems.extend(ps);
-    let media = crate::media::Facts::new(&library, &index, lang);
+    let ahead = crate::tts::render_ahead(&cfg, &set, Some(first));
+    problems.extend(ahead.problems.iter().cloned());
+    let media = crate::media::Facts::new(&library, &index, lang).with_speech(&ahead);
     problems.extend(item_problems(&set, &media));
     problems.extend(readiness::check(&cfg));
     let station_note = station(&cfg, &mut problems);
@@ -121,7 +123,11 @@ fn item_problems(set: &PlaylistSet, media: &dyn MediaFacts) -> Vec<Problem> {
                 Some(_) => continue,
                 None => &it.file,
             };
-            match media.status(file) {
+            let status = match &it.say {
+                Some(say) => media.speech(say),
+                None => media.status(file),
+            };
+            match status {
                 MediaStatus::Unplayable(msg) => {
                     problems.push(Problem::error(&pl.path, it.pos.line, it.pos.column, msg))
                 }
@@ -404,7 +410,9 @@ pub fn playlist_text_problems(cfg: &Config, name: &str, text: &str) -> Vec<Probl
     let set = playlist::load_dir(&dir, cfg.lang);
     let mut problems = set.problems.clone();
     let (library, index, _) = context::open_media(cfg);
-    let media = crate::media::Facts::new(&library, &index, cfg.lang);
+    let ahead = crate::tts::render_ahead(cfg, &set, None);
+    problems.extend(ahead.problems.iter().cloned());
+    let media = crate::media::Facts::new(&library, &index, cfg.lang).with_speech(&ahead);
     problems.extend(item_problems(&set, &media));
     let today = jiff::Timestamp::now()
         .to_zoned_datetime(cfg.tz.clone())

@@ -25,6 +25,8 @@ const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 /// A reload re-reads the playlists and may probe new audio first.
 const RELOAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// A text is rendered before it is taken (Piper on a Pi 3: seconds).
+const SAY_TIMEOUT: Duration = Duration::from_secs(150);
 
 /// `loa status [--json]`.
 pub fn status(config: Option<&Path>, json: bool) -> i32 {
@@ -180,13 +182,14 @@ fn as_sent(files: &[String], audio: &Path, lang: Lang) -> Result<Vec<String>, St
 }
 
 /// Sends a command and shows the answer; 0 when the daemon took it.
-fn command(config: Option<&Path>, req: Request) -> i32 {
+pub(super) fn command(config: Option<&Path>, req: Request) -> i32 {
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;
     };
     let lang = cfg.lang;
     let timeout = match req {
         Request::Reload => RELOAD_TIMEOUT,
+        Request::Say { .. } => SAY_TIMEOUT,
         _ => COMMAND_TIMEOUT,
     };
     match client::request(&cfg.control.socket, &req, timeout) {
@@ -202,6 +205,16 @@ fn command(config: Option<&Path>, req: Request) -> i32 {
                         lang,
                         "Chưa phát gì cả. Muốn phát ngay mà không cần dịch vụ, hãy dùng `loa play TỆP...`.",
                         "Nothing was aired. To air files now without the service, use `loa play FILE...`."
+                    )
+                );
+            }
+            if matches!(e, ClientError::NotRunning { .. }) && matches!(req, Request::Say { .. }) {
+                eprintln!(
+                    "{}",
+                    tr!(
+                        lang,
+                        "Chưa đọc gì cả. Muốn nghe thử văn bản qua loa máy mà không cần dịch vụ, hãy dùng `loa say --no-relay \"...\"`.",
+                        "Nothing was aired. To hear the text through the sound card without the service, use `loa say --no-relay \"...\"`."
                     )
                 );
             }

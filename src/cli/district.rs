@@ -47,7 +47,8 @@ pub enum Action {
         #[arg(long, value_name = "DIR")]
         state: Option<PathBuf>,
     },
-    /// Emergency: these local audio files, aired at once by the boxes.
+    /// Emergency: these local audio files (or a text each box reads
+    /// aloud, --say), aired at once by the boxes.
     Now {
         /// Where it goes, how long it is good, how long to wait.
         #[command(flatten)]
@@ -55,8 +56,12 @@ pub enum Action {
         /// Air only to this zone; repeat for several. Default: every zone.
         #[arg(long = "zone", value_name = "Z")]
         zones: Vec<String>,
+        /// A text each box reads aloud itself (offline speech), instead of
+        /// files.
+        #[arg(long, value_name = "TEXT", conflicts_with = "files")]
+        say: Option<String>,
         /// Local audio files (up to 8 MB each), carried with the command.
-        #[arg(required = true, value_name = "FILE")]
+        #[arg(required_unless_present = "say", value_name = "FILE")]
         files: Vec<PathBuf>,
     },
     /// Priority: these local audio files, aired first in each box's next
@@ -68,8 +73,12 @@ pub enum Action {
         /// Air only to this zone; repeat for several. Default: every zone.
         #[arg(long = "zone", value_name = "Z")]
         zones: Vec<String>,
+        /// A text each box reads aloud itself (offline speech), instead of
+        /// files.
+        #[arg(long, value_name = "TEXT", conflicts_with = "files")]
+        say: Option<String>,
         /// Local audio files (up to 8 MB each), carried with the command.
-        #[arg(required = true, value_name = "FILE")]
+        #[arg(required_unless_present = "say", value_name = "FILE")]
         files: Vec<PathBuf>,
     },
     /// Send a playlist (default.toml or YYYY-MM-DD.toml) to the boxes.
@@ -154,34 +163,42 @@ pub fn run(config: Option<&Path>, link: &LinkArgs<'_>, action: Action) -> i32 {
         Action::Collect { state: s } => {
             with_link(&|l| crate::district::collect::run(l, &state(s.clone())))
         }
-        Action::Now { to, zones, files } => with_link(&|l| {
-            send(
-                &cfg,
-                l,
-                CommandKind::Now,
-                &to,
-                zones.clone(),
-                files.clone(),
-                None,
-            )
+        Action::Now {
+            to,
+            zones,
+            say,
+            files,
+        } => with_link(&|l| {
+            let what = What {
+                files: files.clone(),
+                playlist: None,
+                say: say.clone(),
+            };
+            send(&cfg, l, CommandKind::Now, &to, zones.clone(), what)
         }),
-        Action::Queue { to, zones, files } => with_link(&|l| {
-            send(
-                &cfg,
-                l,
-                CommandKind::Queue,
-                &to,
-                zones.clone(),
-                files.clone(),
-                None,
-            )
+        Action::Queue {
+            to,
+            zones,
+            say,
+            files,
+        } => with_link(&|l| {
+            let what = What {
+                files: files.clone(),
+                playlist: None,
+                say: say.clone(),
+            };
+            send(&cfg, l, CommandKind::Queue, &to, zones.clone(), what)
         }),
         Action::PushPlaylist { to, file } => with_link(&|l| {
-            let f = Some(file.clone());
-            send(&cfg, l, CommandKind::Playlist, &to, vec![], vec![], f)
+            let what = What {
+                files: vec![],
+                playlist: Some(file.clone()),
+                say: None,
+            };
+            send(&cfg, l, CommandKind::Playlist, &to, vec![], what)
         }),
         Action::Stop { to } => {
-            with_link(&|l| send(&cfg, l, CommandKind::Stop, &to, vec![], vec![], None))
+            with_link(&|l| send(&cfg, l, CommandKind::Stop, &to, vec![], What::default()))
         }
     }
 }
@@ -239,15 +256,27 @@ fn length(flag: &str, text: &str, zero: bool, lang: crate::lang::Lang) -> Result
         })
 }
 
+/// What a command carries: files, a playlist, or a text to read aloud.
+#[derive(Default)]
+struct What {
+    files: Vec<PathBuf>,
+    playlist: Option<PathBuf>,
+    say: Option<String>,
+}
+
 fn send(
     cfg: &Config,
     link: &Link,
     kind: CommandKind,
     to: &To,
     zones: Vec<String>,
-    files: Vec<PathBuf>,
-    playlist: Option<PathBuf>,
+    what: What,
 ) -> i32 {
+    let What {
+        files,
+        playlist,
+        say,
+    } = what;
     let lang = cfg.lang;
     let default_expiry = match kind {
         CommandKind::Now => "30m",
@@ -256,12 +285,19 @@ fn send(
         CommandKind::Stop => "10m",
     };
     let parsed = (|| {
+        if let Some(why) = say
+            .as_deref()
+            .and_then(|t| crate::tts::text_problem(t, lang))
+        {
+            return Err(why);
+        }
         Ok::<_, String>(Order {
             kind,
             target: Target::parse(&to.to, lang)?,
             files,
             zones,
             playlist,
+            say,
             expires: length(
                 "--expires",
                 to.expires.as_deref().unwrap_or(default_expiry),

@@ -17,6 +17,7 @@ pub mod readiness;
 pub mod relay;
 pub mod report;
 pub mod run;
+pub mod say;
 pub mod status_text;
 
 use std::path::PathBuf;
@@ -110,6 +111,45 @@ pub enum Command {
         /// Default: every zone.
         #[arg(long = "zone", value_name = "NAME")]
         zones: Vec<String>,
+    },
+    /// Read a text aloud, offline (Vietnamese speech): at once through
+    /// the sound card with the relay left alone (the default, to listen
+    /// first), as an emergency (--now) or first in the next broadcast
+    /// (--queue).
+    Say {
+        /// The text (quote it, or give the words as they come).
+        #[arg(
+            value_name = "TEXT",
+            required_unless_present = "file",
+            conflicts_with = "file"
+        )]
+        text: Vec<String>,
+        /// Read the text from this file (UTF-8; "-": standard input).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Air it at once as an emergency, interrupting what plays.
+        #[arg(long, conflicts_with_all = ["queue", "no_relay", "text_only"])]
+        now: bool,
+        /// Air it first in the next broadcast.
+        #[arg(long, conflicts_with_all = ["no_relay", "text_only"])]
+        queue: bool,
+        /// Play it now through the sound card, the relay left alone (the
+        /// default).
+        #[arg(long)]
+        no_relay: bool,
+        /// Air only to this zone ([[zone]] name), with --now or --queue;
+        /// repeat for several. Default: every zone.
+        #[arg(long = "zone", value_name = "NAME")]
+        zones: Vec<String>,
+        /// How many times it is read (1 to 10).
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        repeat: u32,
+        /// The voice: vi (northern), vi-VN-x-central, vi-VN-x-south.
+        #[arg(long, value_name = "VOICE")]
+        voice: Option<String>,
+        /// Print the text exactly as it will be spoken; render nothing.
+        #[arg(long)]
+        text_only: bool,
     },
     /// End the current broadcast (relay off after the hold).
     Stop,
@@ -308,6 +348,29 @@ pub fn run(cli: Cli) -> i32 {
             control::now(cli.config.as_deref(), &files, slot.as_deref(), &zones)
         }
         Command::Queue { files, zones } => control::queue(cli.config.as_deref(), &files, &zones),
+        Command::Say {
+            text,
+            file,
+            now,
+            queue,
+            no_relay: _,
+            zones,
+            repeat,
+            voice,
+            text_only,
+        } => say::run(
+            cli.config.as_deref(),
+            say::SayArgs {
+                text,
+                file,
+                now,
+                queue,
+                zones,
+                repeat,
+                voice,
+                text_only,
+            },
+        ),
         Command::Stop => control::stop(cli.config.as_deref()),
         Command::Skip => control::skip(cli.config.as_deref()),
         Command::Reload => control::reload(cli.config.as_deref()),

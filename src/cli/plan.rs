@@ -31,7 +31,8 @@ pub fn run(config: Option<&Path>, date: Option<&str>, json: bool, clock: &dyn Cl
     let set = playlist::load_dir(&cfg.paths.playlists, lang);
     let playlist = set.for_date(day).playlist();
     let (library, index, mut problems) = context::open_media(&cfg);
-    let facts = crate::media::Facts::new(&library, &index, lang);
+    let ahead = crate::tts::render_ahead(&cfg, &set, Some(day));
+    let facts = crate::media::Facts::new(&library, &index, lang).with_speech(&ahead);
     let plan = plan_for(day, &set, &facts, &PlanSettings::from_config(&cfg));
     // The in-effect file's own problems, then the plan's.
     if let Some(pl) = playlist {
@@ -81,7 +82,11 @@ pub fn to_json(plan: &DayPlan, cfg: &Config, problems: &[Problem]) -> serde_json
                 "end": rfc3339(i.end, tz),
                 "duration_s": i.duration.as_millis() as f64 / 1000.0,
                 "volume_db": i.volume_db,
-                "kind": i.live.as_ref().map_or("file", |l| l.kind()),
+                "kind": match (&i.live, &i.say) {
+                    (Some(l), _) => l.kind(),
+                    (None, Some(_)) => "tts",
+                    (None, None) => "file",
+                },
                 "backup": match i.live.as_ref().map(|l| &l.source) {
                     Some(crate::live::LiveSource::Stream { backup, .. }) => json!(backup),
                     _ => json!(null),

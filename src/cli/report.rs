@@ -321,7 +321,8 @@ fn schedule(
         return out;
     }
     let (library, index, _) = context::open_media(cfg);
-    let facts = crate::media::Facts::new(&library, &index, cfg.lang);
+    let ahead = crate::tts::render_ahead(cfg, playlists, Some(from));
+    let facts = crate::media::Facts::new(&library, &index, cfg.lang).with_speech(&ahead);
     let settings = PlanSettings::from_config(cfg);
     let mut d = from;
     while d <= last {

@@ -159,3 +159,44 @@ fn the_shipped_config_is_valid_and_simulated() {
     assert_eq!(c.paths.audio, repo.join("audio"));
     assert_eq!(c.control.socket, repo.join("state/loa.sock"));
 }
+
+// Issue 18: `[tts]` as written, each mistake at its place.
+#[test]
+fn tts_settings_are_read_and_checked() {
+    let c = load("").unwrap();
+    assert_eq!(c.tts, tts::TtsConfig::defaults());
+    assert_eq!(c.tts.engine, tts::Engine::EspeakNg);
+    let c = load(
+        "[tts]\nengine = \"piper\"\nvoice = \"VI-VN-X-SOUTH\"\nrate = 120\npitch = 40\nvolume-db = -2.5\npiper-model = \"voices/vi.onnx\"\npiper-program = \"/opt/piper/piper\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.tts.engine, tts::Engine::Piper);
+    assert_eq!(c.tts.voice, "vi-VN-x-south");
+    assert_eq!((c.tts.rate, c.tts.pitch, c.tts.volume_db), (120, 40, -2.5));
+    assert_eq!(
+        c.tts.piper_model.as_deref(),
+        Some(Path::new("/etc/loa/voices/vi.onnx"))
+    );
+    assert_eq!(c.tts.piper_program, Path::new("/opt/piper/piper"));
+    let c = load("[tts]\npiper-program = \"piper\"\n").unwrap();
+    assert_eq!(c.tts.piper_program, Path::new("piper"), "a bare name: PATH");
+
+    for (text, line, col, phrase) in [
+        (
+            "[tts]\nengine = \"festival\"\n",
+            2,
+            10,
+            "no engine \"festival\"",
+        ),
+        ("[tts]\nvoice = \"vi-hue\"\n", 2, 9, "vi-VN-x-central"),
+        ("[tts]\nrate = 1000\n", 2, 8, "rate"),
+        ("[tts]\npitch = -1\n", 2, 9, "pitch"),
+        ("[tts]\nengine = \"piper\"\n", 2, 10, "piper-model"),
+        ("[tts]\nspeed = 1\n", 2, 1, "unknown key `speed`"),
+    ] {
+        let p = problems(&format!("language = \"en\"\n{text}"));
+        assert_eq!(p.len(), 1, "{text}: {p:#?}");
+        assert_eq!((p[0].line, p[0].column), (line + 1, col), "{text}: {p:#?}");
+        assert!(p[0].message.contains(phrase), "{text}: {}", p[0].message);
+    }
+}

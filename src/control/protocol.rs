@@ -43,6 +43,30 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         zones: Vec<String>,
     },
+    /// Text read aloud on the box (`loa say --now|--queue`, the
+    /// district's `"say"`): rendered by the service, then aired as an
+    /// emergency or queued first for the next broadcast.
+    Say {
+        /// The text as written (at most `tts::MAX_CHARS` characters).
+        text: String,
+        /// The espeak-ng voice (`vi`, `vi-VN-x-central`, `vi-VN-x-south`);
+        /// None: `[tts] voice`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        voice: Option<String>,
+        /// True: first in the next broadcast (as `queue`); false: at once,
+        /// interrupting what plays (as `now`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        queue: bool,
+        /// How many times it is read (1 to 10).
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        repeat: u32,
+        /// The zones to air to; empty: every zone.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        zones: Vec<String>,
+        /// The district command that asks it (its id); None from the socket.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        origin: Option<String>,
+    },
     /// End the current broadcast (relay off after the hold).
     Stop,
     /// Skip the item playing now.
@@ -58,6 +82,14 @@ pub enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         zone: Option<String>,
     },
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }
 
 /// The daemon's answer to one request.
@@ -388,6 +420,28 @@ mod tests {
                 zones: vec![],
             },
             r#"{"cmd":"queue","files":["a.mp3","thông báo.mp3"]}"#,
+        );
+        round_trip(
+            Request::Say {
+                text: "Thông báo cắt nước".into(),
+                voice: None,
+                queue: false,
+                repeat: 1,
+                zones: vec![],
+                origin: None,
+            },
+            r#"{"cmd":"say","text":"Thông báo cắt nước"}"#,
+        );
+        round_trip(
+            Request::Say {
+                text: "Bão số 3".into(),
+                voice: Some("vi-VN-x-south".into()),
+                queue: true,
+                repeat: 2,
+                zones: vec!["thon-1".into()],
+                origin: Some("c-1".into()),
+            },
+            r#"{"cmd":"say","text":"Bão số 3","voice":"vi-VN-x-south","queue":true,"repeat":2,"zones":["thon-1"],"origin":"c-1"}"#,
         );
         round_trip(Request::Stop, r#"{"cmd":"stop"}"#);
         round_trip(Request::Skip, r#"{"cmd":"skip"}"#);

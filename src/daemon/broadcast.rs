@@ -83,11 +83,13 @@ impl Daemon {
         let queued = std::mem::take(&mut self.queue);
         let mut items: Vec<AirItem> = queued
             .iter()
-            .map(|(f, zones)| {
-                self.resolve_files(std::slice::from_ref(f))
+            .map(|(q, zones)| match q {
+                Queued::File(f) => self
+                    .resolve_files(std::slice::from_ref(f))
                     .pop()
                     .unwrap_or_else(|| AirItem::failed(f, String::new()))
-                    .to_zones(zones)
+                    .to_zones(zones),
+                Queued::Speech(item) => item.as_ref().clone().to_zones(zones),
             })
             .collect();
         let mut scheduled: Vec<(Option<Timestamp>, Priority)> =
@@ -96,6 +98,7 @@ impl Daemon {
             Library::scan(&cfg.paths.audio).unwrap_or_else(|_| Library::empty(&cfg.paths.audio));
         let media_index =
             MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
+        let mut speaker: Option<crate::tts::Speaker> = None;
         for it in &b.items {
             if let Some(live) = &it.live {
                 let fallback = match &live.source {
@@ -111,6 +114,17 @@ impl Daemon {
                     AirItem::live(&it.file, live.clone(), fallback, &cfg.audio, it.volume_db)
                         .to_zones(&b.zones),
                 );
+                scheduled.push((Some(it.start), Priority::Normal));
+                continue;
+            }
+            if let Some(say) = &it.say {
+                // Rendered when the day was planned: found in the cache.
+                let sp = speaker.get_or_insert_with(|| crate::tts::Speaker::new(&cfg));
+                let (item, note) = crate::tts::air_item(&cfg, sp, say, it.volume_db);
+                if let Some(n) = note {
+                    tracing::warn!(problem = %n, "{}", crate::lang::log("vấn đề khi đọc văn bản", "text to speech problem"));
+                }
+                items.push(item.to_zones(&b.zones));
                 scheduled.push((Some(it.start), Priority::Normal));
                 continue;
             }
@@ -164,14 +178,15 @@ impl Daemon {
 
     pub(super) async fn start_emergency(&mut self, e: Emergency, now: Timestamp) {
         let Emergency {
+            speech,
             files,
             slot,
             zones,
             origin,
         } = e;
-        let items: Vec<AirItem> = self
-            .resolve_requested(&files, slot)
+        let items: Vec<AirItem> = speech
             .into_iter()
+            .chain(self.resolve_requested(&files, slot))
             .map(|i| i.to_zones(&zones))
             .collect();
         let mut key = format!(
@@ -195,7 +210,8 @@ impl Daemon {
             late: false,
             clock_synced: self.clock_synced,
         };
-        tracing::warn!(files = ?files, "{}", crate::lang::log("phát khẩn cấp", "emergency broadcast"));
+        let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
+        tracing::warn!(items = ?names, "{}", crate::lang::log("phát khẩn cấp", "emergency broadcast"));
         // If a broadcast is due right after, keep the relay on for it.
         let plan = self.plan.clone();
         let attempted = self.attempted.clone();

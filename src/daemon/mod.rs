@@ -91,6 +91,8 @@ pub struct Deps {
 /// An emergency waiting for the broadcast on air to yield.
 #[derive(Clone, Debug)]
 struct Emergency {
+    /// Text read aloud first (`loa say --now`), rendered and measured.
+    speech: Vec<AirItem>,
     files: Vec<String>,
     /// How long live programmes air.
     slot: Option<std::time::Duration>,
@@ -98,6 +100,25 @@ struct Emergency {
     zones: Vec<String>,
     /// The district command that asked it.
     origin: Option<String>,
+}
+
+/// One entry of the priority queue.
+#[derive(Clone, Debug)]
+enum Queued {
+    /// A file in the audio folder, found and measured when it airs.
+    File(String),
+    /// A text read aloud (`loa say --queue`), already rendered.
+    Speech(Box<AirItem>),
+}
+
+impl Queued {
+    /// Its name in `loa status`: the file's, or the text's start.
+    fn name(&self) -> &str {
+        match self {
+            Queued::File(f) => f,
+            Queued::Speech(i) => &i.name,
+        }
+    }
 }
 
 /// Requests from the control socket, each with where to send the answer.
@@ -141,8 +162,9 @@ struct Daemon {
     later: Option<crate::schedule::PlannedBroadcast>,
     attempted: HashSet<String>,
     dirty: bool,
-    /// Files queued with priority for the next broadcast.
-    queue: Vec<(String, Vec<String>)>,
+    /// Files (and texts read aloud) queued with priority for the next
+    /// broadcast, each with its zones.
+    queue: Vec<(Queued, Vec<String>)>,
     /// Files for an emergency waiting for the current broadcast to yield.
     emergency: Option<Emergency>,
     current: Option<Current>,
@@ -188,6 +210,9 @@ struct Daemon {
     /// recordings deleted at midnight (and when the disk is low).
     archive: Arc<crate::archive::Archive>,
 }
+
+/// The most times one text is read in a row (`loa say --repeat`).
+pub const MAX_SAY_REPEAT: u32 = 10;
 
 /// The most files one `now` or the priority queue may hold: a request over
 /// it is refused whole.

@@ -44,7 +44,15 @@ impl Daemon {
             let set = playlist::load_dir(&cfg.paths.playlists, lang);
             let index =
                 MediaIndex::open(&cfg.paths.state).unwrap_or_else(|_| MediaIndex::in_memory());
-            let facts = crate::media::Facts::new(&library, &index, lang).pending(pending);
+            // Each `say` item rendered now (or found in the cache), so
+            // that its broadcast never waits for synthesis.
+            let ahead = crate::tts::render_ahead(&cfg, &set, Some(day));
+            for p in &ahead.problems {
+                tracing::warn!(problem = %p, "{}", crate::lang::log("vấn đề khi đọc văn bản", "text to speech problem"));
+            }
+            let facts = crate::media::Facts::new(&library, &index, lang)
+                .pending(pending)
+                .with_speech(&ahead);
             let settings = PlanSettings::from_config(&cfg);
             let plan_of = |day: Date| plan_for(day, &set, &facts, &settings);
             let plan = plan_of(day);

@@ -21,37 +21,24 @@ impl Daemon {
                     "Playlists and the audio folder re-read."
                 ))
             }
-            Request::Queue { files, zones } => {
-                let zones = match self.zones_asked(&zones) {
-                    Ok(z) => z,
-                    Err(why) => return Response::error(why),
-                };
-                if self.queue.len() + files.len() > MAX_QUEUE {
-                    let (n, have) = (files.len(), self.queue.len());
-                    return Response::error(tr!(
-                        lang,
-                        "Không xếp thêm được {n} tệp: hàng chờ phát ưu tiên đã có {have} tệp, tối đa là {MAX_QUEUE} tệp. Chưa tệp nào được xếp thêm.",
-                        "Cannot queue {n} file(s): the priority queue already holds {have}, at most {MAX_QUEUE}. Nothing was queued."
-                    ));
-                }
-                if let Err(why) = self.check_names(&files, None).await {
-                    return Response::error(why);
-                }
-                let n = files.len();
-                self.queue
-                    .extend(files.into_iter().map(|f| (f, zones.clone())));
-                ok(tr!(
-                    lang,
-                    "Đã xếp {n} tệp để phát đầu tiên trong buổi phát tới.",
-                    "{n} file(s) queued to air first in the next broadcast."
-                ))
-            }
+            Request::Queue { files, zones } => self.queue_files(files, &zones).await,
             Request::Now {
                 files,
                 slot,
                 zones,
                 origin,
             } => self.now(files, slot.as_deref(), &zones, origin).await,
+            Request::Say {
+                text,
+                voice,
+                queue,
+                repeat,
+                zones,
+                origin,
+            } => {
+                let say = crate::tts::Say { text, voice };
+                self.say(say, queue, repeat, &zones, origin).await
+            }
             Request::Stop => match &self.current {
                 Some(cur) => {
                     let _ = cur.commands.send(AirCommand::Stop);
@@ -118,6 +105,37 @@ impl Daemon {
 }
 
 impl Daemon {
+    /// `loa queue`: the files first in the next broadcast, once each is
+    /// known to be a file that passes validation.
+    async fn queue_files(&mut self, files: Vec<String>, zones: &[String]) -> Response {
+        let lang = self.cfg.lang;
+        let zones = match self.zones_asked(zones) {
+            Ok(z) => z,
+            Err(why) => return Response::error(why),
+        };
+        if self.queue.len() + files.len() > MAX_QUEUE {
+            let (n, have) = (files.len(), self.queue.len());
+            return Response::error(tr!(
+                lang,
+                "Không xếp thêm được {n} tệp: hàng chờ phát ưu tiên đã có {have} tệp, tối đa là {MAX_QUEUE} tệp. Chưa tệp nào được xếp thêm.",
+                "Cannot queue {n} file(s): the priority queue already holds {have}, at most {MAX_QUEUE}. Nothing was queued."
+            ));
+        }
+        if let Err(why) = self.check_names(&files, None).await {
+            return Response::error(why);
+        }
+        let n = files.len();
+        self.queue
+            .extend(files.into_iter().map(|f| (Queued::File(f), zones.clone())));
+        Response::ok(tr!(
+            lang,
+            "Đã xếp {n} tệp để phát đầu tiên trong buổi phát tới.",
+            "{n} file(s) queued to air first in the next broadcast."
+        ))
+    }
+}
+
+impl Daemon {
     /// `loa now`: the files (and live programmes, for `slot`) air at once,
     /// preempting what airs; refused before anything is cut when nothing
     /// of it would play.
@@ -153,6 +171,7 @@ impl Daemon {
         }
         let n = files.len();
         self.emergency = Some(Emergency {
+            speech: Vec::new(),
             files,
             slot,
             zones,
@@ -167,6 +186,92 @@ impl Daemon {
 }
 
 impl Daemon {
+    /// `loa say --now|--queue` and the district's `say`: the text rendered
+    /// here (or found in the cache), validated and measured like a file,
+    /// then aired at once as an emergency or queued first for the next
+    /// broadcast. Refused, nothing cut, when no speech can be had.
+    async fn say(
+        &mut self,
+        say: crate::tts::Say,
+        queue: bool,
+        repeat: u32,
+        zones: &[String],
+        origin: Option<String>,
+    ) -> Response {
+        let lang = self.cfg.lang;
+        let refused = |why: String| {
+            Response::error(tr!(
+                lang,
+                "Lệnh bị từ chối, không có gì được phát. {why}",
+                "Refused, nothing was aired: {why}"
+            ))
+        };
+        let zones = match self.zones_asked(zones) {
+            Ok(z) => z,
+            Err(why) => return Response::error(why),
+        };
+        if !(1..=MAX_SAY_REPEAT).contains(&repeat) {
+            return refused(tr!(
+                lang,
+                "số lần đọc {repeat} không hợp lệ (từ 1 đến {MAX_SAY_REPEAT}).",
+                "repeat {repeat} is not valid (1 to {MAX_SAY_REPEAT})."
+            ));
+        }
+        let n = repeat as usize;
+        if queue && self.queue.len() + n > MAX_QUEUE {
+            let have = self.queue.len();
+            return refused(tr!(
+                lang,
+                "hàng chờ phát ưu tiên đã có {have} mục, tối đa là {MAX_QUEUE}.",
+                "the priority queue already holds {have} items, at most {MAX_QUEUE}."
+            ));
+        }
+        let (item, note) = {
+            let cfg = self.cfg.clone();
+            let say = say.clone();
+            let made = tokio::task::spawn_blocking(move || {
+                let speaker = crate::tts::Speaker::new(&cfg);
+                crate::tts::air_item(&cfg, &speaker, &say, 0.0)
+            })
+            .await;
+            match made {
+                Ok(m) => m,
+                Err(e) => return refused(e.to_string()),
+            }
+        };
+        if let Err(why) = &item.source {
+            tracing::warn!(text = %item.name, problem = %why, "{}", crate::lang::log("không đọc được văn bản", "text cannot be read aloud"));
+            return refused(why.clone());
+        }
+        let secs = item.duration.unwrap_or_default().as_secs_f64().round() as u64;
+        let note = note.map(|n| format!(" {n}")).unwrap_or_default();
+        if queue {
+            self.queue.extend(
+                std::iter::repeat_n(item, n).map(|i| (Queued::Speech(Box::new(i)), zones.clone())),
+            );
+            return Response::ok(tr!(
+                lang,
+                "Đã xếp văn bản ({secs} giây đọc, {n} lần) để phát đầu tiên trong buổi phát tới.{note}",
+                "Text queued ({secs} s of speech, {n} time(s)) to air first in the next broadcast.{note}"
+            ));
+        }
+        if let Some(cur) = &self.current {
+            let _ = cur.commands.send(AirCommand::Preempt);
+        }
+        self.emergency = Some(Emergency {
+            speech: vec![item; n],
+            files: Vec::new(),
+            slot: None,
+            zones,
+            origin,
+        });
+        Response::ok(tr!(
+            lang,
+            "Đang đọc văn bản khẩn cấp ngay bây giờ ({secs} giây đọc, {n} lần).{note}",
+            "Reading the text as an emergency now ({secs} s of speech, {n} time(s)).{note}"
+        ))
+    }
+
     /// The zones a request names, checked against the config (every zone
     /// when it names none); Err: why it is refused, nothing aired.
     fn zones_asked(&self, asked: &[String]) -> Result<Vec<String>, String> {

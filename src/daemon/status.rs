@@ -108,7 +108,11 @@ impl Daemon {
                 .and_then(|p| p.source.as_deref())
                 .map(display_path),
             today,
-            queued: self.queue.iter().map(|(f, _)| f.clone()).collect(),
+            queued: self
+                .queue
+                .iter()
+                .map(|(q, _)| q.name().to_string())
+                .collect(),
             warnings,
             archive: None,
         }

@@ -104,6 +104,10 @@ async fn run(link: &mut Link, cmd: &Command) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())??;
     }
+    if let Some(text) = &cmd.say {
+        let req = say_request(cmd, text, lang)?;
+        return asked(link, req).await;
+    }
     let req = match cmd.command {
         CommandKind::Now => Request::Now {
             files: cmd.files.clone(),
@@ -131,6 +135,12 @@ async fn run(link: &mut Link, cmd: &Command) -> Result<(), String> {
             Request::Reload
         }
     };
+    asked(link, req).await
+}
+
+/// The service's answer to `req`: Ok when it took it.
+async fn asked(link: &mut Link, req: Request) -> Result<(), String> {
+    let lang = link.cfg.lang;
     match link.ask(req).await {
         Some(r) if r.ok => Ok(()),
         Some(r) => Err(r.message.unwrap_or_default()),
@@ -144,6 +154,38 @@ async fn run(link: &mut Link, cmd: &Command) -> Result<(), String> {
 
 /// A carried audio file: its size, its SHA-256, a plain name; then
 /// validated as an upload and written into the audio folder.
+/// A `say` command as the service takes it: read aloud at once (`now`,
+/// with the command's id for the "aired" answer) or first in the next
+/// broadcast (`queue`).
+fn say_request(cmd: &Command, text: &str, lang: crate::lang::Lang) -> Result<Request, String> {
+    if !cmd.files.is_empty() || !cmd.media.is_empty() {
+        return Err(tr!(
+            lang,
+            "một lệnh có cả văn bản `say` và tệp âm thanh; hãy gửi thành hai lệnh",
+            "a command with both a `say` text and audio files; send them as two commands"
+        ));
+    }
+    let queue = match cmd.command {
+        CommandKind::Now => false,
+        CommandKind::Queue => true,
+        CommandKind::Stop | CommandKind::Playlist => {
+            return Err(tr!(
+                lang,
+                "`say` chỉ đi cùng lệnh now hoặc queue",
+                "`say` goes with a now or queue command only"
+            ));
+        }
+    };
+    Ok(Request::Say {
+        text: text.to_string(),
+        voice: cmd.voice.clone(),
+        queue,
+        repeat: 1,
+        zones: cmd.zones.clone(),
+        origin: (!queue).then(|| cmd.id.clone()),
+    })
+}
+
 fn take_media(cfg: &crate::config::Config, m: &Media) -> Result<(), String> {
     let lang = cfg.lang;
     let name = &m.name;

@@ -125,6 +125,14 @@ pub struct Command {
     /// The playlist, for `playlist`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub playlist: Option<PushedPlaylist>,
+    /// A text each box reads aloud itself (with `now` or `queue`, instead
+    /// of `files`): a few hundred bytes where audio would be megabytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub say: Option<String>,
+    /// The voice for `say` (`vi`, `vi-VN-x-central`, `vi-VN-x-south`);
+    /// None: each box's `[tts] voice`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
 }
 
 /// How a box took a command.

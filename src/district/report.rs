@@ -805,6 +805,8 @@ mod tests {
             expires: None,
             media: vec![],
             playlist: None,
+            say: None,
+            voice: None,
         };
         s.put_command("all", &cmd, now).unwrap();
         let ack = |status, rows| Ack {

@@ -148,6 +148,8 @@ pub struct Order {
     pub zones: Vec<String>,
     /// The playlist file (playlist).
     pub playlist: Option<PathBuf>,
+    /// A text each box reads aloud (now, queue).
+    pub say: Option<String>,
     /// How long the command stays good.
     pub expires: Duration,
     /// How long to wait for the answers.
@@ -310,6 +312,8 @@ pub fn command(order: &Order, now: Timestamp, link: &Link) -> Result<Command, St
         expires: Some(crate::schedule::rfc3339(expires, &link.tz)),
         media,
         playlist,
+        say: order.say.clone(),
+        voice: None,
     };
     let size = serde_json::to_vec(&c).map_or(0, |v| v.len());
     if size > MAX_COMMAND {
@@ -539,6 +543,9 @@ fn announce(link: &Link, order: &Order, command: &Command, expected: &mut Vec<Bo
         })
     });
     let mut items: Vec<String> = command.files.clone();
+    if let Some(text) = &command.say {
+        items.push(format!("\"{}\"", crate::tts::preview(text)));
+    }
     if let Some(p) = &command.playlist {
         items.push(p.name.clone());
     }

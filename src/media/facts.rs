@@ -19,6 +19,8 @@ pub struct Facts<'a> {
     /// length their header announces, validated before they air.
     pending: HashSet<String>,
     known: RefCell<HashMap<String, MediaStatus>>,
+    /// The `say` items' renders (`tts::render_ahead`).
+    speech: HashMap<crate::tts::Say, MediaStatus>,
 }
 
 impl<'a> Facts<'a> {
@@ -31,6 +33,7 @@ impl<'a> Facts<'a> {
             lang,
             pending: HashSet::new(),
             known: RefCell::default(),
+            speech: HashMap::new(),
         }
     }
 
@@ -42,7 +45,29 @@ impl<'a> Facts<'a> {
     }
 }
 
+impl Facts<'_> {
+    /// With the `say` items' renders, as `tts::render_ahead` made them.
+    pub fn with_speech(mut self, ahead: &crate::tts::Ahead) -> Self {
+        self.speech = ahead.statuses.clone();
+        self
+    }
+}
+
 impl MediaFacts for Facts<'_> {
+    fn speech(&self, say: &crate::tts::Say) -> MediaStatus {
+        match self.speech.get(say) {
+            Some(s) => s.clone(),
+            None => MediaStatus::Unplayable(
+                self.lang
+                    .pick(
+                        "Văn bản chưa được chuyển thành giọng đọc.",
+                        "the text has not been rendered to speech",
+                    )
+                    .to_string(),
+            ),
+        }
+    }
+
     fn status(&self, name: &str) -> MediaStatus {
         if let Some(s) = self.known.borrow().get(name) {
             return s.clone();

@@ -94,6 +94,9 @@ pub struct Item {
     /// A live programme (`stream` or `line-in`) instead of a file: `file`
     /// then holds its URL or device.
     pub live: Option<crate::live::Live>,
+    /// A text read aloud (`{ say = "...", voice = "vi" }`) instead of a
+    /// file: `file` then holds its first 80 characters.
+    pub say: Option<crate::tts::Say>,
 }
 
 impl Broadcast {

@@ -472,7 +472,13 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
                         volume_db: 0.0,
                         jingle: false,
                         live: None,
+                        say: None,
                     });
+                }
+            }
+            DeValue::Table(t) if t.contains_key("say") => {
+                if let Some(item) = say_item(w, t) {
+                    out.push(item);
                 }
             }
             DeValue::Table(t) if super::live_item::is_live(t) => {
@@ -485,6 +491,7 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
                         volume_db,
                         jingle: false,
                         live: Some(live),
+                        say: None,
                     });
                 }
             }
@@ -525,6 +532,7 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
                         volume_db,
                         jingle,
                         live: None,
+                        say: None,
                     });
                 }
             }
@@ -542,6 +550,52 @@ fn items(w: &mut Walk<'_>, v: &Value<'_>) -> Option<Vec<Item>> {
         }
     }
     Some(out)
+}
+
+/// The keys a `say` item takes.
+const SAY_KEYS: &[&str] = &["say", "voice", "repeat", "volume-db"];
+
+/// `{ say = "Thông báo: ...", voice = "vi" }`: a text read aloud, rendered
+/// ahead of its broadcast. None (with the problem said) when it cannot be.
+fn say_item(w: &mut Walk<'_>, t: &DeTable<'_>) -> Option<Item> {
+    use unicode_normalization::UnicodeNormalization;
+    let lang = w.lang;
+    w.unknown_keys(t, SAY_KEYS, lang.pick("một mục `say`", "a `say` item"));
+    let sv = t.get("say")?;
+    let text = w.string("say", sv, "say = \"Thông báo: ...\"")?;
+    let text: String = text.nfc().collect();
+    if let Some(why) = crate::tts::text_problem(&text, lang) {
+        w.error(&sv.span(), why);
+        return None;
+    }
+    let voice = match t.get("voice") {
+        None => None,
+        Some(v) => {
+            let s = w.string("voice", v, "voice = \"vi\"")?;
+            match crate::config::tts::voice(&s) {
+                Some(known) => Some(known.to_string()),
+                None => {
+                    w.error(&v.span(), crate::config::tts::unknown_voice(&s, lang));
+                    return None;
+                }
+            }
+        }
+    };
+    let repeat = match t.get("repeat") {
+        Some(v) => repeat(w, "repeat", v)?,
+        None => 1,
+    };
+    let volume_db = volume_db(w, t)?;
+    let say = crate::tts::Say { text, voice };
+    Some(Item {
+        file: say.preview(),
+        pos: pos(w.src, &sv.span()),
+        repeat,
+        volume_db,
+        jingle: false,
+        live: None,
+        say: Some(say),
+    })
 }
 
 /// Checks an item path and returns it in NFC form, "/"-separated, with "."
@@ -931,5 +985,51 @@ items = [
             "{}",
             p[0].message
         );
+    }
+
+    // Issue 18: `{ say = "...", voice = "vi" }` items, and their mistakes
+    // at their places.
+    #[test]
+    fn say_items_parse_and_their_mistakes_are_located() {
+        let (pl, p) = run(
+            "[[broadcast]]\nat = \"06:00\"\nitems = [\"a.mp3\", { say = \"Thông báo: cắt nước\", voice = \"vi-vn-x-central\", repeat = 2, volume-db = -3 }, { say = \"Xin cảm ơn\" }]\n",
+        );
+        assert!(p.is_empty(), "{p:#?}");
+        let items = &pl.unwrap().broadcasts[0].items;
+        assert_eq!(items.len(), 3);
+        let say = items[1].say.as_ref().unwrap();
+        assert_eq!(say.text, "Thông báo: cắt nước");
+        assert_eq!(say.voice.as_deref(), Some("vi-VN-x-central"));
+        assert_eq!((items[1].repeat, items[1].volume_db), (2, -3.0));
+        assert_eq!(items[1].file, "Thông báo: cắt nước");
+        assert_eq!(
+            items[1].pos,
+            Pos {
+                line: 3,
+                column: 27
+            }
+        );
+        assert_eq!(items[2].say.as_ref().unwrap().voice, None);
+
+        for (text, col, phrase) in [
+            ("{ say = \"  \" }", 9, "empty"),
+            (
+                "{ say = \"Xin chào\", voice = \"en\" }",
+                29,
+                "vi-VN-x-south",
+            ),
+            (
+                "{ say = \"Xin chào\", jingle = true }",
+                21,
+                "unknown key `jingle`",
+            ),
+            ("{ say = 3 }", 9, "quoted text"),
+        ] {
+            let p = one_error(&format!(
+                "[[broadcast]]\nat = \"06:00\"\nitems = [{text}]\n"
+            ));
+            assert_eq!((p.line, p.column), (3, col + 9), "{text}: {p:#?}");
+            assert!(p.message.contains(phrase), "{text}: {}", p.message);
+        }
     }
 }

@@ -111,6 +111,7 @@ mod tests {
                 duration: Duration::from_secs(60),
                 volume_db: 0.0,
                 live: None,
+                say: None,
             }],
         }
     }

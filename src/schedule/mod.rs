@@ -80,6 +80,20 @@ pub enum MediaStatus {
 pub trait MediaFacts {
     /// The status of the item file `name` (NFC, below the audio folder).
     fn status(&self, name: &str) -> MediaStatus;
+
+    /// The status of a text read aloud: its render's length and file
+    /// (rendered ahead, `tts::render_ahead`), or why it has none.
+    fn speech(&self, say: &crate::tts::Say) -> MediaStatus {
+        let _ = say;
+        MediaStatus::Unplayable(
+            crate::lang::operator()
+                .pick(
+                    "Văn bản chưa được chuyển thành giọng đọc.",
+                    "the text has not been rendered to speech",
+                )
+                .to_string(),
+        )
+    }
 }
 
 impl<F: Fn(&str) -> MediaStatus> MediaFacts for F {
@@ -163,6 +177,9 @@ pub struct PlannedItem {
     pub volume_db: f64,
     /// A live programme's source and slot (`path` is then empty).
     pub live: Option<crate::live::Live>,
+    /// A text read aloud: `path` is then its render in the cache (an
+    /// absolute path), `file` the text's first 80 characters.
+    pub say: Option<crate::tts::Say>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -317,6 +334,7 @@ impl Day<'_> {
                 duration: dur,
                 volume_db: it.volume_db,
                 live: it.live.clone(),
+                say: it.say.clone(),
             })
             .collect();
         if items.is_empty() {
@@ -410,7 +428,11 @@ impl Day<'_> {
                     // known at air time.
                     return Some((live.slot, String::new()));
                 }
-                match self.media.status(&it.file) {
+                let status = match &it.say {
+                    Some(say) => self.media.speech(say),
+                    None => self.media.status(&it.file),
+                };
+                match status {
                     MediaStatus::Playable { duration, path } => return Some((duration, path)),
                     MediaStatus::Unplayable(msg) => {
                         skipped.push((it.file.clone(), msg.clone()));
@@ -523,6 +545,7 @@ mod tests {
             volume_db: 0.0,
             jingle: false,
             live: None,
+            say: None,
         }
     }
 

@@ -552,3 +552,57 @@ fn district_now_collect_and_report_with_real_boxes() {
     assert_eq!(emergencies("xa-a").as_deref(), Some("1"), "{report}");
     assert_eq!(emergencies("xa-b").as_deref(), Some("2"), "{report}");
 }
+
+// Issue 18: a district `say` command carries a few hundred bytes of text,
+// and each box reads it aloud itself: aired on every box, logged as
+// kind "tts" with the text's start and SHA-256, acknowledged "aired".
+#[test]
+fn a_say_command_is_read_aloud_by_each_box() {
+    if !Mosquitto::available("a_say_command_is_read_aloud_by_each_box") {
+        return;
+    }
+    let text = "Bão số 3 sẽ đổ bộ vào chiều nay. Đề nghị bà con neo đậu tàu thuyền và ở trong nhà.";
+    let m = Mosquitto::start(&[("xa-a", &[]), ("xa-b", &[])]);
+    let boxes: Vec<Box_> = ["xa-a", "xa-b"]
+        .iter()
+        .map(|n| Box_::new(&m, n, &[], ""))
+        .collect();
+    let svcs: Vec<Service> = boxes.iter().map(Box_::start).collect();
+    for (b, s) in boxes.iter().zip(&svcs) {
+        b.wait_linked(s);
+    }
+    let mut l = district_listener(&m);
+    let cmd = command("bao-say", "now", 300, json!({ "say": text }));
+    assert!(cmd.len() < 400, "{} bytes", cmd.len());
+    assert_eq!(m.publish("district", "loa/all/cmd", &cmd, false), 0);
+    let got = l.until(WAIT * 2, "both boxes to answer aired", |g| {
+        count(g, "aired") == 2
+    });
+    for (_, p) in got.iter().filter(|(_, p)| p.contains("\"aired\"")) {
+        let v: Value = serde_json::from_str(p).unwrap();
+        assert!(v["error"].is_null(), "{v:#}");
+        let rows = v["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 1, "{v:#}");
+        assert_eq!(rows[0]["kind"], "tts", "{v:#}");
+        assert_eq!(rows[0]["status"], "played", "{v:#}");
+        assert_eq!(rows[0]["sha256"], sha256_hex(text.as_bytes()));
+        let first_80: String = text.chars().take(80).collect();
+        assert_eq!(rows[0]["file"], first_80.as_str());
+    }
+    // Both: a queue of text, and a command with text and files refused.
+    let both = command(
+        "say-and-file",
+        "queue",
+        300,
+        json!({ "say": "Xin chào", "files": ["a.wav"] }),
+    );
+    assert_eq!(m.publish("district", "loa/xa-a/cmd", &both, false), 0);
+    let got = l.until(WAIT, "the mixed command to be rejected", |g| {
+        count(g, "rejected") == 1
+    });
+    let rejected = got
+        .iter()
+        .find(|(_, p)| p.contains("\"rejected\""))
+        .unwrap();
+    assert!(rejected.1.contains("two commands"), "{rejected:?}");
+}

@@ -48,6 +48,8 @@ mod report;
 mod relay;
 // What reaches the service's control socket is checked first (issue 11).
 mod requests;
+// Text read aloud offline by the real espeak-ng: `loa say`, playlist `say` items (issue 18).
+mod say;
 // The real `loa run` end to end: relay, sound, status, log, signals (issue 4).
 mod service;
 // The shipped config, playlists and samples check clean and plan as the spec says (issue 2).
