@@ -152,6 +152,7 @@ INFO=$(dpkg-deb -I "$DEB")
 CONTENTS=$(dpkg-deb -c "$DEB")
 printf '%s\n' "$INFO" | sed 's/^/      /'
 for f in ./usr/bin/loa ./usr/lib/systemd/system/loa.service ./etc/loa/loa.toml \
+    ./etc/loa/tts-abbreviations.toml ./usr/share/loa/district/acl \
     ./usr/share/loa/sshd/loa-upload.conf ./usr/lib/udev/rules.d/60-loa-gpio.rules \
     ./usr/share/doc/loa/deploy/README.md ./usr/share/doc/loa/deploy/HUONG-DAN.md \
     ./usr/share/doc/loa/copyright; do
