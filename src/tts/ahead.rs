@@ -81,5 +81,14 @@ pub fn render_ahead(cfg: &Config, set: &PlaylistSet, from: Option<Date>) -> Ahea
             ahead.statuses.insert(say.clone(), status);
         }
     }
+    let keep: std::collections::HashSet<std::path::PathBuf> = ahead
+        .statuses
+        .values()
+        .filter_map(|s| match s {
+            MediaStatus::Playable { path, .. } => Some(std::path::PathBuf::from(path)),
+            _ => None,
+        })
+        .collect();
+    speaker.prune(&keep);
     ahead
 }

@@ -111,6 +111,9 @@ pub struct Speaker {
     pub table_problem: Option<String>,
 }
 
+/// How long a render no playlist uses is kept.
+pub const KEEP_RENDERS: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
 /// The installer's table when the config names none: beside the config.
 pub const TABLE_FILE: &str = "tts-abbreviations.toml";
 
@@ -161,6 +164,37 @@ impl Speaker {
     /// The folder the renders are kept in.
     pub fn cache(&self) -> &Path {
         &self.cache
+    }
+
+    /// Deletes the renders not written for [`KEEP_RENDERS`] that are not in
+    /// `keep` (what the playlists use now), and renders cut short (older
+    /// than an hour): a month of one-off notices, not years of them, on the
+    /// SD card. Returns how many went.
+    pub fn prune(&self, keep: &std::collections::HashSet<PathBuf>) -> usize {
+        let Ok(dir) = std::fs::read_dir(&self.cache) else {
+            return 0;
+        };
+        let now = std::time::SystemTime::now();
+        let mut gone = 0;
+        for e in dir.flatten() {
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            let age = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .unwrap_or_default();
+            let stale = if name.ends_with(".wav") {
+                age > KEEP_RENDERS && !keep.contains(&path)
+            } else {
+                name.contains(".part") && age > std::time::Duration::from_secs(3600)
+            };
+            if stale && std::fs::remove_file(&path).is_ok() {
+                gone += 1;
+            }
+        }
+        gone
     }
 
     /// The espeak-ng voice for `say` (its own, else `[tts] voice`).
@@ -393,6 +427,32 @@ mod tests {
                 .contains("vi-VN-x-south")
         );
         assert!(sp.render(&say(" \n", None)).unwrap_err().contains("empty"));
+    }
+
+    // Issue 18: renders no playlist uses go after a month; those in use
+    // and recent ones stay, and a render cut short goes after an hour.
+    #[test]
+    fn old_renders_no_playlist_uses_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let sp = Speaker::new(&config(dir.path()));
+        let used = sp.render(&say("Lịch tiêm phòng", None)).unwrap().path;
+        let old = sp.render(&say("Bão số ba", None)).unwrap().path;
+        let new = sp.render(&say("Cắt nước", None)).unwrap().path;
+        let part = sp.cache().join("abc.wav.part77");
+        std::fs::write(&part, b"half").unwrap();
+        let long_ago = std::time::SystemTime::now() - KEEP_RENDERS * 2;
+        for p in [&used, &old, &part] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        let keep: std::collections::HashSet<PathBuf> = [used.clone()].into();
+        assert_eq!(sp.prune(&keep), 2);
+        assert!(used.exists() && new.exists());
+        assert!(!old.exists() && !part.exists());
     }
 
     // Issue 18: the item that airs a text: measured like a file, named by
