@@ -106,16 +106,7 @@ fn named(
     let Some(cfg) = context::config_or_say(config) else {
         return exit::CONFIG;
     };
-    if let Err(why) = crate::config::zone::resolve(&cfg.zones, zones, cfg.lang) {
-        let lang = cfg.lang;
-        eprintln!(
-            "{}",
-            tr!(
-                lang,
-                "Lệnh bị từ chối, không có gì được phát. {why}",
-                "Refused, nothing was aired: {why}"
-            )
-        );
+    if !zones_known(&cfg, zones) {
         return exit::PROBLEMS;
     }
     match as_sent(files, &cfg.paths.audio, cfg.lang) {
@@ -123,6 +114,26 @@ fn named(
         Err(why) => {
             eprintln!("{why}");
             exit::PROBLEMS
+        }
+    }
+}
+
+/// Whether every zone named is in the config; when not, says why nothing
+/// was sent (`now`, `queue`, `say`).
+pub(super) fn zones_known(cfg: &Config, zones: &[String]) -> bool {
+    let lang = cfg.lang;
+    match crate::config::zone::resolve(&cfg.zones, zones, lang) {
+        Ok(_) => true,
+        Err(why) => {
+            eprintln!(
+                "{}",
+                tr!(
+                    lang,
+                    "Lệnh bị từ chối, không có gì được phát. {why}",
+                    "Refused, nothing was aired: {why}"
+                )
+            );
+            false
         }
     }
 }

@@ -149,6 +149,20 @@ pub fn run(config: Option<&Path>, link: &LinkArgs<'_>, action: Action) -> i32 {
             exit::CONFIG
         }
     };
+    // `now` and `queue`: files, or a text each box reads aloud.
+    let air = |l: &Link,
+               kind: CommandKind,
+               to: &To,
+               zones: &[String],
+               say: &Option<String>,
+               files: &[PathBuf]| {
+        let what = What {
+            files: files.to_vec(),
+            playlist: None,
+            say: say.clone(),
+        };
+        send(&cfg, l, kind, to, zones.to_vec(), what)
+    };
     match action {
         Action::Report {
             from,
@@ -168,27 +182,13 @@ pub fn run(config: Option<&Path>, link: &LinkArgs<'_>, action: Action) -> i32 {
             zones,
             say,
             files,
-        } => with_link(&|l| {
-            let what = What {
-                files: files.clone(),
-                playlist: None,
-                say: say.clone(),
-            };
-            send(&cfg, l, CommandKind::Now, &to, zones.clone(), what)
-        }),
+        } => with_link(&|l| air(l, CommandKind::Now, &to, &zones, &say, &files)),
         Action::Queue {
             to,
             zones,
             say,
             files,
-        } => with_link(&|l| {
-            let what = What {
-                files: files.clone(),
-                playlist: None,
-                say: say.clone(),
-            };
-            send(&cfg, l, CommandKind::Queue, &to, zones.clone(), what)
-        }),
+        } => with_link(&|l| air(l, CommandKind::Queue, &to, &zones, &say, &files)),
         Action::PushPlaylist { to, file } => with_link(&|l| {
             let what = What {
                 files: vec![],

@@ -78,15 +78,7 @@ pub fn run(config: Option<&Path>, args: SayArgs) -> i32 {
         return exit::CONFIG;
     }
     if args.now || args.queue {
-        if let Err(why) = crate::config::zone::resolve(&cfg.zones, &args.zones, lang) {
-            eprintln!(
-                "{}",
-                tr!(
-                    lang,
-                    "Lệnh bị từ chối, không có gì được phát. {why}",
-                    "Refused, nothing was aired: {why}"
-                )
-            );
+        if !super::control::zones_known(&cfg, &args.zones) {
             return exit::PROBLEMS;
         }
         return super::control::command(
