@@ -8,13 +8,15 @@
 #
 # 1. the example inventory parses (its vault values too) and the playbook
 #    passes --syntax-check;
-# 2. a first run sets both boxes up (changes on each): the package, loa.toml
-#    from the inventory (a simulated relay and ALSA's null device: no GPIO,
-#    no sound card here), the district credentials (from vault-encrypted
-#    files) and CA, the upload account (key and vaulted password), the time
-#    zone and NTP servers; loa enabled, running, `loa check` passing; the
-#    upload account uploads over SFTP with its key and gets no shell; the
-#    operator's login runs `loa status` over SSH;
+# 2. --check on the new boxes fails nothing (it says loa is not installed
+#    yet and stops there); a first run sets both boxes up (changes on
+#    each): the package, loa.toml from the inventory (a simulated relay and
+#    ALSA's null device: no GPIO, no sound card here), the district
+#    credentials (from vault-encrypted files) and CA, the upload account
+#    (key and vaulted password), the time zone and NTP servers; loa
+#    enabled, running, `loa check` passing; the upload account uploads over
+#    SFTP with its key and gets no shell; the operator's login runs
+#    `loa status` over SSH;
 # 3. a second run changes nothing (changed=0 on every box);
 # 4. with one box's zones changed in a copy of the inventory, --check --diff
 #    shows that box's loa.toml diff alone and changes nothing;
@@ -344,7 +346,16 @@ show_failures() {
 invocation() { in_box "$1" systemctl show loa -p InvocationID --value; }
 
 # ---------------------------------------------------------------------------
-section "2. first run: both boxes set up"
+section "2. --check on boxes never set up, then a first run sets them up"
+play check0 "$W/inventory.yml" --check --diff
+if [ "$RC" -eq 0 ] && [ "$(failed "$A")" = 0 ] && [ "$(failed "$B")" = 0 ] &&
+    grep -q 'loa is not installed on' "$TMP/check0.log"; then
+    ok "--check on new boxes: says loa is not installed yet, fails nothing"
+else
+    bad "--check on new boxes (exit $RC)"
+    show_failures check0
+fi
+expect_eq "$A: still no loa after --check" "$(in_box "$A" dpkg-query -W -f='${Status}' loa 2>/dev/null || echo none)" none
 play run1 "$W/inventory.yml"
 if [ "$RC" -eq 0 ] && [ "$(failed "$A")" = 0 ] && [ "$(failed "$B")" = 0 ]; then
     ok "first run succeeds"
