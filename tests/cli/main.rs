@@ -42,6 +42,8 @@ mod play;
 mod playlists;
 // Relaying live programmes: Icecast streams, failover, the slot kept (issue 15).
 mod live;
+// kill -9 and power cuts through broadcasts: the as-run log keeps its rows (issue 19).
+mod powercut;
 // `loa report` as the commune files it: docx, xlsx, csv, md (issue 14).
 mod report;
 // `loa relay on|off|status` and `loa devices` (issue 3).

@@ -236,6 +236,27 @@ pcm.loa_capture {{
         &self.capture
     }
 
+    /// How many bytes the capture holds so far.
+    pub fn capture_len(&self) -> u64 {
+        std::fs::metadata(&self.capture).map_or(0, |m| m.len())
+    }
+
+    /// What was played from byte `from` of the capture on (a whole frame).
+    pub fn capture_from(&self, from: u64) -> Capture {
+        use std::io::Seek;
+        let mut bytes = Vec::new();
+        if let Ok(mut f) = std::fs::File::open(&self.capture) {
+            let _ = f.seek(std::io::SeekFrom::Start(from));
+            let _ = f.read_to_end(&mut bytes);
+        }
+        bytes.truncate(bytes.len() / (2 * CHANNELS) * (2 * CHANNELS));
+        let samples = bytes
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        Capture { samples }
+    }
+
     /// What was played (empty if nothing was).
     pub fn capture(&self) -> Capture {
         let bytes = std::fs::read(&self.capture).unwrap_or_default();
