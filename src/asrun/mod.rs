@@ -373,7 +373,7 @@ impl AsRun {
         // A row is only worth writing if it survives a power cut: sync
         // each commit to the card (a few writes per broadcast, so cheap),
         // where db.rs's NORMAL could lose the last ones.
-        conn.execute_batch("PRAGMA synchronous=FULL")?;
+        conn.execute_batch(&format!("PRAGMA synchronous={}", synchronous()))?;
         Ok(AsRun {
             conn: Mutex::new(conn),
             path: crate::problem::display_path(path),
@@ -608,6 +608,19 @@ impl AsRun {
     pub fn path(&self) -> &str {
         &self.path
     }
+}
+
+/// The as-run connection's `synchronous`: FULL. A test build may ask for
+/// another through `LOA_TEST_SYNCHRONOUS` (NORMAL, OFF), to measure what
+/// FULL saves (tests/cli/powercut.rs); a build that ships ignores it.
+fn synchronous() -> &'static str {
+    #[cfg(feature = "test-fakes")]
+    match std::env::var("LOA_TEST_SYNCHRONOUS").as_deref() {
+        Ok("NORMAL") => return "NORMAL",
+        Ok("OFF") => return "OFF",
+        _ => {}
+    }
+    "FULL"
 }
 
 fn bad(col: usize, what: String) -> rusqlite::Error {
