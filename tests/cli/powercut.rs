@@ -560,6 +560,12 @@ fn experiment(test: &str, sync: Option<&'static str>) -> Option<Tally> {
     let mut x = Experiment::new(shim, sync, seed);
     for run in 1..=kills {
         x.kill_once(run);
+        // loa syncs its database as it starts: a shadow still empty means
+        // the shim was not loaded (a loa run under qemu-user, say).
+        if run == 5 && files(&x.durable()).is_empty() {
+            skip::skipped(test, "the durable-sync shim did not load into loa run");
+            return None;
+        }
     }
     // A last run on what the last kill left, through the next broadcast.
     let from = x.card.capture_len();
