@@ -231,8 +231,11 @@ pub fn open_in_memory() -> Connection {
 
 fn prepare(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    // WAL: readers never block the writer, and a power cut loses at most
-    // the transaction in progress.
+    // WAL: readers never block the writer, and the file stays whole
+    // through a power cut. NORMAL syncs only at checkpoints: what this
+    // connection writes alone (the media index, a cache measured again
+    // when lost) may be lost by a power cut; the as-run log's connection
+    // syncs every commit (FULL, src/asrun), and with it what came before.
     let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")?;
     // Several loa processes may open a new database at once (the daemon
