@@ -13,6 +13,9 @@ echo "loa: installing system packages:$missing" >&2
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+# An index that fails to download (a mirror in sync, often a foreign
+# architecture's) does not stop the install when the packages can still come:
+# apt-get install below fails, and says which, if they cannot.
+$SUDO apt-get update -qq || echo "loa: apt-get update reported errors; trying anyway" >&2
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq $missing

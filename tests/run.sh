@@ -10,3 +10,8 @@ sh deploy/ensure-packages.sh pkg-config libasound2-dev make gcc sox libsox-fmt-m
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
+# The library's unit tests on the Pi's 64-bit architecture, under Debian's
+# qemu-user (the script installs the cross compiler, the multiarch libraries
+# and qemu-user). Before a release, deploy/test-cross.sh alone runs everything
+# for both architectures: the packages, the integration tests, the figures.
+LOA_CROSS_STEPS=unit LOA_CROSS_QUICK=1 bash deploy/test-cross.sh aarch64
