@@ -3,8 +3,9 @@
 //! (or held by the running service), a simulated relay's file can be
 //! written, the sound device opens, the state folder can be written, the
 //! control socket's path fits in a Unix socket address and the archive
-//! folder can be created. Each problem is located at the config key it
-//! concerns. It changes nothing: no line is
+//! folder can be created, and no folder loa writes is on a file system in
+//! memory (a read-only root's overlay, a tmpfs). Each problem is located at
+//! the config key it concerns. It changes nothing: no line is
 //! requested, no file is created.
 
 use std::path::Path;
@@ -35,6 +36,7 @@ pub fn check(cfg: &Config) -> Vec<Problem> {
     }
     state(cfg, &mut out);
     archive(cfg, &mut out);
+    out.extend(memory_backed(cfg));
     let socket = cfg.control.socket.as_os_str().len();
     if socket > SOCKET_PATH_MAX {
         let shown = cfg.control.socket.display();
@@ -280,6 +282,148 @@ fn archive(cfg: &Config, out: &mut Vec<Problem>) {
     }
 }
 
+/// File system magic numbers (statfs(2)'s f_type).
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+const RAMFS_MAGIC: u64 = 0x8584_58f6;
+const OVERLAYFS_MAGIC: u64 = 0x794c_7630;
+
+/// A warning for each folder loa writes (the state, audio, playlists and
+/// archive folders) whose files live in memory and so are gone after a
+/// reboot or a power cut: on a tmpfs, or on an overlay whose changes are
+/// kept on one (raspi-config's overlay file system, the read-only root).
+/// An overlay whose upper layer cannot be seen (a container's) is not
+/// warned of. `loa run` logs the same warnings when it starts.
+pub fn memory_backed(cfg: &Config) -> Vec<Problem> {
+    let lang = cfg.lang;
+    let mut folders = vec![
+        (
+            "state",
+            &cfg.paths.state,
+            lang.pick("nhật ký phát", "the as-run log"),
+        ),
+        (
+            "audio",
+            &cfg.paths.audio,
+            lang.pick("tệp âm thanh tải lên", "the uploaded audio"),
+        ),
+        (
+            "playlists",
+            &cfg.paths.playlists,
+            lang.pick("danh sách phát", "the playlists"),
+        ),
+    ];
+    if cfg.archive.enabled {
+        let what = lang.pick("bản ghi âm lưu trữ", "the archive's recordings");
+        folders.push(("folder", &cfg.archive.folder, what));
+    }
+    let mut out = Vec::new();
+    let mut said: Vec<std::path::PathBuf> = Vec::new();
+    for (key, dir, what) in folders {
+        let Some(kind) = in_memory(dir) else { continue };
+        if said.contains(dir) {
+            continue;
+        }
+        said.push(dir.clone());
+        let shown = display_path(dir);
+        out.push(at_key(
+            cfg,
+            key,
+            false,
+            tr!(
+                lang,
+                "Thư mục \"{shown}\" nằm trên {kind} trong bộ nhớ RAM: {what} và mọi thứ loa ghi ở đây sẽ mất khi máy khởi động lại hoặc mất điện. Nếu máy dùng hệ thống tệp lớp phủ (overlay) của raspi-config để thẻ nhớ chỉ đọc, hãy đặt /var/lib/loa trên một phân vùng ghi được (xem HUONG-DAN.md, mục \"Thẻ nhớ chỉ đọc\").",
+                "the folder \"{shown}\" is on {kind} kept in memory: {what} and everything else loa writes there would be lost at the next reboot or power cut; with raspi-config's overlay file system (a read-only root), put /var/lib/loa on a writable partition (deploy/README.md, \"A read-only root\")"
+            ),
+        ));
+    }
+    out
+}
+
+/// What kind of memory-backed file system `dir` (or its nearest existing
+/// folder) is on, or None for one that keeps its files.
+fn in_memory(dir: &Path) -> Option<&'static str> {
+    let mut existing = dir;
+    while !existing.exists() {
+        existing = existing.parent()?;
+    }
+    match fs_type(existing)? {
+        TMPFS_MAGIC | RAMFS_MAGIC => Some("tmpfs"),
+        OVERLAYFS_MAGIC => {
+            let path = std::fs::canonicalize(existing).ok()?;
+            let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+            let upper = overlay_upper(&mountinfo, &path)?;
+            matches!(fs_type(&upper)?, TMPFS_MAGIC | RAMFS_MAGIC).then_some("overlay")
+        }
+        _ => None,
+    }
+}
+
+fn fs_type(path: &Path) -> Option<u64> {
+    let st = rustix::fs::statfs(path).ok()?;
+    // A signed 64-bit word on 64-bit targets, an unsigned 32-bit one on
+    // 32-bit ARM: the magic numbers all fit in 32 bits.
+    #[allow(clippy::unnecessary_cast)]
+    Some(st.f_type as u64 & 0xffff_ffff)
+}
+
+/// The upper (writable) layer of the overlay mounted nearest above `path`,
+/// from /proc/self/mountinfo's text: `... MOUNTPOINT OPTS ... - overlay SRC
+/// rw,lowerdir=...,upperdir=UPPER,workdir=...`.
+fn overlay_upper(mountinfo: &str, path: &Path) -> Option<std::path::PathBuf> {
+    let mut best: Option<(usize, std::path::PathBuf)> = None;
+    for line in mountinfo.lines() {
+        let Some((mount, rest)) = line.split_once(" - ") else {
+            continue;
+        };
+        let Some(point) = mount.split(' ').nth(4).map(unescape_mount) else {
+            continue;
+        };
+        if !path.starts_with(&point) {
+            continue;
+        }
+        let depth = Path::new(&point).components().count();
+        if best.as_ref().is_some_and(|(d, _)| *d > depth) {
+            continue;
+        }
+        let mut fields = rest.split(' ');
+        let upper = (fields.next() == Some("overlay"))
+            .then(|| {
+                fields.nth(1)?.split(',').find_map(|o| {
+                    o.strip_prefix("upperdir=")
+                        .map(|u| std::path::PathBuf::from(unescape_mount(u)))
+                })
+            })
+            .flatten();
+        // A deeper mount that is not an overlay hides the overlay below.
+        best = Some((depth, upper.unwrap_or_default()));
+    }
+    best.map(|(_, u)| u).filter(|u| !u.as_os_str().is_empty())
+}
+
+/// mountinfo writes a space, tab, newline and backslash as \ooo octal.
+fn unescape_mount(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let code = rest
+            .get(i + 1..i + 4)
+            .and_then(|o| u8::from_str_radix(o, 8).ok());
+        match code {
+            Some(c) => {
+                out.push(char::from(c));
+                rest = &rest[i + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whether `f` can be appended to (or created): a regular file, not a
 /// device or a pipe (writing /dev/full never ends).
 fn writable_file(f: &Path, lang: Lang) -> Result<(), String> {
@@ -322,5 +466,68 @@ fn at_key(cfg: &Config, key: &str, error: bool, message: String) -> Problem {
         Problem::error(&cfg.path, line, 1, message)
     } else {
         Problem::warning(&cfg.path, line, 1, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// /proc/self/mountinfo on Raspberry Pi OS with raspi-config's overlay
+    /// file system on (the root an overlay whose changes go to a tmpfs), and
+    /// a data partition on /var/lib/loa.
+    const RASPI_OVERLAY: &str = "\
+22 28 0:20 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
+28 1 0:24 / / rw,noatime shared:1 - overlay overlayroot rw,lowerdir=/media/root-ro,upperdir=/media/root-rw/overlay,workdir=/media/root-rw/overlay-workdir
+29 28 179:2 / /media/root-ro ro,relatime shared:2 - ext4 /dev/mmcblk0p2 ro
+30 28 0:25 / /media/root-rw rw,relatime shared:3 - tmpfs tmpfs-root rw
+41 28 179:3 / /var/lib/loa rw,noatime shared:20 - ext4 /dev/mmcblk0p3 rw
+42 28 8:1 / /media/usb\\040stick rw,relatime shared:21 - vfat /dev/sda1 rw
+";
+
+    #[test]
+    fn the_overlay_roots_upper_layer_is_found_unless_a_partition_is_mounted_nearer() {
+        let upper = overlay_upper(RASPI_OVERLAY, Path::new("/var/lib/misc"));
+        assert_eq!(upper, Some("/media/root-rw/overlay".into()));
+        assert_eq!(overlay_upper(RASPI_OVERLAY, Path::new("/")), upper);
+        // The data partition hides the overlay below it.
+        assert_eq!(
+            overlay_upper(RASPI_OVERLAY, Path::new("/var/lib/loa/state")),
+            None
+        );
+        assert_eq!(
+            overlay_upper(RASPI_OVERLAY, Path::new("/var/lib/loa")),
+            None
+        );
+        // A prefix of a name is not a parent folder.
+        assert_eq!(
+            overlay_upper(RASPI_OVERLAY, Path::new("/var/lib/loa-old")),
+            upper
+        );
+        assert_eq!(
+            overlay_upper(RASPI_OVERLAY, Path::new("/media/usb stick/loa")),
+            None
+        );
+        // No overlay at all, and a line that is not mountinfo's.
+        let plain = "28 1 179:2 / / rw,noatime shared:1 - ext4 /dev/mmcblk0p2 rw\nnonsense\n";
+        assert_eq!(overlay_upper(plain, Path::new("/var/lib/loa")), None);
+    }
+
+    #[test]
+    fn mountinfo_octal_escapes_are_undone() {
+        assert_eq!(unescape_mount(r"/media/usb\040stick"), "/media/usb stick");
+        assert_eq!(unescape_mount(r"/a\134b\011c"), "/a\\b\tc");
+        assert_eq!(unescape_mount(r"/odd\9"), r"/odd\9");
+    }
+
+    #[test]
+    fn a_tmpfs_is_memory_and_this_source_tree_is_not() {
+        assert_eq!(in_memory(Path::new(env!("CARGO_MANIFEST_DIR"))), None);
+        // /dev/shm is a tmpfs on every Linux this runs on; say so if not.
+        if fs_type(Path::new("/dev/shm")) == Some(TMPFS_MAGIC) {
+            assert_eq!(in_memory(Path::new("/dev/shm/loa/state")), Some("tmpfs"));
+        } else {
+            eprintln!("SKIPPED a_tmpfs_is_memory: /dev/shm is not a tmpfs here");
+        }
     }
 }

@@ -14,6 +14,11 @@ pub fn run(config: Option<&Path>) -> i32 {
         return exit::CONFIG;
     };
     let lang = cfg.lang;
+    // A folder on a tmpfs or a read-only root's overlay: said once in the
+    // journal (and by `loa check`), then the service runs all the same.
+    for p in super::readiness::memory_backed(&cfg) {
+        tracing::warn!("{}", p.message);
+    }
     match crate::daemon::service::serve(cfg, Arc::new(SystemClock), Arc::new(kernel_clock_synced)) {
         Ok(()) => exit::OK,
         Err(e) => {

@@ -205,3 +205,40 @@ fn times_are_in_the_configured_zone_not_the_systems() {
         }
     }
 }
+
+// Issue 19: a state folder on a file system kept in memory (a tmpfs here; a
+// read-only root's overlay on a Pi) is a warning at its key: the as-run log
+// would be gone after a reboot. A folder on disk is not.
+#[test]
+fn a_state_folder_in_memory_is_warned_of_and_one_on_disk_is_not() {
+    let shm = Path::new("/dev/shm");
+    let on_tmpfs = std::process::Command::new("stat")
+        .args(["-f", "-c", "%T", "/dev/shm"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "tmpfs");
+    if !on_tmpfs {
+        skip::skipped(
+            "a_state_folder_in_memory_is_warned_of",
+            "/dev/shm is not a tmpfs on this machine",
+        );
+        return;
+    }
+    let env = TestEnv::new();
+    let on_disk = env.check("2026-01-20");
+    assert!(
+        !on_disk.stdout.contains("memory"),
+        "no warning for folders on disk\n{on_disk}"
+    );
+    let state = tempfile::tempdir_in(shm).unwrap();
+    let state_line = format!("state = \"{}\"", state.path().display());
+    env.write_config(&DEFAULT_CONFIG.replace("state = \"../state\"", &state_line));
+    let out = env.check("2026-01-20");
+    out.no_errors();
+    let line = out.problem("config/loa.toml:6:1", "warning", "kept in memory");
+    assert!(
+        line.contains(&state.path().display().to_string())
+            && line.contains("the as-run log")
+            && line.contains("A read-only root"),
+        "the warning names the folder, what is lost and the guide: {line}"
+    );
+}
