@@ -24,8 +24,8 @@
 #    simulated relay), the clock query through the syscall filter,
 #    ExecStopPost after SIGKILL, a hung loop killed by the watchdog, restarts;
 # 7. cross-building: checks .cargo/config.toml; with LOA_DEPLOY_CROSS=1 also
-#    builds and packages for aarch64 and armv7 when the toolchains are
-#    installed, and runs the binaries under qemu-user.
+#    runs deploy/test-cross.sh's build and unit steps (the aarch64 and armv7
+#    packages, the unit tests under qemu-user).
 #
 # Installs what it needs with apt-get (systemd, openssh-server, lintian,
 # debootstrap, acl, systemd-container) and cargo-deb with `cargo install`
@@ -661,37 +661,10 @@ grep -q '^linker = "aarch64-linux-gnu-gcc"' .cargo/config.toml && ok "aarch64 li
 grep -q '^linker = "arm-linux-gnueabihf-gcc"' .cargo/config.toml && ok "armv7 linker configured" ||
     bad "armv7 linker missing in .cargo/config.toml"
 if [ "${LOA_DEPLOY_CROSS:-0}" = 1 ]; then
-    # Under qemu-user (Debian's 7.2, on this kind of machine) a Rust program
-    # that starts a thread hangs (aarch64) or crashes (armv7) in glibc's
-    # pthread_create, loa or not; so the binaries run the single-threaded
-    # path: the config, SQLite, the planner, on an empty library.
-    mkdir -p "$TMP/cross/audio" "$TMP/cross/playlists" "$TMP/cross/state"
-    sed -e 's|^audio = .*|audio = "audio"|' -e 's|^playlists = .*|playlists = "playlists"|' \
-        -e 's|^state = .*|state = "state"|' config/loa.toml >"$TMP/cross/loa.toml"
-    for t in aarch64-unknown-linux-gnu:aarch64-linux-gnu-gcc:arm64 armv7-unknown-linux-gnueabihf:arm-linux-gnueabihf-gcc:armhf; do
-        IFS=: read -r triple gcc darch <<<"$t"
-        if ! rustup target list --installed 2>/dev/null | grep -qx "$triple" || ! command -v "$gcc" >/dev/null ||
-            [ ! -f "/usr/lib/${gcc%-gcc}/pkgconfig/alsa.pc" ]; then
-            skip "$triple: needs rustup target add $triple, $gcc and libasound2-dev:$darch"
-            continue
-        fi
-        check "cargo build --release --target $triple" cargo build --release --locked --target "$triple"
-        check "cargo deb --target $triple" cargo deb --no-build --locked --target "$triple"
-        cdeb=target/$triple/debian/loa_${VERSION}-1_${darch}.deb
-        [ -f "$cdeb" ] || cdeb=target/debian/loa_${VERSION}-1_${darch}.deb
-        [ "$(dpkg-deb -f "$cdeb" Architecture 2>/dev/null)" = "$darch" ] &&
-            ok "$cdeb: Architecture $darch, $(stat -c %s "$cdeb") bytes" || bad "no $darch package"
-        # Run it under qemu-user (package qemu-user), with the target's libraries.
-        q=qemu-${triple%%-*}
-        [ "$q" = qemu-armv7 ] && q=qemu-arm
-        if command -v "$q" >/dev/null; then
-            check "$triple binary runs (qemu): loa check, empty library" \
-                env QEMU_LD_PREFIX="/usr/${gcc%-gcc}" LD_LIBRARY_PATH="/usr/lib/${gcc%-gcc}" \
-                LOA_CONFIG="$TMP/cross/loa.toml" timeout 120 "$q" "target/$triple/release/loa" check
-        else
-            skip "$triple binary not run: no $q (apt-get install qemu-user)"
-        fi
-    done
+    # The packages for both architectures and their unit tests under
+    # qemu-user; deploy/test-cross.sh alone also runs the integration tests.
+    check "deploy/test-cross.sh: aarch64 and armv7 packages, unit tests under qemu-user" \
+        env LOA_CROSS_STEPS="build unit" LOA_CROSS_QUICK=1 bash deploy/test-cross.sh
 else
     skip "cross builds (slow): LOA_DEPLOY_CROSS=1 runs them"
 fi
