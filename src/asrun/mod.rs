@@ -339,6 +339,8 @@ pub struct AsRun {
     conn: Mutex<Connection>,
     /// For messages: where the database is.
     path: String,
+    /// The database file itself (":memory:" for one in memory).
+    file: std::path::PathBuf,
 }
 
 const COLUMNS: &str = "id, day, broadcast_key, broadcast, tags, file, sha256, scheduled, started, \
@@ -381,6 +383,7 @@ impl AsRun {
         Ok(AsRun {
             conn: Mutex::new(conn),
             path: crate::problem::display_path(path),
+            file: path.to_path_buf(),
         })
     }
 
@@ -567,6 +570,27 @@ impl AsRun {
                 [reason],
             )
             .map_err(|e| self.err(e))
+    }
+
+    /// Syncs the database and its WAL to the card, so that every row this
+    /// log shows is there. After a kill, SQLite's recovery takes up every
+    /// transaction whose WAL frames reached the kernel, synced or not: a
+    /// power cut before the next commit would then lose rows `loa log` had
+    /// shown (the power-cut test, tests/cli/powercut.rs, found it under
+    /// emulation). The service calls it once as it starts, after a first
+    /// statement has made SQLite recover the WAL.
+    pub fn sync_files(&self) -> std::io::Result<()> {
+        let _held = self.conn();
+        let mut wal = self.file.clone().into_os_string();
+        wal.push("-wal");
+        for f in [std::path::PathBuf::from(wal), self.file.clone()] {
+            match std::fs::File::open(&f) {
+                Ok(file) => file.sync_all()?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// When the service first ran with a trustworthy clock, recording

@@ -291,3 +291,25 @@ fn a_kill_9_leaves_a_readable_log() {
     // And it still takes writes.
     log.record(&record("after.mp3")).unwrap();
 }
+
+#[test]
+fn syncing_the_files_works_with_and_without_a_wal_and_in_memory() {
+    AsRun::in_memory().sync_files().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let log = AsRun::open(&state).unwrap();
+    let id = log.item_started(&record("a.mp3")).unwrap();
+    log.item_ended(id, ts("2026-01-20T06:01:00+07:00"), Status::Played, None)
+        .unwrap();
+    assert!(
+        state.join("loa.db-wal").exists(),
+        "WAL mode keeps a -wal file"
+    );
+    log.sync_files().unwrap();
+    // Without the WAL (as after a clean close), the database alone.
+    drop(log);
+    std::fs::remove_file(state.join("loa.db-wal")).ok();
+    let log = AsRun::open(&state).unwrap();
+    log.sync_files().unwrap();
+    assert_eq!(log.row(id).unwrap().unwrap().record.status, Status::Played);
+}

@@ -131,6 +131,11 @@ fn open_asrun(cfg: &Config) -> Result<Arc<Mutex<AsRun>>, ServiceError> {
             tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát", "could not write the as-run log"))
         }
     }
+    // What the last run left in the kernel's memory (a kill is not a power
+    // cut) goes to the card now, before a power cut can take it.
+    if let Err(e) = a.sync_files() {
+        tracing::error!(error = %e, "{}", crate::lang::log("không ghi được nhật ký phát xuống thẻ nhớ", "could not sync the as-run log to the card"));
+    }
     Ok(Arc::new(Mutex::new(a)))
 }
 
