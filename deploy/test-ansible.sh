@@ -43,33 +43,14 @@ REPO=$(pwd)
 TARGET=${CARGO_TARGET_DIR:-target}
 case "$TARGET" in /*) ;; *) TARGET=$REPO/$TARGET ;; esac
 
-PASSED=0
-FAILED=0
-SKIPPED=0
-FAILURES=()
-ok() { PASSED=$((PASSED + 1)); echo "  ok: $*"; }
-bad() { FAILED=$((FAILED + 1)); FAILURES+=("$*"); echo "  FAIL: $*"; }
-skip() { SKIPPED=$((SKIPPED + 1)); echo "  skip: $*"; }
-check() {
-    local what=$1
-    shift
-    local out
-    if out=$("$@" 2>&1); then
-        ok "$what"
-    else
-        bad "$what"
-        printf '%s\n' "$out" | sed 's/^/      | /' | tail -20
-    fi
-}
+# shellcheck source=deploy/test-lib.sh
+. deploy/test-lib.sh
 expect_eq() { # expect_eq "what" actual expected
     if [ "$2" = "$3" ]; then ok "$1: $2"; else bad "$1: got '$2', expected '$3'"; fi
 }
-section() { printf '\n== %s\n' "$*"; }
 summary() {
     section "summary"
-    for f in "${FAILURES[@]}"; do echo "  failed: $f"; done
-    echo "ansible: $PASSED passed, $FAILED failed, $SKIPPED skipped ($((SECONDS - START))s)"
-    [ "$FAILED" -eq 0 ]
+    report ansible " ($((SECONDS - START))s)"
 }
 START=$SECONDS
 

@@ -53,18 +53,21 @@ for a in "$@"; do
 done
 TARGETS=${TARGETS:-$ALL_TARGETS}
 
-# Integration tests that cannot pass under emulation, with the reason.
+# Integration tests that cannot pass under emulation, "NAME|reason" (seen
+# on aarch64 or armv7 under qemu-user 7.2 on a 2-core x86-64 machine; each
+# passes natively).
 CLI_SKIP=(
+    "live::a_web_page_is_not_a_stream|relays an Ogg stream in real time; emulated, decoding and levelling fall behind (9 of the slot's 10 s relayed)"
+    "live::a_silent_line_in_is_said_in_status|the line-in's level meter must keep up with the capture in real time; emulated it falls behind"
+    "live::the_source_killed_mid_slot_and_restarted|times the relay to the slot within 0.5 s; emulated, the reconnection takes 0.6 s longer"
+    "say::a_missing_engine_is_named_and_nothing_airs|qemu-user runs glibc's posix_spawn (a vfork sharing memory) as a plain fork, so a program missing from PATH comes back as exit status 127, not 'not found', and loa's 'espeak-ng is not installed' cannot be seen"
+    "service::loa_stop_ends_the_broadcast_after_the_hold_and_airs_nothing_more|times the relay's release to the 1 s hold; emulated, stopping the player takes 0.9 s more"
+    "live::an_emergency_relay_with_loa_now|the relayed sound must have no gap; emulated armv7, the decoder underran once (a 0.08 s hole)"
+    "live::the_line_in_is_relayed_for_its_slot|relays the line-in in real time; emulated armv7 fell behind (6 of the slot's 8 s relayed)"
 )
 
-PASSED=0
-FAILED=0
-SKIPPED=0
-FAILURES=()
-ok() { PASSED=$((PASSED + 1)); echo "  ok: $*"; }
-bad() { FAILED=$((FAILED + 1)); FAILURES+=("$*"); echo "  FAIL: $*"; }
-skip() { SKIPPED=$((SKIPPED + 1)); echo "  skip: $*"; }
-section() { printf '\n== %s\n' "$*"; }
+# shellcheck source=deploy/test-lib.sh
+. deploy/test-lib.sh
 has_step() { case " $STEPS " in *" $1 "*) return 0 ;; esac; return 1; }
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -195,8 +198,8 @@ for t in $TARGETS; do
     if has_step cli; then
         if [ "$BINFMT" = 1 ]; then
             skips=()
-            for s in "${CLI_SKIP[@]}"; do skips+=(--skip "${s%%:*}"); done
-            for s in "${CLI_SKIP[@]}"; do skip "$t: ${s%%:*}: ${s#*:}"; done
+            for s in "${CLI_SKIP[@]}"; do skips+=(--skip "${s%%|*}"); done
+            for s in "${CLI_SKIP[@]}"; do skip "$t: ${s%%|*}: ${s#*|}"; done
             # The suite's servers (sshd, icecast2, mosquitto) and tools run
             # natively; only the test binary and loa are emulated. The release
             # build: a debug loa, emulated, decodes and measures audio 100-300x
@@ -216,6 +219,4 @@ if has_step figures; then
 fi
 
 section "summary"
-echo "cross: $PASSED passed, $FAILED failed, $SKIPPED skipped"
-for f in "${FAILURES[@]}"; do echo "  FAILED: $f"; done
-[ "$FAILED" = 0 ]
+report cross

@@ -36,26 +36,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PASSED=0
-FAILED=0
-SKIPPED=0
-FAILURES=()
-ok() { PASSED=$((PASSED + 1)); echo "  ok: $*"; }
-bad() { FAILED=$((FAILED + 1)); FAILURES+=("$*"); echo "  FAIL: $*"; }
-skip() { SKIPPED=$((SKIPPED + 1)); echo "  skip: $*"; }
-# check "what" command...: runs the command quietly, records the result.
-check() {
-    local what=$1
-    shift
-    local out
-    if out=$("$@" 2>&1); then
-        ok "$what"
-    else
-        bad "$what"
-        printf '%s\n' "$out" | sed 's/^/      | /' | tail -20
-    fi
-}
-section() { printf '\n== %s\n' "$*"; }
+# shellcheck source=deploy/test-lib.sh
+. deploy/test-lib.sh
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "test-deploy.sh needs root (dpkg --root, chroot, debootstrap): sudo bash $0" >&2
@@ -673,6 +655,4 @@ fi
 section "summary"
 echo "  package: $DEB, $DEB_SIZE bytes ($((DEB_SIZE / 1024)) KiB), installed size $INSTALLED_KB KiB"
 echo "  systemd-analyze security --offline=yes deploy/loa.service: ${SCORE:-?}"
-for f in "${FAILURES[@]}"; do echo "  failed: $f"; done
-echo "deploy: $PASSED passed, $FAILED failed, $SKIPPED skipped"
-[ "$FAILED" -eq 0 ]
+report deploy
