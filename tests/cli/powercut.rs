@@ -561,7 +561,7 @@ fn experiment(test: &str, sync: Option<&'static str>) -> Option<Tally> {
     for run in 1..=kills {
         x.kill_once(run);
         // loa syncs its database as it starts: a shadow still empty means
-        // the shim was not loaded (a loa run under qemu-user, say).
+        // the shim was not loaded (a loa that ignores LD_PRELOAD, say).
         if run == 5 && files(&x.durable()).is_empty() {
             skip::skipped(test, "the durable-sync shim did not load into loa run");
             return None;
