@@ -151,20 +151,10 @@ section "two boxes: Debian roots booted with systemd-nspawn, sshd on 127.0.0.1"
 CACHE=$TARGET/deploy-test
 BASE_TAR=$CACHE/bookworm-ansible-v1.tar
 INCLUDE=adduser,acl,libasound2,init-system-helpers,systemd,systemd-sysv,openssh-server,systemd-timesyncd,python3,python3-apt,fonts-dejavu-core,tzdata,sudo
-if [ ! -f "$BASE_TAR" ]; then
-    mkdir -p "$CACHE"
-    echo "  debootstrap bookworm (minbase + $INCLUDE), once; cached in $BASE_TAR"
-    BS=$TMP/bootstrap
-    if debootstrap --variant=minbase --include="$INCLUDE" bookworm "$BS" \
-        http://deb.debian.org/debian >"$TMP/debootstrap.log" 2>&1; then
-        tar -C "$BS" -cf "$BASE_TAR.part" . && mv "$BASE_TAR.part" "$BASE_TAR"
-        rm -rf "$BS"
-    else
-        tail -5 "$TMP/debootstrap.log"
-        bad "debootstrap failed (is Debian's archive reachable?)"
-        summary
-        exit 1
-    fi
+if ! cached_base "$BASE_TAR" "$INCLUDE"; then
+    bad "debootstrap failed (is Debian's archive reachable?)"
+    summary
+    exit 1
 fi
 
 ssh-keygen -q -t ed25519 -N '' -C ansible-test -f "$TMP/id_ansible"

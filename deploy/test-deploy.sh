@@ -194,19 +194,8 @@ section "throwaway Debian root: install, run, remove, purge"
 CACHE=target/deploy-test
 BASE_TAR=$CACHE/bookworm-base-v1.tar
 INCLUDE=adduser,acl,libasound2,init-system-helpers,systemd,openssh-server,systemd-timesyncd
-if [ ! -f "$BASE_TAR" ]; then
-    mkdir -p "$CACHE"
-    echo "  debootstrap bookworm (minbase + $INCLUDE), once; cached in $BASE_TAR"
-    BS=$TMP/bootstrap
-    if debootstrap --variant=minbase --include="$INCLUDE" bookworm "$BS" \
-        http://deb.debian.org/debian >"$TMP/debootstrap.log" 2>&1; then
-        tar -C "$BS" -cf "$BASE_TAR.part" . && mv "$BASE_TAR.part" "$BASE_TAR"
-        rm -rf "$BS"
-    else
-        tail -5 "$TMP/debootstrap.log"
-        bad "debootstrap failed (is Debian's archive reachable?): no install test"
-    fi
-fi
+cached_base "$BASE_TAR" "$INCLUDE" ||
+    bad "debootstrap failed (is Debian's archive reachable?): no install test"
 
 if [ -f "$BASE_TAR" ]; then
     ROOT=$(mktemp -d /tmp/loa-root.XXXXXX)

@@ -31,3 +31,22 @@ report() {
     echo "$1: $PASSED passed, $FAILED failed, $SKIPPED skipped${2:-}"
     [ "$FAILED" -eq 0 ]
 }
+# cached_base TARBALL INCLUDE: a Debian bookworm base system (debootstrap
+# minbase with the packages INCLUDE names) cached as TARBALL, made once
+# (in $TMP/bootstrap); false, showing debootstrap's last lines, when it
+# cannot be made.
+cached_base() {
+    local out=$1 include=$2
+    [ -f "$out" ] && return 0
+    mkdir -p "$(dirname "$out")"
+    echo "  debootstrap bookworm (minbase + $include), once; cached in $out"
+    local bs=$TMP/bootstrap
+    if debootstrap --variant=minbase --include="$include" bookworm "$bs" \
+        http://deb.debian.org/debian >"$TMP/debootstrap.log" 2>&1; then
+        tar -C "$bs" -cf "$out.part" . && mv "$out.part" "$out"
+        rm -rf "$bs"
+    else
+        tail -5 "$TMP/debootstrap.log"
+        return 1
+    fi
+}
