@@ -60,17 +60,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 section "tools"
-missing=""
-for p in ansible-core systemd-container debootstrap openssh-client openssl; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-        missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    echo "  installing:$missing"
-    apt-get update -qq || echo "  (apt-get update reported errors; trying anyway)"
-    # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-fi
+sh deploy/ensure-packages.sh ansible-core systemd-container debootstrap openssh-client openssl
 echo "  $(ansible-playbook --version | head -1), $(systemd-nspawn --version | head -1)"
 
 section "the package"

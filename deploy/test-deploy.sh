@@ -45,19 +45,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 section "tools"
-# Like deploy/ensure-packages.sh, but an index that fails to download (a
-# mirror in sync) does not stop the test when the packages can still come.
-missing=""
-for p in pkg-config libasound2-dev systemd openssh-server lintian debootstrap acl; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-        missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-    echo "  installing:$missing"
-    apt-get update -qq || echo "  (apt-get update reported errors; trying anyway)"
-    # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
-fi
+# (An index that fails to download, a mirror in sync, does not stop it when
+# the packages can still come.)
+sh deploy/ensure-packages.sh pkg-config libasound2-dev systemd openssh-server lintian debootstrap acl
 if ! command -v cargo-deb >/dev/null 2>&1; then
     echo "installing cargo-deb (cargo install cargo-deb --locked)"
     cargo install cargo-deb --locked
