@@ -338,16 +338,25 @@ fn an_aac_stream_through_a_m3u_with_its_title() {
 
 // Issue 15: a web page where the stream should be (the wrong content type)
 // is refused plainly and the backup airs.
+//
+// The backup is MP3, whose frames arrive evenly. An Ogg backup sent in
+// ffmpeg's pages of a second failed this test 2 times in 11: with the
+// rig's 1 s warm-up the backup is connected about 0.7 s before the slot,
+// Icecast gives a new listener one page, and whether the next page comes
+// before that one is played out depends on where the slot falls between
+// two pages (a gap of up to a second, under the 95 % a slot needs). The
+// default warm-up of 3 s leaves time to hold 1.5 s; Ogg relaying itself
+// is tested by `an_ogg_vorbis_stream_played_by_hand`.
 #[test]
 fn a_web_page_is_not_a_stream() {
     if !Icecast::available("a_web_page_is_not_a_stream") {
         return;
     }
     let ice = Icecast::start();
-    let _src = Source::start(&ice, "/ogg", Tone::new(1000.0, Format::Ogg));
+    let _src = Source::start(&ice, "/backup", Tone::new(1000.0, Format::Mp3));
     let html = Html::start();
     let rig = Rig::new();
-    let (main, backup) = (html.url(), ice.url("/ogg"));
+    let (main, backup) = (html.url(), ice.url("/backup"));
     let at = rig.playlist(
         4,
         &format!("{{ stream = \"{main}\", backup = [\"{backup}\"], for = \"10s\" }}"),
