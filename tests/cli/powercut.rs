@@ -31,10 +31,10 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 
+use crate::util::TestEnv;
 use crate::util::service::{self, Commune, Service, wait_for};
 use crate::util::skip;
 use crate::util::sound::{RATE, SoundCard, tone_wav};
-use crate::util::{TestEnv, repo};
 
 /// Kills in the CI test (`LOA_POWERCUT_KILLS` changes it).
 const KILLS: usize = 100;
@@ -84,26 +84,7 @@ impl Rng {
 /// The shim, compiled once per run of the test binary; None (after saying
 /// so) without a C compiler.
 fn shim(test: &str) -> Option<PathBuf> {
-    static SO: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    let so = SO.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let out = dir.join("durable-shim.so");
-        // Built aside and renamed into place: a loa started by another run
-        // of the tests keeps the copy it loaded.
-        let tmp = dir.join(format!("durable-shim.so.{}", std::process::id()));
-        let ok = std::process::Command::new("cc")
-            .args(["-shared", "-fPIC", "-O2", "-Wall", "-o"])
-            .arg(&tmp)
-            .arg(repo().join("tests/data/durable-shim.c"))
-            .args(["-ldl", "-lpthread"])
-            .status()
-            .is_ok_and(|s| s.success());
-        (ok && std::fs::rename(&tmp, &out).is_ok()).then_some(out)
-    });
-    if so.is_none() {
-        skip::tool_missing(test, "no C compiler (cc) for the durable-sync shim");
-    }
-    so.clone()
+    crate::util::c_shim(test, "durable-shim")
 }
 
 /// An as-run row, as the checks need it.

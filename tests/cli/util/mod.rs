@@ -42,6 +42,37 @@ pub fn data(name: &str) -> PathBuf {
     repo().join("tests/data").join(name)
 }
 
+/// tests/data/NAME.c built into a shared library for `LD_PRELOAD` (with
+/// `cc`), once per run of the test binary; None (after saying so, which
+/// fails the test under CI) without a C compiler.
+pub fn c_shim(test: &str, name: &'static str) -> Option<PathBuf> {
+    type Built = std::sync::Mutex<std::collections::HashMap<&'static str, Option<PathBuf>>>;
+    static BUILT: std::sync::OnceLock<Built> = std::sync::OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let so = built.entry(name).or_insert_with(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let out = dir.join(format!("{name}.so"));
+        // Built aside and renamed into place: a loa started by another run
+        // of the tests keeps the copy it loaded.
+        let tmp = dir.join(format!("{name}.so.{}", std::process::id()));
+        let ok = Command::new("cc")
+            .args(["-shared", "-fPIC", "-O2", "-Wall", "-o"])
+            .arg(&tmp)
+            .arg(data(&format!("{name}.c")))
+            .args(["-ldl", "-lpthread"])
+            .status()
+            .is_ok_and(|s| s.success());
+        (ok && std::fs::rename(&tmp, &out).is_ok()).then_some(out)
+    });
+    if so.is_none() {
+        skip::tool_missing(test, &format!("no C compiler (cc) for tests/data/{name}.c"));
+    }
+    so.clone()
+}
+
 /// A temporary loa installation: ROOT/config/loa.toml, ROOT/audio,
 /// ROOT/playlists, and ROOT/state once loa has run.
 pub struct TestEnv {
