@@ -320,16 +320,49 @@ pub fn read_text(root: &Path, rel: &Path, max: u64) -> Option<String> {
 /// Creates the folders of `rel_dir` below `root` that are missing (setgid
 /// and group-writable, like the folder itself), each without following a
 /// link; returns the last one.
+///
+/// The folder is made without the setgid bit in its mode: the service's
+/// unit has `RestrictSUIDSGID=yes`, whose filter refuses (EPERM) a
+/// `mkdir` or `chmod` asking for setgid. Below a setgid folder (the audio
+/// folder is one) the kernel sets it anyway; elsewhere it is asked for
+/// afterwards, and a refusal of only that is let be.
 pub fn make_dirs(root: &Path, rel_dir: &Path) -> Result<OwnedFd, OpenError> {
     let mut fd = open_root(root)?;
     for name in components(rel_dir)? {
-        match rustix::fs::mkdirat(&fd, name, Mode::from_raw_mode(0o2775)) {
-            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+        let made = match rustix::fs::mkdirat(&fd, name, Mode::from_raw_mode(0o775)) {
+            Ok(()) => true,
+            Err(rustix::io::Errno::EXIST) => false,
             Err(e) => return Err(OpenError::Io(io_err(e))),
-        }
+        };
         fd = open_subdir(&fd, name)?;
+        if made && let Ok(st) = rustix::fs::fstat(&fd) {
+            let _ = widen_mode(&fd, st.st_mode & 0o7777, 0o2070);
+        }
     }
     Ok(fd)
+}
+
+/// Adds `wanted` to a file's or folder's `mode` (unless it has them all
+/// already). Under the unit's `RestrictSUIDSGID=yes` any `chmod` whose
+/// mode holds the setgid bit is refused (EPERM), also one that keeps a bit
+/// already set: the group's bits are then added without setgid (dropping
+/// it if the folder had it: a group-writable folder is what lets the
+/// service and the operator move and replace what is in it; setgid only
+/// sets the group of files made there later).
+fn widen_mode(fd: &impl AsFd, mode: u32, wanted: u32) -> rustix::io::Result<()> {
+    if mode & wanted == wanted {
+        return Ok(());
+    }
+    match rustix::fs::fchmod(fd, Mode::from_raw_mode(mode | wanted)) {
+        Err(rustix::io::Errno::PERM) if (mode | wanted) & 0o6000 != 0 => {
+            let without = wanted & !0o6000;
+            if mode & without == without {
+                return Ok(());
+            }
+            rustix::fs::fchmod(fd, Mode::from_raw_mode((mode | without) & !0o6000))
+        }
+        r => r,
+    }
 }
 
 /// Moves `from` to `to` (both below `root`), creating `to`'s folders. The
@@ -622,7 +655,8 @@ pub struct ShareProblem {
 }
 
 /// Brings `rel` (a file below `root`) and the folders above it to the
-/// audio folder's group, group-writable, folders setgid: an upload account
+/// audio folder's group, group-writable, folders setgid (where allowed:
+/// see [`widen_mode`]): an upload account
 /// sends mode 0644 and `scp -r` makes folders 0755, which would keep the
 /// operator (and the service, moving a bad file out) from replacing or
 /// moving what it uploaded. Needs ownership or CAP_FOWNER and CAP_CHOWN
@@ -674,10 +708,7 @@ pub fn share(root: &Path, rel: &Path) -> Vec<ShareProblem> {
         {
             failed.push(format!("chgrp: {}", io_err(e)));
         }
-        let mode = st.st_mode & 0o7777;
-        if mode & wanted_bits != wanted_bits
-            && let Err(e) = rustix::fs::fchmod(&this, Mode::from_raw_mode(mode | wanted_bits))
-        {
+        if let Err(e) = widen_mode(&this, st.st_mode & 0o7777, wanted_bits) {
             failed.push(format!("chmod: {}", io_err(e)));
         }
         if !failed.is_empty() {

@@ -904,6 +904,84 @@ fn a_cut_off_upload_is_moved_to_rejected_with_a_note_that_says_why() {
     upload_cut_off(&st, &svc, fx);
 }
 
+// Issue 19 (found by deploy/test-deploy.sh): under the unit's
+// RestrictSUIDSGID=yes a `mkdir` asking for the setgid bit is refused, and
+// a bad upload stayed in the audio folder, "loa could not move it to
+// rejected/: Operation not permitted". With systemd's filter (the
+// no-setgid shim) on the service and the audio folder setgid as the
+// package makes it, a bad upload, also one in a subfolder sent with
+// `scp -r` (mode 0755), is moved to rejected/ with its note.
+#[test]
+fn under_restrict_suid_sgid_a_bad_upload_is_still_moved_to_rejected() {
+    let test = "under_restrict_suid_sgid_a_bad_upload_is_still_moved_to_rejected";
+    let Some(fx) = fixtures(test) else {
+        return;
+    };
+    let Some(shim) = crate::util::c_shim(test, "no-setgid-shim") else {
+        return;
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    // The filter is in force: what loa did before is refused.
+    let probe = tempfile::tempdir().unwrap();
+    let refused = std::process::Command::new("mkdir")
+        .args(["-m", "2775", "x"])
+        .current_dir(probe.path())
+        .env("LD_PRELOAD", &shim)
+        .output()
+        .unwrap();
+    assert!(
+        !refused.status.success()
+            && String::from_utf8_lossy(&refused.stderr).contains("Operation not permitted"),
+        "the shim does not refuse mkdir -m 2775: {refused:?}"
+    );
+
+    let st = Station::new(SoundCard::unpaced(), 2);
+    let audio = st.env.path("audio");
+    std::fs::set_permissions(&audio, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    let (at, _) = st.commune.at(100);
+    st.playlist(&[(&at, "Tin", &["ban-tin.mp3"])]);
+    let svc = Service::start_with(&st.env, &st.card, &[("LD_PRELOAD", shim.as_os_str())]);
+    upload_cut_off(&st, &svc, fx);
+    // rejected/ is group-writable (the operator deletes what is in it).
+    // Made below a setgid folder it is setgid too, unless the umask left
+    // out the group's write: adding it is a chmod the filter refuses while
+    // setgid is set (under the unit's UMask=0007 no chmod is needed).
+    let rejected = st.env.path("audio/rejected");
+    let group_writable = |p: &Path| mode(p) & 0o070 == 0o070;
+    assert!(group_writable(&rejected), "{:o}", mode(&rejected));
+
+    // A folder as `scp -r` leaves it, with a cut-off file in it.
+    let sub = st.env.path("audio/dai-hoi");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bytes = cut(&fx.bytes("ban-tin.mp3"), 0.5);
+    st.env.write("audio/dai-hoi/tin.mp3", &bytes);
+    wait_for(
+        Duration::from_secs(20),
+        "rejected/dai-hoi/tin.mp3",
+        || st.story(&svc),
+        || {
+            st.env
+                .path("audio/rejected/dai-hoi/tin.mp3")
+                .is_file()
+                .then_some(())
+        },
+    );
+    let note = std::fs::read_to_string(st.env.path("audio/rejected/dai-hoi/tin.mp3.txt")).unwrap();
+    assert!(
+        note.contains("was moved to the rejected/ folder at"),
+        "{note}"
+    );
+    assert!(!st.env.path("audio/dai-hoi/tin.mp3").exists());
+    let made = rejected.join("dai-hoi");
+    assert!(group_writable(&made), "{:o}", mode(&made));
+    // The sent folder is made group-writable even though setgid is refused.
+    assert!(group_writable(&sub), "{:o}", mode(&sub));
+    let out = st.env.run(&["status"]);
+    assert!(!out.stdout.contains("could not move"), "{out}");
+}
+
 // Issue 5: a playlist item whose file was rejected "at air time is skipped
 // and recorded as failed with that reason"; the rest of the broadcast
 // plays.
