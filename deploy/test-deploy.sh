@@ -112,10 +112,13 @@ SECURITY=$(systemd-analyze security --offline=yes --no-pager "$UNIT" 2>&1 || tru
 printf '%s\n' "$SECURITY" | grep -E '^✗' | sed 's/  */ /g; s/^/      /' || true
 SCORE=$(printf '%s\n' "$SECURITY" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) \([A-Z]*\).*/\1 \2/p')
 echo "  systemd-analyze security: ${SCORE:-?}"
-if [ -n "$SCORE" ] && awk -v s="${SCORE%% *}" 'BEGIN { exit !(s <= 2.0) }'; then
-    ok "exposure ${SCORE} (at most 2.0)"
+# The limit was 2.0 until the live relays and the district link (issues 15
+# and 16) gave the unit the network (AF_INET/AF_INET6, no PrivateNetwork,
+# no IPAddressDeny: 0.5 together); loa still listens on no network port.
+if [ -n "$SCORE" ] && awk -v s="${SCORE%% *}" 'BEGIN { exit !(s <= 2.5) }'; then
+    ok "exposure ${SCORE} (at most 2.5)"
 else
-    bad "exposure ${SCORE:-unknown} above 2.0"
+    bad "exposure ${SCORE:-unknown} above 2.5"
 fi
 
 # ---------------------------------------------------------------------------
@@ -257,7 +260,19 @@ if [ -f "$BASE_TAR" ]; then
         bad "systemd-analyze verify inside the root"
         printf '%s\n' "$out" | sed 's/^/      | /'
     fi
-    check "loa check with the packaged config (empty folders)" in_root loa check
+    # The packaged config drives the relay through gpiochip0, which this
+    # root has not: that is loa check's one error (with its remedy), the
+    # rest (empty folders, no sound card) are warnings.
+    rc=0
+    out=$(in_root loa check 2>&1) || rc=$?
+    errors=$(printf '%s\n' "$out" | grep -E ': (lỗi|error): ' || true)
+    if [ "$rc" = 1 ] && [ "$(printf '%s\n' "$errors" | grep -c .)" = 1 ] &&
+        printf '%s\n' "$errors" | grep -q 'gpiochip0.*backend = "sim"'; then
+        ok "loa check with the packaged config: only the missing GPIO chip is an error (exit 1)"
+    else
+        bad "loa check with the packaged config (empty folders): exit $rc"
+        printf '%s\n' "$out" | sed 's/^/      | /' | tail -20
+    fi
 
     echo "-- the service as the unit runs it, and an operator"
     mount -t proc proc "$ROOT/proc"
@@ -572,8 +587,13 @@ else
             bad "loa status does not show playlists/$DAY.toml"
             as_op loa status 2>&1 | sed 's/^/      | /' | head -8
         fi
-        [ -f "$NSROOT/var/lib/loa/audio/rejected/hong.mp3.txt" ] &&
-            ok "the service moved a bad upload to rejected/ with a note" || bad "no rejected/hong.mp3.txt"
+        if [ -f "$NSROOT/var/lib/loa/audio/rejected/hong.mp3.txt" ]; then
+            ok "the service moved a bad upload to rejected/ with a note"
+        else
+            bad "no rejected/hong.mp3.txt"
+            ls -la "$NSROOT/var/lib/loa/audio" "$NSROOT/var/lib/loa/audio/rejected" 2>&1 | sed 's/^/      | /' || true
+            { date; as_op loa status; as_op loa media; in_ct journalctl -u loa -b --no-pager -o short-precise | tail -30; } 2>&1 | sed 's/^/      | /' || true
+        fi
         sleep 5 # the broadcast's hold, then its relay-off
         as_op loa relay on --for 60s >/dev/null 2>&1 &
         sleep 2
