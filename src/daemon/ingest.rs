@@ -189,9 +189,17 @@ impl Daemon {
                     .unwrap_or_else(|e| e.into_inner())
                     .clear_if(|c| *c == Cause::File(rel.clone()));
             }
-            Some(TakeUp::Rejected { rel, message }) => {
+            Some(TakeUp::Rejected {
+                rel,
+                message,
+                moved,
+            }) => {
                 self.note_upload(&rel, Some(message.clone()));
-                tracing::warn!(file = %rel, reason = %message, "{}", crate::lang::log("tệp tải lên bị từ chối, đã chuyển vào rejected/", "upload rejected: moved to rejected/"));
+                if moved {
+                    tracing::warn!(file = %rel, reason = %message, "{}", crate::lang::log("tệp tải lên bị từ chối, đã chuyển vào rejected/", "upload rejected: moved to rejected/"));
+                } else {
+                    tracing::error!(file = %rel, reason = %message, "{}", crate::lang::log("tệp tải lên bị từ chối nhưng không chuyển được vào rejected/: tệp nằm nguyên chỗ cũ và không được phát", "upload rejected but not moved to rejected/: it stays where it is and is not aired"));
+                }
                 self.live
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())

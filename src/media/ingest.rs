@@ -372,12 +372,15 @@ pub enum TakeUp {
         /// The file, "/"-separated below the audio folder.
         rel: String,
     },
-    /// It does not: moved to `rejected/` with a note; the message says why.
+    /// It does not: moved to `rejected/` with a note; the message says why
+    /// (and, when it could not be moved, that it stays and is not aired).
     Rejected {
         /// The file, "/"-separated below the audio folder.
         rel: String,
         /// Why, for the operator.
         message: String,
+        /// Whether it is in `rejected/` now.
+        moved: bool,
     },
     /// Not taken up: the disk is nearly full (the message says so).
     Refused {
@@ -484,7 +487,11 @@ pub fn take_up(
         }
     }
     match moved {
-        Ok(_) => TakeUp::Rejected { rel, message },
+        Ok(_) => TakeUp::Rejected {
+            rel,
+            message,
+            moved: true,
+        },
         Err(e) if e.is_not_found() => TakeUp::Gone { rel },
         Err(e) => {
             let why = tr!(
@@ -492,7 +499,11 @@ pub fn take_up(
                 "{message} (Không chuyển được tệp vào rejected/: {e}; tệp vẫn nằm ở chỗ cũ và sẽ không được phát.)",
                 "{message} (loa could not move it to rejected/: {e}; it stays where it is and is not aired)"
             );
-            TakeUp::Rejected { rel, message: why }
+            TakeUp::Rejected {
+                rel,
+                message: why,
+                moved: false,
+            }
         }
     }
 }

@@ -982,6 +982,50 @@ fn under_restrict_suid_sgid_a_bad_upload_is_still_moved_to_rejected() {
     assert!(!out.stdout.contains("could not move"), "{out}");
 }
 
+// When a bad upload cannot be moved (here a file named `rejected` is in the
+// way of the folder), the operator is told it stays where it is and is
+// not aired, in status and in the service's log, never that it was moved.
+#[test]
+fn a_bad_upload_that_cannot_be_moved_is_said_to_stay_where_it_is() {
+    let test = "a_bad_upload_that_cannot_be_moved_is_said_to_stay_where_it_is";
+    let Some(fx) = fixtures(test) else {
+        return;
+    };
+    let st = Station::new(SoundCard::unpaced(), 2);
+    st.env.write("audio/rejected", b"not a folder");
+    let svc = st.start();
+    let bytes = cut(&fx.bytes("ban-tin.mp3"), 0.5);
+    st.env.write("audio/ban-tin.mp3", &bytes);
+    let stays = "it stays where it is and is not aired";
+    let status = wait_for(
+        Duration::from_secs(20),
+        "status to say ban-tin.mp3 could not be moved",
+        || st.story(&svc),
+        || {
+            let out = st.env.run(&["status"]);
+            (out.stdout.contains("ban-tin.mp3") && out.stdout.contains(stays)).then_some(out)
+        },
+    );
+    assert!(
+        status.stdout.contains("loa could not move it to rejected/"),
+        "{status}"
+    );
+    assert_eq!(
+        std::fs::read(st.env.path("audio/ban-tin.mp3")).unwrap(),
+        bytes,
+        "{status}"
+    );
+    let log = svc.output();
+    assert!(
+        log.contains("upload rejected but not moved to rejected/"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("upload rejected: moved to rejected/"),
+        "{log}"
+    );
+}
+
 // Issue 5: a playlist item whose file was rejected "at air time is skipped
 // and recorded as failed with that reason"; the rest of the broadcast
 // plays.
